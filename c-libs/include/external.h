@@ -1,0 +1,20 @@
+/* The helper library that JIT code calls into. */
+#ifndef EXTERNAL_H
+#define EXTERNAL_H
+
+#include <stdint.h>
+
+/* Returns 2 * x. The demos' JIT code calls external_function(21) and expects 42. */
+int32_t external_function(int32_t x);
+
+/* Adds x to external_counter and returns the new total. Listed in the manifest. */
+int64_t external_accumulate(int64_t x);
+
+/* A global variable JIT code may read and write. Listed in the manifest. */
+extern int64_t external_counter;
+
+/* Defined and linked, but NOT listed in the manifest: the linkage must not export it,
+ * which lets tests tell "linked" from "exported". */
+int32_t external_unlisted(int32_t x);
+
+#endif

@@ -1,0 +1,52 @@
+//! Cargo build-script directives: the one place that knows how they are spelt.
+
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// One `cargo:` line a build script prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Directive {
+    /// Re-run the build script when this file (or any file under this directory) changes.
+    RerunIfChanged(PathBuf),
+    /// Re-run the build script when this environment variable changes.
+    RerunIfEnvChanged(String),
+    /// `-L native=DIR`.
+    LinkSearch(PathBuf),
+    /// A static archive linked whole, through rustc's `+whole-archive` link modifier.
+    LinkStaticWholeArchive(String),
+    /// An argument for the linker of the package's binaries only.
+    LinkArgBins(String),
+    /// A warning cargo shows to the user.
+    Warning(String),
+}
+
+impl fmt::Display for Directive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The single-colon form works with every cargo version a downstream project may use.
+        match self {
+            Directive::RerunIfChanged(path) => {
+                write!(f, "cargo:rerun-if-changed={}", path.display())
+            }
+            Directive::RerunIfEnvChanged(var) => write!(f, "cargo:rerun-if-env-changed={var}"),
+            Directive::LinkSearch(dir) => {
+                write!(f, "cargo:rustc-link-search=native={}", dir.display())
+            }
+            Directive::LinkStaticWholeArchive(name) => {
+                write!(f, "cargo:rustc-link-lib=static:+whole-archive={name}")
+            }
+            Directive::LinkArgBins(arg) => write!(f, "cargo:rustc-link-arg-bins={arg}"),
+            // A warning is one line: cargo would take a second line for a directive.
+            Directive::Warning(text) => write!(f, "cargo:warning={}", text.replace('\n', " ")),
+        }
+    }
+}
+
+/// Prints directives to stdout, where cargo reads them, in order and each exactly once.
+pub fn emit(directives: &[Directive]) {
+    let mut out = std::io::stdout().lock();
+    for directive in directives {
+        // A build script whose stdout is closed cannot tell cargo anything anyway.
+        let _ = writeln!(out, "{directive}");
+    }
+}

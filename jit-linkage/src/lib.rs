@@ -1,0 +1,123 @@
+//! Link a JIT host binary right, from one manifest of C libraries.
+//!
+//! JIT code finds C functions the way `dlsym` does: in the host process's dynamic symbol table,
+//! or in the shared libraries the process has loaded. This crate is called from the *binary's
+//! own* `build.rs` (cargo ignores link arguments printed by a dependency's build script): it
+//! compiles the manifest's C libraries with the `cc` crate and prints the cargo directives that
+//!
+//! - **static**: link the archive whole (`+whole-archive`), so members nothing references are
+//!   kept, and export exactly the manifest's symbols through a generated `--dynamic-list`, so
+//!   rustc's `--gc-sections` keeps them and the JIT can see them (`--export-dynamic` for
+//!   everything is an explicit opt-in);
+//! - **dynamic**: keep the `.so` in `DT_NEEDED` although rustc passes `--as-needed` and nothing
+//!   in the binary calls it, and find it at run time through a `RUNPATH` of `$ORIGIN` (the
+//!   library is copied next to the binary), with no `LD_LIBRARY_PATH` and no build path inside.
+//!
+//! ```no_run
+//! // build.rs of a binary whose JIT code calls the `external` library
+//! fn main() {
+//!     jit_linkage::Build::new()
+//!         .manifest("../c-libs/libraries.toml")
+//!         .link_static("external")
+//!         .emit();
+//! }
+//! ```
+
+mod builder;
+mod compile;
+mod directive;
+mod manifest;
+mod plan;
+mod target;
+
+use std::path::PathBuf;
+
+pub use builder::Build;
+pub use compile::{Artifacts, CompileOptions, Compiled, compile};
+pub use directive::{Directive, emit};
+pub use manifest::{Library, Manifest};
+pub use plan::{LinkPlan, Linkage, PlanRequest, RUNPATH, plan};
+pub use target::{Platform, SUPPORTED_TARGETS};
+
+/// Everything that can go wrong between the manifest and the link directives.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The manifest does not parse or breaks a rule; `message` says where and why.
+    #[error("manifest {}: {message}", path.display())]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong, with line and column where the TOML parser knows them.
+        message: String,
+    },
+    /// A source file the manifest lists does not exist.
+    #[error(
+        "manifest {}: library `{library}` lists source {}, which does not exist; fix the path \
+         (it is relative to the manifest) or add the file",
+        manifest.display(),
+        source_path.display()
+    )]
+    MissingSource {
+        /// The manifest file.
+        manifest: PathBuf,
+        /// The library that lists the source.
+        library: String,
+        /// The missing file.
+        source_path: PathBuf,
+    },
+    /// A build script asked for a library the manifest does not declare.
+    #[error("manifest {} declares no library `{name}` (known: {known})", manifest.display())]
+    UnknownLibrary {
+        /// The manifest file.
+        manifest: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The names it declares, comma-separated.
+        known: String,
+    },
+    /// The target's link flags are not known; no flags are emitted rather than wrong ones.
+    #[error("jit-linkage does not support target {target}: {reason}")]
+    UnsupportedTarget {
+        /// The target triple.
+        target: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// The C compiler or archiver failed.
+    #[error("compiling C library `{library}` failed: {message}\n{compiler_output}")]
+    Compile {
+        /// The manifest library.
+        library: String,
+        /// cc's error.
+        message: String,
+        /// What the compiler printed.
+        compiler_output: String,
+    },
+    /// Linking the shared library failed.
+    #[error("linking the shared library of `{library}` failed: {command}\n{output}")]
+    Link {
+        /// The manifest library.
+        library: String,
+        /// The command that was run.
+        command: String,
+        /// What it printed.
+        output: String,
+    },
+    /// A file could not be read or written.
+    #[error("could not {action} {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What we were doing, as a verb phrase.
+        action: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The builder was used wrongly or outside a build script.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
