@@ -1,0 +1,151 @@
+//! jit-core against real LLVM: parsing, verification, process symbols, typed lookups, removal.
+
+use jit_core::{Error, Jit};
+
+const ANSWER: &str = "define i32 @f() {\nentry:\n  ret i32 42\n}\n";
+
+/// `abs` comes from libc, which every Rust test process has loaded: a real process symbol.
+const CALLS_LIBC: &str = "declare i32 @abs(i32)\n\ndefine i32 @g(i32 %x) {\nentry:\n  %r = call i32 @abs(i32 %x)\n  ret i32 %r\n}\n";
+
+#[test]
+fn jits_and_calls_a_function() {
+    let jit = Jit::new().unwrap();
+    jit.add_module(jit.parse_module("answer.ll", ANSWER.as_bytes()).unwrap())
+        .unwrap();
+    let f = jit.lookup::<extern "C" fn() -> i32>("f").unwrap();
+    assert_eq!(f.call(), 42);
+}
+
+#[test]
+fn resolves_symbols_from_the_host_process() {
+    let jit = Jit::new().unwrap();
+    jit.add_module(jit.parse_module("libc.ll", CALLS_LIBC.as_bytes()).unwrap())
+        .unwrap();
+    let g = jit.lookup::<extern "C" fn(i32) -> i32>("g").unwrap();
+    assert_eq!(g.call(-42), 42);
+}
+
+#[test]
+fn a_syntax_error_carries_llvms_file_line_col_diagnostic() {
+    // The llvm-hs blog's module: an unnamed entry block takes %0, so %1 is wrong... and LLVM says so.
+    let text = "declare i32 @external_function(i32)\n\ndefine i32 @f() {\n  %0 = call i32 @external_function(i32 21)\n  ret i32 %0\n}\n\ndefine i32 @h() {\n  %1 = add i32 1, 2\n  ret i32 %1\n}\n";
+    let jit = Jit::new().unwrap();
+    let err = jit.parse_module("blog.ll", text.as_bytes()).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Parse { .. }), "{msg}");
+    assert!(msg.starts_with("blog.ll:4:3: error: instruction expected to be numbered '%1'"), "{msg}");
+}
+
+#[test]
+fn an_invalid_module_fails_verification() {
+    let text = "define i32 @f() {\nentry:\n  ret i64 1\n}\n";
+    let jit = Jit::new().unwrap();
+    let err = jit.parse_module("bad.ll", text.as_bytes()).unwrap_err();
+    // LLVM's parser already type-checks `ret`; either way it is a named error, not an abort.
+    assert!(err.to_string().contains("bad.ll"), "{err}");
+
+    let unverifiable = "define i32 @f() {\nentry:\n  br label %next\nnext:\n  %x = add i32 %y, 1\n  %y = add i32 %x, 1\n  ret i32 %x\n}\n";
+    let err = jit.parse_module("cycle.ll", unverifiable.as_bytes()).unwrap_err();
+    assert!(matches!(err, Error::Verify { .. }), "{err:?}");
+    assert!(err.to_string().contains("Instruction does not dominate all uses"), "{err}");
+}
+
+#[test]
+fn bitcode_is_accepted_and_corrupt_bitcode_is_an_error() {
+    let dir = std::env::temp_dir().join("jit-core-bitcode");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ll = dir.join("answer.ll");
+    let bc = dir.join("answer.bc");
+    std::fs::write(&ll, ANSWER).unwrap();
+    let status = std::process::Command::new("llvm-as-14")
+        .arg(&ll)
+        .arg("-o")
+        .arg(&bc)
+        .status()
+        .expect("llvm-as-14 runs (cargo xtask deps installs it)");
+    assert!(status.success());
+
+    let jit = Jit::new().unwrap();
+    jit.add_module(jit.load_module(&bc).unwrap()).unwrap();
+    assert_eq!(jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(), 42);
+
+    let mut corrupt = std::fs::read(&bc).unwrap();
+    corrupt.truncate(corrupt.len() / 2);
+    let err = jit.parse_module("corrupt.bc", &corrupt).unwrap_err();
+    assert!(matches!(err, Error::Parse { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("corrupt.bc"), "{err}");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let jit = Jit::new().unwrap();
+    let err = jit.load_module("/nonexistent/module.ll").unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/module.ll"), "{err}");
+}
+
+#[test]
+fn an_unknown_external_symbol_is_named_with_the_likely_cause() {
+    let text = "declare i32 @no_such_function_anywhere(i32)\n\ndefine i32 @f() {\nentry:\n  %r = call i32 @no_such_function_anywhere(i32 21)\n  ret i32 %r\n}\n";
+    let jit = Jit::new().unwrap();
+    jit.add_module(jit.parse_module("m.ll", text.as_bytes()).unwrap())
+        .unwrap();
+    let err = jit.lookup::<extern "C" fn() -> i32>("f").unwrap_err();
+    match &err {
+        Error::MissingSymbols { symbols, hint } => {
+            assert_eq!(symbols, &["no_such_function_anywhere"]);
+            assert!(hint.contains("whole-archive") && hint.contains("DT_NEEDED"), "{hint}");
+            assert!(hint.contains("verify-symbols"), "{hint}");
+        }
+        other => panic!("expected MissingSymbols, got {other:?}"),
+    }
+    // The JIT stays usable.
+    jit.add_module(jit.parse_module("answer.ll", b"define i32 @other() {\nentry:\n  ret i32 7\n}\n").unwrap())
+        .unwrap();
+    assert_eq!(jit.lookup::<extern "C" fn() -> i32>("other").unwrap().call(), 7);
+}
+
+#[test]
+fn lookups_check_the_signature() {
+    let jit = Jit::new().unwrap();
+    jit.add_module(jit.parse_module("libc.ll", CALLS_LIBC.as_bytes()).unwrap())
+        .unwrap();
+    for err in [
+        jit.lookup::<extern "C" fn() -> i32>("g").unwrap_err(),
+        jit.lookup::<extern "C" fn(i64) -> i32>("g").unwrap_err(),
+        jit.lookup::<extern "C" fn(i32) -> f64>("g").unwrap_err(),
+        jit.lookup::<extern "C" fn(i32)>("g").unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::SignatureMismatch { .. }), "{err:?}");
+        assert!(err.to_string().contains("defined as `i32 (i32)`"), "{err}");
+    }
+    let err = jit.lookup::<extern "C" fn() -> i32>("nope").unwrap_err();
+    assert!(matches!(err, Error::NoSuchFunction { .. }), "{err:?}");
+}
+
+#[test]
+fn a_removed_module_is_gone_and_can_be_added_again() {
+    let mut jit = Jit::new().unwrap();
+    let handle = jit
+        .add_module(jit.parse_module("answer.ll", ANSWER.as_bytes()).unwrap())
+        .unwrap();
+    assert_eq!(jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(), 42);
+    jit.remove_module(handle).unwrap();
+    assert!(jit.lookup_address("f").is_err());
+    let again = jit
+        .add_module(jit.parse_module("answer.ll", ANSWER.as_bytes()).unwrap())
+        .unwrap();
+    assert_eq!(jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(), 42);
+    jit.remove_module(again).unwrap();
+}
+
+#[test]
+fn a_duplicate_definition_is_rejected_by_name() {
+    let jit = Jit::new().unwrap();
+    jit.add_module(jit.parse_module("a.ll", ANSWER.as_bytes()).unwrap())
+        .unwrap();
+    let err = jit
+        .add_module(jit.parse_module("b.ll", ANSWER.as_bytes()).unwrap())
+        .unwrap_err();
+    assert!(matches!(err, Error::ModuleRejected { .. }), "{err:?}");
+    assert!(err.to_string().contains("b.ll"), "{err}");
+}
