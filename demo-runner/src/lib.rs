@@ -1,0 +1,94 @@
+//! The command line of demo-static and demo-dynamic: JIT a module and call its `f()`.
+//!
+//! Both demos are this same program; they differ only in how their build script links the C
+//! library, which is the point: the JIT code finds `external_function` either way.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use jit_core::{Error, Jit};
+
+/// The module run when no path is given.
+pub const BUNDLED_MODULE: &str = include_str!("../module.ll");
+
+/// How the demo binary links its C library; it decides the hint given for a missing symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linkage {
+    /// demo-static.
+    Static,
+    /// demo-dynamic.
+    Dynamic,
+}
+
+impl Linkage {
+    fn hint(self) -> &'static str {
+        match self {
+            Linkage::Static => {
+                "this binary links its C library statically: the archive must be linked whole \
+                 and the symbol exported to .dynsym (is it listed in the manifest's `symbols`?)"
+            }
+            Linkage::Dynamic => {
+                "this binary links its C library dynamically: the .so must be in DT_NEEDED and \
+                 next to the binary (RUNPATH $ORIGIN), and must define the symbol"
+            }
+        }
+    }
+}
+
+/// Runs the demo with the process's arguments; never panics, exits 1 on any failure.
+pub fn main(linkage: Linkage) -> ExitCode {
+    let mut args = std::env::args_os();
+    let program = args
+        .next()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "demo".into());
+    let args: Vec<OsString> = args.collect();
+    let module = match args.as_slice() {
+        [] => None,
+        [flag] if flag == "-h" || flag == "--help" => {
+            println!("{}", usage(&program));
+            return ExitCode::SUCCESS;
+        }
+        [path] => Some(path.clone()),
+        _ => {
+            eprintln!("{}", usage(&program));
+            return ExitCode::from(2);
+        }
+    };
+    match run(module.as_deref().map(std::path::Path::new)) {
+        Ok(value) => {
+            println!("f() = {value}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            match &err {
+                // LLVM's diagnostic stands alone: `file:line:col: error: ...`.
+                Error::Parse { .. } | Error::Verify { .. } => eprintln!("{err}"),
+                Error::MissingSymbols { .. } => {
+                    eprintln!("error: {err}\nhint: {}", linkage.hint())
+                }
+                _ => eprintln!("error: {err}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage(program: &str) -> String {
+    format!(
+        "usage: {program} [MODULE]\n\nJIT-compiles MODULE (.ll or .bc; default: the bundled \
+         module.ll) and prints the result of its `i32 f()`."
+    )
+}
+
+/// JITs the module at `path` (or the bundled one) and calls `i32 f()`.
+pub fn run(path: Option<&std::path::Path>) -> Result<i32, Error> {
+    let jit = Jit::new()?;
+    let module = match path {
+        Some(path) => jit.load_module(path)?,
+        None => jit.parse_module("module.ll", BUNDLED_MODULE.as_bytes())?,
+    };
+    jit.add_module(module)?;
+    let f = jit.lookup::<extern "C" fn() -> i32>("f")?;
+    Ok(f.call())
+}

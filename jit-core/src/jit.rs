@@ -207,7 +207,6 @@ struct Modules {
 
 /// Names a module added to a [`Jit`]; pass it to [`Jit::remove_module`] to unload the module.
 #[derive(Debug, PartialEq, Eq, Hash)]
-#[must_use = "without the handle the module cannot be removed; it stays until the JIT is dropped"]
 pub struct ModuleHandle {
     id: u64,
     jit: usize,

@@ -76,7 +76,13 @@ impl<'jit> Module<'jit> {
         let Some(module) = module else {
             // SAFETY: no module was created in the context; we drop our only reference.
             unsafe { LLVMOrcDisposeThreadSafeContext(context.as_ptr()) };
-            let mut diagnostic = message.trim_end().to_owned();
+            // LLVM echoes the offending line, which for binary input is raw bytes: keep the
+            // terminal sane.
+            let mut diagnostic: String = message
+                .trim_end()
+                .chars()
+                .map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c })
+                .collect();
             for extra in diagnostics.take() {
                 diagnostic.push('\n');
                 diagnostic.push_str(&extra);
