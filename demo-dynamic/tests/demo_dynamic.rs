@@ -32,10 +32,16 @@ fn dynamic_entries() -> (Vec<String>, Vec<String>) {
 #[test]
 fn keeps_the_shared_library_needed_with_an_origin_runpath() {
     let (needed, runpath) = dynamic_entries();
-    assert!(needed.iter().any(|n| n == "libexternaldynamic.so"), "{needed:?}");
+    assert!(
+        needed.iter().any(|n| n == "libexternaldynamic.so"),
+        "{needed:?}"
+    );
     assert!(!runpath.is_empty());
     for entry in &runpath {
-        assert!(entry.starts_with("$ORIGIN"), "RUNPATH entry {entry} is not $ORIGIN-based");
+        assert!(
+            entry.starts_with("$ORIGIN"),
+            "RUNPATH entry {entry} is not $ORIGIN-based"
+        );
     }
 }
 
@@ -59,5 +65,8 @@ fn an_unknown_function_is_named_with_the_dynamic_hint() {
     let out = Command::new(BINARY).arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("missing_from_the_so") && stderr.contains("DT_NEEDED"), "{stderr}");
+    assert!(
+        stderr.contains("missing_from_the_so") && stderr.contains("DT_NEEDED"),
+        "{stderr}"
+    );
 }

@@ -8,7 +8,10 @@ use object::{Object, ObjectSymbol};
 const BINARY: &str = env!("CARGO_BIN_EXE_demo-static");
 
 fn run(args: &[&Path]) -> Output {
-    Command::new(BINARY).args(args).output().expect("demo-static starts")
+    Command::new(BINARY)
+        .args(args)
+        .output()
+        .expect("demo-static starts")
 }
 
 /// A module file for one test, in a directory of its own.
@@ -40,8 +43,15 @@ fn exported() -> Vec<String> {
 #[test]
 fn exports_exactly_the_manifest_symbols_of_the_archive() {
     let exported = exported();
-    for symbol in ["external_function", "external_accumulate", "external_counter"] {
-        assert!(exported.iter().any(|s| s == symbol), "{symbol} not in .dynsym");
+    for symbol in [
+        "external_function",
+        "external_accumulate",
+        "external_counter",
+    ] {
+        assert!(
+            exported.iter().any(|s| s == symbol),
+            "{symbol} not in .dynsym"
+        );
     }
     // Linked (whole archive) but not listed in the manifest: not exported.
     assert!(!exported.iter().any(|s| s == "external_unlisted"));
@@ -54,17 +64,26 @@ fn dynsym_stays_small() {
     let all = file.dynamic_symbols().count();
     // --export-dynamic would put the whole Rust program there (some 2,000 entries).
     assert!(all < 400, ".dynsym has {all} entries");
-    let rust = exported().into_iter().filter(|s| s.starts_with("_ZN") || s.starts_with("_R")).count();
+    let rust = exported()
+        .into_iter()
+        .filter(|s| s.starts_with("_ZN") || s.starts_with("_R"))
+        .count();
     assert_eq!(rust, 0, "Rust symbols are exported: blanket export");
 }
 
 #[test]
 fn a_syntax_error_prints_llvms_diagnostic_and_exits_1() {
-    let path = module("syntax", "define i32 @f() {\n  %0 = add i32 1, 2\n  ret i32 %0\n}\n");
+    let path = module(
+        "syntax",
+        "define i32 @f() {\n  %0 = add i32 1, 2\n  ret i32 %0\n}\n",
+    );
     let out = run(&[&path]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let expected = format!("{}:2:3: error: instruction expected to be numbered '%1'", path.display());
+    let expected = format!(
+        "{}:2:3: error: instruction expected to be numbered '%1'",
+        path.display()
+    );
     assert!(stderr.starts_with(&expected), "{stderr}");
     assert!(out.stdout.is_empty());
 }
@@ -79,21 +98,35 @@ fn an_unknown_function_is_named_and_exits_1() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not_in_any_library"), "{stderr}");
-    assert!(stderr.contains("statically") && stderr.contains("whole"), "{stderr}");
+    assert!(
+        stderr.contains("statically") && stderr.contains("whole"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
 fn bad_inputs_exit_1_without_panicking() {
-    let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let dir = std::env::temp_dir().join("demo-static-bad");
     std::fs::create_dir_all(&dir).unwrap();
     let cases = [
         ("empty.ll", b"".to_vec()),
         ("random.bc", random.clone()),
-        ("bitcode-magic.bc", [b"BC\xc0\xde".as_slice(), &random].concat()),
-        ("no-f.ll", b"define i32 @g() {\nentry:\n  ret i32 1\n}\n".to_vec()),
-        ("wrong-signature.ll", b"define i64 @f(i64 %x) {\nentry:\n  ret i64 %x\n}\n".to_vec()),
+        (
+            "bitcode-magic.bc",
+            [b"BC\xc0\xde".as_slice(), &random].concat(),
+        ),
+        (
+            "no-f.ll",
+            b"define i32 @g() {\nentry:\n  ret i32 1\n}\n".to_vec(),
+        ),
+        (
+            "wrong-signature.ll",
+            b"define i64 @f(i64 %x) {\nentry:\n  ret i64 %x\n}\n".to_vec(),
+        ),
     ];
     for (name, bytes) in cases {
         let path = dir.join(name);
@@ -101,7 +134,10 @@ fn bad_inputs_exit_1_without_panicking() {
         let out = run(&[&path]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
-        assert!(!stderr.contains("panicked") && !stderr.is_empty(), "{name}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.is_empty(),
+            "{name}: {stderr}"
+        );
     }
     let out = run(&[Path::new("/nonexistent/module.ll")]);
     assert_eq!(out.status.code(), Some(1));

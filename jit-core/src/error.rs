@@ -64,9 +64,9 @@ pub enum Error {
         /// The function.
         name: String,
         /// Its LLVM signature.
-        defined: Signature,
+        defined: Box<Signature>,
         /// The signature of the Rust type used in the lookup.
-        requested: Signature,
+        requested: Box<Signature>,
     },
     /// The handle does not belong to this JIT, or its module was already removed.
     #[error("module handle {0} does not belong to this JIT or was already removed")]

@@ -130,7 +130,9 @@ impl JitBuilder {
             take_message(cpu);
             take_message(features);
             if machine.is_null() {
-                return Err(Error::Llvm(format!("cannot create a target machine for {triple}")));
+                return Err(Error::Llvm(format!(
+                    "cannot create a target machine for {triple}"
+                )));
             }
             let jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(machine);
             let builder = LLVMOrcCreateLLJITBuilder();
@@ -252,7 +254,10 @@ impl Jit {
                     "cannot search this process's symbols: {message}"
                 )));
             }
-            LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(self.lljit.as_ptr()), generator);
+            LLVMOrcJITDylibAddGenerator(
+                LLVMOrcLLJITGetMainJITDylib(self.lljit.as_ptr()),
+                generator,
+            );
         }
         Ok(())
     }
@@ -330,7 +335,9 @@ impl Jit {
             take_error(err)
         };
         match result {
-            Some(message) => Err(Error::Llvm(format!("removing the module failed: {message}"))),
+            Some(message) => Err(Error::Llvm(format!(
+                "removing the module failed: {message}"
+            ))),
             None => Ok(()),
         }
     }
@@ -359,8 +366,8 @@ impl Jit {
         if defined != requested {
             return Err(Error::SignatureMismatch {
                 name: name.to_owned(),
-                defined,
-                requested,
+                defined: Box::new(defined),
+                requested: Box::new(requested),
             });
         }
         let address = self.lookup_address(name)?;
@@ -493,7 +500,9 @@ impl<F: JitFn> Function<'_, F> {
 
 impl<F: JitFn> std::fmt::Debug for Function<'_, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Function").field("signature", &F::signature().to_string()).finish()
+        f.debug_struct("Function")
+            .field("signature", &F::signature().to_string())
+            .finish()
     }
 }
 

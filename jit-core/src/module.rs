@@ -7,11 +7,11 @@ use std::ptr::{self, NonNull};
 use llvm_sys::LLVMTypeKind;
 use llvm_sys::analysis::{LLVMVerifierFailureAction, LLVMVerifyModule};
 use llvm_sys::core::{
-    LLVMContextSetDiagnosticHandler, LLVMCountParamTypes, LLVMCreateMemoryBufferWithMemoryRangeCopy,
-    LLVMDisposeModule, LLVMGetFirstFunction, LLVMGetIntTypeWidth, LLVMGetLinkage,
-    LLVMGetNextFunction, LLVMGetParamTypes, LLVMGetReturnType, LLVMGetTypeKind,
-    LLVMGetValueName2, LLVMGlobalGetValueType, LLVMIsDeclaration, LLVMIsFunctionVarArg,
-    LLVMPrintModuleToString, LLVMPrintTypeToString,
+    LLVMContextSetDiagnosticHandler, LLVMCountParamTypes,
+    LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeModule, LLVMGetFirstFunction,
+    LLVMGetIntTypeWidth, LLVMGetLinkage, LLVMGetNextFunction, LLVMGetParamTypes, LLVMGetReturnType,
+    LLVMGetTypeKind, LLVMGetValueName2, LLVMGlobalGetValueType, LLVMIsDeclaration,
+    LLVMIsFunctionVarArg, LLVMPrintModuleToString, LLVMPrintTypeToString,
 };
 use llvm_sys::ir_reader::LLVMParseIRInContext;
 use llvm_sys::orc2::{
@@ -46,7 +46,8 @@ impl<'jit> Module<'jit> {
         // SAFETY: creating a context has no preconditions; the returned reference is ours and is
         // disposed exactly once: by Drop, or after handing the module over in into_raw's caller.
         let context = unsafe { LLVMOrcCreateNewThreadSafeContext() };
-        let context = NonNull::new(context).ok_or_else(|| Error::Llvm("no memory for an LLVM context".into()))?;
+        let context = NonNull::new(context)
+            .ok_or_else(|| Error::Llvm("no memory for an LLVM context".into()))?;
         // SAFETY: `context` is live. The handler's context pointer is the JIT's Diagnostics,
         // which outlives this LLVM context (see llvm::diagnostic_handler).
         let llvm_context = unsafe {
@@ -71,7 +72,14 @@ impl<'jit> Module<'jit> {
             let mut message: *mut c_char = ptr::null_mut();
             let failed = LLVMParseIRInContext(llvm_context, buffer, &mut module, &mut message);
             let message = take_message(message);
-            (if failed != 0 { None } else { NonNull::new(module) }, message)
+            (
+                if failed != 0 {
+                    None
+                } else {
+                    NonNull::new(module)
+                },
+                message,
+            )
         };
         let Some(module) = module else {
             // SAFETY: no module was created in the context; we drop our only reference.
@@ -81,7 +89,13 @@ impl<'jit> Module<'jit> {
             let mut diagnostic: String = message
                 .trim_end()
                 .chars()
-                .map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c })
+                .map(|c| {
+                    if c.is_control() && c != '\n' && c != '\t' {
+                        '\u{fffd}'
+                    } else {
+                        c
+                    }
+                })
                 .collect();
             for extra in diagnostics.take() {
                 diagnostic.push('\n');

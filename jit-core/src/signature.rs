@@ -54,7 +54,11 @@ impl fmt::Display for Signature {
             write!(f, "{p}")?;
         }
         if self.variadic {
-            f.write_str(if self.params.is_empty() { "..." } else { ", ..." })?;
+            f.write_str(if self.params.is_empty() {
+                "..."
+            } else {
+                ", ..."
+            })?;
         }
         f.write_str(")")
     }

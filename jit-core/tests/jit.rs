@@ -33,7 +33,10 @@ fn a_syntax_error_carries_llvms_file_line_col_diagnostic() {
     let err = jit.parse_module("blog.ll", text.as_bytes()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::Parse { .. }), "{msg}");
-    assert!(msg.starts_with("blog.ll:4:3: error: instruction expected to be numbered '%1'"), "{msg}");
+    assert!(
+        msg.starts_with("blog.ll:4:3: error: instruction expected to be numbered '%1'"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -45,9 +48,15 @@ fn an_invalid_module_fails_verification() {
     assert!(err.to_string().contains("bad.ll"), "{err}");
 
     let unverifiable = "define i32 @f() {\nentry:\n  br label %next\nnext:\n  %x = add i32 %y, 1\n  %y = add i32 %x, 1\n  ret i32 %x\n}\n";
-    let err = jit.parse_module("cycle.ll", unverifiable.as_bytes()).unwrap_err();
+    let err = jit
+        .parse_module("cycle.ll", unverifiable.as_bytes())
+        .unwrap_err();
     assert!(matches!(err, Error::Verify { .. }), "{err:?}");
-    assert!(err.to_string().contains("Instruction does not dominate all uses"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Instruction does not dominate all uses"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -67,7 +76,10 @@ fn bitcode_is_accepted_and_corrupt_bitcode_is_an_error() {
 
     let jit = Jit::new().unwrap();
     jit.add_module(jit.load_module(&bc).unwrap()).unwrap();
-    assert_eq!(jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(), 42);
+    assert_eq!(
+        jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(),
+        42
+    );
 
     let mut corrupt = std::fs::read(&bc).unwrap();
     corrupt.truncate(corrupt.len() / 2);
@@ -93,15 +105,29 @@ fn an_unknown_external_symbol_is_named_with_the_likely_cause() {
     match &err {
         Error::MissingSymbols { symbols, hint } => {
             assert_eq!(symbols, &["no_such_function_anywhere"]);
-            assert!(hint.contains("whole-archive") && hint.contains("DT_NEEDED"), "{hint}");
+            assert!(
+                hint.contains("whole-archive") && hint.contains("DT_NEEDED"),
+                "{hint}"
+            );
             assert!(hint.contains("verify-symbols"), "{hint}");
         }
         other => panic!("expected MissingSymbols, got {other:?}"),
     }
     // The JIT stays usable.
-    jit.add_module(jit.parse_module("answer.ll", b"define i32 @other() {\nentry:\n  ret i32 7\n}\n").unwrap())
-        .unwrap();
-    assert_eq!(jit.lookup::<extern "C" fn() -> i32>("other").unwrap().call(), 7);
+    jit.add_module(
+        jit.parse_module(
+            "answer.ll",
+            b"define i32 @other() {\nentry:\n  ret i32 7\n}\n",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        jit.lookup::<extern "C" fn() -> i32>("other")
+            .unwrap()
+            .call(),
+        7
+    );
 }
 
 #[test]
@@ -128,13 +154,19 @@ fn a_removed_module_is_gone_and_can_be_added_again() {
     let handle = jit
         .add_module(jit.parse_module("answer.ll", ANSWER.as_bytes()).unwrap())
         .unwrap();
-    assert_eq!(jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(), 42);
+    assert_eq!(
+        jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(),
+        42
+    );
     jit.remove_module(handle).unwrap();
     assert!(jit.lookup_address("f").is_err());
     let again = jit
         .add_module(jit.parse_module("answer.ll", ANSWER.as_bytes()).unwrap())
         .unwrap();
-    assert_eq!(jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(), 42);
+    assert_eq!(
+        jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(),
+        42
+    );
     jit.remove_module(again).unwrap();
 }
 

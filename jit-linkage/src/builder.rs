@@ -191,7 +191,11 @@ mod tests {
 
     #[test]
     fn emit_without_a_manifest_says_what_to_call() {
-        let err = Build::new().link_static("x").try_emit().unwrap_err().to_string();
+        let err = Build::new()
+            .link_static("x")
+            .try_emit()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(".manifest(PATH)"), "{err}");
     }
 }

@@ -178,7 +178,9 @@ pub fn compile(lib: &Library, options: &CompileOptions) -> Result<Compiled> {
         return Err(Error::Link {
             library: lib.name.clone(),
             command: format!("{link:?}"),
-            output: String::from_utf8_lossy(&result.stderr).trim_end().to_owned(),
+            output: String::from_utf8_lossy(&result.stderr)
+                .trim_end()
+                .to_owned(),
         });
     }
     let mut warnings = output.take();
@@ -229,7 +231,10 @@ mod tests {
         let compiled = compile(lib, &options).unwrap();
         assert!(compiled.artifacts.is_fresh(lib, &manifest));
         let later = SystemTime::now() + std::time::Duration::from_secs(5);
-        let source = std::fs::File::options().append(true).open(&lib.sources[0]).unwrap();
+        let source = std::fs::File::options()
+            .append(true)
+            .open(&lib.sources[0])
+            .unwrap();
         source.set_modified(later).unwrap();
         assert!(!compiled.artifacts.is_fresh(lib, &manifest));
     }

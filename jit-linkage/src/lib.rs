@@ -14,13 +14,11 @@
 //!   library is copied next to the binary), with no `LD_LIBRARY_PATH` and no build path inside.
 //!
 //! ```no_run
-//! // build.rs of a binary whose JIT code calls the `external` library
-//! fn main() {
-//!     jit_linkage::Build::new()
-//!         .manifest("../c-libs/libraries.toml")
-//!         .link_static("external")
-//!         .emit();
-//! }
+//! // In `fn main` of the build.rs of a binary whose JIT code calls the `external` library:
+//! jit_linkage::Build::new()
+//!     .manifest("../c-libs/libraries.toml")
+//!     .link_static("external")
+//!     .emit();
 //! ```
 
 mod builder;

@@ -320,11 +320,20 @@ symbols = ["a"]
         let path = fixture("bad-values");
         let cases = [
             (GOOD.replace("[\"a\"]\n", "[]\n"), "lists no symbols"),
-            (GOOD.replace("symbols = [\"a\"]", "symbols = [\"a b\"]"), "not a C identifier"),
-            (GOOD.replace("name = \"a\"", "name = \"a/b\""), "letters, digits"),
+            (
+                GOOD.replace("symbols = [\"a\"]", "symbols = [\"a b\"]"),
+                "not a C identifier",
+            ),
+            (
+                GOOD.replace("name = \"a\"", "name = \"a/b\""),
+                "letters, digits",
+            ),
             (format!("{GOOD}{GOOD}"), "declared twice"),
             ("library = []".to_owned(), "no [[library]]"),
-            (GOOD.replace("sources = [\"src/a.c\"]", "sources = []"), "no sources"),
+            (
+                GOOD.replace("sources = [\"src/a.c\"]", "sources = []"),
+                "no sources",
+            ),
             (GOOD.replace("name = \"a\"\n", ""), "missing field `name`"),
             ("[[library]\n".to_owned(), "line 1"),
         ];

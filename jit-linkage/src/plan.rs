@@ -233,7 +233,11 @@ symbols = ["d_one"]
         assert!(list.contains("{\n  s_one;\n  s_two;\n};\n"), "{list}");
         assert!(!list.contains("d_one"));
         assert!(plan.runtime_libraries.is_empty());
-        assert!(!lines(&run(&m, &[("s", Linkage::Static)], false)).iter().any(|l| l.contains("export-dynamic")));
+        assert!(
+            !lines(&run(&m, &[("s", Linkage::Static)], false))
+                .iter()
+                .any(|l| l.contains("export-dynamic"))
+        );
     }
 
     #[test]
@@ -267,7 +271,11 @@ symbols = ["d_one"]
     #[test]
     fn one_static_and_one_dynamic_library_in_one_binary() {
         let m = manifest();
-        let plan = run(&m, &[("s", Linkage::Static), ("d", Linkage::Dynamic)], false);
+        let plan = run(
+            &m,
+            &[("s", Linkage::Static), ("d", Linkage::Dynamic)],
+            false,
+        );
         let link = link_lines(&plan);
         assert_eq!(link.len(), 6, "{link:#?}");
         assert!(link.contains(&"cargo:rustc-link-lib=static:+whole-archive=sstatic".to_owned()));
@@ -283,8 +291,16 @@ symbols = ["d_one"]
         let rerun_file = |p: &Path| format!("cargo:rerun-if-changed={}", p.display());
         assert!(all.contains(&rerun_file(&m.path)));
         assert!(all.contains(&rerun_file(&m.library("s").unwrap().sources[0])));
-        for var in ["CC", "CFLAGS", "CC_x86_64-unknown-linux-gnu", "CFLAGS_x86_64_unknown_linux_gnu"] {
-            assert!(all.contains(&format!("cargo:rerun-if-env-changed={var}")), "{var}");
+        for var in [
+            "CC",
+            "CFLAGS",
+            "CC_x86_64-unknown-linux-gnu",
+            "CFLAGS_x86_64_unknown_linux_gnu",
+        ] {
+            assert!(
+                all.contains(&format!("cargo:rerun-if-env-changed={var}")),
+                "{var}"
+            );
         }
         // Nothing is printed twice.
         let mut sorted = all.clone();

@@ -52,7 +52,10 @@ mod tests {
     #[test]
     fn linux_gnu_is_supported() {
         for target in SUPPORTED_TARGETS {
-            assert_eq!(Platform::for_target(target, false).unwrap(), Platform::LinuxGnu);
+            assert_eq!(
+                Platform::for_target(target, false).unwrap(),
+                Platform::LinuxGnu
+            );
         }
     }
 
@@ -61,7 +64,10 @@ mod tests {
         for (target, expected) in [
             ("x86_64-apple-darwin", "-force_load"),
             ("x86_64-unknown-linux-musl", "static"),
-            ("x86_64-pc-windows-msvc", "supported targets: x86_64-unknown-linux-gnu"),
+            (
+                "x86_64-pc-windows-msvc",
+                "supported targets: x86_64-unknown-linux-gnu",
+            ),
         ] {
             let err = Platform::for_target(target, false).unwrap_err().to_string();
             assert!(err.contains(target) && err.contains(expected), "{err}");

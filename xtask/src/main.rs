@@ -1,1 +1,62 @@
-fn main() {}
+//! `cargo xtask`: the toolkit's developer commands. This file only parses flags and dispatches;
+//! each command lives in its own module with one `run` entry point.
+
+mod build_libs;
+mod demo;
+mod deps;
+mod flags;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let flags = flags::Xtask::parse();
+    let result = xshell::Shell::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|sh| {
+            sh.change_dir(project_root());
+            match flags.command {
+                flags::Command::Deps(cmd) => cmd.run(&sh),
+                flags::Command::BuildLibs(cmd) => cmd.run(&sh),
+                flags::Command::Demo(cmd) => cmd.run(&sh),
+                flags::Command::Test(cmd) => cmd.run(&sh),
+            }
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub(crate) fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
+}
+
+/// cargo's target directory: `$CARGO_TARGET_DIR` or `<root>/target`.
+pub(crate) fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => project_root().join(dir),
+        None => project_root().join("target"),
+    }
+}
+
+/// The cargo that runs us, so the same toolchain builds everything.
+pub(crate) fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Progress goes to stderr; stdout is for results.
+macro_rules! progress {
+    ($($arg:tt)*) => { eprintln!("xtask: {}", format_args!($($arg)*)) };
+}
+pub(crate) use progress;

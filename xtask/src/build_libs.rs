@@ -1,0 +1,53 @@
+//! `cargo xtask build-libs`: the manifest's C libraries into target/c-libs/.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use jit_linkage::{Artifacts, CompileOptions, Manifest};
+use xshell::Shell;
+
+use crate::flags::BuildLibs;
+use crate::{progress, project_root, target_dir};
+
+/// The one manifest of the workspace's C libraries.
+pub(crate) fn manifest_path() -> PathBuf {
+    project_root().join("c-libs/libraries.toml")
+}
+
+/// Where `build-libs` writes the artifacts.
+pub(crate) fn c_libs_dir() -> PathBuf {
+    target_dir().join("c-libs")
+}
+
+impl BuildLibs {
+    pub(crate) fn run(self, _sh: &Shell) -> anyhow::Result<()> {
+        for artifacts in build(self.force)? {
+            println!("{}", artifacts.static_lib.display());
+            println!("{}", artifacts.shared_lib.display());
+        }
+        Ok(())
+    }
+}
+
+/// Builds every library that is out of date; returns all libraries' artifacts.
+pub(crate) fn build(force: bool) -> anyhow::Result<Vec<Artifacts>> {
+    let manifest = Manifest::load(manifest_path())?;
+    let out_dir = c_libs_dir();
+    let options = CompileOptions::host(&out_dir);
+    let mut all = Vec::new();
+    for lib in &manifest.libraries {
+        let artifacts = Artifacts::in_dir(lib, &out_dir);
+        if !force && artifacts.is_fresh(lib, &manifest) {
+            progress!("build-libs: {} is up to date", lib.name);
+        } else {
+            progress!("build-libs: compiling {}", lib.name);
+            let compiled = jit_linkage::compile(lib, &options)
+                .with_context(|| format!("building the C library `{}`", lib.name))?;
+            for warning in compiled.warnings {
+                eprintln!("{warning}");
+            }
+        }
+        all.push(artifacts);
+    }
+    Ok(all)
+}
