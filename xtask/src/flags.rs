@@ -36,8 +36,8 @@ pub(crate) struct Deps {
     pub(crate) check: bool,
 }
 
-/// Compiles every library of c-libs/libraries.toml into target/c-libs/ as lib<static>.a and
-/// lib<shared>.so; skips a library whose sources and manifest have not changed.
+/// Compiles every library of c-libs/libraries.toml into target/c-libs/ as `lib<static>.a` and
+/// `lib<shared>.so`; skips a library whose sources and manifest have not changed.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BuildLibs {
     /// Rebuild even if the artifacts are up to date.
