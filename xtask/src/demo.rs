@@ -6,7 +6,10 @@ use std::process::Command;
 use anyhow::bail;
 use xshell::{Shell, cmd};
 
+use verify_symbols::{Report, verify};
+
 use crate::flags::{Demo, Deps, Variant};
+use crate::verify::manifest_symbols;
 use crate::{cargo, progress, target_dir};
 
 impl Variant {
@@ -24,7 +27,7 @@ impl Variant {
         }
     }
 
-    fn binary(self) -> PathBuf {
+    pub(crate) fn binary(self) -> PathBuf {
         target_dir().join("debug").join(self.package())
     }
 
@@ -43,18 +46,36 @@ impl Demo {
     }
 }
 
-/// Builds the binaries the variants need, then runs each and prints its line.
-pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
+/// Builds the binaries of `variants`.
+pub(crate) fn build(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
     let cargo = cargo();
     let mut names: Vec<&str> = variants.iter().map(|v| v.package()).collect();
     names.dedup();
     progress!("demo: building {}", names.join(", "));
     let packages = names.iter().flat_map(|p| ["--package", p]);
     cmd!(sh, "{cargo} build --quiet {packages...}").run()?;
+    Ok(())
+}
+
+/// Builds the binaries the variants need, verifies their symbols, then runs each and prints
+/// its line. A binary that fails verification is not run: its diagnosis is printed instead.
+pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
+    build(sh, variants)?;
+    let symbols = manifest_symbols()?;
 
     let mut failed = Vec::new();
     for &variant in variants {
-        match run_one(variant) {
+        let checked = verify(variant.binary().as_path(), &symbols).map_err(|e| e.to_string());
+        let outcome = match checked {
+            Ok(report) if report.all_found() => run_one(variant),
+            Ok(report) => {
+                let report = Report { binaries: vec![report] };
+                crate::verify::print(&report, false);
+                Err(format!("{} does not export what its JIT code needs (see above)", variant.package()))
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
             Ok(result) => println!("{:<8} ok    {result}", variant.name()),
             Err(err) => {
                 println!(

@@ -22,6 +22,8 @@ pub(crate) enum Command {
     BuildLibs(BuildLibs),
     /// Build and run the demos, one line of result per variant.
     Demo(Demo),
+    /// Prove that binaries export every symbol their JIT code needs (exit 0 yes, 1 no, 2 unreadable).
+    VerifySymbols(VerifySymbols),
     /// Everything CI checks: deps, fmt, clippy, the tests, the demos.
     Test(Test),
 }
@@ -51,6 +53,26 @@ pub(crate) struct Demo {
     /// The variants to run (default: all).
     #[arg(value_enum)]
     pub(crate) variants: Vec<Variant>,
+}
+
+/// Reads ELF binaries (with the object crate, never nm or readelf) and reports, for each symbol,
+/// whether a JIT in that process will find it: exported, provided-by-dependency, not-exported,
+/// hidden or missing, with a hint for each failure; plus DT_NEEDED resolution, RUNPATH warnings,
+/// PIE, BIND_NOW and RELRO. With no --binary, checks the demo binaries and the manifest's shared
+/// libraries (building them first) against the manifest's symbols.
+///
+/// Exit status: 0 when every symbol is found, 1 when some is not, 2 when a file cannot be read.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VerifySymbols {
+    /// An ELF executable or shared library to check (repeatable).
+    #[arg(long = "binary", value_name = "PATH")]
+    pub(crate) binaries: Vec<std::path::PathBuf>,
+    /// A symbol the JIT code needs (repeatable; default: every symbol of the manifest).
+    #[arg(long = "symbol", value_name = "NAME")]
+    pub(crate) symbols: Vec<String>,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// A demo variant.

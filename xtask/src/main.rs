@@ -6,6 +6,7 @@ mod demo;
 mod deps;
 mod flags;
 mod test;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,15 +19,17 @@ fn main() -> ExitCode {
         .map_err(anyhow::Error::from)
         .and_then(|sh| {
             sh.change_dir(project_root());
+            let done = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
             match flags.command {
-                flags::Command::Deps(cmd) => cmd.run(&sh),
-                flags::Command::BuildLibs(cmd) => cmd.run(&sh),
-                flags::Command::Demo(cmd) => cmd.run(&sh),
-                flags::Command::Test(cmd) => cmd.run(&sh),
+                flags::Command::Deps(cmd) => done(cmd.run(&sh)),
+                flags::Command::BuildLibs(cmd) => done(cmd.run(&sh)),
+                flags::Command::Demo(cmd) => done(cmd.run(&sh)),
+                flags::Command::VerifySymbols(cmd) => cmd.run(&sh),
+                flags::Command::Test(cmd) => done(cmd.run(&sh)),
             }
         });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

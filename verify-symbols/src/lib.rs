@@ -1,0 +1,407 @@
+//! Proves that a final ELF binary gives a JIT every symbol it needs — or says why not.
+//!
+//! A JIT (ORC's process symbol generator, `dlsym(RTLD_DEFAULT, ...)`) finds a symbol when it is
+//! *exported*: defined in the dynamic symbol table of the binary or of a library the loader
+//! maps for it. [`verify`] reads the binary (memory-mapped, parsed with the `object` crate, one
+//! pass over each symbol table) and gives each requested symbol one [`Status`]:
+//!
+//! | status | meaning | what to do |
+//! |---|---|---|
+//! | `exported` | defined in `.dynsym`, global/weak, default/protected visibility | nothing |
+//! | `provided-by-dependency` | exported by a `DT_NEEDED` library, found as the loader would | nothing |
+//! | `not-exported` | in `.symtab` only | export it: `--dynamic-list` or `--export-dynamic` |
+//! | `hidden` | hidden/internal visibility or local binding | the C visibility attribute, `-fvisibility`, `static` |
+//! | `missing` | nowhere | static: whole-archive; shared: `DT_NEEDED` (`--as-needed`) or RUNPATH |
+//!
+//! ```no_run
+//! let report = verify_symbols::verify("target/debug/demo-static".as_ref(), &["external_function"])?;
+//! assert_eq!(report.symbols[0].status, verify_symbols::Status::Exported);
+//! # Ok::<(), verify_symbols::Error>(())
+//! ```
+
+mod elf;
+mod loader;
+mod render;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::elf::{ElfInfo, ObjectKind, Seen};
+pub use crate::render::{render_json, render_text};
+
+/// A file that could not be verified.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be opened or mapped.
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not a readable ELF file.
+    #[error("{}: not a readable ELF file: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+}
+
+/// Whether, and how, a JIT in the binary's process can find a symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Defined in the binary's `.dynsym`, global or weak, default or protected visibility.
+    Exported,
+    /// Exported by a library the binary needs (`DT_NEEDED`, resolved like the loader does).
+    ProvidedByDependency,
+    /// Defined in `.symtab` but not in `.dynsym`.
+    NotExported,
+    /// Defined, but hidden/internal or local: it can never be exported.
+    Hidden,
+    /// Not defined anywhere the JIT looks.
+    Missing,
+}
+
+impl Status {
+    /// True when the JIT will find the symbol.
+    pub fn is_found(self) -> bool {
+        matches!(self, Status::Exported | Status::ProvidedByDependency)
+    }
+
+    /// The name used in the output (`not-exported`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Exported => "exported",
+            Status::ProvidedByDependency => "provided-by-dependency",
+            Status::NotExported => "not-exported",
+            Status::Hidden => "hidden",
+            Status::Missing => "missing",
+        }
+    }
+}
+
+/// One requested symbol's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SymbolReport {
+    /// The symbol.
+    pub name: String,
+    /// Its status.
+    pub status: Status,
+    /// The library that provides it (for `provided-by-dependency`).
+    pub provider: Option<PathBuf>,
+    /// What to do (for the statuses that are not found).
+    pub hint: Option<String>,
+}
+
+/// A `DT_NEEDED` entry and the file the loader would map for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Needed {
+    /// The name in `DT_NEEDED`.
+    pub name: String,
+    /// Where it resolves; `None` when the loader would not find it.
+    pub path: Option<PathBuf>,
+}
+
+/// Everything verify-symbols found out about one binary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BinaryReport {
+    /// The file.
+    pub path: PathBuf,
+    /// `executable`, `shared-library` or `other`.
+    pub kind: &'static str,
+    /// Position-independent executable.
+    pub pie: bool,
+    /// All relocations resolved at start-up (`BIND_NOW`).
+    pub bind_now: bool,
+    /// Has a `PT_GNU_RELRO` segment.
+    pub relro: bool,
+    /// No dynamic symbol table: nothing for a JIT to search.
+    pub statically_linked: bool,
+    /// `DT_NEEDED`, in order, with where each resolves.
+    pub needed: Vec<Needed>,
+    /// `DT_RUNPATH` entries as written.
+    pub runpath: Vec<String>,
+    /// `DT_RPATH` entries as written.
+    pub rpath: Vec<String>,
+    /// Problems with the binary as a whole.
+    pub warnings: Vec<String>,
+    /// One verdict per requested symbol, in the order requested.
+    pub symbols: Vec<SymbolReport>,
+}
+
+impl BinaryReport {
+    /// True when the JIT will find every requested symbol.
+    pub fn all_found(&self) -> bool {
+        self.symbols.iter().all(|s| s.status.is_found())
+    }
+}
+
+/// The reports of several binaries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// One per binary, in the order given.
+    pub binaries: Vec<BinaryReport>,
+}
+
+impl Report {
+    /// The process exit code for the report: 0 when every symbol is found, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if self.binaries.iter().all(BinaryReport::all_found) { 0 } else { 1 }
+    }
+}
+
+/// The whole file, memory-mapped.
+fn map(path: &Path) -> Result<memmap2::Mmap, Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    // SAFETY: the map is only read. If another process truncates the file while we read it,
+    // accesses past the new end fault (SIGBUS); that is the accepted risk of mapping a file,
+    // taken by every tool that maps binaries (object's examples, linkers). Nothing here writes.
+    unsafe { memmap2::Mmap::map(&file) }.map_err(io)
+}
+
+/// Verifies `symbols` in the binary at `path`.
+pub fn verify(path: &Path, symbols: &[impl AsRef<str>]) -> Result<BinaryReport, Error> {
+    let names: Vec<&str> = symbols.iter().map(AsRef::as_ref).collect();
+    let mut seen: HashMap<&str, Seen> = names.iter().map(|n| (*n, Seen::default())).collect();
+    let data = map(path)?;
+    let info = elf::read(&data, &mut seen).map_err(|message| Error::Parse {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let origin = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let system = loader::system_dirs();
+    let dirs = loader::search_dirs(&info.runpath, &info.rpath, &origin, &system);
+    let needed: Vec<Needed> = info
+        .needed
+        .iter()
+        .map(|name| Needed {
+            name: (*name).to_owned(),
+            path: loader::resolve(name, &dirs),
+        })
+        .collect();
+
+    let mut verdicts: Vec<SymbolReport> = names
+        .iter()
+        .map(|name| own_verdict(name, seen[name], &info))
+        .collect();
+    let unresolved: Vec<&str> = names
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| v.status == Status::Missing)
+        .map(|(n, _)| *n)
+        .collect();
+    if !unresolved.is_empty() {
+        let providers = search_dependencies(&needed, &unresolved, &system);
+        for verdict in &mut verdicts {
+            if let Some(provider) = providers.get(verdict.name.as_str()) {
+                verdict.status = Status::ProvidedByDependency;
+                verdict.provider = Some(provider.clone());
+                verdict.hint = None;
+            } else if verdict.status == Status::Missing {
+                verdict.hint = Some(missing_hint(&needed, &info));
+            }
+        }
+    }
+
+    Ok(BinaryReport {
+        path: path.to_path_buf(),
+        kind: match info.kind {
+            ObjectKind::Executable => "executable",
+            ObjectKind::SharedLibrary => "shared-library",
+            ObjectKind::Other => "other",
+        },
+        pie: info.pie,
+        bind_now: info.bind_now,
+        relro: info.relro,
+        statically_linked: !info.dynamic,
+        warnings: warnings(&info, &needed, &origin, &system),
+        needed,
+        runpath: info.runpath.iter().map(|s| (*s).to_owned()).collect(),
+        rpath: info.rpath.iter().map(|s| (*s).to_owned()).collect(),
+        symbols: verdicts,
+    })
+}
+
+/// The verdict from the binary's own symbol tables; `Missing` means "look in dependencies".
+fn own_verdict(name: &str, seen: Seen, info: &ElfInfo<'_>) -> SymbolReport {
+    let (status, hint) = if seen.dynsym.is_some_and(|e| e.is_exported()) {
+        (Status::Exported, None)
+    } else if seen.dynsym.or(seen.symtab).is_some_and(|e| e.is_hidden()) {
+        (
+            Status::Hidden,
+            Some(
+                "defined with hidden/internal visibility or local binding, so it can never be \
+                 exported: remove `__attribute__((visibility(\"hidden\")))` or `static` from its \
+                 C definition, or compile it without -fvisibility=hidden"
+                    .to_owned(),
+            ),
+        )
+    } else if seen.symtab.is_some_and(|e| e.defined) {
+        let hint = if info.dynamic {
+            "linked in but not exported to .dynsym: list it in the manifest's `symbols` (the \
+             generated --dynamic-list) or link with -Wl,--export-dynamic"
+        } else {
+            "the binary is statically linked and has no .dynsym: link it dynamically (remove \
+             +crt-static / -static)"
+        };
+        (Status::NotExported, Some(hint.to_owned()))
+    } else {
+        (Status::Missing, None)
+    };
+    SymbolReport {
+        name: name.to_owned(),
+        status,
+        provider: None,
+        hint,
+    }
+}
+
+/// Breadth-first over the needed libraries (and theirs), as the loader maps them; returns
+/// the first library exporting each name.
+fn search_dependencies<'n>(
+    needed: &[Needed],
+    names: &[&'n str],
+    system: &[PathBuf],
+) -> HashMap<&'n str, PathBuf> {
+    let mut found = HashMap::new();
+    let mut queue: VecDeque<PathBuf> = needed.iter().filter_map(|n| n.path.clone()).collect();
+    let mut visited = HashSet::new();
+    while let Some(path) = queue.pop_front() {
+        if found.len() == names.len() {
+            break;
+        }
+        if !visited.insert(path.clone()) {
+            continue;
+        }
+        let Ok(data) = map(&path) else { continue };
+        let mut seen: HashMap<&str, Seen> = names
+            .iter()
+            .filter(|n| !found.contains_key(*n))
+            .map(|n| (*n, Seen::default()))
+            .collect();
+        // An unreadable dependency provides nothing; the loader would fail on it too.
+        let Ok(info) = elf::read(&data, &mut seen) else { continue };
+        for (name, s) in seen {
+            if s.dynsym.is_some_and(|e| e.is_exported()) {
+                found.insert(name, path.clone());
+            }
+        }
+        let origin = path.parent().unwrap_or(Path::new("/"));
+        let dirs = loader::search_dirs(&info.runpath, &info.rpath, origin, system);
+        queue.extend(info.needed.iter().filter_map(|n| loader::resolve(n, &dirs)));
+    }
+    found
+}
+
+fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>) -> String {
+    let mut hint = String::from(
+        "not defined in the binary nor exported by any library it needs. If it comes from a \
+         static archive: link the archive whole (+whole-archive) and export the symbol. If it \
+         comes from a shared library: the library was dropped from DT_NEEDED by --as-needed \
+         (use -Wl,--push-state,--no-as-needed,-lNAME,--pop-state) or is not found on the \
+         RUNPATH",
+    );
+    let unresolved: Vec<&str> = needed
+        .iter()
+        .filter(|n| n.path.is_none())
+        .map(|n| n.name.as_str())
+        .collect();
+    if !unresolved.is_empty() {
+        hint.push_str(&format!(
+            ". Not found by the loader: {} (RUNPATH: {}); add -Wl,-rpath,$ORIGIN and put the \
+             library next to the binary",
+            unresolved.join(", "),
+            if info.runpath.is_empty() { "none".to_owned() } else { info.runpath.join(":") }
+        ));
+    }
+    hint
+}
+
+fn warnings(info: &ElfInfo<'_>, needed: &[Needed], origin: &Path, system: &[PathBuf]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if !info.dynamic {
+        warnings.push(
+            "statically linked: there is no dynamic symbol table, so a JIT cannot search this \
+             binary at all"
+                .to_owned(),
+        );
+    }
+    for n in needed.iter().filter(|n| n.path.is_none()) {
+        warnings.push(format!(
+            "DT_NEEDED {} is not found on the RUNPATH or in the system's library directories: \
+             the binary will not start",
+            n.name
+        ));
+    }
+    if !info.rpath.is_empty() && info.runpath.is_empty() {
+        warnings.push(
+            "uses DT_RPATH, which overrides LD_LIBRARY_PATH and applies to dependencies too; \
+             link with -Wl,--enable-new-dtags for DT_RUNPATH"
+                .to_owned(),
+        );
+    }
+    for (tag, entries) in [("RUNPATH", &info.runpath), ("RPATH", &info.rpath)] {
+        for entry in entries.iter() {
+            if entry.is_empty() {
+                warnings.push(format!(
+                    "{tag} has an empty entry, which means the current directory: whoever \
+                     controls the working directory can inject a library"
+                ));
+                continue;
+            }
+            if entry.starts_with('/') && !system.iter().any(|d| d == Path::new(entry)) {
+                warnings.push(format!(
+                    "{tag} entry {entry} is an absolute path (a build directory?): the binary \
+                     only works where it was built; use $ORIGIN"
+                ));
+            }
+            if let Some(dir) = loader::expand(entry, origin) {
+                if is_writable_by_others(&dir) {
+                    warnings.push(format!(
+                        "{tag} entry {entry} ({}) is writable by other users: anyone can plant \
+                         a library there",
+                        dir.display()
+                    ));
+                }
+            }
+        }
+    }
+    warnings
+}
+
+fn is_writable_by_others(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    // World-writable without the sticky bit, like /tmp has, is the dangerous case... and even
+    // with it, anyone can create a new file there, which is all an attacker needs.
+    std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o002 != 0)
+}
+
+/// Verifies the same `symbols` in several binaries; unreadable files come back as errors next
+/// to the reports of the readable ones.
+pub fn verify_all(paths: &[PathBuf], symbols: &[impl AsRef<str>]) -> (Report, Vec<Error>) {
+    let mut report = Report::default();
+    let mut errors = Vec::new();
+    for path in paths {
+        match verify(path, symbols) {
+            Ok(binary) => report.binaries.push(binary),
+            Err(e) => errors.push(e),
+        }
+    }
+    (report, errors)
+}
