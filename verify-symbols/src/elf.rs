@@ -19,7 +19,10 @@ impl Entry {
     /// Defined, global or weak, default or protected: what `dlsym` can return.
     pub(crate) fn is_exported(self) -> bool {
         self.defined
-            && matches!(self.bind, elf::STB_GLOBAL | elf::STB_WEAK | elf::STB_GNU_UNIQUE)
+            && matches!(
+                self.bind,
+                elf::STB_GLOBAL | elf::STB_WEAK | elf::STB_GNU_UNIQUE
+            )
             && matches!(self.visibility, elf::STV_DEFAULT | elf::STV_PROTECTED)
     }
 
@@ -86,8 +89,12 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     }
     let header = Elf::parse(data).map_err(err("ELF header"))?;
     let endian = header.endian().map_err(err("ELF header"))?;
-    let sections = header.sections(endian, data).map_err(err("section headers"))?;
-    let segments = header.program_headers(endian, data).map_err(err("program headers"))?;
+    let sections = header
+        .sections(endian, data)
+        .map_err(err("section headers"))?;
+    let segments = header
+        .program_headers(endian, data)
+        .map_err(err("program headers"))?;
 
     let mut info = ElfInfo {
         kind: match header.e_type(endian) {
@@ -116,11 +123,17 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
 
     let mut flags_1 = 0u64;
     if let Some((entries, link)) = sections.dynamic(endian, data).map_err(err(".dynamic"))? {
-        let strings = sections.strings(endian, data, link).map_err(err(".dynstr"))?;
+        let strings = sections
+            .strings(endian, data, link)
+            .map_err(err(".dynstr"))?;
         for entry in entries {
-            let Some(tag) = entry.tag32(endian) else { continue };
+            let Some(tag) = entry.tag32(endian) else {
+                continue;
+            };
             let text = || -> Result<&'data str, String> {
-                let bytes = entry.string(endian, strings).map_err(err(".dynamic string"))?;
+                let bytes = entry
+                    .string(endian, strings)
+                    .map_err(err(".dynamic string"))?;
                 std::str::from_utf8(bytes).map_err(|_| ".dynamic string is not UTF-8".to_owned())
             };
             match tag {
@@ -139,7 +152,8 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     }
     info.bind_now |= flags_1 & u64::from(elf::DF_1_NOW) != 0;
     // An executable is PIE when it is ET_DYN and is started by an interpreter (or says so).
-    if info.kind == ObjectKind::SharedLibrary && (interp || flags_1 & u64::from(elf::DF_1_PIE) != 0) {
+    if info.kind == ObjectKind::SharedLibrary && (interp || flags_1 & u64::from(elf::DF_1_PIE) != 0)
+    {
         info.kind = ObjectKind::Executable;
         info.pie = true;
     }
@@ -154,15 +168,25 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
         let strings = table.strings();
         for symbol in table.iter() {
             // A name that does not read is skipped: it cannot be one we look for.
-            let Ok(name) = symbol.name(endian, strings) else { continue };
-            let Ok(name) = std::str::from_utf8(name) else { continue };
-            let Some(slot) = seen.get_mut(name) else { continue };
+            let Ok(name) = symbol.name(endian, strings) else {
+                continue;
+            };
+            let Ok(name) = std::str::from_utf8(name) else {
+                continue;
+            };
+            let Some(slot) = seen.get_mut(name) else {
+                continue;
+            };
             let entry = Entry {
                 defined: !symbol.is_undefined(endian),
                 bind: symbol.st_bind(),
                 visibility: symbol.st_visibility(),
             };
-            let current = if is_dynsym { &mut slot.dynsym } else { &mut slot.symtab };
+            let current = if is_dynsym {
+                &mut slot.dynsym
+            } else {
+                &mut slot.symtab
+            };
             if current.is_none_or(|c| entry.rank() > c.rank()) {
                 *current = Some(entry);
             }

@@ -154,7 +154,11 @@ pub struct Report {
 impl Report {
     /// The process exit code for the report: 0 when every symbol is found, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
-        if self.binaries.iter().all(BinaryReport::all_found) { 0 } else { 1 }
+        if self.binaries.iter().all(BinaryReport::all_found) {
+            0
+        } else {
+            1
+        }
     }
 }
 
@@ -171,12 +175,22 @@ fn map(path: &Path) -> Result<memmap2::Mmap, Error> {
     unsafe { memmap2::Mmap::map(&file) }.map_err(io)
 }
 
-/// Verifies `symbols` in the binary at `path`.
+/// Verifies `symbols` in the binary at `path` (memory-mapped).
 pub fn verify(path: &Path, symbols: &[impl AsRef<str>]) -> Result<BinaryReport, Error> {
+    verify_data(path, &map(path)?, symbols)
+}
+
+/// Verifies `symbols` in `data`, the contents of the binary at `path` (used to resolve
+/// `$ORIGIN` and to name the file in messages). Any bytes give a report or an error, never a
+/// panic.
+pub fn verify_data(
+    path: &Path,
+    data: &[u8],
+    symbols: &[impl AsRef<str>],
+) -> Result<BinaryReport, Error> {
     let names: Vec<&str> = symbols.iter().map(AsRef::as_ref).collect();
     let mut seen: HashMap<&str, Seen> = names.iter().map(|n| (*n, Seen::default())).collect();
-    let data = map(path)?;
-    let info = elf::read(&data, &mut seen).map_err(|message| Error::Parse {
+    let info = elf::read(data, &mut seen).map_err(|message| Error::Parse {
         path: path.to_path_buf(),
         message,
     })?;
@@ -296,7 +310,9 @@ fn search_dependencies<'n>(
             .map(|n| (*n, Seen::default()))
             .collect();
         // An unreadable dependency provides nothing; the loader would fail on it too.
-        let Ok(info) = elf::read(&data, &mut seen) else { continue };
+        let Ok(info) = elf::read(&data, &mut seen) else {
+            continue;
+        };
         for (name, s) in seen {
             if s.dynsym.is_some_and(|e| e.is_exported()) {
                 found.insert(name, path.clone());
@@ -327,13 +343,22 @@ fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>) -> String {
             ". Not found by the loader: {} (RUNPATH: {}); add -Wl,-rpath,$ORIGIN and put the \
              library next to the binary",
             unresolved.join(", "),
-            if info.runpath.is_empty() { "none".to_owned() } else { info.runpath.join(":") }
+            if info.runpath.is_empty() {
+                "none".to_owned()
+            } else {
+                info.runpath.join(":")
+            }
         ));
     }
     hint
 }
 
-fn warnings(info: &ElfInfo<'_>, needed: &[Needed], origin: &Path, system: &[PathBuf]) -> Vec<String> {
+fn warnings(
+    info: &ElfInfo<'_>,
+    needed: &[Needed],
+    origin: &Path,
+    system: &[PathBuf],
+) -> Vec<String> {
     let mut warnings = Vec::new();
     if !info.dynamic {
         warnings.push(

@@ -18,7 +18,9 @@ pub(crate) fn system_dirs() -> Vec<PathBuf> {
     confs.sort();
     confs.insert(0, PathBuf::from("/etc/ld.so.conf"));
     for conf in confs {
-        let Ok(text) = std::fs::read_to_string(&conf) else { continue };
+        let Ok(text) = std::fs::read_to_string(&conf) else {
+            continue;
+        };
         for line in text.lines() {
             let line = line.split('#').next().unwrap_or("").trim();
             if line.starts_with('/') {
@@ -48,7 +50,9 @@ pub(crate) fn system_dirs() -> Vec<PathBuf> {
 /// Other dynamic string tokens (`$LIB`, `$PLATFORM`) are not expanded: `None`.
 pub(crate) fn expand(entry: &str, origin: &Path) -> Option<PathBuf> {
     let origin = origin.to_string_lossy();
-    let expanded = entry.replace("${ORIGIN}", &origin).replace("$ORIGIN", &origin);
+    let expanded = entry
+        .replace("${ORIGIN}", &origin)
+        .replace("$ORIGIN", &origin);
     if expanded.contains('$') {
         return None;
     }
@@ -86,8 +90,14 @@ mod tests {
     #[test]
     fn origin_is_expanded_and_other_tokens_are_not() {
         let origin = Path::new("/opt/app/bin");
-        assert_eq!(expand("$ORIGIN/../lib", origin).unwrap(), Path::new("/opt/app/bin/../lib"));
-        assert_eq!(expand("${ORIGIN}", origin).unwrap(), Path::new("/opt/app/bin"));
+        assert_eq!(
+            expand("$ORIGIN/../lib", origin).unwrap(),
+            Path::new("/opt/app/bin/../lib")
+        );
+        assert_eq!(
+            expand("${ORIGIN}", origin).unwrap(),
+            Path::new("/opt/app/bin")
+        );
         assert_eq!(expand("$LIB", origin), None);
     }
 

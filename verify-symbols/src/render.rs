@@ -13,7 +13,11 @@ const RESET: &str = "\x1b[0m";
 /// The report as text. `color` adds ANSI colours (for a terminal).
 pub fn render_text(report: &Report, color: bool) -> String {
     let paint = |code: &str, text: &str| {
-        if color { format!("{code}{text}{RESET}") } else { text.to_owned() }
+        if color {
+            format!("{code}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
     };
     let mut out = String::new();
     for binary in &report.binaries {
@@ -55,16 +59,32 @@ fn write_binary(
     for w in &b.warnings {
         writeln!(out, "  {}", paint(YELLOW, &format!("warning: {w}")))?;
     }
-    let width = b.symbols.iter().map(|s| s.name.len()).max().unwrap_or(0).max(6);
+    let width = b
+        .symbols
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     for s in &b.symbols {
         let code = if s.status.is_found() { GREEN } else { RED };
         match &s.provider {
             Some(provider) => {
                 let status = format!("{:<22}", s.status.as_str());
                 let status = paint(code, &status);
-                writeln!(out, "  {:<width$}  {status}  {}", s.name, provider.display())?;
+                writeln!(
+                    out,
+                    "  {:<width$}  {status}  {}",
+                    s.name,
+                    provider.display()
+                )?;
             }
-            None => writeln!(out, "  {:<width$}  {}", s.name, paint(code, s.status.as_str()))?,
+            None => writeln!(
+                out,
+                "  {:<width$}  {}",
+                s.name,
+                paint(code, s.status.as_str())
+            )?,
         }
         if let Some(hint) = &s.hint {
             writeln!(out, "  {:<width$}  hint: {hint}", "")?;
@@ -72,9 +92,18 @@ fn write_binary(
     }
     let failing = b.symbols.iter().filter(|s| !s.status.is_found()).count();
     let verdict = if failing == 0 {
-        paint(GREEN, &format!("ok: the JIT finds all {} symbols", b.symbols.len()))
+        paint(
+            GREEN,
+            &format!("ok: the JIT finds all {} symbols", b.symbols.len()),
+        )
     } else {
-        paint(RED, &format!("FAIL: the JIT cannot find {failing} of {} symbols", b.symbols.len()))
+        paint(
+            RED,
+            &format!(
+                "FAIL: the JIT cannot find {failing} of {} symbols",
+                b.symbols.len()
+            ),
+        )
     };
     writeln!(out, "  {verdict}")
 }

@@ -69,9 +69,14 @@ pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<(
         let outcome = match checked {
             Ok(report) if report.all_found() => run_one(variant),
             Ok(report) => {
-                let report = Report { binaries: vec![report] };
+                let report = Report {
+                    binaries: vec![report],
+                };
                 crate::verify::print(&report, false);
-                Err(format!("{} does not export what its JIT code needs (see above)", variant.package()))
+                Err(format!(
+                    "{} does not export what its JIT code needs (see above)",
+                    variant.package()
+                ))
             }
             Err(e) => Err(e),
         };

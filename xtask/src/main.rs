@@ -1,6 +1,7 @@
 //! `cargo xtask`: the toolkit's developer commands. This file only parses flags and dispatches;
 //! each command lives in its own module with one `run` entry point.
 
+mod bench;
 mod build_libs;
 mod demo;
 mod deps;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
                 flags::Command::Demo(cmd) => done(cmd.run(&sh)),
                 flags::Command::VerifySymbols(cmd) => cmd.run(&sh),
                 flags::Command::Test(cmd) => done(cmd.run(&sh)),
+                flags::Command::Bench(cmd) => done(cmd.run(&sh)),
             }
         });
     match result {

@@ -15,7 +15,11 @@ use crate::flags::{Variant, VerifySymbols};
 /// Every symbol the manifest says JIT code needs.
 pub(crate) fn manifest_symbols() -> anyhow::Result<Vec<String>> {
     let manifest = Manifest::load(manifest_path())?;
-    Ok(manifest.libraries.into_iter().flat_map(|l| l.symbols).collect())
+    Ok(manifest
+        .libraries
+        .into_iter()
+        .flat_map(|l| l.symbols)
+        .collect())
 }
 
 impl VerifySymbols {
@@ -35,7 +39,11 @@ impl VerifySymbols {
         for error in &errors {
             eprintln!("error: {error}");
         }
-        Ok(ExitCode::from(if errors.is_empty() { report.exit_code() } else { 2 }))
+        Ok(ExitCode::from(if errors.is_empty() {
+            report.exit_code()
+        } else {
+            2
+        }))
     }
 }
 
