@@ -68,6 +68,14 @@ pub enum Error {
         /// The signature of the Rust type used in the lookup.
         requested: Box<Signature>,
     },
+    /// A shared library or static archive given as a symbol source cannot be used.
+    #[error("{}: cannot use as a symbol source: {message}", path.display())]
+    Library {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong (LLVM's or the loader's message).
+        message: String,
+    },
     /// The handle does not belong to this JIT, or its module was already removed.
     #[error("module handle {0} does not belong to this JIT or was already removed")]
     StaleHandle(u64),

@@ -9,13 +9,12 @@ use std::sync::Mutex;
 use llvm_sys::orc2::lljit::{
     LLVMOrcCreateLLJIT, LLVMOrcCreateLLJITBuilder, LLVMOrcDisposeLLJIT,
     LLVMOrcLLJITAddLLVMIRModuleWithRT, LLVMOrcLLJITBuilderSetJITTargetMachineBuilder,
-    LLVMOrcLLJITGetExecutionSession, LLVMOrcLLJITGetGlobalPrefix, LLVMOrcLLJITGetMainJITDylib,
-    LLVMOrcLLJITLookup, LLVMOrcOpaqueLLJIT,
+    LLVMOrcLLJITGetExecutionSession, LLVMOrcLLJITGetMainJITDylib, LLVMOrcLLJITLookup,
+    LLVMOrcOpaqueLLJIT,
 };
 use llvm_sys::orc2::{
-    LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess, LLVMOrcCreateNewThreadSafeModule,
-    LLVMOrcDisposeThreadSafeContext, LLVMOrcExecutionSessionSetErrorReporter,
-    LLVMOrcJITDylibAddGenerator, LLVMOrcJITDylibCreateResourceTracker,
+    LLVMOrcCreateNewThreadSafeModule, LLVMOrcDisposeThreadSafeContext,
+    LLVMOrcExecutionSessionSetErrorReporter, LLVMOrcJITDylibCreateResourceTracker,
     LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine, LLVMOrcOpaqueResourceTracker,
     LLVMOrcReleaseResourceTracker, LLVMOrcResourceTrackerRemove,
 };
@@ -28,6 +27,7 @@ use llvm_sys::target_machine::{
 use crate::llvm::{Diagnostics, c_string, init, session_error_reporter, take_error, take_message};
 use crate::module::Module;
 use crate::signature::{JitFn, Signature};
+use crate::sources::{Installed, SymbolSource, install, search_order};
 use crate::{Error, Result};
 
 /// How code refers to addresses. JIT code should be position-independent, like the host.
@@ -70,15 +70,79 @@ pub enum OptLevel {
     O3,
 }
 
-/// Configures a [`Jit`].
-#[derive(Debug, Clone, Default)]
+/// Configures a [`Jit`]: code generation and the [`SymbolSource`]s its code can call into.
+#[derive(Debug, Clone)]
 pub struct JitBuilder {
     reloc: RelocModel,
     code_model: CodeModel,
     opt_level: OptLevel,
+    process_symbols: bool,
+    sources: Vec<SymbolSource>,
+}
+
+impl Default for JitBuilder {
+    fn default() -> Self {
+        JitBuilder {
+            reloc: RelocModel::default(),
+            code_model: CodeModel::default(),
+            opt_level: OptLevel::default(),
+            process_symbols: true,
+            sources: Vec::new(),
+        }
+    }
 }
 
 impl JitBuilder {
+    /// Whether to search this process's dynamic symbol table ([`SymbolSource::Process`]).
+    /// On by default.
+    pub fn process_symbols(&mut self, yes: bool) -> &mut Self {
+        self.process_symbols = yes;
+        self
+    }
+
+    /// Loads a shared library permanently and searches it ([`SymbolSource::SharedLibrary`]).
+    pub fn shared_library(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.symbol_source(SymbolSource::SharedLibrary(path.as_ref().to_path_buf()))
+    }
+
+    /// Links members of a static archive into the JIT on demand ([`SymbolSource::StaticArchive`]).
+    pub fn static_archive(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.symbol_source(SymbolSource::StaticArchive(path.as_ref().to_path_buf()))
+    }
+
+    /// Makes a host function callable from JIT code under `name`
+    /// ([`SymbolSource::HostFunctions`]).
+    pub fn host_function<F: JitFn>(&mut self, name: impl Into<String>, function: F) -> &mut Self {
+        let pair = (name.into(), function.address());
+        match self.sources.iter_mut().find_map(|s| match s {
+            SymbolSource::HostFunctions(list) => Some(list),
+            _ => None,
+        }) {
+            Some(list) => list.push(pair),
+            None => self.sources.push(SymbolSource::HostFunctions(vec![pair])),
+        }
+        self
+    }
+
+    /// Asks `lookup` for names no earlier source defines ([`SymbolSource::Lookup`]). It returns
+    /// the address of the symbol, which must stay valid while the JIT lives, or `None`.
+    pub fn symbol_lookup(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<u64> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.symbol_source(SymbolSource::Lookup(std::sync::Arc::new(lookup)))
+    }
+
+    /// Adds any [`SymbolSource`].
+    pub fn symbol_source(&mut self, source: SymbolSource) -> &mut Self {
+        if matches!(source, SymbolSource::Process) {
+            self.process_symbols = true;
+        } else {
+            self.sources.push(source);
+        }
+        self
+    }
+
     /// The relocation model (default [`RelocModel::Pic`]).
     pub fn relocation_model(&mut self, reloc: RelocModel) -> &mut Self {
         self.reloc = reloc;
@@ -143,10 +207,17 @@ impl JitBuilder {
             }
             NonNull::new(lljit).ok_or_else(|| Error::Llvm("LLJIT creation returned null".into()))?
         };
-        let jit = Jit {
+        let mut sources = self.sources.clone();
+        if self.process_symbols {
+            sources.push(SymbolSource::Process);
+        }
+        let mut jit = Jit {
             lljit,
             diagnostics,
             modules: Mutex::new(Modules::default()),
+            compile_lock: Mutex::new(()),
+            sources: search_order(&sources),
+            installed: Installed::default(),
         };
         // SAFETY: the session lives as long as the LLJIT; the reporter's context is the
         // Diagnostics box, which Jit::drop frees only after disposing the LLJIT.
@@ -158,7 +229,11 @@ impl JitBuilder {
                 jit.diagnostics.as_context(),
             );
         }
-        jit.add_process_symbols()?;
+        for source in jit.sources.clone() {
+            // SAFETY: the LLJIT is live; `installed` lives in the Jit, which disposes the LLJIT
+            // before dropping it. On error the half-built Jit is dropped, which is sound.
+            unsafe { install(jit.lljit.as_ptr(), &source, &mut jit.installed)? };
+        }
         Ok(jit)
     }
 }
@@ -224,7 +299,26 @@ pub struct Jit {
     // Boxed so its address is stable: LLVM holds a pointer to it until the LLJIT is disposed.
     diagnostics: Box<Diagnostics>,
     modules: Mutex<Modules>,
+    /// Held around every ORC lookup, the only place code is compiled. With no compile threads
+    /// (and LLVM 14's C API cannot ask for them) LLJIT compiles with one shared TargetMachine,
+    /// which is not thread-safe: two threads compiling at once crash. Calls into compiled code
+    /// do not take it.
+    compile_lock: Mutex<()>,
+    /// In search order.
+    sources: Vec<SymbolSource>,
+    /// Kept alive for LLVM until the LLJIT is disposed.
+    installed: Installed,
 }
+
+// SAFETY: ORC's ExecutionSession is designed for concurrent use: adding modules and looking
+// symbols up take the session's locks, and each module lives in its own ThreadSafeContext.
+// Compilation, which in LLVM 14's default LLJIT shares one TargetMachine, only happens inside
+// lookups, and those are serialised by `compile_lock`. Our own state is behind Mutexes
+// (modules, diagnostics), and the lookup callbacks we hold are `Send + Sync`. Removing a module or dropping the JIT needs
+// `&mut Jit` or ownership, so it cannot race with a call into code it frees.
+unsafe impl Send for Jit {}
+// SAFETY: as above: every `&self` method is safe to run from several threads at once.
+unsafe impl Sync for Jit {}
 
 impl Jit {
     /// A JIT with the default settings: host CPU, PIC, O2, process symbols.
@@ -235,31 +329,6 @@ impl Jit {
     /// A builder to configure the JIT.
     pub fn builder() -> JitBuilder {
         JitBuilder::default()
-    }
-
-    fn add_process_symbols(&self) -> Result<()> {
-        // SAFETY: the LLJIT is live; the generator created here is handed to the main JITDylib,
-        // which takes ownership of it. No filter is installed.
-        unsafe {
-            let prefix = LLVMOrcLLJITGetGlobalPrefix(self.lljit.as_ptr());
-            let mut generator = ptr::null_mut();
-            let err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
-                &mut generator,
-                prefix,
-                None,
-                ptr::null_mut(),
-            );
-            if let Some(message) = take_error(err) {
-                return Err(Error::Llvm(format!(
-                    "cannot search this process's symbols: {message}"
-                )));
-            }
-            LLVMOrcJITDylibAddGenerator(
-                LLVMOrcLLJITGetMainJITDylib(self.lljit.as_ptr()),
-                generator,
-            );
-        }
-        Ok(())
     }
 
     /// Parses textual IR or bitcode (told apart by content) and verifies it. `name` appears in
@@ -383,6 +452,7 @@ impl Jit {
     pub fn lookup_address(&self, name: &str) -> Result<u64> {
         let c_name = c_string(name)?;
         let mut address = 0;
+        let _compiling = self.compile_lock.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: the LLJIT is live; the name is a valid C string; the error is consumed.
         let err = unsafe {
             take_error(LLVMOrcLLJITLookup(
@@ -420,9 +490,36 @@ impl Jit {
         } else {
             Error::MissingSymbols {
                 symbols: missing,
-                hint: PROCESS_HINT.to_owned(),
+                hint: self.missing_hint(),
             }
         }
+    }
+
+    /// Where the JIT looked, in order, and the likely fix for each kind of source.
+    fn missing_hint(&self) -> String {
+        let searched: Vec<String> = self.sources.iter().map(SymbolSource::describe).collect();
+        let mut hint = format!("Searched, in order: {}.", searched.join("; "));
+        if self
+            .sources
+            .iter()
+            .any(|s| matches!(s, SymbolSource::Process))
+        {
+            hint.push(' ');
+            hint.push_str(PROCESS_HINT);
+        }
+        if self.sources.iter().any(|s| {
+            matches!(
+                s,
+                SymbolSource::SharedLibrary(_) | SymbolSource::StaticArchive(_)
+            )
+        }) {
+            hint.push_str(
+                " A library or archive given by path must define the symbol with default \
+                 visibility: check a shared library with `cargo xtask verify-symbols --binary \
+                 LIB --symbol NAME`.",
+            );
+        }
+        hint
     }
 
     fn lock_modules(&self) -> std::sync::MutexGuard<'_, Modules> {
@@ -434,8 +531,7 @@ impl Jit {
     }
 }
 
-const PROCESS_HINT: &str = "Searched: this process's dynamic symbol table. If the symbols come \
-from a C library linked into this binary: a static archive must be linked whole \
+const PROCESS_HINT: &str = "If the symbols come from a C library linked into this binary: a static archive must be linked whole \
 (+whole-archive) and its symbols exported (--dynamic-list or --export-dynamic); a shared \
 library must stay in DT_NEEDED (not dropped by --as-needed) and be found on the binary's \
 RUNPATH. Check the binary with `cargo xtask verify-symbols --binary PATH --symbol NAME`.";
@@ -456,6 +552,7 @@ fn missing_symbols(message: &str) -> Vec<String> {
 impl Drop for Jit {
     fn drop(&mut self) {
         let modules = std::mem::take(&mut self.lock_modules().loaded);
+        // `installed` (lookup callbacks) is dropped with the other fields, after this body.
         // SAFETY: each tracker reference is ours and released once; then the LLJIT, which
         // nothing else owns, is disposed once. Its error (if any) is consumed. The Diagnostics
         // box is freed after this body, when LLVM no longer refers to it.

@@ -23,8 +23,10 @@ mod jit;
 mod llvm;
 mod module;
 mod signature;
+mod sources;
 
 pub use error::{Error, Result};
 pub use jit::{CodeModel, Function, Jit, JitBuilder, ModuleHandle, OptLevel, RelocModel};
 pub use module::Module;
 pub use signature::{JitFn, JitReturn, JitValue, Signature, ValueType};
+pub use sources::{LookupFn, SymbolSource};

@@ -130,6 +130,9 @@ pub trait JitFn: Copy + sealed::Sealed {
     /// # Safety
     /// `address` is the entry of a function whose ABI signature is [`JitFn::signature`].
     unsafe fn from_address(address: u64) -> Self;
+
+    /// The function's code address.
+    fn address(self) -> u64;
 }
 
 mod sealed {
@@ -153,6 +156,10 @@ macro_rules! jit_fn {
                 // SAFETY: the caller guarantees `address` is such a function's entry; a code
                 // address and a fn pointer have the same size and representation.
                 unsafe { std::mem::transmute::<usize, Self>(address as usize) }
+            }
+
+            fn address(self) -> u64 {
+                self as usize as u64
             }
         }
 

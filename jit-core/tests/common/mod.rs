@@ -1,0 +1,35 @@
+//! Shared by jit-core's integration tests: the workspace's real C library, compiled once per
+//! test binary with jit-linkage (the `cc` crate), and small IR modules.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use jit_linkage::{Artifacts, CompileOptions, Manifest, compile};
+
+/// `libexternalstatic.a` and `libexternaldynamic.so`, built from c-libs/libraries.toml.
+pub fn c_library() -> &'static Artifacts {
+    static BUILT: OnceLock<Artifacts> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
+        let lib = manifest.library("external").unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let name = exe.file_stem().unwrap().to_string_lossy();
+        let out = std::env::temp_dir().join(format!("jit-core-tests-{name}"));
+        compile(lib, &CompileOptions::host(out)).unwrap().artifacts
+    })
+}
+
+/// A module whose `i32 f()` returns `external_function(21)`.
+pub const CALLS_EXTERNAL: &str = "declare i32 @external_function(i32)\n\ndefine i32 @f() {\nentry:\n  %r = call i32 @external_function(i32 21)\n  ret i32 %r\n}\n";
+
+/// A scratch file for a test.
+pub fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join("jit-core-scratch");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
