@@ -97,6 +97,7 @@ pub(crate) fn search_order(sources: &[SymbolSource]) -> Vec<SymbolSource> {
 #[derive(Default)]
 pub(crate) struct Installed {
     /// Contexts of lookup callbacks: LLVM holds raw pointers to them.
+    #[allow(clippy::vec_box)] // Boxed so the addresses LLVM holds survive the Vec growing.
     pub(crate) callbacks: Vec<Box<Callback>>,
 }
 
@@ -116,9 +117,10 @@ pub(crate) unsafe fn install(
     source: &SymbolSource,
     installed: &mut Installed,
 ) -> Result<()> {
-    // SAFETY (whole function): `jit` is live (caller). Each generator created here is handed
-    // to the JITDylib, which takes ownership; each MU is handed to JITDylibDefine, which takes
-    // it on success and leaves it to us (disposed here) on failure. Errors are consumed once.
+    // SAFETY: `jit` is live (caller). Each generator created here is handed to the JITDylib,
+    // which takes ownership; each MU is handed to JITDylibDefine, which takes it on success and
+    // leaves it to us (disposed in define_absolute) on failure. Errors are consumed once. The
+    // callback box is kept in `installed`, which outlives the LLJIT (caller).
     unsafe {
         let dylib = LLVMOrcLLJITGetMainJITDylib(jit);
         let prefix = LLVMOrcLLJITGetGlobalPrefix(jit);
@@ -263,8 +265,9 @@ extern "C" fn try_to_generate(
     size: usize,
 ) -> LLVMErrorRef {
     // SAFETY: `ctx` is the Callback boxed in the Jit's Installed, alive until the LLJIT is
-    // disposed; ORC passes `size` valid elements with live names.
+    // disposed.
     let callback = unsafe { &*(ctx as *const Callback) };
+    // SAFETY: ORC passes `size` valid elements with live names.
     let elements = unsafe { std::slice::from_raw_parts(set, size) };
     let mut pairs = Vec::new();
     for element in elements {
