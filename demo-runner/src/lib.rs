@@ -6,7 +6,9 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use jit_core::{Error, Jit};
+use std::path::Path;
+
+use jit_core::{Error, JitBuilder};
 
 /// The module run when no path is given.
 pub const BUNDLED_MODULE: &str = include_str!("../module.ll");
@@ -21,7 +23,8 @@ pub enum Linkage {
 }
 
 impl Linkage {
-    fn hint(self) -> &'static str {
+    /// The likely link-time cause of a missing symbol.
+    pub fn hint(self) -> &'static str {
         match self {
             Linkage::Static => {
                 "this binary links its C library statically: the archive must be linked whole \
@@ -35,7 +38,8 @@ impl Linkage {
     }
 }
 
-/// Runs the demo with the process's arguments; never panics, exits 1 on any failure.
+/// Runs demo-static or demo-dynamic with the process's arguments; never panics, exits 1 on any
+/// failure.
 pub fn main(linkage: Linkage) -> ExitCode {
     let mut args = std::env::args_os();
     let program = args
@@ -55,7 +59,14 @@ pub fn main(linkage: Linkage) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(module.as_deref().map(std::path::Path::new)) {
+    let result = run(module.as_deref().map(Path::new), &JitBuilder::default());
+    report(result, linkage.hint())
+}
+
+/// Prints `f() = N`, or the error (LLVM's diagnostic as it is; a missing symbol with `hint`),
+/// and returns the exit code.
+pub fn report(result: Result<i32, Error>, hint: &str) -> ExitCode {
+    match result {
         Ok(value) => {
             println!("f() = {value}");
             ExitCode::SUCCESS
@@ -64,9 +75,7 @@ pub fn main(linkage: Linkage) -> ExitCode {
             match &err {
                 // LLVM's diagnostic stands alone: `file:line:col: error: ...`.
                 Error::Parse { .. } | Error::Verify { .. } => eprintln!("{err}"),
-                Error::MissingSymbols { .. } => {
-                    eprintln!("error: {err}\nhint: {}", linkage.hint())
-                }
+                Error::MissingSymbols { .. } => eprintln!("error: {err}\nhint: {hint}"),
                 _ => eprintln!("error: {err}"),
             }
             ExitCode::FAILURE
@@ -81,9 +90,10 @@ fn usage(program: &str) -> String {
     )
 }
 
-/// JITs the module at `path` (or the bundled one) and calls `i32 f()`.
-pub fn run(path: Option<&std::path::Path>) -> Result<i32, Error> {
-    let jit = Jit::new()?;
+/// JITs the module at `path` (or the bundled one) with a JIT configured by `builder`, and calls
+/// `i32 f()`.
+pub fn run(path: Option<&Path>, builder: &JitBuilder) -> Result<i32, Error> {
+    let jit = builder.build()?;
     let module = match path {
         Some(path) => jit.load_module(path)?,
         None => jit.parse_module("module.ll", BUNDLED_MODULE.as_bytes())?,

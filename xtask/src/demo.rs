@@ -4,34 +4,82 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::bail;
+use jit_linkage::Artifacts;
+use verify_symbols::{Report, verify};
 use xshell::{Shell, cmd};
 
-use verify_symbols::{Report, verify};
-
+use crate::build_libs;
 use crate::flags::{Demo, Deps, Variant};
 use crate::verify::manifest_symbols;
 use crate::{cargo, progress, target_dir};
 
 impl Variant {
+    pub(crate) const ALL: [Variant; 5] = [
+        Variant::Static,
+        Variant::Dynamic,
+        Variant::Archive,
+        Variant::Library,
+        Variant::HostFunction,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Variant::Static => "static",
             Variant::Dynamic => "dynamic",
+            Variant::Archive => "archive",
+            Variant::Library => "library",
+            Variant::HostFunction => "host-function",
         }
     }
 
+    /// The cargo package of the variant's binary (also the binary's name).
     fn package(self) -> &'static str {
         match self {
             Variant::Static => "demo-static",
             Variant::Dynamic => "demo-dynamic",
+            Variant::Archive | Variant::Library | Variant::HostFunction => "demo-runner",
         }
     }
 
     pub(crate) fn binary(self) -> PathBuf {
-        target_dir().join("debug").join(self.package())
+        let name = match self.package() {
+            "demo-runner" => "demo-sources",
+            package => package,
+        };
+        target_dir().join("debug").join(name)
     }
 
-    pub(crate) const ALL: [Variant; 2] = [Variant::Static, Variant::Dynamic];
+    /// Variants whose binary links the C library and must export its symbols.
+    pub(crate) fn links_c_library(self) -> bool {
+        matches!(self, Variant::Static | Variant::Dynamic)
+    }
+
+    /// The command that runs the variant.
+    fn command(self, lib: &Artifacts) -> Command {
+        let mut command = Command::new(self.binary());
+        match self {
+            Variant::Static | Variant::Dynamic => {}
+            Variant::Archive => {
+                command.arg("archive").arg(&lib.static_lib);
+            }
+            Variant::Library => {
+                command.arg("library").arg(&lib.shared_lib);
+            }
+            Variant::HostFunction => {
+                command.arg("host-function");
+            }
+        }
+        command
+    }
+
+    /// The file verify-symbols must pass before the variant runs, if any.
+    fn verified_file(self, lib: &Artifacts) -> Option<PathBuf> {
+        match self {
+            Variant::Static | Variant::Dynamic => Some(self.binary()),
+            Variant::Library => Some(lib.shared_lib.clone()),
+            Variant::Archive | Variant::HostFunction => None,
+        }
+    }
 }
 
 impl Demo {
@@ -50,6 +98,7 @@ impl Demo {
 pub(crate) fn build(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
     let cargo = cargo();
     let mut names: Vec<&str> = variants.iter().map(|v| v.package()).collect();
+    names.sort_unstable();
     names.dedup();
     progress!("demo: building {}", names.join(", "));
     let packages = names.iter().flat_map(|p| ["--package", p]);
@@ -57,34 +106,39 @@ pub(crate) fn build(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds the binaries the variants need, verifies their symbols, then runs each and prints
-/// its line. A binary that fails verification is not run: its diagnosis is printed instead.
+/// Builds what the variants need, verifies the symbols of each binary that must export them,
+/// then runs each variant and prints its line. A variant that fails verification is not run:
+/// its diagnosis is printed instead.
 pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
+    let libraries = build_libs::build(false)?;
+    let Some(lib) = libraries.first() else {
+        bail!("the manifest declares no library");
+    };
     build(sh, variants)?;
     let symbols = manifest_symbols()?;
 
     let mut failed = Vec::new();
     for &variant in variants {
-        let checked = verify(variant.binary().as_path(), &symbols).map_err(|e| e.to_string());
+        let checked = match variant.verified_file(lib) {
+            Some(file) => verify(&file, &symbols).map(Some).map_err(|e| e.to_string()),
+            None => Ok(None),
+        };
         let outcome = match checked {
-            Ok(report) if report.all_found() => run_one(variant),
-            Ok(report) => {
+            Ok(Some(report)) if !report.all_found() => {
                 let report = Report {
                     binaries: vec![report],
                 };
                 crate::verify::print(&report, false);
-                Err(format!(
-                    "{} does not export what its JIT code needs (see above)",
-                    variant.package()
-                ))
+                Err("verify-symbols: the JIT would not find every symbol (see above)".to_owned())
             }
+            Ok(_) => run_one(variant.command(lib)),
             Err(e) => Err(e),
         };
         match outcome {
-            Ok(result) => println!("{:<8} ok    {result}", variant.name()),
+            Ok(result) => println!("{:<14} ok    {result}", variant.name()),
             Err(err) => {
                 println!(
-                    "{:<8} FAIL  {}",
+                    "{:<14} FAIL  {}",
                     variant.name(),
                     err.lines().next().unwrap_or("")
                 );
@@ -99,22 +153,20 @@ pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<(
     Ok(())
 }
 
-/// Runs one demo binary; Ok(its output line) when it printed `f() = 42`.
-fn run_one(variant: Variant) -> Result<String, String> {
-    let binary = variant.binary();
-    let out = Command::new(&binary)
+/// Runs one demo; Ok(its output line) when it printed `f() = 42`.
+fn run_one(mut command: Command) -> Result<String, String> {
+    let shown = format!("{command:?}");
+    let out = command
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
     if out.status.success() && stdout == "f() = 42" {
         Ok(stdout)
     } else {
         Err(format!(
-            "{} exited with {}: {}{}",
-            binary.display(),
+            "{shown} exited with {}: {}",
             out.status,
-            if stdout.is_empty() { "" } else { "printed " },
             [stdout, stderr].join("\n").trim()
         ))
     }

@@ -84,6 +84,12 @@ pub(crate) enum Variant {
     Static,
     /// demo-dynamic: the C library as a .so in DT_NEEDED, found through RUNPATH $ORIGIN.
     Dynamic,
+    /// demo-sources: the .a linked into the JIT on demand; no host linkage at all.
+    Archive,
+    /// demo-sources: the .so loaded by path at run time; no link-time dependency.
+    Library,
+    /// demo-sources: a Rust `extern "C" fn` of the host called from JIT code.
+    HostFunction,
 }
 
 /// Runs, in order: deps, cargo fmt --check, cargo clippy -D warnings, cargo test, the demos.

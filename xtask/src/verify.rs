@@ -53,8 +53,12 @@ fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<PathBuf>> {
         .into_iter()
         .map(|a| a.shared_lib)
         .collect();
-    demo::build(sh, &Variant::ALL)?;
-    binaries.extend(Variant::ALL.iter().map(|v| v.binary()));
+    let linked: Vec<Variant> = Variant::ALL
+        .into_iter()
+        .filter(|v| v.links_c_library())
+        .collect();
+    demo::build(sh, &linked)?;
+    binaries.extend(linked.iter().map(|v| v.binary()));
     Ok(binaries)
 }
 

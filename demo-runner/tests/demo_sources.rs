@@ -1,0 +1,46 @@
+//! demo-sources: the C library reached with no host linkage, through each jit-core source.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use jit_linkage::{Artifacts, CompileOptions, Manifest, compile};
+
+fn c_library() -> Artifacts {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
+    let lib = manifest.library("external").unwrap();
+    let out = std::env::temp_dir().join("demo-sources-tests");
+    compile(lib, &CompileOptions::host(out)).unwrap().artifacts
+}
+
+fn demo(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_demo-sources"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn each_source_prints_f_equals_42() {
+    let lib = c_library();
+    for args in [
+        vec!["archive".as_ref(), lib.static_lib.as_os_str()],
+        vec!["library".as_ref(), lib.shared_lib.as_os_str()],
+        vec!["host-function".as_ref()],
+    ] {
+        let out = demo(&args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "f() = 42\n");
+    }
+}
+
+#[test]
+fn a_missing_archive_or_library_exits_1_naming_it() {
+    for kind in ["archive", "library"] {
+        let out = demo(&[kind.as_ref(), "/nonexistent/libx".as_ref()]);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/libx"));
+    }
+    let out = demo(&["nonsense".as_ref()]);
+    assert_eq!(out.status.code(), Some(2));
+}
