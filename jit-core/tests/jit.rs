@@ -181,3 +181,44 @@ fn a_duplicate_definition_is_rejected_by_name() {
     assert!(matches!(err, Error::ModuleRejected { .. }), "{err:?}");
     assert!(err.to_string().contains("b.ll"), "{err}");
 }
+
+#[test]
+fn every_code_generation_setting_builds_and_runs() {
+    use jit_core::{CodeModel, OptLevel, RelocModel};
+    for reloc in [
+        RelocModel::Pic,
+        RelocModel::Static,
+        RelocModel::DynamicNoPic,
+    ] {
+        for model in [CodeModel::JitDefault, CodeModel::Small, CodeModel::Large] {
+            for opt in [OptLevel::O0, OptLevel::O1, OptLevel::O2, OptLevel::O3] {
+                let jit = Jit::builder()
+                    .relocation_model(reloc)
+                    .code_model(model)
+                    .opt_level(opt)
+                    .build()
+                    .unwrap();
+                jit.add_module(jit.parse_module("libc.ll", CALLS_LIBC.as_bytes()).unwrap())
+                    .unwrap();
+                let g = jit.lookup::<extern "C" fn(i32) -> i32>("g").unwrap();
+                assert_eq!(g.call(-7), 7, "{reloc:?} {model:?} {opt:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn void_float_and_pointer_signatures() {
+    let ir = "define void @store(i32* %p, i32 %v) {\nentry:\n  store i32 %v, i32* %p\n  ret void\n}\n\ndefine double @half(float %x) {\nentry:\n  %d = fpext float %x to double\n  %r = fmul double %d, 0.5\n  ret double %r\n}\n";
+    let jit = Jit::new().unwrap();
+    jit.add_module(jit.parse_module("types.ll", ir.as_bytes()).unwrap())
+        .unwrap();
+    let store = jit.lookup::<extern "C" fn(*mut i32, i32)>("store").unwrap();
+    let mut slot = 0;
+    store.call(&mut slot, 42);
+    assert_eq!(slot, 42);
+    let half = jit.lookup::<extern "C" fn(f32) -> f64>("half").unwrap();
+    assert_eq!(half.call(3.0), 1.5);
+    let err = jit.lookup::<extern "C" fn(f64) -> f64>("half").unwrap_err();
+    assert!(err.to_string().contains("double (float)"), "{err}");
+}

@@ -92,7 +92,8 @@ pub(crate) enum Variant {
     HostFunction,
 }
 
-/// Runs, in order: deps, cargo fmt --check, cargo clippy -D warnings, cargo test, the demos.
+/// Runs, in order: deps, cargo fmt --check, cargo clippy -D warnings, cargo test, cargo doc
+/// (warnings denied), the demos.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Test {}
 
