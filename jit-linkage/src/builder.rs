@@ -10,6 +10,25 @@ use crate::plan::{LinkPlan, Linkage, PlanRequest, artifact_dir, plan};
 use crate::target::Platform;
 use crate::{Error, Result};
 
+/// The suffix of the file, next to a package's binaries, that lists the symbols they must
+/// export: `target/debug/<package>.jit-symbols`.
+pub const SYMBOLS_SUFFIX: &str = ".jit-symbols";
+
+/// Reads a `.jit-symbols` file written by [`Build`].
+pub fn read_symbols(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        action: "read the symbol list",
+        source,
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
 /// Builds the manifest's C libraries and prints the link directives for the binary whose
 /// `build.rs` calls it. Setters take `&mut self`, so it works chained and in loops.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +97,10 @@ impl Build {
             selections.push((manifest.library(name)?, *linkage));
         }
 
+        let plan_symbols: Vec<String> = selections
+            .iter()
+            .flat_map(|(lib, _)| lib.symbols.iter().cloned())
+            .collect();
         let artifacts = artifact_dir(&out_dir);
         let options = CompileOptions {
             target: target.clone(),
@@ -118,10 +141,35 @@ impl Build {
             }
         }
 
+        self.record_symbols(&out_dir, &plan_symbols, &mut warnings);
+
         let mut directives = plan.directives.clone();
         directives.extend(warnings.into_iter().map(Directive::Warning));
         emit(&directives);
         Ok(plan)
+    }
+
+    /// Writes `<binary dir>/<package>.jit-symbols`, the symbols this package's binaries must
+    /// export, one per line, for `verify-symbols` to check without repeating them by hand.
+    fn record_symbols(&self, out_dir: &Path, symbols: &[String], warnings: &mut Vec<String>) {
+        let dir = match &self.runtime_dir {
+            Some(dir) => dir.clone(),
+            None => match profile_dir(out_dir) {
+                Ok(dir) => dir,
+                Err(_) => return,
+            },
+        };
+        let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
+        let path = dir.join(format!("{package}{SYMBOLS_SUFFIX}"));
+        let mut text =
+            String::from("# Written by jit-linkage: symbols JIT code needs from this binary.\n");
+        for symbol in symbols {
+            text.push_str(symbol);
+            text.push('\n');
+        }
+        if let Err(e) = std::fs::write(&path, text) {
+            warnings.push(format!("could not write {}: {e}", path.display()));
+        }
     }
 
     /// [`Build::try_emit`] for build scripts: on error, stops the build with a readable message.

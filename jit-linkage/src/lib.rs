@@ -30,8 +30,10 @@ mod target;
 
 use std::path::PathBuf;
 
-pub use builder::Build;
-pub use compile::{Artifacts, CompileOptions, Compiled, compile};
+pub use builder::{Build, SYMBOLS_SUFFIX, read_symbols};
+pub use compile::{
+    Artifacts, CLANG, CompileOptions, Compiled, LLVM_LINK, compile, compile_bitcode,
+};
 pub use directive::{Directive, emit};
 pub use manifest::{Library, Manifest};
 pub use plan::{LinkPlan, Linkage, PlanRequest, RUNPATH, plan};

@@ -8,6 +8,7 @@
 //! static_name = "externalstatic"    # optional: lib<static_name>.a, default <name>
 //! shared_name = "externaldynamic"   # optional: lib<shared_name>.so, default <name>
 //! symbols = ["external_function"]   # exactly what JIT code needs from it
+//! bitcode = false                   # optional: also compile to <name>.bc (clang-14)
 //! ```
 //!
 //! Unknown keys are rejected with their name and line, and every path is checked to exist, so a
@@ -45,12 +46,20 @@ pub struct Library {
     pub shared_name: String,
     /// The symbols JIT code needs from this library: the ones that must be exported.
     pub symbols: Vec<String>,
+    /// Whether to also compile the library to LLVM bitcode (`<name>.bc`) for JIT code to
+    /// import and inline.
+    pub bitcode: bool,
 }
 
 impl Library {
     /// File name of the static archive, e.g. `libexternalstatic.a`.
     pub fn static_file_name(&self) -> String {
         format!("lib{}.a", self.static_name)
+    }
+
+    /// File name of the bitcode, e.g. `wrapped.bc` (when `bitcode = true`).
+    pub fn bitcode_file_name(&self) -> String {
+        format!("{}.bc", self.name)
     }
 
     /// File name (and `SONAME`) of the shared library, e.g. `libexternaldynamic.so`.
@@ -99,6 +108,8 @@ struct RawLibrary {
     static_name: Option<String>,
     shared_name: Option<String>,
     symbols: Vec<String>,
+    #[serde(default)]
+    bitcode: bool,
 }
 
 impl Manifest {
@@ -208,6 +219,7 @@ impl Manifest {
                 static_name,
                 shared_name,
                 symbols: lib.symbols,
+                bitcode: lib.bitcode,
             });
         }
         Ok(Manifest {

@@ -24,6 +24,9 @@ impl BuildLibs {
         for artifacts in build(self.force)? {
             println!("{}", artifacts.static_lib.display());
             println!("{}", artifacts.shared_lib.display());
+            if let Some(bitcode) = &artifacts.bitcode {
+                println!("{}", bitcode.display());
+            }
         }
         Ok(())
     }
@@ -45,6 +48,10 @@ pub(crate) fn build(force: bool) -> anyhow::Result<Vec<Artifacts>> {
                 .with_context(|| format!("building the C library `{}`", lib.name))?;
             for warning in compiled.warnings {
                 eprintln!("{warning}");
+            }
+            if lib.bitcode {
+                jit_linkage::compile_bitcode(lib, &out_dir)
+                    .with_context(|| format!("building the bitcode of `{}`", lib.name))?;
             }
         }
         all.push(artifacts);

@@ -4,13 +4,13 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::bail;
-use jit_linkage::Artifacts;
+use jit_linkage::{Artifacts, Manifest};
 use verify_symbols::{Report, verify};
 use xshell::{Shell, cmd};
 
 use crate::build_libs;
 use crate::flags::{Demo, Deps, Variant};
-use crate::verify::manifest_symbols;
+use crate::verify::recorded_symbols;
 use crate::{cargo, progress, target_dir};
 
 impl Variant {
@@ -110,17 +110,26 @@ pub(crate) fn build(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
 /// then runs each variant and prints its line. A variant that fails verification is not run:
 /// its diagnosis is printed instead.
 pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
+    // The archive and library variants load the manifest's first library by path.
+    let manifest = Manifest::load(build_libs::manifest_path())?;
     let libraries = build_libs::build(false)?;
-    let Some(lib) = libraries.first() else {
+    let (Some(first), Some(lib)) = (manifest.libraries.first(), libraries.first()) else {
         bail!("the manifest declares no library");
     };
     build(sh, variants)?;
-    let symbols = manifest_symbols()?;
 
     let mut failed = Vec::new();
     for &variant in variants {
         let checked = match variant.verified_file(lib) {
-            Some(file) => verify(&file, &symbols).map(Some).map_err(|e| e.to_string()),
+            Some(file) => {
+                // A demo binary must export what its build script recorded; a library its own.
+                let symbols = if variant.links_c_library() {
+                    recorded_symbols(&file)?
+                } else {
+                    first.symbols.clone()
+                };
+                verify(&file, &symbols).map(Some).map_err(|e| e.to_string())
+            }
             None => Ok(None),
         };
         let outcome = match checked {

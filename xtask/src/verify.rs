@@ -1,40 +1,52 @@
 //! `cargo xtask verify-symbols`: a thin front over the verify-symbols library.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use jit_linkage::Manifest;
-use verify_symbols::{Report, render_json, render_text, verify_all};
+use verify_symbols::{Error, Report, render_json, render_text, verify};
 use xshell::Shell;
 
 use crate::build_libs::{self, manifest_path};
 use crate::demo;
 use crate::flags::{Variant, VerifySymbols};
 
-/// Every symbol the manifest says JIT code needs.
-pub(crate) fn manifest_symbols() -> anyhow::Result<Vec<String>> {
-    let manifest = Manifest::load(manifest_path())?;
-    Ok(manifest
-        .libraries
-        .into_iter()
-        .flat_map(|l| l.symbols)
-        .collect())
-}
-
 impl VerifySymbols {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<ExitCode> {
-        let symbols = if self.symbols.is_empty() {
-            manifest_symbols()?
-        } else {
-            self.symbols
-        };
-        let binaries = if self.binaries.is_empty() {
+        // Each binary with its symbols: given on the command line, or each default binary
+        // with the symbols it must export.
+        let checks: Vec<(PathBuf, Vec<String>)> = if self.binaries.is_empty() {
             default_binaries(sh)?
+                .into_iter()
+                .map(|(binary, own)| {
+                    let symbols = if self.symbols.is_empty() {
+                        own
+                    } else {
+                        self.symbols.clone()
+                    };
+                    (binary, symbols)
+                })
+                .collect()
         } else {
+            let symbols = if self.symbols.is_empty() {
+                manifest_symbols()?
+            } else {
+                self.symbols.clone()
+            };
             self.binaries
+                .iter()
+                .map(|b| (b.clone(), symbols.clone()))
+                .collect()
         };
-        let (report, errors) = verify_all(&binaries, &symbols);
+        let mut report = Report::default();
+        let mut errors: Vec<Error> = Vec::new();
+        for (binary, symbols) in &checks {
+            match verify(binary, symbols) {
+                Ok(r) => report.binaries.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
         print(&report, self.json);
         for error in &errors {
             eprintln!("error: {error}");
@@ -47,19 +59,45 @@ impl VerifySymbols {
     }
 }
 
-/// The manifest's shared libraries and the demo binaries, built first.
-fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<PathBuf>> {
-    let mut binaries: Vec<PathBuf> = build_libs::build(false)?
+/// Every symbol the manifest says JIT code needs.
+fn manifest_symbols() -> anyhow::Result<Vec<String>> {
+    let manifest = Manifest::load(manifest_path())?;
+    Ok(manifest
+        .libraries
         .into_iter()
-        .map(|a| a.shared_lib)
+        .flat_map(|l| l.symbols)
+        .collect())
+}
+
+/// The manifest's shared libraries (each with its own symbols) and the demo binaries that link
+/// C libraries (each with the symbols its build script recorded), built first.
+fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<(PathBuf, Vec<String>)>> {
+    let manifest = Manifest::load(manifest_path())?;
+    let artifacts = build_libs::build(false)?;
+    let mut binaries: Vec<(PathBuf, Vec<String>)> = manifest
+        .libraries
+        .iter()
+        .zip(artifacts)
+        .map(|(lib, a)| (a.shared_lib, lib.symbols.clone()))
         .collect();
     let linked: Vec<Variant> = Variant::ALL
         .into_iter()
         .filter(|v| v.links_c_library())
         .collect();
     demo::build(sh, &linked)?;
-    binaries.extend(linked.iter().map(|v| v.binary()));
+    for variant in linked {
+        let binary = variant.binary();
+        let symbols = recorded_symbols(&binary)?;
+        binaries.push((binary, symbols));
+    }
     Ok(binaries)
+}
+
+/// The symbols jit-linkage recorded for a binary (`<binary>.jit-symbols`).
+pub(crate) fn recorded_symbols(binary: &Path) -> anyhow::Result<Vec<String>> {
+    let mut file = binary.as_os_str().to_owned();
+    file.push(jit_linkage::SYMBOLS_SUFFIX);
+    Ok(jit_linkage::read_symbols(Path::new(&file))?)
 }
 
 /// Prints a report: JSON, or tables coloured when stdout is a terminal (and NO_COLOR is unset).
