@@ -199,6 +199,60 @@ pub fn compile(lib: &Library, options: &CompileOptions) -> Result<Compiled> {
     })
 }
 
+/// The C compiler and IR linker used for bitcode (LLVM 14, like the JIT).
+pub const CLANG: &str = "clang-14";
+/// See [`CLANG`].
+pub const LLVM_LINK: &str = "llvm-link-14";
+
+/// Compiles `lib`'s sources to LLVM 14 bitcode with clang-14 and links them into one
+/// `<name>.bc` in `out_dir` with llvm-link-14.
+pub fn compile_bitcode(lib: &Library, out_dir: &Path) -> Result<PathBuf> {
+    let objects = out_dir.join(format!("{}-bitcode", lib.name));
+    std::fs::create_dir_all(&objects).map_err(|source| Error::Io {
+        path: objects.clone(),
+        action: "create the bitcode directory",
+        source,
+    })?;
+    let mut parts = Vec::with_capacity(lib.sources.len());
+    for (i, source) in lib.sources.iter().enumerate() {
+        let stem = source.file_stem().unwrap_or_default().to_string_lossy();
+        let part = objects.join(format!("{i}-{stem}.bc"));
+        let mut clang = std::process::Command::new(CLANG);
+        clang.args(["-O2", "-fPIC", "-emit-llvm", "-c"]);
+        for dir in &lib.include_dirs {
+            clang.arg("-I").arg(dir);
+        }
+        clang.arg(source).arg("-o").arg(&part);
+        run_tool(lib, clang)?;
+        parts.push(part);
+    }
+    let output = out_dir.join(lib.bitcode_file_name());
+    let mut link = std::process::Command::new(LLVM_LINK);
+    link.args(&parts).arg("-o").arg(&output);
+    run_tool(lib, link)?;
+    Ok(output)
+}
+
+fn run_tool(lib: &Library, mut command: std::process::Command) -> Result<()> {
+    let shown = format!("{command:?}");
+    let failed = |output: String| Error::Compile {
+        library: lib.name.clone(),
+        message: format!("{shown} failed"),
+        compiler_output: output,
+    };
+    let out = command.output().map_err(|e| {
+        failed(format!(
+            "{e} (is LLVM 14 installed? run `cargo xtask deps`)"
+        ))
+    })?;
+    if !out.status.success() {
+        return Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim_end().to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,58 +306,4 @@ mod tests {
         assert!(msg.contains("t.c:1"), "{msg}");
         assert!(msg.contains("library `t`"), "{msg}");
     }
-}
-
-/// The C compiler and IR linker used for bitcode (LLVM 14, like the JIT).
-pub const CLANG: &str = "clang-14";
-/// See [`CLANG`].
-pub const LLVM_LINK: &str = "llvm-link-14";
-
-/// Compiles `lib`'s sources to LLVM 14 bitcode with clang-14 and links them into one
-/// `<name>.bc` in `out_dir` with llvm-link-14.
-pub fn compile_bitcode(lib: &Library, out_dir: &Path) -> Result<PathBuf> {
-    let objects = out_dir.join(format!("{}-bitcode", lib.name));
-    std::fs::create_dir_all(&objects).map_err(|source| Error::Io {
-        path: objects.clone(),
-        action: "create the bitcode directory",
-        source,
-    })?;
-    let mut parts = Vec::with_capacity(lib.sources.len());
-    for (i, source) in lib.sources.iter().enumerate() {
-        let stem = source.file_stem().unwrap_or_default().to_string_lossy();
-        let part = objects.join(format!("{i}-{stem}.bc"));
-        let mut clang = std::process::Command::new(CLANG);
-        clang.args(["-O2", "-fPIC", "-emit-llvm", "-c"]);
-        for dir in &lib.include_dirs {
-            clang.arg("-I").arg(dir);
-        }
-        clang.arg(source).arg("-o").arg(&part);
-        run_tool(lib, clang)?;
-        parts.push(part);
-    }
-    let output = out_dir.join(lib.bitcode_file_name());
-    let mut link = std::process::Command::new(LLVM_LINK);
-    link.args(&parts).arg("-o").arg(&output);
-    run_tool(lib, link)?;
-    Ok(output)
-}
-
-fn run_tool(lib: &Library, mut command: std::process::Command) -> Result<()> {
-    let shown = format!("{command:?}");
-    let failed = |output: String| Error::Compile {
-        library: lib.name.clone(),
-        message: format!("{shown} failed"),
-        compiler_output: output,
-    };
-    let out = command.output().map_err(|e| {
-        failed(format!(
-            "{e} (is LLVM 14 installed? run `cargo xtask deps`)"
-        ))
-    })?;
-    if !out.status.success() {
-        return Err(failed(
-            String::from_utf8_lossy(&out.stderr).trim_end().to_owned(),
-        ));
-    }
-    Ok(())
 }
