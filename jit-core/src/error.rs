@@ -76,6 +76,14 @@ pub enum Error {
         /// What went wrong (LLVM's or the loader's message).
         message: String,
     },
+    /// Importing helpers for inlining failed.
+    #[error("{name}: error: helper import (IPO) failed: {message}")]
+    Ipo {
+        /// The module or runtime concerned.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The handle does not belong to this JIT, or its module was already removed.
     #[error("module handle {0} does not belong to this JIT or was already removed")]
     StaleHandle(u64),

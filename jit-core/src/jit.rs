@@ -18,16 +18,13 @@ use llvm_sys::orc2::{
     LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine, LLVMOrcOpaqueResourceTracker,
     LLVMOrcReleaseResourceTracker, LLVMOrcResourceTrackerRemove,
 };
-use llvm_sys::target_machine::{
-    LLVMCodeGenOptLevel, LLVMCodeModel, LLVMCreateTargetMachine, LLVMGetDefaultTargetTriple,
-    LLVMGetHostCPUFeatures, LLVMGetHostCPUName, LLVMGetTargetFromTriple, LLVMNormalizeTargetTriple,
-    LLVMRelocMode, LLVMTargetRef,
-};
+use llvm_sys::target_machine::{LLVMCodeGenOptLevel, LLVMCodeModel, LLVMRelocMode};
 
-use crate::llvm::{Diagnostics, c_string, init, session_error_reporter, take_error, take_message};
+use crate::llvm::{Diagnostics, c_string, session_error_reporter, take_error};
 use crate::module::Module;
 use crate::signature::{JitFn, Signature};
 use crate::sources::{Installed, SymbolSource, install, search_order};
+use crate::target::TargetMachine;
 use crate::{Error, Result};
 
 /// How code refers to addresses. JIT code should be position-independent, like the host.
@@ -163,42 +160,12 @@ impl JitBuilder {
 
     /// Creates the JIT for the host: its triple, CPU and CPU features.
     pub fn build(&self) -> Result<Jit> {
-        init()?;
         let diagnostics = Box::new(Diagnostics::default());
-        // SAFETY: every string LLVM hands us is freed once (take_message); the target machine
-        // is given to the JTMB, the JTMB to the builder, the builder to LLVMOrcCreateLLJIT,
-        // each of which takes ownership, so none is freed by us afterwards.
+        let machine = TargetMachine::host(self.opt_level, self.reloc, self.code_model)?;
+        // SAFETY: the target machine is given to the JTMB, the JTMB to the builder, the builder
+        // to LLVMOrcCreateLLJIT; each takes ownership, so none is freed by us afterwards.
         let lljit = unsafe {
-            let triple = LLVMNormalizeTargetTriple(LLVMGetDefaultTargetTriple() as *const _);
-            let triple = take_message(triple);
-            let c_triple = c_string(&triple)?;
-            let mut target: LLVMTargetRef = ptr::null_mut();
-            let mut message = ptr::null_mut();
-            if LLVMGetTargetFromTriple(c_triple.as_ptr(), &mut target, &mut message) != 0 {
-                return Err(Error::Llvm(format!(
-                    "no target for {triple}: {}",
-                    take_message(message)
-                )));
-            }
-            let cpu = LLVMGetHostCPUName();
-            let features = LLVMGetHostCPUFeatures();
-            let machine = LLVMCreateTargetMachine(
-                target,
-                c_triple.as_ptr(),
-                cpu,
-                features,
-                self.opt_level.into(),
-                self.reloc.into(),
-                self.code_model.into(),
-            );
-            take_message(cpu);
-            take_message(features);
-            if machine.is_null() {
-                return Err(Error::Llvm(format!(
-                    "cannot create a target machine for {triple}"
-                )));
-            }
-            let jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(machine);
+            let jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(machine.into_raw());
             let builder = LLVMOrcCreateLLJITBuilder();
             LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
             let mut lljit = ptr::null_mut();
@@ -526,7 +493,11 @@ impl Jit {
         self.modules.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn identity(&self) -> usize {
+    pub(crate) fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
+    }
+
+    pub(crate) fn identity(&self) -> usize {
         self.lljit.as_ptr() as usize
     }
 }

@@ -102,13 +102,16 @@
 //! code run in parallel. [`Module`] is neither (it is one LLVM context, used by one thread).
 
 mod error;
+mod ipo;
 mod jit;
 mod llvm;
 mod module;
 mod signature;
 mod sources;
+mod target;
 
 pub use error::{Error, Result};
+pub use ipo::IpoRuntime;
 pub use jit::{CodeModel, Function, Jit, JitBuilder, ModuleHandle, OptLevel, RelocModel};
 pub use module::Module;
 pub use signature::{JitFn, JitReturn, JitValue, Signature, ValueType};

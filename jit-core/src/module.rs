@@ -121,8 +121,13 @@ impl<'jit> Module<'jit> {
         &self.name
     }
 
+    /// The raw module, still owned by this value.
+    pub(crate) fn raw(&self) -> LLVMModuleRef {
+        self.module.as_ptr()
+    }
+
     /// Runs LLVM's verifier; the module is unusable (and dropped by the caller) if it fails.
-    fn verify(&self) -> Result<()> {
+    pub(crate) fn verify(&self) -> Result<()> {
         let mut message: *mut c_char = ptr::null_mut();
         // SAFETY: the module is live; with ReturnStatusAction the verifier only reports (never
         // aborts), and the message it allocates is freed once by take_message.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use jit_linkage::{Artifacts, CompileOptions, Manifest, compile};
+use jit_linkage::{Artifacts, CompileOptions, Manifest, compile, compile_bitcode};
 
 /// `libexternalstatic.a` and `libexternaldynamic.so`, built from c-libs/libraries.toml.
 pub fn c_library() -> &'static Artifacts {
@@ -33,3 +33,35 @@ pub fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+/// The `wrapped` helper library's bitcode (clang-14 + llvm-link-14).
+pub fn helper_bitcode() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
+        let lib = manifest.library("wrapped").unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let name = exe.file_stem().unwrap().to_string_lossy();
+        let out = std::env::temp_dir().join(format!("jit-core-bitcode-{name}"));
+        compile_bitcode(lib, &out).unwrap()
+    })
+}
+
+/// The forum's example: `f_WRAPPED` boxes the result of the user's `f_` with a C helper.
+pub const WRAPPED: &str = "%struct.WrappedValue = type { i32, i32 }
+
+declare %struct.WrappedValue* @CreateWrappedValueFromInt(i32)
+
+define i32 @f_() {
+entry:
+  ret i32 23333
+}
+
+define %struct.WrappedValue* @f_WRAPPED(i8* %ctx, i8* %args) {
+entry:
+  %v = call i32 @f_()
+  %w = call %struct.WrappedValue* @CreateWrappedValueFromInt(i32 %v)
+  ret %struct.WrappedValue* %w
+}
+";

@@ -1,0 +1,158 @@
+//! Inlining C helpers from bitcode into JIT modules, with one instance of every helper global.
+
+mod common;
+
+use common::{WRAPPED, helper_bitcode, scratch};
+use jit_core::{Error, Jit};
+
+#[repr(C)]
+struct WrappedValue {
+    kind: i32,
+    as_int: i32,
+}
+
+type Wrapper = extern "C" fn(*mut u8, *mut u8) -> *mut u8;
+
+/// A copy of the forum's module whose functions carry `suffix`, so many can live in one JIT.
+fn wrapped_module(suffix: &str) -> String {
+    WRAPPED
+        .replace("@f_(", &format!("@f{suffix}_("))
+        .replace("@f_()", &format!("@f{suffix}_()"))
+        .replace("@f_WRAPPED", &format!("@f{suffix}_WRAPPED"))
+}
+
+fn count(jit: &Jit) -> i64 {
+    jit.lookup::<extern "C" fn() -> i64>("WrappedValueCreateCount")
+        .unwrap()
+        .call()
+}
+
+fn unwrap_and_free(jit: &Jit, boxed: *mut u8) -> i32 {
+    let get = jit
+        .lookup::<extern "C" fn(*const u8) -> i32>("WrappedValueGetInt")
+        .unwrap();
+    let value = get.call(boxed);
+    jit.lookup::<extern "C" fn(*mut u8)>("WrappedValueFree")
+        .unwrap()
+        .call(boxed);
+    value
+}
+
+#[test]
+fn the_helper_call_is_inlined_and_the_result_is_right() {
+    let jit = Jit::new().unwrap();
+    let runtime = jit.add_ipo_runtime(helper_bitcode()).unwrap();
+    assert!(
+        runtime
+            .importable()
+            .iter()
+            .any(|f| f == "CreateWrappedValueFromInt")
+    );
+    let module = jit.parse_module("wrapped.ll", WRAPPED.as_bytes()).unwrap();
+    assert!(module.calls("f_WRAPPED", "CreateWrappedValueFromInt"));
+    let optimized = jit.optimize_with_runtime(module, &runtime).unwrap();
+    assert!(
+        !optimized.calls("f_WRAPPED", "CreateWrappedValueFromInt"),
+        "{}",
+        optimized.to_ir()
+    );
+    assert!(
+        !optimized
+            .to_ir()
+            .contains("call %struct.WrappedValue* @CreateWrappedValueFromInt")
+    );
+    jit.add_module(optimized).unwrap();
+    let wrapped = jit.lookup::<Wrapper>("f_WRAPPED").unwrap();
+    let boxed = wrapped.call(std::ptr::null_mut(), std::ptr::null_mut());
+    // SAFETY: the helper returns a live WrappedValue.
+    assert_eq!(unsafe { (*(boxed as *const WrappedValue)).kind }, 1);
+    assert_eq!(unwrap_and_free(&jit, boxed), 23333);
+}
+
+#[test]
+fn one_static_counter_for_the_runtime_and_every_module() {
+    let jit = Jit::new().unwrap();
+    let runtime = jit.add_ipo_runtime(helper_bitcode()).unwrap();
+    for (i, suffix) in ["a", "b"].iter().enumerate() {
+        let module = jit
+            .parse_module("m.ll", wrapped_module(suffix).as_bytes())
+            .unwrap();
+        jit.add_module_with_runtime(module, &runtime).unwrap();
+        let f = jit
+            .lookup::<Wrapper>(&format!("f{suffix}_WRAPPED"))
+            .unwrap();
+        unwrap_and_free(&jit, f.call(std::ptr::null_mut(), std::ptr::null_mut()));
+        assert_eq!(count(&jit), i as i64 + 1);
+    }
+    // The runtime's own, out-of-line copy updates the same counter.
+    let create = jit
+        .lookup::<extern "C" fn(i32) -> *mut u8>("CreateWrappedValueFromInt")
+        .unwrap();
+    unwrap_and_free(&jit, create.call(7));
+    assert_eq!(count(&jit), 3);
+}
+
+#[test]
+fn a_hundred_modules_import_the_same_helpers_and_one_can_be_removed() {
+    let mut jit = Jit::new().unwrap();
+    let runtime = jit.add_ipo_runtime(helper_bitcode()).unwrap();
+    let mut handles = Vec::new();
+    for i in 0..100 {
+        let module = jit
+            .parse_module("m.ll", wrapped_module(&i.to_string()).as_bytes())
+            .unwrap();
+        handles.push(jit.add_module_with_runtime(module, &runtime).unwrap());
+    }
+    for i in 0..100 {
+        let f = jit.lookup::<Wrapper>(&format!("f{i}_WRAPPED")).unwrap();
+        assert_eq!(
+            unwrap_and_free(&jit, f.call(std::ptr::null_mut(), std::ptr::null_mut())),
+            23333
+        );
+    }
+    assert_eq!(count(&jit), 100);
+    jit.remove_module(handles.remove(50)).unwrap();
+    assert!(jit.lookup::<Wrapper>("f50_WRAPPED").is_err());
+    for i in [0, 49, 51, 99] {
+        let f = jit.lookup::<Wrapper>(&format!("f{i}_WRAPPED")).unwrap();
+        assert_eq!(
+            unwrap_and_free(&jit, f.call(std::ptr::null_mut(), std::ptr::null_mut())),
+            23333
+        );
+    }
+    assert_eq!(count(&jit), 104);
+}
+
+#[test]
+fn bad_helper_bitcode_is_a_clear_error() {
+    let jit = Jit::new().unwrap();
+    let good = std::fs::read(helper_bitcode()).unwrap();
+
+    let mut corrupt = good.clone();
+    corrupt.truncate(good.len() / 2);
+    let err = jit
+        .add_ipo_runtime_bitcode("corrupt.bc", &corrupt)
+        .unwrap_err();
+    assert!(matches!(err, Error::Parse { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("corrupt.bc"), "{err}");
+
+    // Genuine LLVM 15 bitcode (tests/data/make_llvm15_bitcode.py wrote it with LLVM 15's C API).
+    let newer = include_bytes!("data/llvm15-answer.bc");
+    let err = jit.add_ipo_runtime_bitcode("llvm15.bc", newer).unwrap_err();
+    assert!(matches!(err, Error::Parse { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("llvm15.bc") && msg.contains("Producer: 'LLVM15"),
+        "{msg}"
+    );
+
+    let unverifiable = "define i32 @h() {\nentry:\n  br label %next\nnext:\n  %x = add i32 %y, 1\n  %y = add i32 %x, 1\n  ret i32 %x\n}\n";
+    let path = scratch("unverifiable-helper.ll", unverifiable.as_bytes());
+    let err = jit.add_ipo_runtime(&path).unwrap_err();
+    assert!(matches!(err, Error::Verify { .. }), "{err:?}");
+
+    // The JIT is still fine.
+    let runtime = jit.add_ipo_runtime_bitcode("good.bc", &good).unwrap();
+    let module = jit.parse_module("wrapped.ll", WRAPPED.as_bytes()).unwrap();
+    jit.add_module_with_runtime(module, &runtime).unwrap();
+}
