@@ -1,62 +1,69 @@
-//! `cargo xtask bench`: verify-symbols against `nm -D --defined-only | lookup`, side by side.
+//! `cargo xtask bench`: each benchmark side by side with its peer, in one run.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
-use crate::flags::Bench;
-use crate::progress;
+use crate::flags::{Bench, BenchTarget, Variant};
+use crate::{build_libs, demo, progress, project_root};
 
 impl Bench {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         if self.rounds == 0 {
             bail!("--rounds must be at least 1");
         }
-        let library = libllvm()?;
-        let names = sample_names(sh, &library)?;
-        progress!(
-            "bench: {} symbols of {}, {} rounds each",
-            names.len(),
-            library.display(),
-            self.rounds
-        );
-
-        let (mut ours, mut peer) = (Vec::new(), Vec::new());
-        for _ in 0..self.rounds {
-            // Alternate, so both sides see the same machine noise and page cache.
-            let start = Instant::now();
-            let report = verify_symbols::verify(&library, &names)?;
-            ours.push(start.elapsed());
-            let found_ours = report
-                .symbols
-                .iter()
-                .filter(|s| s.status == verify_symbols::Status::Exported)
-                .count();
-
-            let start = Instant::now();
-            let found_peer = nm_lookup(sh, &library, &names)?;
-            peer.push(start.elapsed());
-            if found_ours != found_peer {
-                bail!(
-                    "verify-symbols found {found_ours} exported symbols, nm {found_peer}: they disagree"
-                );
+        let targets = if self.targets.is_empty() {
+            vec![BenchTarget::VerifySymbols, BenchTarget::Ipo]
+        } else {
+            self.targets
+        };
+        for target in targets {
+            match target {
+                BenchTarget::VerifySymbols => verify_symbols_vs_nm(sh, self.rounds)?,
+                BenchTarget::Ipo => ipo(sh, self.rounds)?,
             }
         }
-        let (ours, peer) = (median(&mut ours), median(&mut peer));
-        println!(
-            "verify-symbols (mmap + object, one pass)  median {:>8.2} ms",
-            ms(ours)
-        );
-        println!(
-            "nm -D --defined-only | hash-set lookup    median {:>8.2} ms",
-            ms(peer)
-        );
-        println!("ratio nm / verify-symbols: {:.1}x", ms(peer) / ms(ours));
         Ok(())
     }
+}
+
+fn verify_symbols_vs_nm(sh: &Shell, rounds: usize) -> anyhow::Result<()> {
+    let library = libllvm()?;
+    let names = sample_names(sh, &library)?;
+    progress!(
+        "bench verify-symbols: {} symbols of {}, {rounds} rounds each",
+        names.len(),
+        library.display()
+    );
+    let (mut ours, mut peer) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        // Alternate, so both sides see the same machine noise and page cache.
+        let start = Instant::now();
+        let report = verify_symbols::verify(&library, &names)?;
+        ours.push(start.elapsed().as_secs_f64() * 1e3);
+        let found_ours = report
+            .symbols
+            .iter()
+            .filter(|s| s.status == verify_symbols::Status::Exported)
+            .count();
+
+        let start = Instant::now();
+        let found_peer = nm_lookup(sh, &library, &names)?;
+        peer.push(start.elapsed().as_secs_f64() * 1e3);
+        if found_ours != found_peer {
+            bail!(
+                "verify-symbols found {found_ours} exported symbols, nm {found_peer}: they disagree"
+            );
+        }
+    }
+    let (ours, peer) = (median(&mut ours), median(&mut peer));
+    println!("verify-symbols (mmap + object, one pass)  median {ours:>8.2} ms");
+    println!("nm -D --defined-only | hash-set lookup    median {peer:>8.2} ms");
+    println!("ratio nm / verify-symbols: {:.1}x", peer / ours);
+    Ok(())
 }
 
 fn libllvm() -> anyhow::Result<PathBuf> {
@@ -97,11 +104,60 @@ fn nm_lookup(sh: &Shell, library: &Path, names: &[String]) -> anyhow::Result<usi
     Ok(names.iter().filter(|n| set.contains(n.as_str())).count())
 }
 
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort_unstable();
-    samples[samples.len() / 2]
+/// 10^8 helper calls: the IPO-inlined JIT loop, the plain-call JIT loop, the clang-14 -O3 loop.
+fn ipo(sh: &Shell, rounds: usize) -> anyhow::Result<()> {
+    const CALLS: &str = "100000000";
+    let libs = build_libs::build(false)?;
+    let Some(bitcode) = libs.iter().find_map(|a| a.bitcode.clone()) else {
+        bail!("no manifest library has `bitcode = true`");
+    };
+    let root = project_root();
+    let out_dir = build_libs::c_libs_dir().join("bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let aot = out_dir.join("scale_loop");
+    let source = root.join("c-libs/bench/scale_loop.c");
+    let include = root.join("c-libs/include");
+    let clang = jit_linkage::CLANG;
+    cmd!(sh, "{clang} -O3 -I {include} -o {aot} {source}").run()?;
+    demo::build(sh, &[Variant::Ipo])?;
+    let jit_loop = Variant::Ipo.binary();
+    progress!("bench ipo: {CALLS} helper calls, {rounds} rounds each");
+
+    let (mut inlined, mut plain, mut ahead) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        // demo-ipo prints `inlined NS plain NS result R`; the AOT loop `R NS`.
+        let line = cmd!(sh, "{jit_loop} {bitcode} --bench {CALLS}")
+            .quiet()
+            .read()?;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [_, i, _, p, _, result] = fields.as_slice() else {
+            bail!("unexpected output of demo-ipo --bench: {line}");
+        };
+        inlined.push(i.parse::<f64>()?);
+        plain.push(p.parse::<f64>()?);
+        let line = cmd!(sh, "{aot} {CALLS}").quiet().read()?;
+        let Some((aot_result, ns)) = line.split_once(' ') else {
+            bail!("unexpected output of the AOT loop: {line}");
+        };
+        if aot_result != *result {
+            bail!("the AOT loop computed {aot_result}, the JIT loop {result}");
+        }
+        ahead.push(ns.trim().parse::<f64>()?);
+    }
+    let (inlined, plain, ahead) = (median(&mut inlined), median(&mut plain), median(&mut ahead));
+    println!(
+        "JIT, helper inlined from bitcode (IPO)   {inlined:>7.3} ns/call  {:.2}x AOT",
+        inlined / ahead
+    );
+    println!(
+        "JIT, plain call via the process symbol   {plain:>7.3} ns/call  {:.2}x AOT",
+        plain / ahead
+    );
+    println!("AOT, clang-14 -O3, one translation unit  {ahead:>7.3} ns/call  1.00x");
+    Ok(())
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_unstable_by(f64::total_cmp);
+    samples[samples.len() / 2]
 }

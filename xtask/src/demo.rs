@@ -14,12 +14,13 @@ use crate::verify::recorded_symbols;
 use crate::{cargo, progress, target_dir};
 
 impl Variant {
-    pub(crate) const ALL: [Variant; 5] = [
+    pub(crate) const ALL: [Variant; 6] = [
         Variant::Static,
         Variant::Dynamic,
         Variant::Archive,
         Variant::Library,
         Variant::HostFunction,
+        Variant::Ipo,
     ];
 
     fn name(self) -> &'static str {
@@ -29,6 +30,7 @@ impl Variant {
             Variant::Archive => "archive",
             Variant::Library => "library",
             Variant::HostFunction => "host-function",
+            Variant::Ipo => "ipo",
         }
     }
 
@@ -38,6 +40,7 @@ impl Variant {
             Variant::Static => "demo-static",
             Variant::Dynamic => "demo-dynamic",
             Variant::Archive | Variant::Library | Variant::HostFunction => "demo-runner",
+            Variant::Ipo => "demo-ipo",
         }
     }
 
@@ -51,14 +54,18 @@ impl Variant {
 
     /// Variants whose binary links the C library and must export its symbols.
     pub(crate) fn links_c_library(self) -> bool {
-        matches!(self, Variant::Static | Variant::Dynamic)
+        matches!(self, Variant::Static | Variant::Dynamic | Variant::Ipo)
     }
 
-    /// The command that runs the variant.
-    fn command(self, lib: &Artifacts) -> Command {
+    /// The command that runs the variant; `lib` is the manifest's first library, `bitcode`
+    /// the first bitcode library's.
+    fn command(self, lib: &Artifacts, bitcode: Option<&PathBuf>) -> Command {
         let mut command = Command::new(self.binary());
         match self {
             Variant::Static | Variant::Dynamic => {}
+            Variant::Ipo => {
+                command.args(bitcode);
+            }
             Variant::Archive => {
                 command.arg("archive").arg(&lib.static_lib);
             }
@@ -72,10 +79,22 @@ impl Variant {
         command
     }
 
+    /// What the variant's output must contain.
+    fn expected(self) -> &'static [&'static str] {
+        match self {
+            Variant::Ipo => &[
+                "f_WRAPPED() = 23333",
+                "helper call inlined: yes",
+                "calls: 1",
+            ],
+            _ => &["f() = 42"],
+        }
+    }
+
     /// The file verify-symbols must pass before the variant runs, if any.
     fn verified_file(self, lib: &Artifacts) -> Option<PathBuf> {
         match self {
-            Variant::Static | Variant::Dynamic => Some(self.binary()),
+            Variant::Static | Variant::Dynamic | Variant::Ipo => Some(self.binary()),
             Variant::Library => Some(lib.shared_lib.clone()),
             Variant::Archive | Variant::HostFunction => None,
         }
@@ -116,6 +135,7 @@ pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<(
     let (Some(first), Some(lib)) = (manifest.libraries.first(), libraries.first()) else {
         bail!("the manifest declares no library");
     };
+    let bitcode = libraries.iter().find_map(|a| a.bitcode.as_ref());
     build(sh, variants)?;
 
     let mut failed = Vec::new();
@@ -140,7 +160,7 @@ pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<(
                 crate::verify::print(&report, false);
                 Err("verify-symbols: the JIT would not find every symbol (see above)".to_owned())
             }
-            Ok(_) => run_one(variant.command(lib)),
+            Ok(_) => run_one(variant.command(lib, bitcode), variant.expected()),
             Err(e) => Err(e),
         };
         match outcome {
@@ -162,15 +182,15 @@ pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<(
     Ok(())
 }
 
-/// Runs one demo; Ok(its output line) when it printed `f() = 42`.
-fn run_one(mut command: Command) -> Result<String, String> {
+/// Runs one demo; Ok(its output line) when it printed what the variant must print.
+fn run_one(mut command: Command, expected: &[&str]) -> Result<String, String> {
     let shown = format!("{command:?}");
     let out = command
         .output()
         .map_err(|e| format!("cannot run {shown}: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-    if out.status.success() && stdout == "f() = 42" {
+    if out.status.success() && expected.iter().all(|e| stdout.contains(e)) {
         Ok(stdout)
     } else {
         Err(format!(

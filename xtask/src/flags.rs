@@ -26,7 +26,7 @@ pub(crate) enum Command {
     VerifySymbols(VerifySymbols),
     /// Everything CI checks: deps, fmt, clippy, the tests, the demos.
     Test(Test),
-    /// Benchmark verify-symbols against `nm -D --defined-only` on libLLVM-14, side by side.
+    /// Benchmarks side by side with their peers: verify-symbols vs nm; inlined vs plain vs AOT.
     Bench(Bench),
 }
 
@@ -90,6 +90,8 @@ pub(crate) enum Variant {
     Library,
     /// demo-sources: a Rust `extern "C" fn` of the host called from JIT code.
     HostFunction,
+    /// demo-ipo: the forum's f_WRAPPED with its C helper inlined from precompiled bitcode.
+    Ipo,
 }
 
 /// Runs, in order: deps, cargo fmt --check, cargo clippy -D warnings, cargo test, cargo doc
@@ -97,12 +99,28 @@ pub(crate) enum Variant {
 #[derive(Debug, clap::Args)]
 pub(crate) struct Test {}
 
-/// Times verify-symbols on libLLVM-14.so.1 for 1,000 symbols (900 it defines, 100 it does not)
-/// against its peer, `nm -D --defined-only` piped into a hash-set lookup of the same names,
-/// alternating the two in one run; prints the medians and the ratio.
+/// Benchmarks, each side by side with its peer in one run (alternating rounds, medians):
+///
+/// - verify-symbols: 1,000 symbols (900 defined, 100 not) of libLLVM-14.so.1, against
+///   `nm -D --defined-only` piped into a hash-set lookup;
+/// - ipo: 10^8 helper calls in JIT code, inlined from bitcode (IPO), against a plain call
+///   through the process symbol and against the same loop compiled ahead of time by
+///   clang-14 -O3 in one translation unit.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Bench {
+    /// What to benchmark (default: everything).
+    #[arg(value_enum)]
+    pub(crate) targets: Vec<BenchTarget>,
     /// Rounds of each side.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = 5)]
     pub(crate) rounds: usize,
+}
+
+/// A benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BenchTarget {
+    /// verify-symbols against nm.
+    VerifySymbols,
+    /// Inlined helper calls against plain calls and ahead-of-time code.
+    Ipo,
 }

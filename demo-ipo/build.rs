@@ -1,0 +1,8 @@
+// The helpers are also linked statically, so that the benchmark's "plain call" variant finds
+// WrappedScale through this process's symbol table, as a JIT without IPO would.
+fn main() {
+    jit_linkage::Build::new()
+        .manifest("../c-libs/libraries.toml")
+        .link_static("wrapped")
+        .emit();
+}

@@ -1,0 +1,121 @@
+//! The IPO demo: the forum's `f_WRAPPED` with its C helper inlined from precompiled bitcode.
+//!
+//! `demo-ipo BITCODE [--print-ir]` prints the unwrapped value, whether the helper call was
+//! inlined, and the helper's call counter. `demo-ipo BITCODE --bench N` times N helper calls in
+//! JIT code, inlined and as a plain call through this process's symbol, and prints
+//! `inlined NS plain NS` (nanoseconds per call) for `cargo xtask bench ipo`.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use jit_core::{Error, IpoRuntime, Jit};
+
+const WRAPPED: &str = include_str!("../wrapped.ll");
+const SCALE_LOOP: &str = include_str!("../scale_loop.ll");
+
+const USAGE: &str = "usage: demo-ipo HELPERS.bc [--print-ir | --bench N]
+
+JITs the forum's f_WRAPPED with the C helpers of HELPERS.bc (cargo xtask build-libs writes
+target/c-libs/wrapped.bc) imported for inlining, and prints the result, whether the helper
+call was inlined, and the helper's call counter. --print-ir also prints the optimised IR;
+--bench N times N helper calls, inlined and through the process symbol (ns per call).";
+
+#[repr(C)]
+struct WrappedValue {
+    kind: i32,
+    as_int: i32,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["-h" | "--help"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        [bitcode] => demo(bitcode, false),
+        [bitcode, "--print-ir"] => demo(bitcode, true),
+        [bitcode, "--bench", n] => match n.parse() {
+            Ok(n) => bench(bitcode, n),
+            Err(_) => {
+                eprintln!("error: --bench takes a number of calls, not `{n}`");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime(jit: &Jit, bitcode: &str) -> Result<IpoRuntime, Error> {
+    jit.add_ipo_runtime(bitcode)
+}
+
+fn demo(bitcode: &str, print_ir: bool) -> Result<(), Error> {
+    let jit = Jit::new()?;
+    let runtime = runtime(&jit, bitcode)?;
+    let module = jit.parse_module("wrapped.ll", WRAPPED.as_bytes())?;
+    let optimized = jit.optimize_with_runtime(module, &runtime)?;
+    let inlined = !optimized.calls("f_WRAPPED", "CreateWrappedValueFromInt");
+    if print_ir {
+        eprintln!("{}", optimized.to_ir());
+    }
+    jit.add_module(optimized)?;
+    let wrapped =
+        jit.lookup::<extern "C" fn(*mut u8, *mut u8) -> *mut WrappedValue>("f_WRAPPED")?;
+    let boxed = wrapped.call(std::ptr::null_mut(), std::ptr::null_mut());
+    if boxed.is_null() {
+        return Err(Error::Llvm(
+            "CreateWrappedValueFromInt returned NULL (out of memory)".into(),
+        ));
+    }
+    // SAFETY: the helper returned a live, initialised WrappedValue.
+    let value = unsafe { (*boxed).as_int };
+    jit.lookup::<extern "C" fn(*mut WrappedValue)>("WrappedValueFree")?
+        .call(boxed);
+    let calls = jit
+        .lookup::<extern "C" fn() -> i64>("WrappedValueCreateCount")?
+        .call();
+    println!(
+        "f_WRAPPED() = {value} · helper call inlined: {} · CreateWrappedValueFromInt calls: {calls}",
+        if inlined { "yes" } else { "no" }
+    );
+    Ok(())
+}
+
+/// Nanoseconds per call of `scale_loop(n)` looked up in `jit`.
+fn time_loop(jit: &Jit, n: i64) -> Result<(f64, i64), Error> {
+    let scale_loop = jit.lookup::<extern "C" fn(i64) -> i64>("scale_loop")?;
+    let start = Instant::now();
+    let result = std::hint::black_box(scale_loop.call(std::hint::black_box(n)));
+    Ok((start.elapsed().as_nanos() as f64 / n as f64, result))
+}
+
+fn bench(bitcode: &str, n: i64) -> Result<(), Error> {
+    let inlined_jit = Jit::new()?;
+    let runtime = runtime(&inlined_jit, bitcode)?;
+    let module = inlined_jit.parse_module("scale_loop.ll", SCALE_LOOP.as_bytes())?;
+    inlined_jit.add_module_with_runtime(module, &runtime)?;
+
+    // No IPO: WrappedScale is this binary's own (statically linked, exported) symbol.
+    let plain_jit = Jit::new()?;
+    plain_jit.add_module(plain_jit.parse_module("scale_loop.ll", SCALE_LOOP.as_bytes())?)?;
+
+    let (inlined, a) = time_loop(&inlined_jit, n)?;
+    let (plain, b) = time_loop(&plain_jit, n)?;
+    if a != b {
+        return Err(Error::Llvm(format!("the two loops disagree: {a} != {b}")));
+    }
+    println!("inlined {inlined:.4} plain {plain:.4} result {a}");
+    Ok(())
+}

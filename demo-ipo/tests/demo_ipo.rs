@@ -1,0 +1,50 @@
+//! demo-ipo, the real binary, with bitcode compiled by clang-14 from the manifest.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use jit_linkage::{Manifest, compile_bitcode};
+
+fn helper_bitcode() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
+    let lib = manifest.library("wrapped").unwrap();
+    compile_bitcode(lib, &std::env::temp_dir().join("demo-ipo-tests")).unwrap()
+}
+
+#[test]
+fn inlines_the_helper_and_counts_one_call() {
+    let out = Command::new(env!("CARGO_BIN_EXE_demo-ipo"))
+        .arg(helper_bitcode())
+        .arg("--print-ir")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "f_WRAPPED() = 23333 · helper call inlined: yes · CreateWrappedValueFromInt calls: 1\n"
+    );
+    // The dumped IR: f_WRAPPED no longer calls the helper.
+    let ir = String::from_utf8_lossy(&out.stderr);
+    assert!(ir.contains("define") && ir.contains("@f_WRAPPED"), "{ir}");
+    assert!(
+        !ir.contains("call %struct.WrappedValue* @CreateWrappedValueFromInt"),
+        "{ir}"
+    );
+}
+
+#[test]
+fn bad_bitcode_exits_1_naming_the_file() {
+    let path = std::env::temp_dir().join("demo-ipo-bad.bc");
+    std::fs::write(&path, b"BC\xc0\xde garbage").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_demo-ipo"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("demo-ipo-bad.bc") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
