@@ -37,6 +37,7 @@ pub struct Build {
     selections: Vec<(String, Linkage)>,
     export_dynamic: bool,
     runtime_dir: Option<PathBuf>,
+    bitcode: Vec<String>,
 }
 
 impl Build {
@@ -61,6 +62,14 @@ impl Build {
     /// Link the manifest library `name` dynamically: kept in `DT_NEEDED`, found via `$ORIGIN`.
     pub fn link_dynamic(&mut self, name: impl Into<String>) -> &mut Build {
         self.selections.push((name.into(), Linkage::Dynamic));
+        self
+    }
+
+    /// Also compile the manifest library `name` to LLVM bitcode (clang-14, llvm-link-14) in
+    /// `OUT_DIR`, and set `JIT_LINKAGE_BITCODE_<NAME>` (upper case, `-` as `_`) to its path for
+    /// the package's code: `include_bytes!(env!("JIT_LINKAGE_BITCODE_HELPERS"))`.
+    pub fn bitcode(&mut self, name: impl Into<String>) -> &mut Build {
+        self.bitcode.push(name.into());
         self
     }
 
@@ -144,7 +153,22 @@ impl Build {
         self.record_symbols(&out_dir, &plan_symbols, &mut warnings);
 
         let mut directives = plan.directives.clone();
+        for name in &self.bitcode {
+            let lib = manifest.library(name)?;
+            let path = crate::compile::compile_bitcode(lib, &artifacts)?;
+            for source in lib.sources.iter().chain(&lib.include_dirs) {
+                directives.push(Directive::RerunIfChanged(source.clone()));
+            }
+            let var = format!(
+                "JIT_LINKAGE_BITCODE_{}",
+                name.to_uppercase().replace('-', "_")
+            );
+            directives.push(Directive::RustcEnv(var, path.display().to_string()));
+        }
         directives.extend(warnings.into_iter().map(Directive::Warning));
+        // A library both linked and compiled to bitcode names its sources twice.
+        let mut seen = std::collections::HashSet::new();
+        directives.retain(|d| seen.insert(d.to_string()));
         emit(&directives);
         Ok(plan)
     }

@@ -17,6 +17,8 @@ pub enum Directive {
     LinkStaticWholeArchive(String),
     /// An argument for the linker of the package's binaries only.
     LinkArgBins(String),
+    /// An environment variable set for the package's compilation (`env!`).
+    RustcEnv(String, String),
     /// A warning cargo shows to the user.
     Warning(String),
 }
@@ -36,6 +38,7 @@ impl fmt::Display for Directive {
                 write!(f, "cargo:rustc-link-lib=static:+whole-archive={name}")
             }
             Directive::LinkArgBins(arg) => write!(f, "cargo:rustc-link-arg-bins={arg}"),
+            Directive::RustcEnv(var, value) => write!(f, "cargo:rustc-env={var}={value}"),
             // A warning is one line: cargo would take a second line for a directive.
             Directive::Warning(text) => write!(f, "cargo:warning={}", text.replace('\n', " ")),
         }

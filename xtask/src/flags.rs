@@ -22,6 +22,8 @@ pub(crate) enum Command {
     BuildLibs(BuildLibs),
     /// Build and run the demos, one line of result per variant.
     Demo(Demo),
+    /// Write a standalone cargo project from a template (static, dynamic, ipo, mixed).
+    New(New),
     /// Prove that binaries export every symbol their JIT code needs (exit 0 yes, 1 no, 2 unreadable).
     VerifySymbols(VerifySymbols),
     /// Everything CI checks: deps, fmt, clippy, the tests, the demos.
@@ -75,6 +77,41 @@ pub(crate) struct VerifySymbols {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// Writes a standalone cargo project at PATH, outside this workspace, from templates/LINKAGE:
+/// Cargo.toml depending on this toolkit's crates (by path), a build.rs calling the generator, a
+/// C helper and its manifest, module.ll, src/main.rs, a test and a README explaining each link
+/// setting. Then: `cd PATH && cargo run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct New {
+    /// Where to write the project (must be empty or absent, unless --force).
+    pub(crate) path: std::path::PathBuf,
+    /// How the project links its C library.
+    #[arg(long, value_enum)]
+    pub(crate) linkage: Linkage,
+    /// The crate name (default: the last component of PATH).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// The toolkit checkout the project depends on (default: this one).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) toolkit: Option<std::path::PathBuf>,
+    /// Write into a non-empty directory, overwriting files of the same name.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+/// A template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Linkage {
+    /// The C library linked whole into the binary, its symbols exported.
+    Static,
+    /// The C library as a .so kept in DT_NEEDED, found through RUNPATH $ORIGIN.
+    Dynamic,
+    /// The C helpers precompiled to bitcode and inlined into JIT code.
+    Ipo,
+    /// Two C libraries in one binary: one static, one dynamic.
+    Mixed,
 }
 
 /// A demo variant.

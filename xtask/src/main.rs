@@ -6,6 +6,7 @@ mod build_libs;
 mod demo;
 mod deps;
 mod flags;
+mod new;
 mod test;
 mod verify;
 
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
                 flags::Command::Deps(cmd) => done(cmd.run(&sh)),
                 flags::Command::BuildLibs(cmd) => done(cmd.run(&sh)),
                 flags::Command::Demo(cmd) => done(cmd.run(&sh)),
+                flags::Command::New(cmd) => done(cmd.run(&sh)),
                 flags::Command::VerifySymbols(cmd) => cmd.run(&sh),
                 flags::Command::Test(cmd) => done(cmd.run(&sh)),
                 flags::Command::Bench(cmd) => done(cmd.run(&sh)),

@@ -1,0 +1,27 @@
+//! The real binary, as cargo built it with build.rs's link settings.
+
+use std::path::Path;
+use std::process::Command;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_{{project-name}}");
+
+#[test]
+fn prints_the_result() {
+    let out = Command::new(BINARY).env_clear().output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "compute() = 42\n");
+}
+
+#[test]
+fn exports_every_symbol_the_jit_needs() {
+    // build.rs recorded the symbols next to the binary.
+    let recorded = format!("{BINARY}{}", ".jit-symbols");
+    let text = std::fs::read_to_string(&recorded).unwrap();
+    let symbols: Vec<&str> = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
+    assert!(!symbols.is_empty());
+    let report = verify_symbols::verify(Path::new(BINARY), &symbols).unwrap();
+    assert!(report.all_found(), "{}", verify_symbols::render_text(
+        &verify_symbols::Report { binaries: vec![report.clone()] },
+        false,
+    ));
+}
