@@ -66,6 +66,7 @@ fn write_binary(
         .max()
         .unwrap_or(0)
         .max(6);
+    let mut previous_hint = None;
     for s in &b.symbols {
         let code = if s.status.is_found() { GREEN } else { RED };
         match &s.provider {
@@ -87,8 +88,13 @@ fn write_binary(
             )?,
         }
         if let Some(hint) = &s.hint {
-            writeln!(out, "  {:<width$}  hint: {hint}", "")?;
+            if previous_hint == Some(hint) {
+                writeln!(out, "  {:<width$}  hint: as above", "")?;
+            } else {
+                writeln!(out, "  {:<width$}  hint: {hint}", "")?;
+            }
         }
+        previous_hint = s.hint.as_ref();
     }
     let failing = b.symbols.iter().filter(|s| !s.status.is_found()).count();
     let verdict = if failing == 0 {

@@ -71,7 +71,8 @@ pub(crate) struct VerifySymbols {
     /// An ELF executable or shared library to check (repeatable).
     #[arg(long = "binary", value_name = "PATH")]
     pub(crate) binaries: Vec<std::path::PathBuf>,
-    /// A symbol the JIT code needs (repeatable; default: every symbol of the manifest).
+    /// A symbol the JIT code needs (repeatable; default: the symbols the binary's build script
+    /// recorded in BINARY.jit-symbols, else every symbol of the manifest).
     #[arg(long = "symbol", value_name = "NAME")]
     pub(crate) symbols: Vec<String>,
     /// Print one JSON object instead of tables.

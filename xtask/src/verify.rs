@@ -29,15 +29,20 @@ impl VerifySymbols {
                 })
                 .collect()
         } else {
-            let symbols = if self.symbols.is_empty() {
-                manifest_symbols()?
-            } else {
-                self.symbols.clone()
-            };
-            self.binaries
-                .iter()
-                .map(|b| (b.clone(), symbols.clone()))
-                .collect()
+            let mut checks = Vec::new();
+            for binary in &self.binaries {
+                // Without --symbol: what the binary's build script recorded, else the manifest.
+                let symbols = if !self.symbols.is_empty() {
+                    self.symbols.clone()
+                } else {
+                    match recorded_symbols(binary) {
+                        Ok(symbols) => symbols,
+                        Err(_) => manifest_symbols()?,
+                    }
+                };
+                checks.push((binary.clone(), symbols));
+            }
+            checks
         };
         let mut report = Report::default();
         let mut errors: Vec<Error> = Vec::new();

@@ -1,0 +1,125 @@
+//! `cargo xtask new`: each template generated outside the workspace, built, run, tested and
+//! verified, the way a downstream team would start.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
+
+fn xtask(args: &[&str]) -> Output {
+    Command::new(XTASK).args(args).output().unwrap()
+}
+
+/// One target directory for every generated project, so dependencies build once.
+fn shared_target() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/generated-projects")
+}
+
+fn cargo(project: &Path, args: &[&str]) -> Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    Command::new(cargo)
+        .args(args)
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .output()
+        .unwrap()
+}
+
+fn fresh_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xtask-new-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn every_template_builds_runs_passes_its_tests_and_verifies() {
+    let root = fresh_dir("templates");
+    for (linkage, expected) in [
+        ("static", "compute() = 42\n"),
+        ("dynamic", "compute() = 42\n"),
+        ("mixed", "compute() = 42\n"),
+        ("ipo", "compute() = 42 (helper_add inlined: yes)\n"),
+    ] {
+        let name = format!("jit-{linkage}-app");
+        let project = root.join(&name);
+        let out = xtask(&["new", project.to_str().unwrap(), "--linkage", linkage]);
+        assert!(out.status.success(), "{linkage}: {out:?}");
+        assert!(project.join("README.md").is_file() && project.join("build.rs").is_file());
+        let cargo_toml = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
+        assert!(cargo_toml.contains(&format!("name = \"{name}\"")) && !cargo_toml.contains("{{"));
+
+        let run = cargo(&project, &["run", "--quiet"]);
+        assert!(
+            run.status.success(),
+            "{linkage}: cargo run: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&run.stdout), expected, "{linkage}");
+
+        let test = cargo(&project, &["test", "--quiet"]);
+        assert!(
+            test.status.success(),
+            "{linkage}: cargo test: {}",
+            String::from_utf8_lossy(&test.stdout)
+        );
+
+        let binary = shared_target().join("debug").join(&name);
+        let verified = xtask(&["verify-symbols", "--binary", binary.to_str().unwrap()]);
+        assert_eq!(
+            verified.status.code(),
+            Some(0),
+            "{linkage}: {}",
+            String::from_utf8_lossy(&verified.stdout)
+        );
+    }
+}
+
+#[test]
+fn refuses_a_non_empty_directory_and_a_bad_name() {
+    let dir = fresh_dir("refusals");
+    std::fs::write(dir.join("keep.txt"), "mine").unwrap();
+    let out = xtask(&[
+        "new",
+        dir.to_str().unwrap(),
+        "--linkage",
+        "static",
+        "--name",
+        "ok-name",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--force"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
+        "mine"
+    );
+
+    let out = xtask(&[
+        "new",
+        dir.join("x").to_str().unwrap(),
+        "--linkage",
+        "static",
+        "--name",
+        "1bad",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a valid crate name"),
+        "{out:?}"
+    );
+
+    let forced = xtask(&[
+        "new",
+        dir.to_str().unwrap(),
+        "--linkage",
+        "dynamic",
+        "--name",
+        "forced",
+        "--force",
+    ]);
+    assert!(forced.status.success(), "{forced:?}");
+    assert!(dir.join("build.rs").is_file() && dir.join("keep.txt").is_file());
+}
