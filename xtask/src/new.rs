@@ -1,4 +1,4 @@
-//! `cargo xtask new`: a standalone project from templates/<linkage>/.
+//! `cargo xtask new`: a standalone project from `templates/<linkage>/`.
 
 use std::path::{Path, PathBuf};
 
