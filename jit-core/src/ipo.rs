@@ -34,7 +34,7 @@ use llvm_sys::transforms::pass_builder::{
     LLVMCreatePassBuilderOptions, LLVMDisposePassBuilderOptions, LLVMRunPasses,
 };
 
-use crate::jit::{Jit, ModuleHandle};
+use crate::jit::{Jit, ModuleHandle, read_module_file};
 use crate::llvm::{c_string, take_error, take_message};
 use crate::module::Module;
 use crate::target::TargetMachine;
@@ -71,12 +71,8 @@ static NEXT_RUNTIME: AtomicU64 = AtomicU64::new(0);
 impl Jit {
     /// Adds the helpers' bitcode (or IR) file as this JIT's IPO runtime.
     pub fn add_ipo_runtime(&self, path: impl AsRef<std::path::Path>) -> Result<IpoRuntime> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        self.add_ipo_runtime_bitcode(&path.display().to_string(), &bytes)
+        let (name, bytes) = read_module_file(path.as_ref())?;
+        self.add_ipo_runtime_bitcode(&name, &bytes)
     }
 
     /// Adds helper bitcode (or IR) as this JIT's IPO runtime: parses and verifies it, promotes

@@ -306,12 +306,8 @@ impl Jit {
 
     /// Reads, parses and verifies a `.ll` or `.bc` file.
     pub fn load_module(&self, path: impl AsRef<Path>) -> Result<Module<'_>> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        self.parse_module(&path.display().to_string(), &bytes)
+        let (name, bytes) = read_module_file(path.as_ref())?;
+        self.parse_module(&name, &bytes)
     }
 
     /// Adds a module. Its functions can be looked up afterwards; it is compiled on first lookup.
@@ -500,6 +496,15 @@ impl Jit {
     pub(crate) fn identity(&self) -> usize {
         self.lljit.as_ptr() as usize
     }
+}
+
+/// A module file's name for diagnostics (its path) and its bytes.
+pub(crate) fn read_module_file(path: &Path) -> Result<(String, Vec<u8>)> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok((path.display().to_string(), bytes))
 }
 
 const PROCESS_HINT: &str = "If the symbols come from a C library linked into this binary: a static archive must be linked whole \

@@ -6,19 +6,27 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use jit_linkage::{Artifacts, CompileOptions, Manifest, compile, compile_bitcode};
+use jit_linkage::{Artifacts, CompileOptions, Library, Manifest, compile, compile_bitcode};
+
+/// The workspace manifest's library `name`, and an output directory for this test binary.
+fn manifest_library(name: &str) -> (Library, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
+    let lib = manifest.library(name).unwrap().clone();
+    let exe = std::env::current_exe().unwrap();
+    let test = exe.file_stem().unwrap().to_string_lossy();
+    (
+        lib,
+        std::env::temp_dir().join(format!("jit-core-tests-{test}-{name}")),
+    )
+}
 
 /// `libexternalstatic.a` and `libexternaldynamic.so`, built from c-libs/libraries.toml.
 pub fn c_library() -> &'static Artifacts {
     static BUILT: OnceLock<Artifacts> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
-        let lib = manifest.library("external").unwrap();
-        let exe = std::env::current_exe().unwrap();
-        let name = exe.file_stem().unwrap().to_string_lossy();
-        let out = std::env::temp_dir().join(format!("jit-core-tests-{name}"));
-        compile(lib, &CompileOptions::host(out)).unwrap().artifacts
+        let (lib, out) = manifest_library("external");
+        compile(&lib, &CompileOptions::host(out)).unwrap().artifacts
     })
 }
 
@@ -38,13 +46,8 @@ pub fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
 pub fn helper_bitcode() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
-        let lib = manifest.library("wrapped").unwrap();
-        let exe = std::env::current_exe().unwrap();
-        let name = exe.file_stem().unwrap().to_string_lossy();
-        let out = std::env::temp_dir().join(format!("jit-core-bitcode-{name}"));
-        compile_bitcode(lib, &out).unwrap()
+        let (lib, out) = manifest_library("wrapped");
+        compile_bitcode(&lib, &out).unwrap()
     })
 }
 
