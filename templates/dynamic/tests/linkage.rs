@@ -15,9 +15,8 @@ fn prints_the_result() {
 #[test]
 fn exports_every_symbol_the_jit_needs() {
     // build.rs recorded the symbols next to the binary.
-    let recorded = format!("{BINARY}{}", ".jit-symbols");
-    let text = std::fs::read_to_string(&recorded).unwrap();
-    let symbols: Vec<&str> = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
+    let recorded = format!("{BINARY}{}", jit_linkage::SYMBOLS_SUFFIX);
+    let symbols = jit_linkage::read_symbols(Path::new(&recorded)).unwrap();
     assert!(!symbols.is_empty());
     let report = verify_symbols::verify(Path::new(BINARY), &symbols).unwrap();
     assert!(report.all_found(), "{}", verify_symbols::render_text(
