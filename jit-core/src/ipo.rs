@@ -36,7 +36,7 @@ use llvm_sys::transforms::pass_builder::{
 
 use crate::jit::{Jit, ModuleHandle, read_module_file};
 use crate::llvm::{c_string, take_error, take_message};
-use crate::module::Module;
+use crate::module::{Module, functions, globals, instructions, value_name};
 use crate::target::TargetMachine;
 use crate::{Error, Result};
 
@@ -204,51 +204,6 @@ impl Jit {
     }
 }
 
-/// Every function of a module.
-///
-/// # Safety
-/// `module` is live and its function list is not changed while the result is used.
-unsafe fn functions(module: LLVMModuleRef) -> Vec<LLVMValueRef> {
-    let mut out = Vec::new();
-    // SAFETY: caller.
-    unsafe {
-        let mut f = LLVMGetFirstFunction(module);
-        while !f.is_null() {
-            out.push(f);
-            f = LLVMGetNextFunction(f);
-        }
-    }
-    out
-}
-
-/// Every global variable of a module.
-///
-/// # Safety
-/// As [`functions`].
-unsafe fn globals(module: LLVMModuleRef) -> Vec<LLVMValueRef> {
-    let mut out = Vec::new();
-    // SAFETY: caller.
-    unsafe {
-        let mut g = LLVMGetFirstGlobal(module);
-        while !g.is_null() {
-            out.push(g);
-            g = LLVMGetNextGlobal(g);
-        }
-    }
-    out
-}
-
-/// # Safety
-/// `value` is live.
-unsafe fn value_name(value: LLVMValueRef) -> String {
-    let mut len = 0;
-    // SAFETY: caller; the name is copied at once.
-    unsafe {
-        let name = LLVMGetValueName2(value, &mut len);
-        String::from_utf8_lossy(std::slice::from_raw_parts(name as *const u8, len)).into_owned()
-    }
-}
-
 /// Gives every private/internal function and global a unique external name with hidden
 /// visibility, so imported bodies can refer to the runtime's single instance.
 ///
@@ -300,25 +255,19 @@ unsafe fn not_importable(function: LLVMValueRef) -> Option<&'static str> {
         if LLVMIsFunctionVarArg(LLVMGlobalGetValueType(function)) != 0 {
             return Some("variadic");
         }
-        let mut block = LLVMGetFirstBasicBlock(function);
-        while !block.is_null() {
-            let mut inst = LLVMGetFirstInstruction(block);
-            while !inst.is_null() {
-                for i in 0..LLVMGetNumOperands(inst).max(0) as u32 {
-                    let operand = LLVMGetOperand(inst, i);
-                    if operand.is_null() {
-                        continue;
-                    }
-                    if !LLVMIsAInlineAsm(operand).is_null() {
-                        return Some("contains inline assembly");
-                    }
-                    if !LLVMIsABlockAddress(operand).is_null() {
-                        return Some("takes a block address");
-                    }
+        for inst in instructions(function) {
+            for i in 0..LLVMGetNumOperands(inst).max(0) as u32 {
+                let operand = LLVMGetOperand(inst, i);
+                if operand.is_null() {
+                    continue;
                 }
-                inst = LLVMGetNextInstruction(inst);
+                if !LLVMIsAInlineAsm(operand).is_null() {
+                    return Some("contains inline assembly");
+                }
+                if !LLVMIsABlockAddress(operand).is_null() {
+                    return Some("takes a block address");
+                }
             }
-            block = LLVMGetNextBasicBlock(block);
         }
     }
     None
@@ -381,23 +330,16 @@ impl Module<'_> {
             if function.is_null() {
                 return false;
             }
-            let mut block = LLVMGetFirstBasicBlock(function);
-            while !block.is_null() {
-                let mut inst = LLVMGetFirstInstruction(block);
-                while !inst.is_null() {
-                    let is_call =
-                        !LLVMIsACallInst(inst).is_null() || !LLVMIsAInvokeInst(inst).is_null();
-                    if is_call {
-                        let target = LLVMGetCalledValue(inst);
-                        if !target.is_null() && value_name(target) == callee {
-                            return true;
-                        }
-                    }
-                    inst = LLVMGetNextInstruction(inst);
-                }
-                block = LLVMGetNextBasicBlock(block);
-            }
+            instructions(function).into_iter().any(|inst| {
+                let is_call =
+                    !LLVMIsACallInst(inst).is_null() || !LLVMIsAInvokeInst(inst).is_null();
+                let target = if is_call {
+                    LLVMGetCalledValue(inst)
+                } else {
+                    ptr::null_mut()
+                };
+                !target.is_null() && value_name(target) == callee
+            })
         }
-        false
     }
 }

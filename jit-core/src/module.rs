@@ -8,10 +8,12 @@ use llvm_sys::LLVMTypeKind;
 use llvm_sys::analysis::{LLVMVerifierFailureAction, LLVMVerifyModule};
 use llvm_sys::core::{
     LLVMContextSetDiagnosticHandler, LLVMCountParamTypes,
-    LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeModule, LLVMGetFirstFunction,
-    LLVMGetIntTypeWidth, LLVMGetLinkage, LLVMGetNextFunction, LLVMGetParamTypes, LLVMGetReturnType,
-    LLVMGetTypeKind, LLVMGetValueName2, LLVMGlobalGetValueType, LLVMIsDeclaration,
-    LLVMIsFunctionVarArg, LLVMPrintModuleToString, LLVMPrintTypeToString,
+    LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeModule, LLVMGetFirstBasicBlock,
+    LLVMGetFirstFunction, LLVMGetFirstGlobal, LLVMGetFirstInstruction, LLVMGetIntTypeWidth,
+    LLVMGetLinkage, LLVMGetNextBasicBlock, LLVMGetNextFunction, LLVMGetNextGlobal,
+    LLVMGetNextInstruction, LLVMGetParamTypes, LLVMGetReturnType, LLVMGetTypeKind,
+    LLVMGetValueName2, LLVMGlobalGetValueType, LLVMIsDeclaration, LLVMIsFunctionVarArg,
+    LLVMPrintModuleToString, LLVMPrintTypeToString,
 };
 use llvm_sys::ir_reader::LLVMParseIRInContext;
 use llvm_sys::orc2::{
@@ -156,19 +158,15 @@ impl<'jit> Module<'jit> {
 
     /// The signatures of the functions this module defines that are visible to lookups.
     pub(crate) fn defined_functions(&self) -> Vec<(String, Signature)> {
-        let mut out = Vec::new();
         // SAFETY: the module is live and not mutated while we walk its function list; every
         // value returned is a function of this module.
         unsafe {
-            let mut function = LLVMGetFirstFunction(self.module.as_ptr());
-            while !function.is_null() {
-                if LLVMIsDeclaration(function) == 0 && is_visible(function) {
-                    out.push((value_name(function), function_signature(function)));
-                }
-                function = LLVMGetNextFunction(function);
-            }
+            functions(self.raw())
+                .into_iter()
+                .filter(|&f| LLVMIsDeclaration(f) == 0 && is_visible(f))
+                .map(|f| (value_name(f), function_signature(f)))
+                .collect()
         }
-        out
     }
 
     /// Gives up ownership: returns the context reference and the module, which the caller must
@@ -210,15 +208,70 @@ unsafe fn is_visible(function: LLVMValueRef) -> bool {
     )
 }
 
+/// Every function of a module.
+///
 /// # Safety
-/// `value` is a live value.
-unsafe fn value_name(value: LLVMValueRef) -> String {
+/// `module` is live and its function list is not changed while the result is used.
+pub(crate) unsafe fn functions(module: LLVMModuleRef) -> Vec<LLVMValueRef> {
+    let mut out = Vec::new();
+    // SAFETY: caller.
+    unsafe {
+        let mut f = LLVMGetFirstFunction(module);
+        while !f.is_null() {
+            out.push(f);
+            f = LLVMGetNextFunction(f);
+        }
+    }
+    out
+}
+
+/// Every global variable of a module.
+///
+/// # Safety
+/// As [`functions`].
+pub(crate) unsafe fn globals(module: LLVMModuleRef) -> Vec<LLVMValueRef> {
+    let mut out = Vec::new();
+    // SAFETY: caller.
+    unsafe {
+        let mut g = LLVMGetFirstGlobal(module);
+        while !g.is_null() {
+            out.push(g);
+            g = LLVMGetNextGlobal(g);
+        }
+    }
+    out
+}
+
+/// # Safety
+/// `value` is live.
+pub(crate) unsafe fn value_name(value: LLVMValueRef) -> String {
     let mut len = 0;
-    // SAFETY: caller; the name is borrowed from the value and copied at once.
+    // SAFETY: caller; the name is copied at once.
     unsafe {
         let name = LLVMGetValueName2(value, &mut len);
         String::from_utf8_lossy(std::slice::from_raw_parts(name as *const u8, len)).into_owned()
     }
+}
+
+/// Every instruction of a function, block by block.
+///
+/// # Safety
+/// `function` is live and its body is not changed while the result is used.
+pub(crate) unsafe fn instructions(function: LLVMValueRef) -> Vec<LLVMValueRef> {
+    let mut out = Vec::new();
+    // SAFETY: caller.
+    unsafe {
+        let mut block = LLVMGetFirstBasicBlock(function);
+        while !block.is_null() {
+            let mut inst = LLVMGetFirstInstruction(block);
+            while !inst.is_null() {
+                out.push(inst);
+                inst = LLVMGetNextInstruction(inst);
+            }
+            block = LLVMGetNextBasicBlock(block);
+        }
+    }
+    out
 }
 
 /// # Safety
