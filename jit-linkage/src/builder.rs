@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::compile::{CompileOptions, compile};
+use crate::compile::{CompileOptions, compile, compile_bitcode};
 use crate::directive::{Directive, emit};
 use crate::manifest::Manifest;
 use crate::plan::{LinkPlan, Linkage, PlanRequest, artifact_dir, plan};
@@ -14,10 +14,14 @@ use crate::{Error, Result};
 /// export: `target/debug/<package>.jit-symbols`.
 pub const SYMBOLS_SUFFIX: &str = ".jit-symbols";
 
-/// Reads a `.jit-symbols` file written by [`Build`].
-pub fn read_symbols(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
+/// The symbols [`Build`] recorded for `binary` (read from `<binary>.jit-symbols` next to it):
+/// what the binary must export for its JIT code.
+pub fn recorded_symbols(binary: &Path) -> Result<Vec<String>> {
+    let mut path = binary.as_os_str().to_owned();
+    path.push(SYMBOLS_SUFFIX);
+    let path = PathBuf::from(path);
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        path,
         action: "read the symbol list",
         source,
     })?;
@@ -105,11 +109,11 @@ impl Build {
         for (name, linkage) in &self.selections {
             selections.push((manifest.library(name)?, *linkage));
         }
+        let mut bitcode = Vec::with_capacity(self.bitcode.len());
+        for name in &self.bitcode {
+            bitcode.push(manifest.library(name)?);
+        }
 
-        let plan_symbols: Vec<String> = selections
-            .iter()
-            .flat_map(|(lib, _)| lib.symbols.iter().cloned())
-            .collect();
         let artifacts = artifact_dir(&out_dir);
         let options = CompileOptions {
             target: target.clone(),
@@ -122,11 +126,15 @@ impl Build {
         for (lib, _) in &selections {
             warnings.extend(compile(lib, &options)?.warnings);
         }
+        for lib in &bitcode {
+            compile_bitcode(lib, &artifacts)?;
+        }
 
         let dynamic_list_path = out_dir.join("jit-exports.list");
         let plan = plan(&PlanRequest {
             manifest: &manifest,
             selections,
+            bitcode,
             platform,
             target: &target,
             artifact_dir: &artifacts,
@@ -140,59 +148,29 @@ impl Build {
                 source,
             })?;
         }
-        if !plan.runtime_libraries.is_empty() {
-            let runtime_dir = match &self.runtime_dir {
-                Some(dir) => dir.clone(),
-                None => profile_dir(&out_dir)?,
-            };
-            for file in &plan.runtime_libraries {
-                place(&artifacts.join(file), &runtime_dir.join(file))?;
+        match self.binary_dir(&out_dir) {
+            Ok(dir) => {
+                for file in &plan.runtime_libraries {
+                    place(&artifacts.join(file), &dir.join(file))?;
+                }
+                record_symbols(&dir, &plan.jit_symbols, &mut warnings);
             }
+            Err(e) if !plan.runtime_libraries.is_empty() => return Err(e),
+            // Only the symbol record needs the directory, and the link does not need the record.
+            Err(_) => {}
         }
-
-        self.record_symbols(&out_dir, &plan_symbols, &mut warnings);
 
         let mut directives = plan.directives.clone();
-        for name in &self.bitcode {
-            let lib = manifest.library(name)?;
-            let path = crate::compile::compile_bitcode(lib, &artifacts)?;
-            for source in lib.sources.iter().chain(&lib.include_dirs) {
-                directives.push(Directive::RerunIfChanged(source.clone()));
-            }
-            let var = format!(
-                "JIT_LINKAGE_BITCODE_{}",
-                name.to_uppercase().replace('-', "_")
-            );
-            directives.push(Directive::RustcEnv(var, path.display().to_string()));
-        }
         directives.extend(warnings.into_iter().map(Directive::Warning));
-        // A library both linked and compiled to bitcode names its sources twice.
-        let mut seen = std::collections::HashSet::new();
-        directives.retain(|d| seen.insert(d.to_string()));
         emit(&directives);
         Ok(plan)
     }
 
-    /// Writes `<binary dir>/<package>.jit-symbols`, the symbols this package's binaries must
-    /// export, one per line, for `verify-symbols` to check without repeating them by hand.
-    fn record_symbols(&self, out_dir: &Path, symbols: &[String], warnings: &mut Vec<String>) {
-        let dir = match &self.runtime_dir {
-            Some(dir) => dir.clone(),
-            None => match profile_dir(out_dir) {
-                Ok(dir) => dir,
-                Err(_) => return,
-            },
-        };
-        let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
-        let path = dir.join(format!("{package}{SYMBOLS_SUFFIX}"));
-        let mut text =
-            String::from("# Written by jit-linkage: symbols JIT code needs from this binary.\n");
-        for symbol in symbols {
-            text.push_str(symbol);
-            text.push('\n');
-        }
-        if let Err(e) = std::fs::write(&path, text) {
-            warnings.push(format!("could not write {}: {e}", path.display()));
+    /// The directory the binaries will be in: `.runtime_dir()`, or the profile directory.
+    fn binary_dir(&self, out_dir: &Path) -> Result<PathBuf> {
+        match &self.runtime_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => profile_dir(out_dir),
         }
     }
 
@@ -202,6 +180,22 @@ impl Build {
             Ok(plan) => plan,
             Err(e) => panic!("\n\njit-linkage: {e}\n\n"),
         }
+    }
+}
+
+/// Writes `<binary dir>/<package>.jit-symbols`, the symbols this package's binaries must
+/// export, one per line, for `verify-symbols` to check without repeating them by hand.
+fn record_symbols(dir: &Path, symbols: &[String], warnings: &mut Vec<String>) {
+    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
+    let path = dir.join(format!("{package}{SYMBOLS_SUFFIX}"));
+    let mut text =
+        String::from("# Written by jit-linkage: symbols JIT code needs from this binary.\n");
+    for symbol in symbols {
+        text.push_str(symbol);
+        text.push('\n');
+    }
+    if let Err(e) = std::fs::write(&path, text) {
+        warnings.push(format!("could not write {}: {e}", path.display()));
     }
 }
 

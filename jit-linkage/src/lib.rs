@@ -30,13 +30,13 @@ mod target;
 
 use std::path::PathBuf;
 
-pub use builder::{Build, SYMBOLS_SUFFIX, read_symbols};
+pub use builder::{Build, SYMBOLS_SUFFIX, recorded_symbols};
 pub use compile::{
     Artifacts, CLANG, CompileOptions, Compiled, LLVM_LINK, compile, compile_bitcode,
 };
 pub use directive::{Directive, emit};
 pub use manifest::{Library, Manifest};
-pub use plan::{LinkPlan, Linkage, PlanRequest, RUNPATH, plan};
+pub use plan::{LinkPlan, Linkage, PlanRequest, RUNPATH, bitcode_env_var, plan};
 pub use target::{Platform, SUPPORTED_TARGETS};
 
 /// Everything that can go wrong between the manifest and the link directives.

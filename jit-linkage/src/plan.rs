@@ -24,11 +24,14 @@ pub struct PlanRequest<'a> {
     pub manifest: &'a Manifest,
     /// The libraries the binary links, each with its linkage.
     pub selections: Vec<(&'a Library, Linkage)>,
+    /// The libraries also compiled to bitcode for the package's code (`<name>.bc` in
+    /// `artifact_dir`, its path in [`bitcode_env_var`]).
+    pub bitcode: Vec<&'a Library>,
     /// The platform the binary is linked for.
     pub platform: Platform,
     /// The target triple (for the C compiler's environment variables).
     pub target: &'a str,
-    /// The directory holding the built `lib*.a` and `lib*.so`.
+    /// The directory holding the built `lib*.a`, `lib*.so` and `*.bc`.
     pub artifact_dir: &'a Path,
     /// Where the generated dynamic-list file will be written.
     pub dynamic_list_path: &'a Path,
@@ -45,6 +48,8 @@ pub struct LinkPlan {
     pub dynamic_list: Option<String>,
     /// File names of the shared libraries that must sit next to the binary at run time.
     pub runtime_libraries: Vec<String>,
+    /// Every symbol of the linked libraries: what the binary must give its JIT code.
+    pub jit_symbols: Vec<String>,
 }
 
 /// The runtime search path given to binaries that link a library dynamically: the directory
@@ -61,7 +66,19 @@ pub fn plan(request: &PlanRequest<'_>) -> LinkPlan {
     let mut directives = Vec::new();
 
     directives.push(Directive::RerunIfChanged(manifest.path.clone()));
-    for (lib, _) in &request.selections {
+    // Each library once, whether it is linked, compiled to bitcode, or both.
+    let mut inputs_of: Vec<&Library> = Vec::new();
+    for lib in request
+        .selections
+        .iter()
+        .map(|(lib, _)| *lib)
+        .chain(request.bitcode.iter().copied())
+    {
+        if !inputs_of.iter().any(|l| l.name == lib.name) {
+            inputs_of.push(lib);
+        }
+    }
+    for lib in inputs_of {
         for path in lib.sources.iter().chain(&lib.include_dirs) {
             directives.push(Directive::RerunIfChanged(path.clone()));
         }
@@ -69,12 +86,25 @@ pub fn plan(request: &PlanRequest<'_>) -> LinkPlan {
     for var in compiler_env_vars(request.target) {
         directives.push(Directive::RerunIfEnvChanged(var));
     }
+    for lib in &request.bitcode {
+        let path = request.artifact_dir.join(lib.bitcode_file_name());
+        directives.push(Directive::RustcEnv(
+            bitcode_env_var(&lib.name),
+            path.display().to_string(),
+        ));
+    }
 
+    let jit_symbols: Vec<String> = request
+        .selections
+        .iter()
+        .flat_map(|(lib, _)| lib.symbols.iter().cloned())
+        .collect();
     if request.selections.is_empty() {
         return LinkPlan {
             directives,
             dynamic_list: None,
             runtime_libraries: Vec::new(),
+            jit_symbols,
         };
     }
     directives.push(Directive::LinkSearch(request.artifact_dir.to_path_buf()));
@@ -120,7 +150,17 @@ pub fn plan(request: &PlanRequest<'_>) -> LinkPlan {
         directives,
         dynamic_list,
         runtime_libraries: dynamics.iter().map(|lib| lib.shared_file_name()).collect(),
+        jit_symbols,
     }
+}
+
+/// The environment variable through which a package's code finds library `name`'s bitcode:
+/// `JIT_LINKAGE_BITCODE_<NAME>`, upper case, `-` as `_`.
+pub fn bitcode_env_var(name: &str) -> String {
+    format!(
+        "JIT_LINKAGE_BITCODE_{}",
+        name.to_uppercase().replace('-', "_")
+    )
 }
 
 fn selected<'a>(request: &PlanRequest<'a>, linkage: Linkage) -> Vec<&'a Library> {
@@ -200,6 +240,7 @@ symbols = ["d_one"]
                 .collect(),
             platform: Platform::LinuxGnu,
             target: "x86_64-unknown-linux-gnu",
+            bitcode: Vec::new(),
             artifact_dir: Path::new("/out/c-libs"),
             dynamic_list_path: Path::new("/out/jit-exports.list"),
             export_dynamic,
@@ -307,5 +348,26 @@ symbols = ["d_one"]
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), all.len());
+    }
+
+    #[test]
+    fn bitcode_sets_an_env_var_and_reruns_on_each_source_once() {
+        let m = manifest();
+        let lib = m.library("s").unwrap();
+        let plan = plan(&PlanRequest {
+            manifest: &m,
+            selections: vec![(lib, Linkage::Static)],
+            bitcode: vec![lib],
+            platform: Platform::LinuxGnu,
+            target: "x86_64-unknown-linux-gnu",
+            artifact_dir: Path::new("/out/c-libs"),
+            dynamic_list_path: Path::new("/out/jit-exports.list"),
+            export_dynamic: false,
+        });
+        let all = lines(&plan);
+        assert!(all.contains(&"cargo:rustc-env=JIT_LINKAGE_BITCODE_S=/out/c-libs/s.bc".to_owned()));
+        let source = format!("cargo:rerun-if-changed={}", lib.sources[0].display());
+        assert_eq!(all.iter().filter(|l| **l == source).count(), 1);
+        assert_eq!(plan.jit_symbols, ["s_one", "s_two"]);
     }
 }

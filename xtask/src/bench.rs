@@ -108,7 +108,7 @@ fn nm_lookup(sh: &Shell, library: &Path, names: &[String]) -> anyhow::Result<usi
 fn ipo(sh: &Shell, rounds: usize) -> anyhow::Result<()> {
     const CALLS: &str = "100000000";
     let libs = build_libs::build(false)?;
-    let Some(bitcode) = libs.iter().find_map(|a| a.bitcode.clone()) else {
+    let Some(bitcode) = libs.iter().find_map(|(_, a)| a.bitcode.clone()) else {
         bail!("no manifest library has `bitcode = true`");
     };
     let root = project_root();

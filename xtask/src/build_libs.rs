@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use jit_linkage::{Artifacts, CompileOptions, Manifest};
+use jit_linkage::{Artifacts, CompileOptions, Library, Manifest};
 use xshell::Shell;
 
 use crate::flags::BuildLibs;
@@ -21,7 +21,7 @@ pub(crate) fn c_libs_dir() -> PathBuf {
 
 impl BuildLibs {
     pub(crate) fn run(self, _sh: &Shell) -> anyhow::Result<()> {
-        for artifacts in build(self.force)? {
+        for (_, artifacts) in build(self.force)? {
             println!("{}", artifacts.static_lib.display());
             println!("{}", artifacts.shared_lib.display());
             if let Some(bitcode) = &artifacts.bitcode {
@@ -32,8 +32,8 @@ impl BuildLibs {
     }
 }
 
-/// Builds every library that is out of date; returns all libraries' artifacts.
-pub(crate) fn build(force: bool) -> anyhow::Result<Vec<Artifacts>> {
+/// Builds every library that is out of date; returns each manifest library with its artifacts.
+pub(crate) fn build(force: bool) -> anyhow::Result<Vec<(Library, Artifacts)>> {
     let manifest = Manifest::load(manifest_path())?;
     let out_dir = c_libs_dir();
     let options = CompileOptions::host(&out_dir);
@@ -54,7 +54,7 @@ pub(crate) fn build(force: bool) -> anyhow::Result<Vec<Artifacts>> {
                     .with_context(|| format!("building the bitcode of `{}`", lib.name))?;
             }
         }
-        all.push(artifacts);
+        all.push((lib.clone(), artifacts));
     }
     Ok(all)
 }

@@ -4,13 +4,12 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::bail;
-use jit_linkage::{Artifacts, Manifest};
+use jit_linkage::{Artifacts, recorded_symbols};
 use verify_symbols::{Report, verify};
 use xshell::{Shell, cmd};
 
 use crate::build_libs;
 use crate::flags::{Demo, Deps, Variant};
-use crate::verify::recorded_symbols;
 use crate::{cargo, progress, target_dir};
 
 impl Variant {
@@ -130,12 +129,11 @@ pub(crate) fn build(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
 /// its diagnosis is printed instead.
 pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
     // The archive and library variants load the manifest's first library by path.
-    let manifest = Manifest::load(build_libs::manifest_path())?;
     let libraries = build_libs::build(false)?;
-    let (Some(first), Some(lib)) = (manifest.libraries.first(), libraries.first()) else {
+    let Some((first, lib)) = libraries.first() else {
         bail!("the manifest declares no library");
     };
-    let bitcode = libraries.iter().find_map(|a| a.bitcode.as_ref());
+    let bitcode = libraries.iter().find_map(|(_, a)| a.bitcode.as_ref());
     build(sh, variants)?;
 
     let mut failed = Vec::new();

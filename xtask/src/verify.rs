@@ -1,10 +1,10 @@
 //! `cargo xtask verify-symbols`: a thin front over the verify-symbols library.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use jit_linkage::Manifest;
+use jit_linkage::{Manifest, recorded_symbols};
 use verify_symbols::{Error, Report, render_json, render_text, verify};
 use xshell::Shell;
 
@@ -77,13 +77,9 @@ fn manifest_symbols() -> anyhow::Result<Vec<String>> {
 /// The manifest's shared libraries (each with its own symbols) and the demo binaries that link
 /// C libraries (each with the symbols its build script recorded), built first.
 fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<(PathBuf, Vec<String>)>> {
-    let manifest = Manifest::load(manifest_path())?;
-    let artifacts = build_libs::build(false)?;
-    let mut binaries: Vec<(PathBuf, Vec<String>)> = manifest
-        .libraries
-        .iter()
-        .zip(artifacts)
-        .map(|(lib, a)| (a.shared_lib, lib.symbols.clone()))
+    let mut binaries: Vec<(PathBuf, Vec<String>)> = build_libs::build(false)?
+        .into_iter()
+        .map(|(lib, a)| (a.shared_lib, lib.symbols))
         .collect();
     let linked: Vec<Variant> = Variant::ALL
         .into_iter()
@@ -96,13 +92,6 @@ fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<(PathBuf, Vec<String>)>> {
         binaries.push((binary, symbols));
     }
     Ok(binaries)
-}
-
-/// The symbols jit-linkage recorded for a binary (`<binary>.jit-symbols`).
-pub(crate) fn recorded_symbols(binary: &Path) -> anyhow::Result<Vec<String>> {
-    let mut file = binary.as_os_str().to_owned();
-    file.push(jit_linkage::SYMBOLS_SUFFIX);
-    Ok(jit_linkage::read_symbols(Path::new(&file))?)
 }
 
 /// Prints a report: JSON, or tables coloured when stdout is a terminal (and NO_COLOR is unset).

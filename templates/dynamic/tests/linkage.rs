@@ -15,8 +15,7 @@ fn prints_the_result() {
 #[test]
 fn exports_every_symbol_the_jit_needs() {
     // build.rs recorded the symbols next to the binary.
-    let recorded = format!("{BINARY}{}", jit_linkage::SYMBOLS_SUFFIX);
-    let symbols = jit_linkage::read_symbols(Path::new(&recorded)).unwrap();
+    let symbols = jit_linkage::recorded_symbols(Path::new(BINARY)).unwrap();
     assert!(!symbols.is_empty());
     let report = verify_symbols::verify(Path::new(BINARY), &symbols).unwrap();
     assert!(report.all_found(), "{}", verify_symbols::render_text(
