@@ -1,32 +1,16 @@
 //! demo-dynamic, the real binary built by cargo with its generated link arguments.
 
+use std::path::Path;
 use std::process::Command;
-
-use object::elf;
-use object::read::elf::{Dyn, ElfFile64, FileHeader};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_demo-dynamic");
 
-/// (DT_NEEDED entries, DT_RUNPATH entries) of the binary.
+/// (DT_NEEDED entries, DT_RUNPATH entries) of the binary, read by verify-symbols.
 fn dynamic_entries() -> (Vec<String>, Vec<String>) {
-    let data = std::fs::read(BINARY).unwrap();
-    let file = ElfFile64::<object::Endianness>::parse(&*data).unwrap();
-    let endian = file.endian();
-    let header = file.elf_header();
-    let sections = header.sections(endian, &*data).unwrap();
-    let (dynamic, index) = sections.dynamic(endian, &*data).unwrap().expect(".dynamic");
-    let strings = sections.strings(endian, &*data, index).unwrap();
-    let (mut needed, mut runpath) = (Vec::new(), Vec::new());
-    for entry in dynamic {
-        let text = || String::from_utf8(entry.string(endian, strings).unwrap().to_vec()).unwrap();
-        match entry.tag32(endian) {
-            Some(elf::DT_NEEDED) => needed.push(text()),
-            Some(elf::DT_RUNPATH) => runpath.extend(text().split(':').map(str::to_owned)),
-            Some(elf::DT_RPATH) => panic!("DT_RPATH instead of DT_RUNPATH"),
-            _ => {}
-        }
-    }
-    (needed, runpath)
+    let report = verify_symbols::verify(Path::new(BINARY), &[] as &[&str]).unwrap();
+    assert!(report.rpath.is_empty(), "DT_RPATH instead of DT_RUNPATH");
+    let needed = report.needed.into_iter().map(|n| n.name).collect();
+    (needed, report.runpath)
 }
 
 #[test]
