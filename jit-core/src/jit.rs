@@ -385,12 +385,7 @@ impl Jit {
     /// ```
     pub fn lookup<F: JitFn>(&self, name: &str) -> Result<Function<'_, F>> {
         let defined = self
-            .lock_modules()
-            .loaded
-            .values()
-            .flat_map(|m| &m.functions)
-            .find(|(n, _)| n == name)
-            .map(|(_, sig)| sig.clone())
+            .signature_of(name)
             .ok_or_else(|| Error::NoSuchFunction {
                 name: name.to_owned(),
             })?;
@@ -439,14 +434,9 @@ impl Jit {
             .collect();
         missing.sort();
         missing.dedup();
-        let defined_here = self
-            .lock_modules()
-            .loaded
-            .values()
-            .any(|m| m.functions.iter().any(|(n, _)| n == name));
         if missing.is_empty() {
             Error::Llvm(message.to_owned())
-        } else if missing == [name] && !defined_here {
+        } else if missing == [name] && self.signature_of(name).is_none() {
             Error::NoSuchFunction {
                 name: name.to_owned(),
             }
@@ -456,6 +446,16 @@ impl Jit {
                 hint: self.missing_hint(),
             }
         }
+    }
+
+    /// The LLVM signature of function `name`, if a module added to the JIT defines it.
+    fn signature_of(&self, name: &str) -> Option<Signature> {
+        self.lock_modules()
+            .loaded
+            .values()
+            .flat_map(|m| &m.functions)
+            .find(|(n, _)| n == name)
+            .map(|(_, sig)| sig.clone())
     }
 
     /// Where the JIT looked, in order, and the likely fix for each kind of source.
