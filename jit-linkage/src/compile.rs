@@ -173,26 +173,13 @@ pub fn compile(lib: &Library, options: &CompileOptions) -> Result<Compiled> {
         .arg("-Wl,--whole-archive")
         .arg(&artifacts.static_lib)
         .arg("-Wl,--no-whole-archive");
-    let result = link.output().map_err(|source| Error::Link {
+    let stderr = run(link).map_err(|(command, output)| Error::Link {
         library: lib.name.clone(),
-        command: format!("{link:?}"),
-        output: source.to_string(),
+        command,
+        output,
     })?;
-    if !result.status.success() {
-        return Err(Error::Link {
-            library: lib.name.clone(),
-            command: format!("{link:?}"),
-            output: String::from_utf8_lossy(&result.stderr)
-                .trim_end()
-                .to_owned(),
-        });
-    }
     let mut warnings = output.take();
-    warnings.extend(
-        String::from_utf8_lossy(&result.stderr)
-            .lines()
-            .map(str::to_owned),
-    );
+    warnings.extend(stderr.lines().map(str::to_owned));
     Ok(Compiled {
         artifacts,
         warnings,
@@ -233,24 +220,32 @@ pub fn compile_bitcode(lib: &Library, out_dir: &Path) -> Result<PathBuf> {
     Ok(output)
 }
 
-fn run_tool(lib: &Library, mut command: std::process::Command) -> Result<()> {
+fn run_tool(lib: &Library, command: std::process::Command) -> Result<()> {
+    run(command)
+        .map(drop)
+        .map_err(|(command, output)| Error::Compile {
+            library: lib.name.clone(),
+            message: format!(
+                "{command} failed (it needs LLVM 14's clang-14 and llvm-link-14: cargo xtask deps)"
+            ),
+            compiler_output: output,
+        })
+}
+
+/// Runs `command`: Ok(what it printed on stderr), or Err((the command, why it failed)).
+fn run(mut command: std::process::Command) -> std::result::Result<String, (String, String)> {
     let shown = format!("{command:?}");
-    let failed = |output: String| Error::Compile {
-        library: lib.name.clone(),
-        message: format!("{shown} failed"),
-        compiler_output: output,
-    };
-    let out = command.output().map_err(|e| {
-        failed(format!(
-            "{e} (is LLVM 14 installed? run `cargo xtask deps`)"
-        ))
-    })?;
-    if !out.status.success() {
-        return Err(failed(
-            String::from_utf8_lossy(&out.stderr).trim_end().to_owned(),
-        ));
+    match command.output() {
+        Err(e) => Err((shown, e.to_string())),
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr).trim_end().to_owned();
+            if out.status.success() {
+                Ok(stderr)
+            } else {
+                Err((shown, stderr))
+            }
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]
