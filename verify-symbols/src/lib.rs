@@ -417,12 +417,12 @@ fn is_writable_by_others(dir: &Path) -> bool {
     std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o002 != 0)
 }
 
-/// Verifies the same `symbols` in several binaries; unreadable files come back as errors next
-/// to the reports of the readable ones.
-pub fn verify_all(paths: &[PathBuf], symbols: &[impl AsRef<str>]) -> (Report, Vec<Error>) {
+/// Verifies several binaries, each against its own symbols; unreadable files come back as
+/// errors next to the reports of the readable ones.
+pub fn verify_all<S: AsRef<str>>(checks: &[(PathBuf, Vec<S>)]) -> (Report, Vec<Error>) {
     let mut report = Report::default();
     let mut errors = Vec::new();
-    for path in paths {
+    for (path, symbols) in checks {
         match verify(path, symbols) {
             Ok(binary) => report.binaries.push(binary),
             Err(e) => errors.push(e),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use jit_linkage::{Manifest, recorded_symbols};
-use verify_symbols::{Error, Report, render_json, render_text, verify};
+use verify_symbols::{Report, render_json, render_text, verify_all};
 use xshell::Shell;
 
 use crate::build_libs::{self, manifest_path};
@@ -44,14 +44,7 @@ impl VerifySymbols {
             }
             checks
         };
-        let mut report = Report::default();
-        let mut errors: Vec<Error> = Vec::new();
-        for (binary, symbols) in &checks {
-            match verify(binary, symbols) {
-                Ok(r) => report.binaries.push(r),
-                Err(e) => errors.push(e),
-            }
-        }
+        let (report, errors) = verify_all(&checks);
         print(&report, self.json);
         for error in &errors {
             eprintln!("error: {error}");
