@@ -73,7 +73,9 @@ fn demo(bitcode: &str, print_ir: bool) -> Result<(), Error> {
     jit.add_module(optimized)?;
     let wrapped =
         jit.lookup::<extern "C" fn(*mut u8, *mut u8) -> *mut WrappedValue>("f_WRAPPED")?;
-    let boxed = wrapped.call(std::ptr::null_mut(), std::ptr::null_mut());
+    // SAFETY: f_WRAPPED (this file's IR) ignores its arguments and returns a new box from the
+    // helper library.
+    let boxed = unsafe { wrapped.call(std::ptr::null_mut(), std::ptr::null_mut()) };
     if boxed.is_null() {
         return Err(Error::Llvm(
             "CreateWrappedValueFromInt returned NULL (out of memory)".into(),
@@ -81,11 +83,12 @@ fn demo(bitcode: &str, print_ir: bool) -> Result<(), Error> {
     }
     // SAFETY: the helper returned a live, initialised WrappedValue.
     let value = unsafe { (*boxed).as_int };
-    jit.lookup::<extern "C" fn(*mut WrappedValue)>("WrappedValueFree")?
-        .call(boxed);
-    let calls = jit
-        .lookup::<extern "C" fn() -> i64>("WrappedValueCreateCount")?
-        .call();
+    let free = jit.lookup::<extern "C" fn(*mut WrappedValue)>("WrappedValueFree")?;
+    // SAFETY: `boxed` came from CreateWrappedValueFromInt and is freed once, here.
+    unsafe { free.call(boxed) };
+    let count = jit.lookup::<extern "C" fn() -> i64>("WrappedValueCreateCount")?;
+    // SAFETY: the helper only reads its counter.
+    let calls = unsafe { count.call() };
     println!(
         "f_WRAPPED() = {value} · helper call inlined: {} · CreateWrappedValueFromInt calls: {calls}",
         if inlined { "yes" } else { "no" }
@@ -97,7 +100,8 @@ fn demo(bitcode: &str, print_ir: bool) -> Result<(), Error> {
 fn time_loop(jit: &Jit, n: i64) -> Result<(f64, i64), Error> {
     let scale_loop = jit.lookup::<extern "C" fn(i64) -> i64>("scale_loop")?;
     let start = Instant::now();
-    let result = std::hint::black_box(scale_loop.call(std::hint::black_box(n)));
+    // SAFETY: scale_loop (this file's IR) only does arithmetic through the C helper.
+    let result = std::hint::black_box(unsafe { scale_loop.call(std::hint::black_box(n)) });
     Ok((start.elapsed().as_nanos() as f64 / n as f64, result))
 }
 

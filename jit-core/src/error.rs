@@ -58,16 +58,75 @@ pub enum Error {
         /// The name looked up.
         name: String,
     },
-    /// The function exists but with another signature than the Rust type asked for.
-    #[error("function `{name}` is defined as `{defined}` but was looked up as `{requested}`")]
+    /// The function exists but its ABI is not the one of the Rust type asked for (types,
+    /// calling convention, `zeroext`/`signext`, `byval`/`sret`/..., varargs).
+    #[error(
+        "function `{name}` is defined as `{defined}` but was looked up as `{requested}`: {reason}"
+    )]
     SignatureMismatch {
         /// The function.
         name: String,
-        /// Its LLVM signature.
+        /// The signature of the definition ORC calls.
         defined: Box<Signature>,
         /// The signature of the Rust type used in the lookup.
         requested: Box<Signature>,
+        /// The first difference that makes the call wrong.
+        reason: String,
     },
+    /// A module declares a function whose definition (a Rust host function, or another
+    /// module's function) has another ABI: calls from JIT code would be wrong.
+    #[error(
+        "{module}: error: declares `{name}` as `{declared}`, but it is defined as `{defined}`: \
+         {reason}; fix the declaration in the IR"
+    )]
+    DeclarationMismatch {
+        /// The module with the declaration.
+        module: String,
+        /// The function.
+        name: String,
+        /// The declaration's signature.
+        declared: Box<Signature>,
+        /// The definition's signature.
+        defined: Box<Signature>,
+        /// The first difference that makes the call wrong.
+        reason: String,
+    },
+    /// A module failed to compile or link (LLVM's message). ORC keeps its symbols failed:
+    /// remove the module (and those that refer to it) and add a corrected one.
+    #[error("{module}: error: the module failed to compile: {message}")]
+    Compile {
+        /// The module's name.
+        module: String,
+        /// What LLVM said.
+        message: String,
+    },
+    /// A module parsed by another JIT: each module reports to, and is owned by, its own JIT.
+    #[error("{name}: the module was parsed by another JIT; parse it with this one")]
+    ForeignModule {
+        /// The module's name.
+        name: String,
+    },
+    /// A module handle of another JIT.
+    #[error("the module handle belongs to another JIT")]
+    ForeignHandle,
+    /// Other modules in the JIT refer to symbols of the module being removed.
+    #[error(
+        "{module}: cannot remove the module: {} refer to its symbols and may call into it; \
+         remove them first",
+        dependents.join(", ")
+    )]
+    ModuleInUse {
+        /// The module being removed.
+        module: String,
+        /// The modules that refer to it.
+        dependents: Vec<String>,
+    },
+    /// A symbol lookup callback called back into the JIT that is looking up.
+    #[error(
+        "a symbol lookup callback called back into the JIT that is looking a symbol up, which \
+         would deadlock; resolve what the callback needs before building the JIT"
+    )]
+    Reentrant,
     /// A shared library or static archive given as a symbol source cannot be used.
     #[error("{}: cannot use as a symbol source: {message}", path.display())]
     Library {
@@ -84,8 +143,8 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
-    /// The handle does not belong to this JIT, or its module was already removed.
-    #[error("module handle {0} does not belong to this JIT or was already removed")]
+    /// The handle's module is no longer in the JIT.
+    #[error("module handle {0}: the module was already removed")]
     StaleHandle(u64),
     /// A name with an interior NUL byte.
     #[error("`{0}` cannot be a symbol name: it contains a NUL byte")]

@@ -48,7 +48,7 @@ pub struct IpoRuntime {
     bitcode: Vec<u8>,
     importable: Vec<String>,
     kept_as_calls: Vec<(String, &'static str)>,
-    jit: usize,
+    jit: u64,
     #[allow(dead_code)] // Keeps the runtime's module named; it is never removed.
     handle: ModuleHandle,
 }
@@ -119,7 +119,7 @@ impl Jit {
             bitcode,
             importable,
             kept_as_calls,
-            jit: self.identity(),
+            jit: self.id(),
             handle,
         })
     }
@@ -131,7 +131,7 @@ impl Jit {
         module: Module<'jit>,
         runtime: &IpoRuntime,
     ) -> Result<Module<'jit>> {
-        if runtime.jit != self.identity() {
+        if runtime.jit != self.id() {
             return Err(Error::Ipo {
                 name: runtime.name.clone(),
                 message: "this runtime belongs to another JIT".into(),
@@ -176,9 +176,9 @@ impl Jit {
             if CStr::from_ptr(LLVMGetDataLayoutStr(raw)).is_empty() {
                 LLVMSetDataLayout(raw, LLVMGetDataLayoutStr(imported.as_ptr()));
             }
-            self.diagnostics().take();
+            module.diagnostics().take();
             if LLVMLinkModules2(raw, imported.as_ptr()) != 0 {
-                let said = self.diagnostics().take().join("\n");
+                let said = module.diagnostics().take().join("\n");
                 return Err(ipo_error(format!("linking the helpers in failed: {said}")));
             }
             let options = LLVMCreatePassBuilderOptions();

@@ -73,18 +73,37 @@ pub(crate) fn c_string(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::InvalidName(s.to_owned()))
 }
 
-/// Collects LLVM diagnostics and ORC session errors for one JIT, so they end up in error values
-/// instead of on stderr — and so a diagnostic of error severity does not make LLVM call `exit`.
+/// Collects what LLVM says through one context's diagnostic handler (one per module), or ORC's
+/// session errors (one per JIT), so it ends up in error values instead of on stderr — and so a
+/// diagnostic of error severity does not make LLVM call `exit`.
+///
+/// LLVM keeps a raw pointer to it: whoever registers it keeps it boxed (a stable address) until
+/// the context or session it was registered on is gone.
 #[derive(Debug, Default)]
-pub(crate) struct Diagnostics(Mutex<Vec<String>>);
+pub(crate) struct Diagnostics(Mutex<Vec<(bool, String)>>);
 
 impl Diagnostics {
-    pub(crate) fn push(&self, text: String) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(text);
+    fn push(&self, error: bool, text: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((error, text));
     }
 
     /// Everything collected since the last call.
     pub(crate) fn take(&self) -> Vec<String> {
+        self.drain().into_iter().map(|(_, text)| text).collect()
+    }
+
+    /// The errors collected since the last call (warnings and remarks are dropped).
+    pub(crate) fn take_errors(&self) -> Vec<String> {
+        self.drain()
+            .into_iter()
+            .filter_map(|(error, text)| error.then_some(text))
+            .collect()
+    }
+
+    fn drain(&self) -> Vec<(bool, String)> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
@@ -93,12 +112,9 @@ impl Diagnostics {
     }
 }
 
-/// `LLVMDiagnosticHandler`: `ctx` is the owning JIT's `Diagnostics`.
+/// `LLVMDiagnosticHandler`: `ctx` is the `Diagnostics` of the module that owns the context.
 pub(crate) extern "C" fn diagnostic_handler(info: LLVMDiagnosticInfoRef, ctx: *mut c_void) {
     // SAFETY: LLVM passes a live diagnostic; the description is ours to free (take_message).
-    // `ctx` points to the Diagnostics owned by the Jit, which outlives every context it
-    // registered this handler on (Jit::drop disposes the LLJIT, and with it those contexts,
-    // before the Diagnostics; a Module cannot outlive its Jit).
     let (severity, text) = unsafe {
         (
             LLVMGetDiagInfoSeverity(info),
@@ -111,18 +127,23 @@ pub(crate) extern "C" fn diagnostic_handler(info: LLVMDiagnosticInfoRef, ctx: *m
         LLVMDiagnosticSeverity::LLVMDSRemark => "remark",
         LLVMDiagnosticSeverity::LLVMDSNote => "note",
     };
-    // SAFETY: see above: `ctx` is a live &Diagnostics.
+    // SAFETY: `ctx` is the boxed Diagnostics registered with this context, which outlives the
+    // context: a Module frees it after disposing of its context, and once the module is in the
+    // JIT, the Jit keeps it until the module's resource tracker is removed or the LLJIT disposed.
     let sink = unsafe { &*(ctx as *const Diagnostics) };
-    sink.push(format!("{label}: {text}"));
+    sink.push(
+        severity == LLVMDiagnosticSeverity::LLVMDSError,
+        format!("{label}: {text}"),
+    );
 }
 
 /// `LLVMOrcErrorReporterFunction`: session errors (failed materialisation) go to the sink.
 pub(crate) extern "C" fn session_error_reporter(ctx: *mut c_void, err: LLVMErrorRef) {
-    // SAFETY: ORC hands us ownership of `err`; `ctx` is the live Diagnostics of the Jit that
-    // owns the session (see diagnostic_handler).
+    // SAFETY: ORC hands us ownership of `err`; `ctx` is the live boxed Diagnostics of the Jit
+    // that owns the session, freed only after the LLJIT is disposed.
     unsafe {
         if let Some(text) = take_error(err) {
-            (*(ctx as *const Diagnostics)).push(text);
+            (*(ctx as *const Diagnostics)).push(true, text);
         }
     }
 }

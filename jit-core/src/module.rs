@@ -8,12 +8,13 @@ use llvm_sys::LLVMTypeKind;
 use llvm_sys::analysis::{LLVMVerifierFailureAction, LLVMVerifyModule};
 use llvm_sys::core::{
     LLVMContextSetDiagnosticHandler, LLVMCountParamTypes,
-    LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeModule, LLVMGetFirstBasicBlock,
-    LLVMGetFirstFunction, LLVMGetFirstGlobal, LLVMGetFirstInstruction, LLVMGetIntTypeWidth,
-    LLVMGetLinkage, LLVMGetNextBasicBlock, LLVMGetNextFunction, LLVMGetNextGlobal,
-    LLVMGetNextInstruction, LLVMGetParamTypes, LLVMGetReturnType, LLVMGetTypeKind,
-    LLVMGetValueName2, LLVMGlobalGetValueType, LLVMIsDeclaration, LLVMIsFunctionVarArg,
-    LLVMPrintModuleToString, LLVMPrintTypeToString,
+    LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeModule, LLVMGetEnumAttributeAtIndex,
+    LLVMGetEnumAttributeKindForName, LLVMGetFirstBasicBlock, LLVMGetFirstFunction,
+    LLVMGetFirstGlobal, LLVMGetFirstInstruction, LLVMGetFirstUse, LLVMGetFunctionCallConv,
+    LLVMGetIntTypeWidth, LLVMGetLinkage, LLVMGetNextBasicBlock, LLVMGetNextFunction,
+    LLVMGetNextGlobal, LLVMGetNextInstruction, LLVMGetParamTypes, LLVMGetReturnType,
+    LLVMGetTypeKind, LLVMGetValueName2, LLVMGlobalGetValueType, LLVMIsDeclaration,
+    LLVMIsFunctionVarArg, LLVMPrintModuleToString, LLVMPrintTypeToString,
 };
 use llvm_sys::ir_reader::LLVMParseIRInContext;
 use llvm_sys::orc2::{
@@ -21,37 +22,52 @@ use llvm_sys::orc2::{
     LLVMOrcOpaqueThreadSafeContext, LLVMOrcThreadSafeContextGetContext,
 };
 use llvm_sys::prelude::{LLVMModuleRef, LLVMTypeRef, LLVMValueRef};
-use llvm_sys::{LLVMLinkage, LLVMModule};
+use llvm_sys::{LLVMAttributeIndex, LLVMAttributeReturnIndex, LLVMLinkage, LLVMModule};
 
 use crate::llvm::{Diagnostics, c_string, diagnostic_handler, take_message};
-use crate::signature::{Signature, ValueType};
+use crate::signature::{CallingConvention, Extension, Signature, Value, ValueType};
 use crate::{Error, Jit, Result};
 
 /// An LLVM module that parsed and verified, owned by Rust until [`Jit::add_module`] takes it.
 ///
-/// Each module has an LLVM context of its own, so modules can be compiled on different threads.
-/// It borrows the JIT that parsed it: LLVM reports its diagnostics to that JIT.
+/// Each module has an LLVM context of its own, so modules can be compiled on different threads,
+/// and a diagnostics sink of its own, so what LLVM says about it (parsing, linking, code
+/// generation) is never mixed with another module's. It borrows the JIT that parsed it and
+/// carries that JIT's id: [`Jit::add_module`] refuses it anywhere else
+/// ([`Error::ForeignModule`]).
 pub struct Module<'jit> {
     // Field order is drop order only by accident; Drop below frees the module before the
-    // context it lives in.
+    // context it lives in, and both before the diagnostics sink the context reports to.
     context: NonNull<LLVMOrcOpaqueThreadSafeContext>,
     module: NonNull<LLVMModule>,
+    diagnostics: Box<Diagnostics>,
     name: String,
+    owner: u64,
     _jit: PhantomData<&'jit Jit>,
+}
+
+/// What [`Module::into_raw`] hands over: the context reference, the module and the sink that
+/// LLVM's diagnostic handler of that context writes to (which must outlive the context).
+pub(crate) struct RawModule {
+    pub(crate) context: NonNull<LLVMOrcOpaqueThreadSafeContext>,
+    pub(crate) module: NonNull<LLVMModule>,
+    pub(crate) diagnostics: Box<Diagnostics>,
 }
 
 impl<'jit> Module<'jit> {
     /// Parses textual IR (`.ll`) or bitcode (`.bc`; told apart by its magic bytes), then verifies.
     /// `name` is used in diagnostics (`name:line:col: error: ...`).
-    pub(crate) fn parse(diagnostics: &Diagnostics, name: &str, bytes: &[u8]) -> Result<Self> {
+    pub(crate) fn parse(owner: u64, name: &str, bytes: &[u8]) -> Result<Self> {
         let c_name = c_string(name)?;
+        let diagnostics = Box::new(Diagnostics::default());
         // SAFETY: creating a context has no preconditions; the returned reference is ours and is
         // disposed exactly once: by Drop, or after handing the module over in into_raw's caller.
         let context = unsafe { LLVMOrcCreateNewThreadSafeContext() };
         let context = NonNull::new(context)
             .ok_or_else(|| Error::Llvm("no memory for an LLVM context".into()))?;
-        // SAFETY: `context` is live. The handler's context pointer is the JIT's Diagnostics,
-        // which outlives this LLVM context (see llvm::diagnostic_handler).
+        // SAFETY: `context` is live. The handler's context pointer is this module's boxed
+        // Diagnostics, which outlives this LLVM context: Module's Drop frees it last, and
+        // after into_raw the JIT keeps it until the context is gone (see llvm::Diagnostics).
         let llvm_context = unsafe {
             let llvm_context = LLVMOrcThreadSafeContextGetContext(context.as_ptr());
             LLVMContextSetDiagnosticHandler(
@@ -111,7 +127,9 @@ impl<'jit> Module<'jit> {
         let module = Module {
             context,
             module,
+            diagnostics,
             name: name.to_owned(),
+            owner,
             _jit: PhantomData,
         };
         module.verify()?;
@@ -126,6 +144,16 @@ impl<'jit> Module<'jit> {
     /// The raw module, still owned by this value.
     pub(crate) fn raw(&self) -> LLVMModuleRef {
         self.module.as_ptr()
+    }
+
+    /// The id of the JIT that parsed it.
+    pub(crate) fn owner(&self) -> u64 {
+        self.owner
+    }
+
+    /// What LLVM said about this module since the last call.
+    pub(crate) fn diagnostics(&self) -> &Diagnostics {
+        &self.diagnostics
     }
 
     /// Runs LLVM's verifier; the module is unusable (and dropped by the caller) if it fails.
@@ -156,25 +184,66 @@ impl<'jit> Module<'jit> {
         unsafe { take_message(LLVMPrintModuleToString(self.module.as_ptr())) }
     }
 
-    /// The signatures of the functions this module defines that are visible to lookups.
-    pub(crate) fn defined_functions(&self) -> Vec<(String, Signature)> {
-        // SAFETY: the module is live and not mutated while we walk its function list; every
-        // value returned is a function of this module.
+    /// The symbols this module defines and the ones it needs from elsewhere.
+    pub(crate) fn symbols(&self) -> ModuleSymbols {
+        let mut symbols = ModuleSymbols::default();
+        // SAFETY: the module is live and not mutated while we walk its functions and globals;
+        // every value returned is a global value of this module.
         unsafe {
-            functions(self.raw())
-                .into_iter()
-                .filter(|&f| LLVMIsDeclaration(f) == 0 && is_visible(f))
-                .map(|f| (value_name(f), function_signature(f)))
-                .collect()
+            for f in functions(self.raw()) {
+                let name = value_name(f);
+                if name.starts_with("llvm.") {
+                    continue; // intrinsics and LLVM's own arrays are not symbols
+                }
+                let used = !LLVMGetFirstUse(f).is_null();
+                match strength(f) {
+                    Some(strength) => symbols.defined.push(Defined {
+                        name,
+                        strength,
+                        signature: Some(function_signature(f)),
+                    }),
+                    None if used && referable(f) => {
+                        symbols.declared.push((name.clone(), function_signature(f)));
+                        symbols.referenced.push(name);
+                    }
+                    None => {}
+                }
+            }
+            for g in globals(self.raw()) {
+                let name = value_name(g);
+                if name.starts_with("llvm.") {
+                    continue;
+                }
+                match strength(g) {
+                    Some(strength) => symbols.defined.push(Defined {
+                        name,
+                        strength,
+                        signature: None,
+                    }),
+                    None if !LLVMGetFirstUse(g).is_null() && referable(g) => {
+                        symbols.referenced.push(name)
+                    }
+                    None => {}
+                }
+            }
         }
+        symbols
     }
 
     /// Gives up ownership: returns the context reference and the module, which the caller must
     /// dispose of or hand to LLVM.
-    pub(crate) fn into_raw(self) -> (NonNull<LLVMOrcOpaqueThreadSafeContext>, NonNull<LLVMModule>) {
-        let raw = (self.context, self.module);
-        std::mem::forget(self);
-        raw
+    pub(crate) fn into_raw(self) -> RawModule {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the box is moved out exactly once; the name is
+        // dropped here (it owns nothing LLVM refers to).
+        let diagnostics = unsafe { ptr::read(&this.diagnostics) };
+        // SAFETY: as above, for the name.
+        drop(unsafe { ptr::read(&this.name) });
+        RawModule {
+            context: this.context,
+            module: this.module,
+            diagnostics,
+        }
     }
 }
 
@@ -186,6 +255,7 @@ impl Drop for Module<'_> {
             LLVMDisposeModule(self.module.as_ptr());
             LLVMOrcDisposeThreadSafeContext(self.context.as_ptr());
         }
+        // The diagnostics box is dropped after this body, when no context refers to it.
     }
 }
 
@@ -195,16 +265,77 @@ impl std::fmt::Debug for Module<'_> {
     }
 }
 
-/// Whether a lookup by name can find this function (not private or internal).
+/// The symbols of one module, as ORC will see them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ModuleSymbols {
+    /// Definitions ORC is told about (not private/internal, not `available_externally`).
+    pub(crate) defined: Vec<Defined>,
+    /// Names the module's code uses but does not define (or defines only as a copy:
+    /// `available_externally`), so they must come from elsewhere. `extern_weak` ones, which may
+    /// stay unresolved, are not listed.
+    pub(crate) referenced: Vec<String>,
+    /// The used function declarations among `referenced`, with their signatures.
+    pub(crate) declared: Vec<(String, Signature)>,
+}
+
+/// One symbol a module defines.
+#[derive(Debug, Clone)]
+pub(crate) struct Defined {
+    pub(crate) name: String,
+    pub(crate) strength: Strength,
+    /// For functions.
+    pub(crate) signature: Option<Signature>,
+}
+
+/// How ORC treats two definitions of one name (mirroring `JITDylib::define`): a strong one is a
+/// duplicate-definition error, unless the other is weak and never searched, which it replaces;
+/// a weak one is discarded in favour of whatever is there first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strength {
+    Strong,
+    Weak,
+}
+
+/// `Some` for a definition ORC gets a symbol for; `None` for declarations, `private`/`internal`
+/// (no symbol) and `available_externally` (a copy for the optimiser; code generation drops it
+/// and calls go to the symbol of that name elsewhere).
 ///
 /// # Safety
-/// `function` is a live function value.
-unsafe fn is_visible(function: LLVMValueRef) -> bool {
+/// `value` is a live global value.
+unsafe fn strength(value: LLVMValueRef) -> Option<Strength> {
     // SAFETY: caller.
-    let linkage = unsafe { LLVMGetLinkage(function) };
+    let (declaration, linkage) = unsafe { (LLVMIsDeclaration(value) != 0, LLVMGetLinkage(value)) };
+    if declaration {
+        return None;
+    }
+    match linkage {
+        LLVMLinkage::LLVMPrivateLinkage
+        | LLVMLinkage::LLVMInternalLinkage
+        | LLVMLinkage::LLVMAvailableExternallyLinkage
+        | LLVMLinkage::LLVMAppendingLinkage => None,
+        LLVMLinkage::LLVMWeakAnyLinkage
+        | LLVMLinkage::LLVMWeakODRLinkage
+        | LLVMLinkage::LLVMLinkOnceAnyLinkage
+        | LLVMLinkage::LLVMLinkOnceODRLinkage
+        | LLVMLinkage::LLVMLinkOnceODRAutoHideLinkage
+        | LLVMLinkage::LLVMCommonLinkage => Some(Strength::Weak),
+        _ => Some(Strength::Strong),
+    }
+}
+
+/// Whether a non-definition must be resolved from elsewhere: declarations (but not
+/// `extern_weak`, which may stay null) and `available_externally` copies.
+///
+/// # Safety
+/// `value` is a live global value that [`strength`] found to be no definition.
+unsafe fn referable(value: LLVMValueRef) -> bool {
+    // SAFETY: caller.
+    let linkage = unsafe { LLVMGetLinkage(value) };
     !matches!(
         linkage,
-        LLVMLinkage::LLVMPrivateLinkage | LLVMLinkage::LLVMInternalLinkage
+        LLVMLinkage::LLVMExternalWeakLinkage
+            | LLVMLinkage::LLVMPrivateLinkage
+            | LLVMLinkage::LLVMInternalLinkage
     )
 }
 
@@ -274,9 +405,12 @@ pub(crate) unsafe fn instructions(function: LLVMValueRef) -> Vec<LLVMValueRef> {
     out
 }
 
+/// The ABI-relevant signature of a function: calling convention, types, extension and passing
+/// attributes, varargs.
+///
 /// # Safety
 /// `function` is a live function value.
-unsafe fn function_signature(function: LLVMValueRef) -> Signature {
+pub(crate) unsafe fn function_signature(function: LLVMValueRef) -> Signature {
     // SAFETY: caller; a function's value type is a function type, whose parameter array we size
     // from LLVMCountParamTypes before filling it.
     unsafe {
@@ -285,9 +419,61 @@ unsafe fn function_signature(function: LLVMValueRef) -> Signature {
         let mut params: Vec<LLVMTypeRef> = vec![ptr::null_mut(); count];
         LLVMGetParamTypes(fn_type, params.as_mut_ptr());
         Signature {
-            ret: value_type(LLVMGetReturnType(fn_type)),
-            params: params.into_iter().map(|t| value_type(t)).collect(),
+            calling_convention: CallingConvention(LLVMGetFunctionCallConv(function)),
+            ret: value(
+                function,
+                LLVMAttributeReturnIndex,
+                LLVMGetReturnType(fn_type),
+            ),
+            params: params
+                .into_iter()
+                .enumerate()
+                .map(|(i, ty)| value(function, i as u32 + 1, ty))
+                .collect(),
             variadic: LLVMIsFunctionVarArg(fn_type) != 0,
+        }
+    }
+}
+
+/// Attributes that change how a value is passed, besides `zeroext`/`signext`.
+const PASSING_ATTRIBUTES: &[&str] = &[
+    "byval",
+    "byref",
+    "sret",
+    "inalloca",
+    "preallocated",
+    "inreg",
+    "nest",
+    "swiftself",
+    "swifterror",
+    "swiftasync",
+];
+
+/// # Safety
+/// `function` is a live function, `index` its return index or a parameter index, `ty` the type
+/// there.
+unsafe fn value(function: LLVMValueRef, index: LLVMAttributeIndex, ty: LLVMTypeRef) -> Value {
+    // SAFETY: caller; attribute kinds are looked up by name (0 when this LLVM has no such
+    // attribute, and then skipped) and only read.
+    unsafe {
+        let has = |name: &str| {
+            let kind = LLVMGetEnumAttributeKindForName(name.as_ptr() as *const c_char, name.len());
+            kind != 0 && !LLVMGetEnumAttributeAtIndex(function, index, kind).is_null()
+        };
+        Value {
+            ty: value_type(ty),
+            ext: if has("zeroext") {
+                Extension::Zero
+            } else if has("signext") {
+                Extension::Sign
+            } else {
+                Extension::None
+            },
+            passing: PASSING_ATTRIBUTES
+                .iter()
+                .filter(|a| has(a))
+                .map(|a| a.to_string())
+                .collect(),
         }
     }
 }

@@ -1,5 +1,9 @@
-//! Function signatures, as LLVM declares them and as Rust asks for them, so a lookup can refuse
-//! a mismatch instead of calling with the wrong ABI.
+//! Function signatures at the level the C ABI cares about, as LLVM declares them and as Rust
+//! asks for them, and the one rule that says whether a caller and a callee agree.
+//!
+//! Types alone are not enough: the calling convention, the integer extension of `i1`/`i8`/
+//! `i16` values (`zeroext`/`signext`), attributes that change how a value is passed (`byval`,
+//! `sret`, `inalloca`, `inreg`, ...) and varargs all change the machine-level contract.
 
 use std::fmt;
 
@@ -14,7 +18,7 @@ pub enum ValueType {
     F32,
     /// `double`.
     F64,
-    /// Any pointer.
+    /// Any pointer (typed or opaque).
     Ptr,
     /// Anything else (vectors, structs, ...), as LLVM prints it. Never matches a Rust type.
     Other(String),
@@ -33,19 +37,113 @@ impl fmt::Display for ValueType {
     }
 }
 
+/// How an integer narrower than 32 bits is widened in its register (`zeroext`/`signext`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Extension {
+    /// No attribute: the upper bits are unspecified.
+    #[default]
+    None,
+    /// `zeroext`: Rust's `bool`, `u8`, `u16`.
+    Zero,
+    /// `signext`: Rust's `i8`, `i16`.
+    Sign,
+}
+
+/// A parameter or return value: its type, its extension and any other attribute that changes
+/// how it is passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Value {
+    /// The type.
+    pub ty: ValueType,
+    /// `zeroext`/`signext`.
+    pub ext: Extension,
+    /// ABI-changing attributes other than the extension (`byval`, `sret`, `inalloca`, `inreg`,
+    /// ...), as LLVM spells them. A Rust `extern "C" fn` type never has any.
+    pub passing: Vec<String>,
+}
+
+impl Value {
+    /// A value of type `ty` with no attributes.
+    pub fn plain(ty: ValueType) -> Value {
+        Value {
+            ty,
+            ext: Extension::None,
+            passing: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.ty)?;
+        match self.ext {
+            Extension::None => {}
+            Extension::Zero => f.write_str(" zeroext")?,
+            Extension::Sign => f.write_str(" signext")?,
+        }
+        for attribute in &self.passing {
+            write!(f, " {attribute}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An LLVM calling convention, by its number (`0` is C's, the only one Rust's `extern "C"`
+/// uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallingConvention(pub u32);
+
+impl CallingConvention {
+    /// The C calling convention (`ccc`).
+    pub const C: CallingConvention = CallingConvention(0);
+}
+
+impl fmt::Display for CallingConvention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // LLVM's own keywords (llvm/IR/CallingConv.h) for the ones a user is likely to meet.
+        let name = match self.0 {
+            0 => "ccc",
+            8 => "fastcc",
+            9 => "coldcc",
+            10 => "ghccc",
+            11 => "cc 11 (HiPE)",
+            13 => "anyregcc",
+            14 => "preserve_mostcc",
+            15 => "preserve_allcc",
+            16 => "swiftcc",
+            17 => "cxx_fast_tlscc",
+            64 => "x86_stdcallcc",
+            65 => "x86_fastcallcc",
+            70 => "x86_thiscallcc",
+            78 => "x86_64_sysvcc",
+            79 => "win64cc",
+            80 => "x86_vectorcallcc",
+            83 => "x86_intrcc",
+            92 => "x86_regcallcc",
+            other => return write!(f, "cc {other}"),
+        };
+        f.write_str(name)
+    }
+}
+
 /// A function's signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
-    /// The return type.
-    pub ret: ValueType,
-    /// The parameter types.
-    pub params: Vec<ValueType>,
+    /// The calling convention.
+    pub calling_convention: CallingConvention,
+    /// The return value.
+    pub ret: Value,
+    /// The parameters.
+    pub params: Vec<Value>,
     /// Whether it takes `...`.
     pub variadic: bool,
 }
 
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.calling_convention != CallingConvention::C {
+            write!(f, "{} ", self.calling_convention)?;
+        }
         write!(f, "{} (", self.ret)?;
         for (i, p) in self.params.iter().enumerate() {
             if i > 0 {
@@ -64,27 +162,105 @@ impl fmt::Display for Signature {
     }
 }
 
+/// Whether code that calls with signature `caller` may call a function defined with signature
+/// `callee`; `Err` says the first difference that makes the call wrong.
+///
+/// Extension follows who does the work: a caller widens the arguments it passes as its own
+/// declaration says, and a callee assumes the widening its own declaration says, so a callee
+/// parameter without an extension attribute accepts any caller; for the return value the roles
+/// swap. Only integers narrower than 32 bits are widened on the targets jit-core runs on.
+pub(crate) fn check_call(callee: &Signature, caller: &Signature) -> Result<(), String> {
+    if callee.calling_convention != caller.calling_convention {
+        return Err(format!(
+            "calling convention {} is not {}",
+            callee.calling_convention, caller.calling_convention
+        ));
+    }
+    if callee.variadic != caller.variadic {
+        return Err("one side is variadic (`...`) and the other is not".into());
+    }
+    if callee.params.len() != caller.params.len() {
+        return Err(format!(
+            "{} parameters, not {}",
+            callee.params.len(),
+            caller.params.len()
+        ));
+    }
+    check_value("the return value", &caller.ret, &callee.ret)?;
+    for (i, (theirs, ours)) in callee.params.iter().zip(&caller.params).enumerate() {
+        check_value(&format!("parameter {}", i + 1), theirs, ours)?;
+    }
+    Ok(())
+}
+
+/// `producer` widens (the caller for a parameter, the callee for a return value); `consumer`
+/// relies on the widening.
+fn check_value(what: &str, consumer: &Value, producer: &Value) -> Result<(), String> {
+    if consumer.ty != producer.ty {
+        return Err(format!(
+            "{what} is {} on one side and {} on the other",
+            consumer.ty, producer.ty
+        ));
+    }
+    if let Some(attribute) = consumer.passing.iter().chain(&producer.passing).next() {
+        return Err(format!(
+            "{what} is passed `{attribute}`, which a Rust `extern \"C\" fn` type cannot express"
+        ));
+    }
+    let narrow = matches!(consumer.ty, ValueType::Int(bits) if bits < 32);
+    if narrow && consumer.ext != Extension::None && consumer.ext != producer.ext {
+        let spell = |ext| match ext {
+            Extension::None => "no extension attribute",
+            Extension::Zero => "`zeroext`",
+            Extension::Sign => "`signext`",
+        };
+        return Err(format!(
+            "{what} ({}) is read as if widened with {} but is widened with {}{}",
+            consumer.ty,
+            spell(consumer.ext),
+            spell(producer.ext),
+            if consumer.ty == ValueType::Int(1) {
+                " (a Rust `bool` is `i1 zeroext`; add `zeroext` to the IR)"
+            } else {
+                " (Rust's unsigned types are `zeroext`, its signed types `signext`)"
+            }
+        ));
+    }
+    Ok(())
+}
+
 /// A Rust type that can cross into JIT code by value.
 pub trait JitValue: Copy {
     /// Its LLVM type.
     fn value_type() -> ValueType;
+
+    /// How Rust widens it in a register for the C ABI.
+    fn extension() -> Extension {
+        Extension::None
+    }
 }
 
 macro_rules! jit_value {
-    ($($t:ty => $v:expr),* $(,)?) => {$(
+    ($($t:ty => $v:expr, $ext:expr);* $(;)?) => {$(
         impl JitValue for $t {
             fn value_type() -> ValueType { $v }
+            fn extension() -> Extension { $ext }
         }
     )*};
 }
 
 jit_value! {
-    bool => ValueType::Int(1),
-    i8 => ValueType::Int(8), u8 => ValueType::Int(8),
-    i16 => ValueType::Int(16), u16 => ValueType::Int(16),
-    i32 => ValueType::Int(32), u32 => ValueType::Int(32),
-    i64 => ValueType::Int(64), u64 => ValueType::Int(64),
-    f32 => ValueType::F32, f64 => ValueType::F64,
+    bool => ValueType::Int(1), Extension::Zero;
+    i8 => ValueType::Int(8), Extension::Sign;
+    u8 => ValueType::Int(8), Extension::Zero;
+    i16 => ValueType::Int(16), Extension::Sign;
+    u16 => ValueType::Int(16), Extension::Zero;
+    i32 => ValueType::Int(32), Extension::None;
+    u32 => ValueType::Int(32), Extension::None;
+    i64 => ValueType::Int(64), Extension::None;
+    u64 => ValueType::Int(64), Extension::None;
+    f32 => ValueType::F32, Extension::None;
+    f64 => ValueType::F64, Extension::None;
 }
 
 impl<T> JitValue for *const T {
@@ -101,19 +277,27 @@ impl<T> JitValue for *mut T {
 
 /// A return type: a [`JitValue`] or `()` for `void`.
 pub trait JitReturn {
-    /// Its LLVM type.
-    fn return_type() -> ValueType;
+    /// Its LLVM return value.
+    fn return_value() -> Value;
 }
 
 impl JitReturn for () {
-    fn return_type() -> ValueType {
-        ValueType::Void
+    fn return_value() -> Value {
+        Value::plain(ValueType::Void)
     }
 }
 
 impl<T: JitValue> JitReturn for T {
-    fn return_type() -> ValueType {
-        T::value_type()
+    fn return_value() -> Value {
+        value_of::<T>()
+    }
+}
+
+fn value_of<T: JitValue>() -> Value {
+    Value {
+        ty: T::value_type(),
+        ext: T::extension(),
+        passing: Vec::new(),
     }
 }
 
@@ -146,8 +330,9 @@ macro_rules! jit_fn {
         impl<R: JitReturn, $($arg: JitValue),*> JitFn for extern "C" fn($($arg),*) -> R {
             fn signature() -> Signature {
                 Signature {
-                    ret: R::return_type(),
-                    params: vec![$($arg::value_type()),*],
+                    calling_convention: CallingConvention::C,
+                    ret: R::return_value(),
+                    params: vec![$(value_of::<$arg>()),*],
                     variadic: false,
                 }
             }
@@ -165,8 +350,18 @@ macro_rules! jit_fn {
 
         impl<'jit, R: JitReturn, $($arg: JitValue),*> crate::Function<'jit, extern "C" fn($($arg),*) -> R> {
             /// Calls the JIT function.
+            ///
+            /// # Safety
+            /// JIT code is foreign code, like a C library's: jit-core has checked that the
+            /// function's ABI is this Rust type's, and that every module and symbol its module
+            /// refers to is still in the JIT, but not what the code does. The caller promises
+            /// that, for these arguments, the function and everything it calls behave like
+            /// sound C: they only access memory that is valid for that access (including what
+            /// pointer arguments point to), do not unwind, do not free or keep memory they do
+            /// not own, and uphold any invariant the Rust side relies on (see the crate's
+            /// safety model).
             #[allow(non_snake_case, clippy::too_many_arguments)]
-            pub fn call(&self, $($arg: $arg),*) -> R {
+            pub unsafe fn call(&self, $($arg: $arg),*) -> R {
                 (self.as_fn())($($arg),*)
             }
         }
@@ -187,12 +382,87 @@ jit_fn!(A1, A2, A3, A4, A5, A6, A7, A8);
 mod tests {
     use super::*;
 
+    fn int(bits: u32, ext: Extension) -> Value {
+        Value {
+            ty: ValueType::Int(bits),
+            ext,
+            passing: Vec::new(),
+        }
+    }
+
+    fn sig(ret: Value, params: Vec<Value>) -> Signature {
+        Signature {
+            calling_convention: CallingConvention::C,
+            ret,
+            params,
+            variadic: false,
+        }
+    }
+
     #[test]
     fn rust_types_map_to_llvm_types() {
         type F = extern "C" fn(i32, *const u8, f64) -> u64;
-        let sig = <F as JitFn>::signature();
-        assert_eq!(sig.to_string(), "i64 (i32, ptr, double)");
+        assert_eq!(
+            <F as JitFn>::signature().to_string(),
+            "i64 (i32, ptr, double)"
+        );
         type V = extern "C" fn();
         assert_eq!(<V as JitFn>::signature().to_string(), "void ()");
+        type B = extern "C" fn(u8, i16) -> bool;
+        assert_eq!(
+            <B as JitFn>::signature().to_string(),
+            "i1 zeroext (i8 zeroext, i16 signext)"
+        );
+    }
+
+    #[test]
+    fn a_bool_return_needs_zeroext() {
+        let rust = <extern "C" fn(u8) -> bool as JitFn>::signature();
+        let bare = sig(int(1, Extension::None), vec![int(8, Extension::None)]);
+        let err = check_call(&bare, &rust).unwrap_err();
+        assert!(
+            err.contains("return value") && err.contains("zeroext"),
+            "{err}"
+        );
+        let good = sig(int(1, Extension::Zero), vec![int(8, Extension::None)]);
+        assert_eq!(check_call(&good, &rust), Ok(()));
+    }
+
+    #[test]
+    fn a_callee_parameter_without_extension_accepts_any_caller() {
+        let rust = <extern "C" fn(u8) -> i32 as JitFn>::signature();
+        let bare = sig(int(32, Extension::None), vec![int(8, Extension::None)]);
+        assert_eq!(check_call(&bare, &rust), Ok(()));
+        let signed = sig(int(32, Extension::None), vec![int(8, Extension::Sign)]);
+        assert!(check_call(&signed, &rust).is_err());
+    }
+
+    #[test]
+    fn an_ir_caller_of_a_rust_function_must_widen_as_rust_expects() {
+        let rust = <extern "C" fn(bool) -> u8 as JitFn>::signature();
+        let decl = sig(int(8, Extension::None), vec![int(1, Extension::None)]);
+        let err = check_call(&rust, &decl).unwrap_err();
+        assert!(err.contains("parameter 1"), "{err}");
+        let decl = sig(int(8, Extension::None), vec![int(1, Extension::Zero)]);
+        assert_eq!(check_call(&rust, &decl), Ok(()));
+    }
+
+    #[test]
+    fn conventions_varargs_and_passing_attributes_are_compared() {
+        let rust = <extern "C" fn(*const u8) -> i32 as JitFn>::signature();
+        let mut other = rust.clone();
+        other.calling_convention = CallingConvention(92);
+        assert!(
+            check_call(&other, &rust)
+                .unwrap_err()
+                .contains("x86_regcallcc")
+        );
+        let mut other = rust.clone();
+        other.variadic = true;
+        assert!(check_call(&other, &rust).is_err());
+        let mut other = rust.clone();
+        other.params[0].passing.push("byval".into());
+        assert!(check_call(&other, &rust).unwrap_err().contains("byval"));
+        assert_eq!(other.to_string(), "i32 (ptr byval)");
     }
 }

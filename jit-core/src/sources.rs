@@ -23,10 +23,78 @@ use llvm_sys::orc2::{
 };
 
 use crate::llvm::{c_string, take_error};
+use crate::signature::{JitFn, Signature};
 use crate::{Error, Result};
 
 /// A lookup callback: symbol name → address, or `None` to let the next source try.
 pub type LookupFn = dyn Fn(&str) -> Option<u64> + Send + Sync;
+
+/// A host function JIT code may call by name: its address and, when it came from a Rust
+/// function type, its signature, against which every IR declaration of the name is checked
+/// when a module is added.
+#[derive(Clone, Debug)]
+pub struct HostFunction {
+    name: String,
+    address: u64,
+    signature: Option<Signature>,
+}
+
+impl HostFunction {
+    /// A Rust `extern "C" fn` under `name`. Safe: the address is a real function, and every IR
+    /// declaration of `name` must match its signature ([`Error::DeclarationMismatch`]).
+    pub fn new<F: JitFn>(name: impl Into<String>, function: F) -> HostFunction {
+        HostFunction {
+            name: name.into(),
+            address: function.address(),
+            signature: Some(F::signature()),
+        }
+    }
+
+    /// A raw address under `name`, with no signature to check declarations against.
+    ///
+    /// # Safety
+    /// `address` stays, while the JIT lives, the entry of a function (or the address of data)
+    /// that behaves as every IR declaration of `name` in modules added to the JIT says.
+    pub unsafe fn from_address(name: impl Into<String>, address: u64) -> HostFunction {
+        HostFunction {
+            name: name.into(),
+            address,
+            signature: None,
+        }
+    }
+
+    /// The name JIT code uses.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The Rust signature, if it came from a function type.
+    pub fn signature(&self) -> Option<&Signature> {
+        self.signature.as_ref()
+    }
+
+    pub(crate) fn address(&self) -> u64 {
+        self.address
+    }
+}
+
+/// A custom lookup callback (see [`crate::JitBuilder::symbol_lookup`]).
+#[derive(Clone)]
+pub struct SymbolLookup(Arc<LookupFn>);
+
+impl SymbolLookup {
+    /// Wraps a callback that maps names to addresses.
+    ///
+    /// # Safety
+    /// Every address the callback returns for a name stays, while the JIT lives, the entry of a
+    /// function (or the address of data) that behaves as every IR declaration of that name in
+    /// modules added to the JIT says. The callback is called on the thread that looks a symbol
+    /// up, while the JIT compiles; calling back into the same JIT from it gets
+    /// [`Error::Reentrant`].
+    pub unsafe fn new(lookup: impl Fn(&str) -> Option<u64> + Send + Sync + 'static) -> Self {
+        SymbolLookup(Arc::new(lookup))
+    }
+}
 
 /// One place JIT code's external symbols are looked up. The JIT searches them in this order,
 /// whatever order the builder was given them in:
@@ -48,10 +116,10 @@ pub enum SymbolSource {
     /// A static archive whose members are linked into the JIT on demand, like lli's
     /// `--extra-archive`. Needs no host linker flags at all.
     StaticArchive(PathBuf),
-    /// Name → address pairs, typically Rust `extern "C" fn`s of the host.
-    HostFunctions(Vec<(String, u64)>),
+    /// Host functions, typically Rust `extern "C" fn`s ([`HostFunction::new`]).
+    HostFunctions(Vec<HostFunction>),
     /// A callback asked for every name the other sources before it did not define.
-    Lookup(Arc<LookupFn>),
+    Lookup(SymbolLookup),
 }
 
 impl std::fmt::Debug for SymbolSource {
@@ -78,7 +146,7 @@ impl SymbolSource {
             SymbolSource::SharedLibrary(p) => format!("shared library {}", p.display()),
             SymbolSource::StaticArchive(p) => format!("static archive {}", p.display()),
             SymbolSource::HostFunctions(f) => {
-                let names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
+                let names: Vec<&str> = f.iter().map(HostFunction::name).collect();
                 format!("host functions ({})", names.join(", "))
             }
             SymbolSource::Lookup(_) => "the custom lookup callback".into(),
@@ -173,21 +241,28 @@ pub(crate) unsafe fn install(
                 }
             }
             SymbolSource::HostFunctions(functions) => {
-                let mut pairs = Vec::with_capacity(functions.len());
-                for (name, address) in functions {
-                    let c_name = c_string(name)?;
-                    pairs.push(symbol_pair(
-                        LLVMOrcLLJITMangleAndIntern(jit, c_name.as_ptr()),
-                        *address,
-                    ));
-                }
+                // Every name is checked before any is interned: an error leaks no pool entry.
+                let c_names = functions
+                    .iter()
+                    .map(|f| c_string(f.name()))
+                    .collect::<Result<Vec<_>>>()?;
+                let pairs = c_names
+                    .iter()
+                    .zip(functions)
+                    .map(|(c_name, f)| {
+                        symbol_pair(
+                            LLVMOrcLLJITMangleAndIntern(jit, c_name.as_ptr()),
+                            f.address(),
+                        )
+                    })
+                    .collect();
                 return define_absolute(dylib, pairs).map_err(|message| {
                     Error::Llvm(format!("cannot define host functions: {message}"))
                 });
             }
             SymbolSource::Lookup(lookup) => {
                 let callback = Box::new(Callback {
-                    lookup: lookup.clone(),
+                    lookup: lookup.0.clone(),
                     prefix: prefix as u8,
                 });
                 let ctx = &*callback as *const Callback as *mut c_void;

@@ -8,7 +8,7 @@ use llvm_sys::target_machine::{
     LLVMOpaqueTargetMachine, LLVMTargetMachineRef, LLVMTargetRef,
 };
 
-use crate::jit::{CodeModel, OptLevel, RelocModel};
+use crate::builder::{CodeModel, OptLevel, RelocModel};
 use crate::llvm::{c_string, init, take_message};
 use crate::{Error, Result};
 
@@ -22,7 +22,9 @@ impl TargetMachine {
         // SAFETY: every string LLVM hands us is freed once (take_message); the target comes
         // from LLVM's registry and is not owned.
         unsafe {
-            let triple = take_message(LLVMNormalizeTargetTriple(LLVMGetDefaultTargetTriple()));
+            let default = LLVMGetDefaultTargetTriple();
+            let triple = take_message(LLVMNormalizeTargetTriple(default));
+            take_message(default);
             let c_triple = c_string(&triple)?;
             let mut target: LLVMTargetRef = ptr::null_mut();
             let mut message = ptr::null_mut();

@@ -22,20 +22,32 @@ fn wrapped_module(suffix: &str) -> String {
 }
 
 fn count(jit: &Jit) -> i64 {
-    jit.lookup::<extern "C" fn() -> i64>("WrappedValueCreateCount")
-        .unwrap()
-        .call()
+    let count = jit
+        .lookup::<extern "C" fn() -> i64>("WrappedValueCreateCount")
+        .unwrap();
+    // SAFETY: the helper reads its counter.
+    unsafe { count.call() }
+}
+
+/// Calls a wrapper function (`Wrapper`, which ignores its arguments and boxes an int).
+fn call_wrapper(f: &jit_core::Function<'_, Wrapper>) -> *mut u8 {
+    // SAFETY: the forum's f_WRAPPED ignores its pointer arguments and returns a new box.
+    unsafe { f.call(std::ptr::null_mut(), std::ptr::null_mut()) }
 }
 
 fn unwrap_and_free(jit: &Jit, boxed: *mut u8) -> i32 {
     let get = jit
         .lookup::<extern "C" fn(*const u8) -> i32>("WrappedValueGetInt")
         .unwrap();
-    let value = get.call(boxed);
-    jit.lookup::<extern "C" fn(*mut u8)>("WrappedValueFree")
-        .unwrap()
-        .call(boxed);
-    value
+    let free = jit
+        .lookup::<extern "C" fn(*mut u8)>("WrappedValueFree")
+        .unwrap();
+    // SAFETY: `boxed` is a live box from the helper library, read and then freed once.
+    unsafe {
+        let value = get.call(boxed);
+        free.call(boxed);
+        value
+    }
 }
 
 #[test]
@@ -63,7 +75,7 @@ fn the_helper_call_is_inlined_and_the_result_is_right() {
     );
     jit.add_module(optimized).unwrap();
     let wrapped = jit.lookup::<Wrapper>("f_WRAPPED").unwrap();
-    let boxed = wrapped.call(std::ptr::null_mut(), std::ptr::null_mut());
+    let boxed = call_wrapper(&wrapped);
     // SAFETY: the helper returns a live WrappedValue.
     assert_eq!(unsafe { (*(boxed as *const WrappedValue)).kind }, 1);
     assert_eq!(unwrap_and_free(&jit, boxed), 23333);
@@ -81,14 +93,15 @@ fn one_static_counter_for_the_runtime_and_every_module() {
         let f = jit
             .lookup::<Wrapper>(&format!("f{suffix}_WRAPPED"))
             .unwrap();
-        unwrap_and_free(&jit, f.call(std::ptr::null_mut(), std::ptr::null_mut()));
+        unwrap_and_free(&jit, call_wrapper(&f));
         assert_eq!(count(&jit), i as i64 + 1);
     }
     // The runtime's own, out-of-line copy updates the same counter.
     let create = jit
         .lookup::<extern "C" fn(i32) -> *mut u8>("CreateWrappedValueFromInt")
         .unwrap();
-    unwrap_and_free(&jit, create.call(7));
+    // SAFETY: the helper allocates and fills a box.
+    unwrap_and_free(&jit, unsafe { create.call(7) });
     assert_eq!(count(&jit), 3);
 }
 
@@ -105,20 +118,14 @@ fn a_hundred_modules_import_the_same_helpers_and_one_can_be_removed() {
     }
     for i in 0..100 {
         let f = jit.lookup::<Wrapper>(&format!("f{i}_WRAPPED")).unwrap();
-        assert_eq!(
-            unwrap_and_free(&jit, f.call(std::ptr::null_mut(), std::ptr::null_mut())),
-            23333
-        );
+        assert_eq!(unwrap_and_free(&jit, call_wrapper(&f)), 23333);
     }
     assert_eq!(count(&jit), 100);
-    jit.remove_module(handles.remove(50)).unwrap();
+    jit.remove_module(&handles.remove(50)).unwrap();
     assert!(jit.lookup::<Wrapper>("f50_WRAPPED").is_err());
     for i in [0, 49, 51, 99] {
         let f = jit.lookup::<Wrapper>(&format!("f{i}_WRAPPED")).unwrap();
-        assert_eq!(
-            unwrap_and_free(&jit, f.call(std::ptr::null_mut(), std::ptr::null_mut())),
-            23333
-        );
+        assert_eq!(unwrap_and_free(&jit, call_wrapper(&f)), 23333);
     }
     assert_eq!(count(&jit), 104);
 }

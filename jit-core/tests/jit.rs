@@ -7,13 +7,21 @@ const ANSWER: &str = "define i32 @f() {\nentry:\n  ret i32 42\n}\n";
 /// `abs` comes from libc, which every Rust test process has loaded: a real process symbol.
 const CALLS_LIBC: &str = "declare i32 @abs(i32)\n\ndefine i32 @g(i32 %x) {\nentry:\n  %r = call i32 @abs(i32 %x)\n  ret i32 %r\n}\n";
 
+/// Calls `i32 name()` of a module of this file.
+fn call_i32(jit: &Jit, name: &str) -> i32 {
+    let f = jit.lookup::<extern "C" fn() -> i32>(name).unwrap();
+    // SAFETY: every `i32 ()` function in this file returns a constant.
+    unsafe { f.call() }
+}
+
 #[test]
 fn jits_and_calls_a_function() {
     let jit = Jit::new().unwrap();
     jit.add_module(jit.parse_module("answer.ll", ANSWER.as_bytes()).unwrap())
         .unwrap();
     let f = jit.lookup::<extern "C" fn() -> i32>("f").unwrap();
-    assert_eq!(f.call(), 42);
+    // SAFETY: f returns a constant.
+    assert_eq!(unsafe { f.call() }, 42);
 }
 
 #[test]
@@ -22,7 +30,8 @@ fn resolves_symbols_from_the_host_process() {
     jit.add_module(jit.parse_module("libc.ll", CALLS_LIBC.as_bytes()).unwrap())
         .unwrap();
     let g = jit.lookup::<extern "C" fn(i32) -> i32>("g").unwrap();
-    assert_eq!(g.call(-42), 42);
+    // SAFETY: g calls libc's abs.
+    assert_eq!(unsafe { g.call(-42) }, 42);
 }
 
 #[test]
@@ -76,10 +85,7 @@ fn bitcode_is_accepted_and_corrupt_bitcode_is_an_error() {
 
     let jit = Jit::new().unwrap();
     jit.add_module(jit.load_module(&bc).unwrap()).unwrap();
-    assert_eq!(
-        jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(),
-        42
-    );
+    assert_eq!(call_i32(&jit, "f"), 42);
 
     let mut corrupt = std::fs::read(&bc).unwrap();
     corrupt.truncate(corrupt.len() / 2);
@@ -122,12 +128,7 @@ fn an_unknown_external_symbol_is_named_with_the_likely_cause() {
         .unwrap(),
     )
     .unwrap();
-    assert_eq!(
-        jit.lookup::<extern "C" fn() -> i32>("other")
-            .unwrap()
-            .call(),
-        7
-    );
+    assert_eq!(call_i32(&jit, "other"), 7);
 }
 
 #[test]
@@ -154,20 +155,14 @@ fn a_removed_module_is_gone_and_can_be_added_again() {
     let handle = jit
         .add_module(jit.parse_module("answer.ll", ANSWER.as_bytes()).unwrap())
         .unwrap();
-    assert_eq!(
-        jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(),
-        42
-    );
-    jit.remove_module(handle).unwrap();
+    assert_eq!(call_i32(&jit, "f"), 42);
+    jit.remove_module(&handle).unwrap();
     assert!(jit.lookup_address("f").is_err());
     let again = jit
         .add_module(jit.parse_module("answer.ll", ANSWER.as_bytes()).unwrap())
         .unwrap();
-    assert_eq!(
-        jit.lookup::<extern "C" fn() -> i32>("f").unwrap().call(),
-        42
-    );
-    jit.remove_module(again).unwrap();
+    assert_eq!(call_i32(&jit, "f"), 42);
+    jit.remove_module(&again).unwrap();
 }
 
 #[test]
@@ -201,7 +196,8 @@ fn every_code_generation_setting_builds_and_runs() {
                 jit.add_module(jit.parse_module("libc.ll", CALLS_LIBC.as_bytes()).unwrap())
                     .unwrap();
                 let g = jit.lookup::<extern "C" fn(i32) -> i32>("g").unwrap();
-                assert_eq!(g.call(-7), 7, "{reloc:?} {model:?} {opt:?}");
+                // SAFETY: g calls libc's abs.
+                assert_eq!(unsafe { g.call(-7) }, 7, "{reloc:?} {model:?} {opt:?}");
             }
         }
     }
@@ -215,10 +211,12 @@ fn void_float_and_pointer_signatures() {
         .unwrap();
     let store = jit.lookup::<extern "C" fn(*mut i32, i32)>("store").unwrap();
     let mut slot = 0;
-    store.call(&mut slot, 42);
+    // SAFETY: store writes one i32 through the pointer, which points to `slot`.
+    unsafe { store.call(&mut slot, 42) };
     assert_eq!(slot, 42);
     let half = jit.lookup::<extern "C" fn(f32) -> f64>("half").unwrap();
-    assert_eq!(half.call(3.0), 1.5);
+    // SAFETY: half only does arithmetic.
+    assert_eq!(unsafe { half.call(3.0) }, 1.5);
     let err = jit.lookup::<extern "C" fn(f64) -> f64>("half").unwrap_err();
     assert!(err.to_string().contains("double (float)"), "{err}");
 }

@@ -8,7 +8,9 @@ use jit_core::{Error, Jit};
 
 fn call_f(jit: &Jit, ir: &str) -> Result<i32, Error> {
     jit.add_module(jit.parse_module("m.ll", ir.as_bytes())?)?;
-    Ok(jit.lookup::<extern "C" fn() -> i32>("f")?.call())
+    let f = jit.lookup::<extern "C" fn() -> i32>("f")?;
+    // SAFETY: each test's `f` calls a C helper or a host function with plain integers.
+    Ok(unsafe { f.call() })
 }
 
 #[test]
@@ -32,10 +34,9 @@ fn static_archive_linked_into_the_jit_functions_and_globals() {
     let ir = "@external_counter = external global i64\ndeclare i64 @external_accumulate(i64)\n\ndefine i64 @g() {\nentry:\n  %a = call i64 @external_accumulate(i64 5)\n  %b = call i64 @external_accumulate(i64 7)\n  %c = load i64, i64* @external_counter\n  %s = add i64 %b, %c\n  ret i64 %s\n}\n";
     jit.add_module(jit.parse_module("g.ll", ir.as_bytes()).unwrap())
         .unwrap();
-    assert_eq!(
-        jit.lookup::<extern "C" fn() -> i64>("g").unwrap().call(),
-        24
-    );
+    let g = jit.lookup::<extern "C" fn() -> i64>("g").unwrap();
+    // SAFETY: g calls the archive's accumulate and reads its counter.
+    assert_eq!(unsafe { g.call() }, 24);
 }
 
 extern "C" fn host_add(a: i32, b: i32) -> i32 {
@@ -64,24 +65,24 @@ extern "C" fn doubled(x: i32) -> i32 {
 
 #[test]
 fn custom_lookup_callback() {
-    let jit = Jit::builder()
-        .process_symbols(false)
-        .symbol_lookup(|name| {
+    let mut builder = Jit::builder();
+    // SAFETY: the one address returned is `doubled`, an `i32 (i32)` function as declared.
+    unsafe {
+        builder.symbol_lookup(|name| {
             (name == "external_function")
                 .then_some(doubled as extern "C" fn(i32) -> i32 as usize as u64)
         })
-        .build()
-        .unwrap();
+    };
+    let jit = builder.process_symbols(false).build().unwrap();
     assert_eq!(call_f(&jit, CALLS_EXTERNAL).unwrap(), 42);
 }
 
 #[test]
 fn a_panicking_lookup_is_a_missing_symbol_not_an_abort() {
-    let jit = Jit::builder()
-        .process_symbols(false)
-        .symbol_lookup(|name| panic!("lookup of {name} panicked"))
-        .build()
-        .unwrap();
+    let mut builder = Jit::builder();
+    // SAFETY: the callback returns no address at all.
+    unsafe { builder.symbol_lookup(|name| panic!("lookup of {name} panicked")) };
+    let jit = builder.process_symbols(false).build().unwrap();
     let err = call_f(&jit, CALLS_EXTERNAL).unwrap_err();
     assert!(matches!(err, Error::MissingSymbols { .. }), "{err:?}");
 }

@@ -48,6 +48,11 @@ const REQUIREMENTS: &[Requirement] = &[
         package: "clang-14",
     },
     Requirement {
+        what: "valgrind (jit-core's memory test)",
+        present: |_| on_path("valgrind"),
+        package: "valgrind",
+    },
+    Requirement {
         what: "a C compiler and linker (cc)",
         present: |_| on_path("cc"),
         package: "gcc",

@@ -1,0 +1,207 @@
+//! What a [`Jit`] is built with: code generation settings and symbol sources.
+
+use std::path::Path;
+
+use llvm_sys::target_machine::{LLVMCodeGenOptLevel, LLVMCodeModel, LLVMRelocMode};
+
+use crate::Result;
+use crate::jit::Jit;
+use crate::signature::JitFn;
+use crate::sources::{HostFunction, SymbolLookup, SymbolSource, search_order};
+use crate::target::TargetMachine;
+
+/// How code refers to addresses. JIT code should be position-independent, like the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RelocModel {
+    /// Position-independent code (the default).
+    #[default]
+    Pic,
+    /// Absolute addresses.
+    Static,
+    /// Position-dependent code that may refer to symbols in shared libraries.
+    DynamicNoPic,
+}
+
+/// The code model of the target machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CodeModel {
+    /// LLVM's choice for JIT code (the default).
+    #[default]
+    JitDefault,
+    /// Code and data within 2 GiB.
+    Small,
+    /// Code within 2 GiB, data anywhere.
+    Medium,
+    /// No assumptions.
+    Large,
+}
+
+/// The code generator's optimisation level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OptLevel {
+    /// `-O0`.
+    O0,
+    /// `-O1`.
+    O1,
+    /// `-O2` (the default).
+    #[default]
+    O2,
+    /// `-O3`.
+    O3,
+}
+
+/// Configures a [`Jit`]: code generation and the [`SymbolSource`]s its code can call into.
+#[derive(Debug, Clone)]
+pub struct JitBuilder {
+    reloc: RelocModel,
+    code_model: CodeModel,
+    opt_level: OptLevel,
+    process_symbols: bool,
+    sources: Vec<SymbolSource>,
+}
+
+impl Default for JitBuilder {
+    fn default() -> Self {
+        JitBuilder {
+            reloc: RelocModel::default(),
+            code_model: CodeModel::default(),
+            opt_level: OptLevel::default(),
+            process_symbols: true,
+            sources: Vec::new(),
+        }
+    }
+}
+
+impl JitBuilder {
+    /// Whether to search this process's dynamic symbol table ([`SymbolSource::Process`]).
+    /// On by default.
+    pub fn process_symbols(&mut self, yes: bool) -> &mut Self {
+        self.process_symbols = yes;
+        self
+    }
+
+    /// Loads a shared library permanently and searches it ([`SymbolSource::SharedLibrary`]).
+    pub fn shared_library(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.symbol_source(SymbolSource::SharedLibrary(path.as_ref().to_path_buf()))
+    }
+
+    /// Links members of a static archive into the JIT on demand ([`SymbolSource::StaticArchive`]).
+    pub fn static_archive(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.symbol_source(SymbolSource::StaticArchive(path.as_ref().to_path_buf()))
+    }
+
+    /// Makes a Rust function callable from JIT code under `name`
+    /// ([`SymbolSource::HostFunctions`]). Its signature is kept: every IR declaration of
+    /// `name` must match it ([`Error::DeclarationMismatch`] when the module is added).
+    pub fn host_function<F: JitFn>(&mut self, name: impl Into<String>, function: F) -> &mut Self {
+        self.push_host(HostFunction::new(name, function))
+    }
+
+    /// Makes a raw address callable (or readable) from JIT code under `name`, with no signature
+    /// to check declarations against.
+    ///
+    /// # Safety
+    /// As [`HostFunction::from_address`]: `address` stays valid while the JIT lives and is what
+    /// every IR declaration of `name` says it is.
+    pub unsafe fn host_address(&mut self, name: impl Into<String>, address: u64) -> &mut Self {
+        // SAFETY: the caller's promise is HostFunction::from_address's contract.
+        self.push_host(unsafe { HostFunction::from_address(name, address) })
+    }
+
+    fn push_host(&mut self, function: HostFunction) -> &mut Self {
+        match self.sources.iter_mut().find_map(|s| match s {
+            SymbolSource::HostFunctions(list) => Some(list),
+            _ => None,
+        }) {
+            Some(list) => list.push(function),
+            None => self
+                .sources
+                .push(SymbolSource::HostFunctions(vec![function])),
+        }
+        self
+    }
+
+    /// Asks `lookup` for names no earlier source defines ([`SymbolSource::Lookup`]). It returns
+    /// the address of the symbol or `None`.
+    ///
+    /// # Safety
+    /// As [`SymbolLookup::new`]: every address returned stays valid while the JIT lives and is
+    /// what every IR declaration of that name says it is.
+    pub unsafe fn symbol_lookup(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<u64> + Send + Sync + 'static,
+    ) -> &mut Self {
+        // SAFETY: the caller's promise is SymbolLookup::new's contract.
+        self.symbol_source(SymbolSource::Lookup(unsafe { SymbolLookup::new(lookup) }))
+    }
+
+    /// Adds any [`SymbolSource`].
+    pub fn symbol_source(&mut self, source: SymbolSource) -> &mut Self {
+        if matches!(source, SymbolSource::Process) {
+            self.process_symbols = true;
+        } else {
+            self.sources.push(source);
+        }
+        self
+    }
+
+    /// The relocation model (default [`RelocModel::Pic`]).
+    pub fn relocation_model(&mut self, reloc: RelocModel) -> &mut Self {
+        self.reloc = reloc;
+        self
+    }
+
+    /// The code model (default [`CodeModel::JitDefault`]).
+    pub fn code_model(&mut self, model: CodeModel) -> &mut Self {
+        self.code_model = model;
+        self
+    }
+
+    /// The code generator's optimisation level (default [`OptLevel::O2`]).
+    pub fn opt_level(&mut self, level: OptLevel) -> &mut Self {
+        self.opt_level = level;
+        self
+    }
+
+    /// Creates the JIT for the host: its triple, CPU and CPU features.
+    pub fn build(&self) -> Result<Jit> {
+        let mut sources = self.sources.clone();
+        if self.process_symbols {
+            sources.push(SymbolSource::Process);
+        }
+        let machine = TargetMachine::host(self.opt_level, self.reloc, self.code_model)?;
+        Jit::create(machine, search_order(&sources))
+    }
+}
+
+impl From<RelocModel> for LLVMRelocMode {
+    fn from(model: RelocModel) -> Self {
+        match model {
+            RelocModel::Pic => LLVMRelocMode::LLVMRelocPIC,
+            RelocModel::Static => LLVMRelocMode::LLVMRelocStatic,
+            RelocModel::DynamicNoPic => LLVMRelocMode::LLVMRelocDynamicNoPic,
+        }
+    }
+}
+
+impl From<CodeModel> for LLVMCodeModel {
+    fn from(model: CodeModel) -> Self {
+        match model {
+            CodeModel::JitDefault => LLVMCodeModel::LLVMCodeModelJITDefault,
+            CodeModel::Small => LLVMCodeModel::LLVMCodeModelSmall,
+            CodeModel::Medium => LLVMCodeModel::LLVMCodeModelMedium,
+            CodeModel::Large => LLVMCodeModel::LLVMCodeModelLarge,
+        }
+    }
+}
+
+impl From<OptLevel> for LLVMCodeGenOptLevel {
+    fn from(level: OptLevel) -> Self {
+        match level {
+            OptLevel::O0 => LLVMCodeGenOptLevel::LLVMCodeGenLevelNone,
+            OptLevel::O1 => LLVMCodeGenOptLevel::LLVMCodeGenLevelLess,
+            OptLevel::O2 => LLVMCodeGenOptLevel::LLVMCodeGenLevelDefault,
+            OptLevel::O3 => LLVMCodeGenOptLevel::LLVMCodeGenLevelAggressive,
+        }
+    }
+}

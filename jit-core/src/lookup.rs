@@ -1,0 +1,332 @@
+//! Looking symbols up: the ABI check against the definition ORC will call, resolving what a
+//! module needs from symbol sources before compiling it, and turning what the compilation said
+//! into this lookup's own error.
+
+use std::collections::HashSet;
+
+use llvm_sys::orc2::lljit::LLVMOrcLLJITLookup;
+
+use crate::jit::{Function, Jit};
+use crate::llvm::{c_string, take_error};
+use crate::registry::State;
+use crate::signature::{JitFn, check_call};
+use crate::sources::{HostFunction, SymbolSource};
+use crate::{Error, Result};
+
+thread_local! {
+    /// The JITs this thread is inside a lookup of (a symbol lookup callback runs there).
+    static LOOKING_UP: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks this thread as inside a lookup of one JIT, until dropped.
+struct InLookup(u64);
+
+impl InLookup {
+    fn enter(jit: u64) -> InLookup {
+        LOOKING_UP.with(|l| l.borrow_mut().push(jit));
+        InLookup(jit)
+    }
+}
+
+impl Drop for InLookup {
+    fn drop(&mut self) {
+        LOOKING_UP.with(|l| {
+            let mut l = l.borrow_mut();
+            if let Some(i) = l.iter().rposition(|&j| j == self.0) {
+                l.remove(i);
+            }
+        });
+    }
+}
+
+impl Jit {
+    /// Looks up function `name`, checks that the definition ORC will call has the ABI of `F`,
+    /// compiles what it needs, and returns a typed handle that borrows the JIT.
+    ///
+    /// ```no_run
+    /// # let jit = jit_core::Jit::new()?;
+    /// let f = jit.lookup::<extern "C" fn() -> i32>("f")?;
+    /// // SAFETY: f, from a module we wrote, only returns a constant.
+    /// println!("f() = {}", unsafe { f.call() });
+    /// # Ok::<(), jit_core::Error>(())
+    /// ```
+    pub fn lookup<F: JitFn>(&self, name: &str) -> Result<Function<'_, F>> {
+        self.not_reentrant()?;
+        let requested = F::signature();
+        let defined = {
+            let modules = self.lock_modules();
+            match modules.registry.definition(name) {
+                Some((_, d)) => d.signature.clone(),
+                None => self
+                    .host
+                    .get(name)
+                    .and_then(HostFunction::signature)
+                    .cloned(),
+            }
+        };
+        let defined = defined.ok_or_else(|| Error::NoSuchFunction {
+            name: name.to_owned(),
+        })?;
+        if let Err(reason) = check_call(&defined, &requested) {
+            return Err(Error::SignatureMismatch {
+                name: name.to_owned(),
+                defined: Box::new(defined),
+                requested: Box::new(requested),
+                reason,
+            });
+        }
+        let address = self.lookup_address(name)?;
+        // SAFETY: `address` is the entry of the definition of `name` ORC resolved, whose ABI
+        // check_call found to be F's.
+        Ok(Function::new(unsafe { F::from_address(address) }))
+    }
+
+    /// The address of any symbol the JIT can resolve, compiling what it needs. The address is
+    /// valid while the module defining it stays in the JIT; using it is up to you (`unsafe`).
+    ///
+    /// Before compiling a module, every name it (and each module it refers to) needs from a
+    /// symbol source is resolved: a missing one is [`Error::MissingSymbols`] and leaves the
+    /// module untouched, so the same lookup succeeds once the symbol has been added. A module
+    /// that fails to compile is [`Error::Compile`] with LLVM's message, now and on every later
+    /// lookup of it or of modules that refer to it.
+    pub fn lookup_address(&self, name: &str) -> Result<u64> {
+        self.not_reentrant()?;
+        let c_name = c_string(name)?;
+        let mut resolved = self.compile_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _in_lookup = InLookup::enter(self.id);
+        let (target, pending) = {
+            let modules = self.lock_modules();
+            let registry = &modules.registry;
+            match registry.definition(name) {
+                None => (None, Vec::new()),
+                Some((id, _)) => {
+                    let closure = registry.closure(id);
+                    for &m in &closure {
+                        if let Some(State::Failed(message)) = registry.state(m) {
+                            return Err(Error::Compile {
+                                module: registry.name(m).to_owned(),
+                                message: message.clone(),
+                            });
+                        }
+                    }
+                    let pending: Vec<u64> = closure
+                        .into_iter()
+                        .filter(|&m| registry.state(m) == Some(&State::Pending))
+                        .collect();
+                    (Some(id), pending)
+                }
+            }
+        };
+        if !pending.is_empty() {
+            let externals = self.lock_modules().registry.externals(&pending);
+            let externals: Vec<String> = externals
+                .into_iter()
+                .filter(|n| !self.host.contains_key(n) && !resolved.contains(n))
+                .collect();
+            self.resolve_externals(externals, &mut resolved)?;
+        }
+        let mut address = 0;
+        // SAFETY: the LLJIT is live; the name is a valid C string; the error is consumed.
+        let err = unsafe {
+            take_error(LLVMOrcLLJITLookup(
+                self.lljit.as_ptr(),
+                &mut address,
+                c_name.as_ptr(),
+            ))
+        };
+        self.finish_lookup(name, target, &pending, err, address)
+    }
+
+    /// Resolves names that must come from symbol sources, one by one, so that a missing one
+    /// fails only this lookup and marks no module as failed.
+    fn resolve_externals(&self, names: Vec<String>, resolved: &mut HashSet<String>) -> Result<()> {
+        let mut missing = Vec::new();
+        for external in names {
+            let c_external = c_string(&external)?;
+            let mut address = 0;
+            // SAFETY: the LLJIT is live; the name is a valid C string; the error is consumed.
+            let err = unsafe {
+                take_error(LLVMOrcLLJITLookup(
+                    self.lljit.as_ptr(),
+                    &mut address,
+                    c_external.as_ptr(),
+                ))
+            };
+            match err {
+                None => {
+                    resolved.insert(external);
+                }
+                Some(message) if !missing_symbols(&message).is_empty() => missing.push(external),
+                Some(message) => {
+                    self.session_errors.take();
+                    return Err(Error::Llvm(format!(
+                        "resolving `{external}` failed: {message}"
+                    )));
+                }
+            }
+        }
+        self.session_errors.take();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::MissingSymbols {
+                symbols: missing,
+                hint: self.missing_hint(),
+            })
+        }
+    }
+
+    /// Collects what the lookup's compilation said, records each module's outcome, and turns
+    /// ORC's error (or an error diagnostic ORC did not turn into one) into this lookup's error.
+    fn finish_lookup(
+        &self,
+        name: &str,
+        target: Option<u64>,
+        pending: &[u64],
+        err: Option<String>,
+        address: u64,
+    ) -> Result<u64> {
+        let session = self.session_errors.take();
+        let mut modules = self.lock_modules();
+        // What code generation said, module by module: an error diagnostic fails the module
+        // even when LLVM went on and produced code (inline assembly, for one).
+        let failed: Vec<(u64, String)> = pending
+            .iter()
+            .filter_map(|&id| {
+                let errors = modules.loaded.get(&id)?.diagnostics.take_errors();
+                let errors: Vec<&str> = errors.iter().map(|e| e.trim_end()).collect();
+                (!errors.is_empty()).then(|| (id, errors.join("\n")))
+            })
+            .collect();
+        // ORC keeps failed symbols failed: so does the registry, with the cause, for every
+        // later lookup of them or of modules that refer to them.
+        let culprits: Vec<u64> = if failed.is_empty() {
+            target.into_iter().collect()
+        } else {
+            failed.iter().map(|(id, _)| *id).collect()
+        };
+        let compile_error = |lines: Vec<String>| Error::Compile {
+            module: culprits
+                .first()
+                .map(|&id| modules.registry.name(id).to_owned())
+                .unwrap_or_default(),
+            message: lines.join("\n"),
+        };
+        let error = match (err, failed.is_empty()) {
+            (None, true) => {
+                for &id in pending {
+                    modules.registry.set_state(id, State::Compiled);
+                }
+                return Ok(address);
+            }
+            // Not a module's symbol (a process symbol, say): nothing to mark.
+            (Some(message), true) if target.is_none() => {
+                return Err(self.lookup_error(name, &message, &session));
+            }
+            // ORC failed without a diagnostic: the target's materialisation failed.
+            (Some(message), true) => match self.lookup_error(name, &message, &session) {
+                missing @ Error::MissingSymbols { .. } => missing,
+                _ => compile_error(std::iter::once(message).chain(session).collect()),
+            },
+            (err, false) => {
+                compile_error(failed.iter().map(|(_, m)| m.clone()).chain(err).collect())
+            }
+        };
+        let cause = match &error {
+            Error::Compile { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        for &id in &culprits {
+            modules.registry.set_state(id, State::Failed(cause.clone()));
+        }
+        Err(error)
+    }
+
+    fn lookup_error(&self, name: &str, message: &str, session: &[String]) -> Error {
+        let mut missing: Vec<String> = std::iter::once(message)
+            .chain(session.iter().map(String::as_str))
+            .flat_map(missing_symbols)
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() {
+            Error::Llvm(message.to_owned())
+        } else if missing == [name] {
+            Error::NoSuchFunction {
+                name: name.to_owned(),
+            }
+        } else {
+            Error::MissingSymbols {
+                symbols: missing,
+                hint: self.missing_hint(),
+            }
+        }
+    }
+
+    /// A symbol lookup callback runs inside ORC's lookup, on the looking-up thread: calling
+    /// back into the same JIT there would deadlock.
+    pub(crate) fn not_reentrant(&self) -> Result<()> {
+        if LOOKING_UP.with(|l| l.borrow().contains(&self.id)) {
+            Err(Error::Reentrant)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Where the JIT looked, in order, and the likely fix for each kind of source.
+    fn missing_hint(&self) -> String {
+        let searched: Vec<String> = self.sources.iter().map(SymbolSource::describe).collect();
+        let mut hint = format!("Searched, in order: {}.", searched.join("; "));
+        if self
+            .sources
+            .iter()
+            .any(|s| matches!(s, SymbolSource::Process))
+        {
+            hint.push(' ');
+            hint.push_str(PROCESS_HINT);
+        }
+        if self.sources.iter().any(|s| {
+            matches!(
+                s,
+                SymbolSource::SharedLibrary(_) | SymbolSource::StaticArchive(_)
+            )
+        }) {
+            hint.push_str(
+                " A library or archive given by path must define the symbol with default \
+                 visibility: check a shared library with `cargo xtask verify-symbols --binary \
+                 LIB --symbol NAME`.",
+            );
+        }
+        hint
+    }
+}
+
+const PROCESS_HINT: &str = "If the symbols come from a C library linked into this binary: a static archive must be linked whole \
+(+whole-archive) and its symbols exported (--dynamic-list or --export-dynamic); a shared \
+library must stay in DT_NEEDED (not dropped by --as-needed) and be found on the binary's \
+RUNPATH. Check the binary with `cargo xtask verify-symbols --binary PATH --symbol NAME`.";
+
+/// The names in LLVM's "Symbols not found: [ a, b ]".
+fn missing_symbols(message: &str) -> Vec<String> {
+    let Some(start) = message.find("Symbols not found: [") else {
+        return Vec::new();
+    };
+    let rest = &message[start + "Symbols not found: [".len()..];
+    let list = rest.split(']').next().unwrap_or("");
+    list.split(',')
+        .map(|s| s.trim().trim_matches('"').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_symbols;
+
+    #[test]
+    fn reads_llvm_missing_symbol_lists() {
+        assert_eq!(missing_symbols("Symbols not found: [ a, b ]"), ["a", "b"]);
+        assert_eq!(missing_symbols("Symbols not found: [ x ]"), ["x"]);
+        assert!(missing_symbols("Duplicate definition of symbol 'f'").is_empty());
+    }
+}
