@@ -92,7 +92,7 @@ impl JitBuilder {
 
     /// Makes a Rust function callable from JIT code under `name`
     /// ([`SymbolSource::HostFunctions`]). Its signature is kept: every IR declaration of
-    /// `name` must match it ([`Error::DeclarationMismatch`] when the module is added).
+    /// `name` must match it ([`crate::Error::DeclarationMismatch`] when the module is added).
     pub fn host_function<F: JitFn>(&mut self, name: impl Into<String>, function: F) -> &mut Self {
         self.push_host(HostFunction::new(name, function))
     }

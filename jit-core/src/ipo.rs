@@ -138,6 +138,9 @@ impl Jit {
             });
         }
         let name = module.name().to_owned();
+        if module.owner() != self.id() {
+            return Err(Error::ForeignModule { name });
+        }
         let ipo_error = |message: String| Error::Ipo {
             name: name.clone(),
             message,

@@ -163,3 +163,24 @@ fn bad_helper_bitcode_is_a_clear_error() {
     let module = jit.parse_module("wrapped.ll", WRAPPED.as_bytes()).unwrap();
     jit.add_module_with_runtime(module, &runtime).unwrap();
 }
+
+#[test]
+fn a_runtime_or_module_of_another_jit_is_refused() {
+    let first = Jit::new().unwrap();
+    let second = Jit::new().unwrap();
+    let runtime = first.add_ipo_runtime(helper_bitcode()).unwrap();
+    let module = second
+        .parse_module("wrapped.ll", WRAPPED.as_bytes())
+        .unwrap();
+    let err = second.optimize_with_runtime(module, &runtime).unwrap_err();
+    assert!(matches!(err, Error::Ipo { .. }), "{err:?}");
+    assert!(err.to_string().contains("another JIT"), "{err}");
+    let module = first
+        .parse_module("wrapped.ll", WRAPPED.as_bytes())
+        .unwrap();
+    let own_runtime = second.add_ipo_runtime(helper_bitcode()).unwrap();
+    let err = second
+        .optimize_with_runtime(module, &own_runtime)
+        .unwrap_err();
+    assert!(matches!(err, Error::ForeignModule { .. }), "{err:?}");
+}
