@@ -10,6 +10,9 @@ int32_t external_function(int32_t x);
 /* Adds x to external_counter and returns the new total. Listed in the manifest. */
 int64_t external_accumulate(int64_t x);
 
+/* Sums n values that the caller passes by pointer. Listed in the manifest. */
+int64_t external_sum(const int64_t *values, uint64_t n);
+
 /* A global variable JIT code may read and write. Listed in the manifest. */
 extern int64_t external_counter;
 

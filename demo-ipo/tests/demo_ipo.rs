@@ -1,4 +1,4 @@
-//! demo-ipo, the real binary, with bitcode compiled by clang-14 from the manifest.
+//! demo-ipo, the real binary, with bitcode compiled by clang-N (the LLVM version under test) from the manifest.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,7 +9,12 @@ fn helper_bitcode() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
     let lib = manifest.library("wrapped").unwrap();
-    compile_bitcode(lib, &std::env::temp_dir().join("demo-ipo-tests")).unwrap()
+    compile_bitcode(
+        lib,
+        &std::env::temp_dir().join("demo-ipo-tests"),
+        jit_core::LLVM_VERSION,
+    )
+    .unwrap()
 }
 
 #[test]

@@ -46,6 +46,7 @@ fn exports_exactly_the_manifest_symbols_of_the_archive() {
     for symbol in [
         "external_function",
         "external_accumulate",
+        "external_sum",
         "external_counter",
     ] {
         assert!(

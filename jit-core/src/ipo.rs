@@ -27,7 +27,6 @@ use llvm_sys::LLVMLinkage;
 use llvm_sys::LLVMVisibility;
 use llvm_sys::bit_writer::LLVMWriteBitcodeToMemoryBuffer;
 use llvm_sys::core::*;
-use llvm_sys::ir_reader::LLVMParseIRInContext;
 use llvm_sys::linker::LLVMLinkModules2;
 use llvm_sys::prelude::{LLVMModuleRef, LLVMValueRef};
 use llvm_sys::transforms::pass_builder::{
@@ -38,6 +37,7 @@ use crate::jit::{Jit, ModuleHandle, read_module_file};
 use crate::llvm::{c_string, take_error, take_message};
 use crate::module::{Module, functions, globals, instructions, value_name};
 use crate::target::TargetMachine;
+use crate::version;
 use crate::{Error, Result};
 
 /// The helper runtime of one JIT: its promoted bitcode, to import from, and the handle of its
@@ -164,7 +164,7 @@ impl Jit {
             );
             let mut imported: LLVMModuleRef = ptr::null_mut();
             let mut message: *mut c_char = ptr::null_mut();
-            if LLVMParseIRInContext(context, buffer, &mut imported, &mut message) != 0 {
+            if version::parse_ir(context, buffer, &mut imported, &mut message) {
                 return Err(ipo_error(format!(
                     "cannot re-read the runtime: {}",
                     take_message(message)

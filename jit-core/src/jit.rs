@@ -13,7 +13,6 @@ use llvm_sys::orc2::lljit::{
     LLVMOrcLLJITGetExecutionSession, LLVMOrcLLJITGetMainJITDylib, LLVMOrcOpaqueLLJIT,
 };
 use llvm_sys::orc2::{
-    LLVMOrcCreateNewThreadSafeModule, LLVMOrcDisposeThreadSafeContext,
     LLVMOrcExecutionSessionGetSymbolStringPool, LLVMOrcExecutionSessionSetErrorReporter,
     LLVMOrcJITDylibCreateResourceTracker, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine,
     LLVMOrcOpaqueResourceTracker, LLVMOrcReleaseResourceTracker, LLVMOrcResourceTrackerRemove,
@@ -66,7 +65,7 @@ pub struct Jit {
     pub(crate) session_errors: Box<Diagnostics>,
     pub(crate) modules: Mutex<Modules>,
     /// Held around every ORC lookup, the only place code is compiled. With no compile threads
-    /// (and LLVM 14's C API cannot ask for them) LLJIT compiles with one shared TargetMachine,
+    /// (LLVM's C API cannot ask for them, in any version jit-core supports) LLJIT compiles with one shared TargetMachine,
     /// which is not thread-safe: two threads compiling at once crash. Calls into compiled code
     /// do not take it. It guards the external names already resolved into the JITDylib.
     pub(crate) compile_lock: Mutex<HashSet<String>>,
@@ -80,7 +79,7 @@ pub struct Jit {
 
 // SAFETY: ORC's ExecutionSession is designed for concurrent use: adding modules and looking
 // symbols up take the session's locks, and each module lives in its own ThreadSafeContext.
-// Compilation, which in LLVM 14's default LLJIT shares one TargetMachine, only happens inside
+// Compilation, which the default LLJIT does with one shared TargetMachine, only happens inside
 // lookups, and those are serialised by `compile_lock`. Our own state is behind Mutexes
 // (modules, diagnostics), and the lookup callbacks we hold are `Send + Sync`. Removing a
 // module or dropping the JIT needs `&mut Jit` or ownership, so it cannot race with a call into
@@ -182,12 +181,11 @@ impl Jit {
         let mut modules = self.lock_modules();
         self.check_declarations(&modules.registry, &name, &symbols)?;
         let raw = module.into_raw();
-        // SAFETY: the thread-safe module takes the raw module; we then drop our context
-        // reference (the TSM keeps its own). The tracker is a new reference, owned by `Loaded`
-        // (released in remove_module or Drop). AddLLVMIRModuleWithRT takes the TSM in all cases.
+        // SAFETY: the thread-safe module takes the raw module and the context. The tracker is a
+        // new reference, owned by `Loaded` (released in remove_module or Drop).
+        // AddLLVMIRModuleWithRT takes the TSM in all cases.
         let (tracker, result) = unsafe {
-            let tsm = LLVMOrcCreateNewThreadSafeModule(raw.module.as_ptr(), raw.context.as_ptr());
-            LLVMOrcDisposeThreadSafeContext(raw.context.as_ptr());
+            let tsm = raw.context.into_thread_safe_module(raw.module.as_ptr());
             let dylib = LLVMOrcLLJITGetMainJITDylib(self.lljit.as_ptr());
             let tracker = LLVMOrcJITDylibCreateResourceTracker(dylib);
             let err = LLVMOrcLLJITAddLLVMIRModuleWithRT(self.lljit.as_ptr(), tracker, tsm);

@@ -1,4 +1,9 @@
-//! A Rust API over LLVM 14's ORC v2 JIT (LLJIT), for JIT code that calls C libraries.
+//! A Rust API over LLVM's ORC v2 JIT (LLJIT), for JIT code that calls C libraries.
+//!
+//! One code base for LLVM 14, 15, 16, 19 and 22, chosen by a cargo feature (`llvm14` ...
+//! `llvm22`; the default is `llvm22`, the newest); [`LLVM_VERSION`] says which one a build
+//! uses. From LLVM 15 on, every module is read with opaque pointers (typed-pointer IR such as
+//! `i8*` still parses, as `ptr`).
 //!
 //! ```
 //! use jit_core::Jit;
@@ -189,9 +194,56 @@
 //! # Threads
 //!
 //! [`Jit`] is `Send` and `Sync`: share `&Jit` across threads to add modules, look up and call.
-//! ORC's session is thread-safe; compilation, which LLVM 14's default LLJIT does with one shared
+//! ORC's session is thread-safe; compilation, which the default LLJIT does with one shared
 //! target machine, happens only inside lookups, which a lock serialises. Calls into compiled
 //! code run in parallel. [`Module`] is neither (it is one LLVM context, used by one thread).
+
+// The llvm-sys line of the chosen LLVM version, under one name (see version.rs).
+#[cfg(jit_llvm = "14")]
+extern crate llvm_sys_140 as llvm_sys;
+#[cfg(jit_llvm = "15")]
+extern crate llvm_sys_150 as llvm_sys;
+#[cfg(jit_llvm = "16")]
+extern crate llvm_sys_160 as llvm_sys;
+#[cfg(jit_llvm = "19")]
+extern crate llvm_sys_191 as llvm_sys;
+#[cfg(jit_llvm = "22")]
+extern crate llvm_sys_221 as llvm_sys;
+
+#[cfg(not(any(
+    feature = "llvm14",
+    feature = "llvm15",
+    feature = "llvm16",
+    feature = "llvm19",
+    feature = "llvm22"
+)))]
+compile_error!(
+    "jit-core needs one LLVM version: enable exactly one of the features llvm14, llvm15, \
+     llvm16, llvm19, llvm22 (the default is llvm22; with default-features = false, choose one)"
+);
+
+#[cfg(any(
+    all(
+        feature = "llvm14",
+        any(
+            feature = "llvm15",
+            feature = "llvm16",
+            feature = "llvm19",
+            feature = "llvm22"
+        )
+    ),
+    all(
+        feature = "llvm15",
+        any(feature = "llvm16", feature = "llvm19", feature = "llvm22")
+    ),
+    all(feature = "llvm16", any(feature = "llvm19", feature = "llvm22")),
+    all(feature = "llvm19", feature = "llvm22"),
+))]
+compile_error!(
+    "jit-core links one LLVM: its features llvm14, llvm15, llvm16, llvm19, llvm22 are mutually \
+     exclusive, and more than one is enabled (a dependency with default features brings in \
+     llvm22: depend on jit-core with default-features = false and one version feature)"
+);
 
 mod builder;
 mod error;
@@ -204,6 +256,7 @@ mod registry;
 mod signature;
 mod sources;
 mod target;
+mod version;
 
 pub use builder::{CodeModel, JitBuilder, OptLevel, RelocModel};
 pub use error::{Error, Result};
@@ -214,3 +267,4 @@ pub use signature::{
     CallingConvention, Extension, JitFn, JitReturn, JitValue, Signature, Value, ValueType,
 };
 pub use sources::{HostFunction, LookupFn, SymbolLookup, SymbolSource};
+pub use version::LLVM_VERSION;

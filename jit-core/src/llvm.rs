@@ -27,9 +27,10 @@ pub(crate) fn init() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Llvm(
-            "LLVM has no native target for this machine (libLLVM-14 was built without it)".into(),
-        ))
+        Err(Error::Llvm(format!(
+            "LLVM has no native target for this machine (libLLVM-{} was built without it)",
+            crate::LLVM_VERSION
+        )))
     }
 }
 

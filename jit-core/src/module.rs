@@ -16,16 +16,12 @@ use llvm_sys::core::{
     LLVMGetTypeKind, LLVMGetValueName2, LLVMGlobalGetValueType, LLVMIsDeclaration,
     LLVMIsFunctionVarArg, LLVMPrintModuleToString, LLVMPrintTypeToString,
 };
-use llvm_sys::ir_reader::LLVMParseIRInContext;
-use llvm_sys::orc2::{
-    LLVMOrcCreateNewThreadSafeContext, LLVMOrcDisposeThreadSafeContext,
-    LLVMOrcOpaqueThreadSafeContext, LLVMOrcThreadSafeContextGetContext,
-};
 use llvm_sys::prelude::{LLVMModuleRef, LLVMTypeRef, LLVMValueRef};
 use llvm_sys::{LLVMAttributeIndex, LLVMAttributeReturnIndex, LLVMLinkage, LLVMModule};
 
 use crate::llvm::{Diagnostics, c_string, diagnostic_handler, take_message};
 use crate::signature::{CallingConvention, Extension, Signature, Value, ValueType};
+use crate::version::{self, OwnedContext};
 use crate::{Error, Jit, Result};
 
 /// An LLVM module that parsed and verified, owned by Rust until [`Jit::add_module`] takes it.
@@ -38,8 +34,8 @@ use crate::{Error, Jit, Result};
 pub struct Module<'jit> {
     // Field order is drop order only by accident; Drop below frees the module before the
     // context it lives in, and both before the diagnostics sink the context reports to.
-    context: NonNull<LLVMOrcOpaqueThreadSafeContext>,
     module: NonNull<LLVMModule>,
+    context: OwnedContext,
     diagnostics: Box<Diagnostics>,
     name: String,
     owner: u64,
@@ -49,7 +45,7 @@ pub struct Module<'jit> {
 /// What [`Module::into_raw`] hands over: the context reference, the module and the sink that
 /// LLVM's diagnostic handler of that context writes to (which must outlive the context).
 pub(crate) struct RawModule {
-    pub(crate) context: NonNull<LLVMOrcOpaqueThreadSafeContext>,
+    pub(crate) context: OwnedContext,
     pub(crate) module: NonNull<LLVMModule>,
     pub(crate) diagnostics: Box<Diagnostics>,
 }
@@ -60,25 +56,21 @@ impl<'jit> Module<'jit> {
     pub(crate) fn parse(owner: u64, name: &str, bytes: &[u8]) -> Result<Self> {
         let c_name = c_string(name)?;
         let diagnostics = Box::new(Diagnostics::default());
-        // SAFETY: creating a context has no preconditions; the returned reference is ours and is
-        // disposed exactly once: by Drop, or after handing the module over in into_raw's caller.
-        let context = unsafe { LLVMOrcCreateNewThreadSafeContext() };
-        let context = NonNull::new(context)
+        let context = OwnedContext::new()
             .ok_or_else(|| Error::Llvm("no memory for an LLVM context".into()))?;
+        let llvm_context = context.raw();
         // SAFETY: `context` is live. The handler's context pointer is this module's boxed
         // Diagnostics, which outlives this LLVM context: Module's Drop frees it last, and
         // after into_raw the JIT keeps it until the context is gone (see llvm::Diagnostics).
-        let llvm_context = unsafe {
-            let llvm_context = LLVMOrcThreadSafeContextGetContext(context.as_ptr());
+        unsafe {
             LLVMContextSetDiagnosticHandler(
                 llvm_context,
                 Some(diagnostic_handler),
                 diagnostics.as_context(),
             );
-            llvm_context
-        };
+        }
         // SAFETY: the buffer copies `bytes` (any length, any content) and is named by a valid C
-        // string. LLVMParseIRInContext takes ownership of the buffer and frees it in all cases.
+        // string. version::parse_ir takes ownership of the buffer and frees it in all cases.
         // The out-message, if set, is ours to free (take_message).
         let (module, message) = unsafe {
             let buffer = LLVMCreateMemoryBufferWithMemoryRangeCopy(
@@ -88,20 +80,13 @@ impl<'jit> Module<'jit> {
             );
             let mut module: LLVMModuleRef = ptr::null_mut();
             let mut message: *mut c_char = ptr::null_mut();
-            let failed = LLVMParseIRInContext(llvm_context, buffer, &mut module, &mut message);
+            let failed = version::parse_ir(llvm_context, buffer, &mut module, &mut message);
             let message = take_message(message);
-            (
-                if failed != 0 {
-                    None
-                } else {
-                    NonNull::new(module)
-                },
-                message,
-            )
+            (if failed { None } else { NonNull::new(module) }, message)
         };
         let Some(module) = module else {
-            // SAFETY: no module was created in the context; we drop our only reference.
-            unsafe { LLVMOrcDisposeThreadSafeContext(context.as_ptr()) };
+            // No module was created in the context: it goes now, before the sink.
+            drop(context);
             // LLVM echoes the offending line, which for binary input is raw bytes: keep the
             // terminal sane.
             let mut diagnostic: String = message
@@ -118,6 +103,9 @@ impl<'jit> Module<'jit> {
             for extra in diagnostics.take() {
                 diagnostic.push('\n');
                 diagnostic.push_str(&extra);
+            }
+            if let Some(hint) = opaque_pointer_hint(bytes) {
+                diagnostic.push_str(hint);
             }
             return Err(Error::Parse {
                 name: name.to_owned(),
@@ -234,28 +222,25 @@ impl<'jit> Module<'jit> {
     /// dispose of or hand to LLVM.
     pub(crate) fn into_raw(self) -> RawModule {
         let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never dropped, so the box is moved out exactly once; the name is
-        // dropped here (it owns nothing LLVM refers to).
-        let diagnostics = unsafe { ptr::read(&this.diagnostics) };
-        // SAFETY: as above, for the name.
-        drop(unsafe { ptr::read(&this.name) });
-        RawModule {
-            context: this.context,
-            module: this.module,
-            diagnostics,
+        // SAFETY: `this` is never dropped, so each owned field is moved out exactly once; the
+        // name is dropped here (it owns nothing LLVM refers to).
+        unsafe {
+            drop(ptr::read(&this.name));
+            RawModule {
+                context: ptr::read(&this.context),
+                module: this.module,
+                diagnostics: ptr::read(&this.diagnostics),
+            }
         }
     }
 }
 
 impl Drop for Module<'_> {
     fn drop(&mut self) {
-        // SAFETY: both are live and owned by this value (into_raw forgets it instead). The
-        // module goes first: it lives in the context.
-        unsafe {
-            LLVMDisposeModule(self.module.as_ptr());
-            LLVMOrcDisposeThreadSafeContext(self.context.as_ptr());
-        }
-        // The diagnostics box is dropped after this body, when no context refers to it.
+        // SAFETY: the module is live and owned by this value (into_raw forgets it instead). It
+        // goes first: it lives in the context, which the `context` field disposes of after this
+        // body, and the diagnostics box after that, when no context refers to it.
+        unsafe { LLVMDisposeModule(self.module.as_ptr()) };
     }
 }
 
@@ -263,6 +248,17 @@ impl std::fmt::Debug for Module<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Module").field("name", &self.name).finish()
     }
+}
+
+/// On LLVM 17 and later, a hint for a parse error in textual IR written for typed pointers.
+fn opaque_pointer_hint(bytes: &[u8]) -> Option<&'static str> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let typed = ["* ", "*,", "*)", "*\n"].iter().any(|p| text.contains(p));
+    (version::LLVM_VERSION >= 17 && typed).then_some(
+        "\nhint: this LLVM has opaque pointers only: a typed pointer such as `i8*` is read as \
+         `ptr`, and IR that relies on pointee types (old `load`/`getelementptr` forms, typed \
+         bitcasts) must be written for `ptr` (see LLVM's OpaquePointers document)",
+    )
 }
 
 /// The symbols of one module, as ORC will see them.

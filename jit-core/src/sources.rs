@@ -12,11 +12,9 @@ use llvm_sys::orc2::lljit::{
     LLVMOrcLLJITGetTripleString, LLVMOrcLLJITMangleAndIntern, LLVMOrcLLJITRef,
 };
 use llvm_sys::orc2::{
-    LLVMJITCSymbolMapPair, LLVMJITEvaluatedSymbol, LLVMJITSymbolFlags, LLVMJITSymbolGenericFlags,
-    LLVMOrcAbsoluteSymbols, LLVMOrcCLookupSet, LLVMOrcCreateCustomCAPIDefinitionGenerator,
-    LLVMOrcCreateDynamicLibrarySearchGeneratorForPath,
-    LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess,
-    LLVMOrcCreateStaticLibrarySearchGeneratorForPath, LLVMOrcDefinitionGeneratorRef,
+    LLVMJITEvaluatedSymbol, LLVMJITSymbolFlags, LLVMJITSymbolGenericFlags, LLVMOrcAbsoluteSymbols,
+    LLVMOrcCLookupSet, LLVMOrcCreateDynamicLibrarySearchGeneratorForPath,
+    LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess, LLVMOrcDefinitionGeneratorRef,
     LLVMOrcDisposeMaterializationUnit, LLVMOrcJITDylibAddGenerator, LLVMOrcJITDylibDefine,
     LLVMOrcJITDylibLookupFlags, LLVMOrcJITDylibRef, LLVMOrcLookupKind, LLVMOrcLookupStateRef,
     LLVMOrcRetainSymbolStringPoolEntry, LLVMOrcSymbolStringPoolEntryStr,
@@ -24,6 +22,7 @@ use llvm_sys::orc2::{
 
 use crate::llvm::{c_string, take_error};
 use crate::signature::{JitFn, Signature};
+use crate::version::{self, SymbolMapPair};
 use crate::{Error, Result};
 
 /// A lookup callback: symbol name → address, or `None` to let the next source try.
@@ -227,7 +226,7 @@ pub(crate) unsafe fn install(
             SymbolSource::StaticArchive(path) => {
                 check_file(path, "static archive")?;
                 let c_path = c_string(&path.to_string_lossy())?;
-                let err = LLVMOrcCreateStaticLibrarySearchGeneratorForPath(
+                let err = version::static_library_generator(
                     &mut generator,
                     LLVMOrcLLJITGetObjLinkingLayer(jit),
                     c_path.as_ptr(),
@@ -266,7 +265,7 @@ pub(crate) unsafe fn install(
                     prefix: prefix as u8,
                 });
                 let ctx = &*callback as *const Callback as *mut c_void;
-                generator = LLVMOrcCreateCustomCAPIDefinitionGenerator(try_to_generate, ctx);
+                generator = version::custom_generator(try_to_generate, ctx);
                 installed.callbacks.push(callback);
             }
         }
@@ -290,8 +289,8 @@ fn check_file(path: &Path, what: &str) -> Result<()> {
 fn symbol_pair(
     name: llvm_sys::orc2::LLVMOrcSymbolStringPoolEntryRef,
     address: u64,
-) -> LLVMJITCSymbolMapPair {
-    LLVMJITCSymbolMapPair {
+) -> SymbolMapPair {
+    SymbolMapPair {
         Name: name,
         Sym: LLVMJITEvaluatedSymbol {
             Address: address,
@@ -310,7 +309,7 @@ fn symbol_pair(
 /// `dylib` is live; every name in `pairs` is retained (ownership passes to ORC).
 unsafe fn define_absolute(
     dylib: LLVMOrcJITDylibRef,
-    mut pairs: Vec<LLVMJITCSymbolMapPair>,
+    mut pairs: Vec<SymbolMapPair>,
 ) -> std::result::Result<(), String> {
     if pairs.is_empty() {
         return Ok(());

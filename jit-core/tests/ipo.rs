@@ -143,15 +143,21 @@ fn bad_helper_bitcode_is_a_clear_error() {
     assert!(matches!(err, Error::Parse { .. }), "{err:?}");
     assert!(err.to_string().starts_with("corrupt.bc"), "{err}");
 
-    // Genuine LLVM 15 bitcode (tests/data/make_llvm15_bitcode.py wrote it with LLVM 15's C API).
+    // Genuine LLVM 15 bitcode (tests/data/make_llvm15_bitcode.py wrote it with LLVM 15's C API):
+    // newer than LLVM 14, which refuses it with the reader's message; later versions read it.
     let newer = include_bytes!("data/llvm15-answer.bc");
-    let err = jit.add_ipo_runtime_bitcode("llvm15.bc", newer).unwrap_err();
-    assert!(matches!(err, Error::Parse { .. }), "{err:?}");
-    let msg = err.to_string();
-    assert!(
-        msg.starts_with("llvm15.bc") && msg.contains("Producer: 'LLVM15"),
-        "{msg}"
-    );
+    if jit_core::LLVM_VERSION == 14 {
+        let err = jit.add_ipo_runtime_bitcode("llvm15.bc", newer).unwrap_err();
+        assert!(matches!(err, Error::Parse { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("llvm15.bc") && msg.contains("Producer: 'LLVM15"),
+            "{msg}"
+        );
+    } else {
+        let other = Jit::new().unwrap();
+        other.add_ipo_runtime_bitcode("llvm15.bc", newer).unwrap();
+    }
 
     let unverifiable = "define i32 @h() {\nentry:\n  br label %next\nnext:\n  %x = add i32 %y, 1\n  %y = add i32 %x, 1\n  ret i32 %x\n}\n";
     let path = scratch("unverifiable-helper.ll", unverifiable.as_bytes());

@@ -75,12 +75,13 @@ fn bitcode_is_accepted_and_corrupt_bitcode_is_an_error() {
     let ll = dir.join("answer.ll");
     let bc = dir.join("answer.bc");
     std::fs::write(&ll, ANSWER).unwrap();
-    let status = std::process::Command::new("llvm-as-14")
+    let llvm_as = format!("llvm-as-{}", jit_core::LLVM_VERSION);
+    let status = std::process::Command::new(&llvm_as)
         .arg(&ll)
         .arg("-o")
         .arg(&bc)
         .status()
-        .expect("llvm-as-14 runs (cargo xtask deps installs it)");
+        .expect("llvm-as-N runs (cargo xtask deps --llvm N installs it)");
     assert!(status.success());
 
     let jit = Jit::new().unwrap();
@@ -219,4 +220,21 @@ fn void_float_and_pointer_signatures() {
     assert_eq!(unsafe { half.call(3.0) }, 1.5);
     let err = jit.lookup::<extern "C" fn(f64) -> f64>("half").unwrap_err();
     assert!(err.to_string().contains("double (float)"), "{err}");
+}
+
+#[test]
+fn typed_pointer_ir_gets_an_opaque_pointer_hint_where_llvm_has_only_those() {
+    // The pre-3.7 `load` form: an error on every version, but on 17+ it also points at the
+    // likely cause, IR written for typed pointers.
+    let text = "define i32 @f(i32* %p) {\nentry:\n  %v = load i32* %p\n  ret i32 %v\n}\n";
+    let jit = Jit::new().unwrap();
+    let err = jit.parse_module("typed.ll", text.as_bytes()).unwrap_err();
+    assert!(matches!(err, Error::Parse { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.starts_with("typed.ll:3:"), "{msg}");
+    assert_eq!(
+        msg.contains("opaque pointers only"),
+        jit_core::LLVM_VERSION >= 17,
+        "{msg}"
+    );
 }

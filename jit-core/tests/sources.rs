@@ -150,3 +150,51 @@ fn a_missing_or_broken_library_is_a_named_error() {
         );
     }
 }
+
+/// A buffer passed to C by pointer and a C global used through a pointer, in typed-pointer IR
+/// (every version reads it; from LLVM 15 on as opaque pointers) and, where the version has
+/// them, in opaque-pointer IR.
+#[test]
+fn pointers_to_c_typed_and_opaque() {
+    let typed = "@external_counter = external global i64\n\
+        @values = constant [4 x i64] [i64 1, i64 2, i64 3, i64 4]\n\
+        declare i64 @external_sum(i64*, i64)\n\
+        define i64 @sum_global() {\nentry:\n  %p = getelementptr [4 x i64], [4 x i64]* @values, i64 0, i64 0\n  %s = call i64 @external_sum(i64* %p, i64 4)\n  ret i64 %s\n}\n\
+        define i64 @sum_buffer(i64* %p, i64 %n) {\nentry:\n  %s = call i64 @external_sum(i64* %p, i64 %n)\n  ret i64 %s\n}\n\
+        define i64 @bump_counter(i64 %by) {\nentry:\n  %c = load i64, i64* @external_counter\n  %n = add i64 %c, %by\n  store i64 %n, i64* @external_counter\n  ret i64 %n\n}\n";
+    let opaque = "@external_counter = external global i64\n\
+        declare i64 @external_sum(ptr, i64)\n\
+        define i64 @sum_buffer(ptr %p, i64 %n) {\nentry:\n  %s = call i64 @external_sum(ptr %p, i64 %n)\n  ret i64 %s\n}\n\
+        define i64 @bump_counter(i64 %by) {\nentry:\n  %c = load i64, ptr @external_counter\n  %n = add i64 %c, %by\n  store i64 %n, ptr @external_counter\n  ret i64 %n\n}\n";
+    let mut modules = vec![("typed.ll", typed)];
+    if jit_core::LLVM_VERSION >= 15 {
+        modules.push(("opaque.ll", opaque));
+    }
+    for (name, ir) in modules {
+        // The archive linked into the JIT: its own copy of external_counter, starting at 0.
+        let jit = Jit::builder()
+            .process_symbols(false)
+            .static_archive(&c_library().static_lib)
+            .build()
+            .unwrap();
+        jit.add_module(jit.parse_module(name, ir.as_bytes()).unwrap())
+            .unwrap();
+        let buffer: Vec<i64> = (1..=100).collect();
+        let sum = jit
+            .lookup::<extern "C" fn(*const i64, i64) -> i64>("sum_buffer")
+            .unwrap();
+        // SAFETY: sum_buffer passes the pointer and length on to external_sum, which reads
+        // exactly `n` values of the live buffer.
+        assert_eq!(unsafe { sum.call(buffer.as_ptr(), 100) }, 5050, "{name}");
+        let bump = jit
+            .lookup::<extern "C" fn(i64) -> i64>("bump_counter")
+            .unwrap();
+        // SAFETY: bump_counter reads and writes the archive's counter.
+        assert_eq!(unsafe { (bump.call(5), bump.call(7)) }, (5, 12), "{name}");
+        if name == "typed.ll" {
+            let global = jit.lookup::<extern "C" fn() -> i64>("sum_global").unwrap();
+            // SAFETY: sum_global sums its own constant array.
+            assert_eq!(unsafe { global.call() }, 10);
+        }
+    }
+}

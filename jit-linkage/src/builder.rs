@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::compile::{CompileOptions, compile, compile_bitcode};
+use crate::compile::{CompileOptions, DEFAULT_LLVM, compile, compile_bitcode};
 use crate::directive::{Directive, emit};
 use crate::manifest::Manifest;
 use crate::plan::{LinkPlan, Linkage, PlanRequest, artifact_dir, plan};
@@ -42,6 +42,7 @@ pub struct Build {
     export_dynamic: bool,
     runtime_dir: Option<PathBuf>,
     bitcode: Vec<String>,
+    llvm_version: Option<u32>,
 }
 
 impl Build {
@@ -69,11 +70,20 @@ impl Build {
         self
     }
 
-    /// Also compile the manifest library `name` to LLVM bitcode (clang-14, llvm-link-14) in
+    /// Also compile the manifest library `name` to LLVM bitcode (clang-N, llvm-link-N of the
+    /// JIT's LLVM version: see [`Build::llvm_version`]) in
     /// `OUT_DIR`, and set `JIT_LINKAGE_BITCODE_<NAME>` (upper case, `-` as `_`) to its path for
     /// the package's code: `include_bytes!(env!("JIT_LINKAGE_BITCODE_HELPERS"))`.
     pub fn bitcode(&mut self, name: impl Into<String>) -> &mut Build {
         self.bitcode.push(name.into());
+        self
+    }
+
+    /// The LLVM version bitcode is compiled for. By default the version of the jit-core the
+    /// package depends on (jit-core tells its dependents' build scripts through
+    /// `DEP_JIT_CORE_LLVM_VERSION`), else [`DEFAULT_LLVM`].
+    pub fn llvm_version(&mut self, version: u32) -> &mut Build {
+        self.llvm_version = Some(version);
         self
     }
 
@@ -126,8 +136,12 @@ impl Build {
         for (lib, _) in &selections {
             warnings.extend(compile(lib, &options)?.warnings);
         }
+        let llvm = self
+            .llvm_version
+            .or_else(jit_core_llvm)
+            .unwrap_or(DEFAULT_LLVM);
         for lib in &bitcode {
-            compile_bitcode(lib, &artifacts)?;
+            compile_bitcode(lib, &artifacts, llvm)?;
         }
 
         let dynamic_list_path = out_dir.join("jit-exports.list");
@@ -241,6 +255,14 @@ fn place(from: &Path, to: &Path) -> Result<()> {
     std::fs::copy(from, &tmp).map_err(io(&tmp, "copy the shared library to"))?;
     std::fs::rename(&tmp, to).map_err(io(to, "move the shared library to"))?;
     Ok(())
+}
+
+/// The LLVM version of the jit-core this package depends on directly, if any.
+fn jit_core_llvm() -> Option<u32> {
+    std::env::var("DEP_JIT_CORE_LLVM_VERSION")
+        .ok()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

@@ -186,14 +186,23 @@ pub fn compile(lib: &Library, options: &CompileOptions) -> Result<Compiled> {
     })
 }
 
-/// The C compiler and IR linker used for bitcode (LLVM 14, like the JIT).
-pub const CLANG: &str = "clang-14";
-/// See [`CLANG`].
-pub const LLVM_LINK: &str = "llvm-link-14";
+/// The LLVM version bitcode is compiled for when nothing says otherwise: jit-core's default.
+pub const DEFAULT_LLVM: u32 = 22;
 
-/// Compiles `lib`'s sources to LLVM 14 bitcode with clang-14 and links them into one
-/// `<name>.bc` in `out_dir` with llvm-link-14.
-pub fn compile_bitcode(lib: &Library, out_dir: &Path) -> Result<PathBuf> {
+/// The C compiler that writes bitcode for LLVM `version` (Debian's `clang-N`): bitcode must
+/// come from the same LLVM as the JIT that reads it, or older.
+pub fn clang(version: u32) -> String {
+    format!("clang-{version}")
+}
+
+/// The IR linker of LLVM `version` (Debian's `llvm-link-N`).
+pub fn llvm_link(version: u32) -> String {
+    format!("llvm-link-{version}")
+}
+
+/// Compiles `lib`'s sources to LLVM `version`'s bitcode with clang-N and links them into one
+/// `<name>.bc` in `out_dir` with llvm-link-N.
+pub fn compile_bitcode(lib: &Library, out_dir: &Path, version: u32) -> Result<PathBuf> {
     let objects = out_dir.join(format!("{}-bitcode", lib.name));
     std::fs::create_dir_all(&objects).map_err(|source| Error::Io {
         path: objects.clone(),
@@ -204,29 +213,31 @@ pub fn compile_bitcode(lib: &Library, out_dir: &Path) -> Result<PathBuf> {
     for (i, source) in lib.sources.iter().enumerate() {
         let stem = source.file_stem().unwrap_or_default().to_string_lossy();
         let part = objects.join(format!("{i}-{stem}.bc"));
-        let mut clang = std::process::Command::new(CLANG);
+        let mut clang = std::process::Command::new(clang(version));
         clang.args(["-O2", "-fPIC", "-emit-llvm", "-c"]);
         for dir in &lib.include_dirs {
             clang.arg("-I").arg(dir);
         }
         clang.arg(source).arg("-o").arg(&part);
-        run_tool(lib, clang)?;
+        run_tool(lib, clang, version)?;
         parts.push(part);
     }
     let output = out_dir.join(lib.bitcode_file_name());
-    let mut link = std::process::Command::new(LLVM_LINK);
+    let mut link = std::process::Command::new(llvm_link(version));
     link.args(&parts).arg("-o").arg(&output);
-    run_tool(lib, link)?;
+    run_tool(lib, link, version)?;
     Ok(output)
 }
 
-fn run_tool(lib: &Library, command: std::process::Command) -> Result<()> {
+fn run_tool(lib: &Library, command: std::process::Command, version: u32) -> Result<()> {
     run(command)
         .map(drop)
         .map_err(|(command, output)| Error::Compile {
             library: lib.name.clone(),
             message: format!(
-                "{command} failed (it needs LLVM 14's clang-14 and llvm-link-14: cargo xtask deps)"
+                "{command} failed (bitcode for LLVM {version} needs clang-{version} and \
+                 llvm-link-{version}: Debian's packages clang-{version} and llvm-{version}, which \
+                 `cargo xtask deps --llvm {version}` installs in the toolkit's workspace)"
             ),
             compiler_output: output,
         })

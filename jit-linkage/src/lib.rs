@@ -32,7 +32,7 @@ use std::path::PathBuf;
 
 pub use builder::{Build, SYMBOLS_SUFFIX, recorded_symbols};
 pub use compile::{
-    Artifacts, CLANG, CompileOptions, Compiled, LLVM_LINK, compile, compile_bitcode,
+    Artifacts, CompileOptions, Compiled, DEFAULT_LLVM, clang, compile, compile_bitcode, llvm_link,
 };
 pub use directive::{Directive, emit};
 pub use manifest::{Library, Manifest};

@@ -8,7 +8,7 @@
 //! static_name = "externalstatic"    # optional: lib<static_name>.a, default <name>
 //! shared_name = "externaldynamic"   # optional: lib<shared_name>.so, default <name>
 //! symbols = ["external_function"]   # exactly what JIT code needs from it
-//! bitcode = false                   # optional: also compile to <name>.bc (clang-14)
+//! bitcode = false                   # optional: also compile to <name>.bc (clang-N)
 //! ```
 //!
 //! Unknown keys are rejected with their name and line, and every path is checked to exist, so a

@@ -1,5 +1,5 @@
 //! The workspace's real C library, compiled by jit-linkage, checked independently of this
-//! project's JIT: LLVM's own `lli-14` loads the archive (`--extra-archive`) or the shared
+//! project's JIT: LLVM's own `lli-N` (of the LLVM version under test) loads the archive (`--extra-archive`) or the shared
 //! library (`--dlopen`) and runs a `main` that returns `external_function(21)`.
 
 use std::path::Path;
@@ -24,12 +24,16 @@ fn lli_finds_external_function_in_both_artifacts() {
         compiled.artifacts.static_lib.display()
     );
     let shared = format!("--dlopen={}", compiled.artifacts.shared_lib.display());
+    // `cargo xtask test --llvm N` says which LLVM is under test; the default otherwise.
+    let llvm =
+        std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| jit_linkage::DEFAULT_LLVM.to_string());
+    let lli = format!("lli-{llvm}");
     for option in [archive, shared] {
-        let status = Command::new("lli-14")
+        let status = Command::new(&lli)
             .arg(&option)
             .arg(&main)
             .status()
-            .expect("lli-14 runs (cargo xtask deps installs llvm-14)");
-        assert_eq!(status.code(), Some(42), "lli-14 {option}");
+            .unwrap_or_else(|e| panic!("{lli} runs (cargo xtask deps --llvm {llvm}): {e}"));
+        assert_eq!(status.code(), Some(42), "{lli} {option}");
     }
 }

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
 use crate::flags::{Bench, BenchTarget, Variant};
+use crate::llvm::Llvm;
 use crate::{build_libs, demo, progress, project_root};
 
 impl Bench {
@@ -22,16 +23,16 @@ impl Bench {
         };
         for target in targets {
             match target {
-                BenchTarget::VerifySymbols => verify_symbols_vs_nm(sh, self.rounds)?,
-                BenchTarget::Ipo => ipo(sh, self.rounds)?,
+                BenchTarget::VerifySymbols => verify_symbols_vs_nm(sh, self.rounds, self.llvm)?,
+                BenchTarget::Ipo => ipo(sh, self.rounds, self.llvm)?,
             }
         }
         Ok(())
     }
 }
 
-fn verify_symbols_vs_nm(sh: &Shell, rounds: usize) -> anyhow::Result<()> {
-    let library = libllvm()?;
+fn verify_symbols_vs_nm(sh: &Shell, rounds: usize, llvm: Llvm) -> anyhow::Result<()> {
+    let library = libllvm(llvm)?;
     let names = sample_names(sh, &library)?;
     progress!(
         "bench verify-symbols: {} symbols of {}, {rounds} rounds each",
@@ -66,12 +67,11 @@ fn verify_symbols_vs_nm(sh: &Shell, rounds: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn libllvm() -> anyhow::Result<PathBuf> {
-    let prefix =
-        std::env::var_os("LLVM_SYS_140_PREFIX").unwrap_or_else(|| "/usr/lib/llvm-14".into());
-    let path = Path::new(&prefix).join("lib/libLLVM-14.so.1");
+/// The shared libLLVM of `llvm` (the link `libLLVM-N.so` resolved to the real file).
+fn libllvm(llvm: Llvm) -> anyhow::Result<PathBuf> {
+    let path = llvm.prefix().join(format!("lib/libLLVM-{llvm}.so"));
     path.canonicalize()
-        .with_context(|| format!("{} (run cargo xtask deps)", path.display()))
+        .with_context(|| format!("{} (run cargo xtask deps --llvm {llvm})", path.display()))
 }
 
 /// 900 names the library defines (evenly spread) and 100 it does not.
@@ -104,22 +104,22 @@ fn nm_lookup(sh: &Shell, library: &Path, names: &[String]) -> anyhow::Result<usi
     Ok(names.iter().filter(|n| set.contains(n.as_str())).count())
 }
 
-/// 10^8 helper calls: the IPO-inlined JIT loop, the plain-call JIT loop, the clang-14 -O3 loop.
-fn ipo(sh: &Shell, rounds: usize) -> anyhow::Result<()> {
+/// 10^8 helper calls: the IPO-inlined JIT loop, the plain-call JIT loop, the clang-N -O3 loop.
+fn ipo(sh: &Shell, rounds: usize, llvm: Llvm) -> anyhow::Result<()> {
     const CALLS: &str = "100000000";
-    let libs = build_libs::build(false)?;
+    let libs = build_libs::build(false, llvm)?;
     let Some(bitcode) = libs.iter().find_map(|(_, a)| a.bitcode.clone()) else {
         bail!("no manifest library has `bitcode = true`");
     };
     let root = project_root();
-    let out_dir = build_libs::c_libs_dir().join("bench");
+    let out_dir = build_libs::c_libs_dir(llvm).join("bench");
     std::fs::create_dir_all(&out_dir)?;
     let aot = out_dir.join("scale_loop");
     let source = root.join("c-libs/bench/scale_loop.c");
     let include = root.join("c-libs/include");
-    let clang = jit_linkage::CLANG;
+    let clang = jit_linkage::clang(llvm.major());
     cmd!(sh, "{clang} -O3 -I {include} -o {aot} {source}").run()?;
-    demo::build(sh, &[Variant::Ipo])?;
+    demo::build(sh, &[Variant::Ipo], llvm)?;
     let jit_loop = Variant::Ipo.binary();
     progress!("bench ipo: {CALLS} helper calls, {rounds} rounds each");
 
@@ -153,7 +153,7 @@ fn ipo(sh: &Shell, rounds: usize) -> anyhow::Result<()> {
         "JIT, plain call via the process symbol   {plain:>7.3} ns/call  {:.2}x AOT",
         plain / ahead
     );
-    println!("AOT, clang-14 -O3, one translation unit  {ahead:>7.3} ns/call  1.00x");
+    println!("AOT, clang-{llvm} -O3, one translation unit  {ahead:>7.3} ns/call  1.00x");
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use xshell::{Shell, cmd};
 
 use crate::build_libs;
 use crate::flags::{Demo, Deps, Variant};
+use crate::llvm::Llvm;
 use crate::{cargo, progress, target_dir};
 
 impl Variant {
@@ -102,39 +103,44 @@ impl Variant {
 
 impl Demo {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        Deps { check: false }.run(sh)?;
+        Deps {
+            check: false,
+            llvm: self.llvm,
+        }
+        .run(sh)?;
         let variants = if self.variants.is_empty() {
             Variant::ALL.to_vec()
         } else {
             self.variants
         };
-        run_variants(sh, &variants)
+        run_variants(sh, &variants, self.llvm)
     }
 }
 
-/// Builds the binaries of `variants`.
-pub(crate) fn build(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
+/// Builds the binaries of `variants` with LLVM `llvm`.
+pub(crate) fn build(sh: &Shell, variants: &[Variant], llvm: Llvm) -> anyhow::Result<()> {
     let cargo = cargo();
     let mut names: Vec<&str> = variants.iter().map(|v| v.package()).collect();
     names.sort_unstable();
     names.dedup();
-    progress!("demo: building {}", names.join(", "));
+    progress!("demo: building {} with LLVM {llvm}", names.join(", "));
     let packages = names.iter().flat_map(|p| ["--package", p]);
-    cmd!(sh, "{cargo} build --quiet {packages...}").run()?;
+    let version = llvm.cargo_args();
+    cmd!(sh, "{cargo} build --quiet {packages...} {version...}").run()?;
     Ok(())
 }
 
 /// Builds what the variants need, verifies the symbols of each binary that must export them,
 /// then runs each variant and prints its line. A variant that fails verification is not run:
 /// its diagnosis is printed instead.
-pub(crate) fn run_variants(sh: &Shell, variants: &[Variant]) -> anyhow::Result<()> {
+pub(crate) fn run_variants(sh: &Shell, variants: &[Variant], llvm: Llvm) -> anyhow::Result<()> {
     // The archive and library variants load the manifest's first library by path.
-    let libraries = build_libs::build(false)?;
+    let libraries = build_libs::build(false, llvm)?;
     let Some((first, lib)) = libraries.first() else {
         bail!("the manifest declares no library");
     };
     let bitcode = libraries.iter().find_map(|(_, a)| a.bitcode.as_ref());
-    build(sh, variants)?;
+    build(sh, variants, llvm)?;
 
     let mut failed = Vec::new();
     for &variant in variants {

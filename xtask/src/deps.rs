@@ -1,25 +1,19 @@
 //! `cargo xtask deps`: the system packages, checked and (as root on Debian) installed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
 use crate::flags::Deps;
+use crate::llvm::Llvm;
 use crate::progress;
 
 /// One thing the workspace needs from the system, and the Debian package that provides it.
 struct Requirement {
-    what: &'static str,
-    present: fn(&Path) -> bool,
-    package: &'static str,
-}
-
-fn llvm_prefix() -> PathBuf {
-    // Set by .cargo/config.toml's [env] for everything cargo runs; a user may override it.
-    std::env::var_os("LLVM_SYS_140_PREFIX")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/llvm-14"))
+    what: String,
+    present: bool,
+    package: String,
 }
 
 fn on_path(program: &str) -> bool {
@@ -27,50 +21,58 @@ fn on_path(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-const REQUIREMENTS: &[Requirement] = &[
-    Requirement {
-        what: "LLVM 14 headers and shared library (llvm-config, llvm-c/Orc.h, libLLVM-14.so)",
-        present: |prefix| {
-            prefix.join("bin/llvm-config").is_file()
-                && prefix.join("include/llvm-c/Orc.h").is_file()
-                && prefix.join("lib/libLLVM-14.so").exists()
+/// What LLVM `llvm` needs, and the tools every version needs.
+fn requirements(llvm: Llvm) -> Vec<Requirement> {
+    let prefix = llvm.prefix();
+    let n = llvm.major();
+    let present = |path: &str| prefix.join(path).exists();
+    vec![
+        Requirement {
+            what: format!(
+                "LLVM {n} headers and shared library (llvm-config, llvm-c/Orc.h, libLLVM-{n}.so)"
+            ),
+            present: present("bin/llvm-config")
+                && present("include/llvm-c/Orc.h")
+                && present(&format!("lib/libLLVM-{n}.so")),
+            package: format!("llvm-{n}-dev"),
         },
-        package: "llvm-14-dev",
-    },
-    Requirement {
-        what: "LLVM 14 tools (llvm-as-14, llvm-link-14, lli-14)",
-        present: |_| on_path("llvm-as-14") && on_path("llvm-link-14") && on_path("lli-14"),
-        package: "llvm-14",
-    },
-    Requirement {
-        what: "clang-14 (C to LLVM bitcode)",
-        present: |_| on_path("clang-14"),
-        package: "clang-14",
-    },
-    Requirement {
-        what: "valgrind (jit-core's memory test)",
-        present: |_| on_path("valgrind"),
-        package: "valgrind",
-    },
-    Requirement {
-        what: "a C compiler and linker (cc)",
-        present: |_| on_path("cc"),
-        package: "gcc",
-    },
-];
+        Requirement {
+            what: format!("LLVM {n} tools (llvm-as-{n}, llvm-link-{n}, lli-{n})"),
+            present: ["llvm-as", "llvm-link", "lli"]
+                .iter()
+                .all(|tool| on_path(&format!("{tool}-{n}"))),
+            package: format!("llvm-{n}"),
+        },
+        Requirement {
+            what: format!("clang-{n} (C to LLVM {n} bitcode)"),
+            present: on_path(&format!("clang-{n}")),
+            package: format!("clang-{n}"),
+        },
+        Requirement {
+            what: "valgrind (jit-core's memory test)".into(),
+            present: on_path("valgrind"),
+            package: "valgrind".into(),
+        },
+        Requirement {
+            what: "a C compiler and linker (cc)".into(),
+            present: on_path("cc"),
+            package: "gcc".into(),
+        },
+    ]
+}
 
 impl Deps {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let prefix = llvm_prefix();
-        let missing: Vec<&Requirement> = REQUIREMENTS
-            .iter()
-            .filter(|r| !(r.present)(&prefix))
+        let llvm = self.llvm;
+        let missing: Vec<Requirement> = requirements(llvm)
+            .into_iter()
+            .filter(|r| !r.present)
             .collect();
         if missing.is_empty() {
-            progress!("deps: all system packages are present");
+            progress!("deps: all system packages for LLVM {llvm} are present");
             return Ok(());
         }
-        let packages: Vec<&str> = missing.iter().map(|r| r.package).collect();
+        let packages: Vec<&str> = missing.iter().map(|r| r.package.as_str()).collect();
         for r in &missing {
             progress!("deps: missing {} (Debian package {})", r.what, r.package);
         }
@@ -79,14 +81,15 @@ impl Deps {
             packages.join(" ")
         );
         if self.check {
-            bail!("system packages are missing; install them with: sudo {install}");
+            bail!("system packages for LLVM {llvm} are missing; install them with: sudo {install}");
         }
         if !is_root() || !has_apt() {
             bail!(
-                "system packages are missing and xtask installs them only as root on \
-                 Debian/Ubuntu; there, run: sudo apt-get update && sudo {install}; elsewhere \
-                 install LLVM 14 (with its development files) and clang 14, and set \
-                 LLVM_SYS_140_PREFIX to LLVM 14's prefix"
+                "system packages for LLVM {llvm} are missing and xtask installs them only as \
+                 root on Debian/Ubuntu; there, run: sudo apt-get update && sudo {install}; \
+                 elsewhere install LLVM {llvm} (with its development files) and clang {llvm}, \
+                 and set LLVM_SYS_{}_PREFIX to its prefix",
+                llvm.sys_line()
             );
         }
         progress!("deps: installing {}", packages.join(" "));
@@ -100,16 +103,17 @@ impl Deps {
         )
         .run()
         .context("apt-get install failed")?;
-        let still: Vec<&str> = REQUIREMENTS
-            .iter()
-            .filter(|r| !(r.present)(&prefix))
+        let still: Vec<String> = requirements(llvm)
+            .into_iter()
+            .filter(|r| !r.present)
             .map(|r| r.what)
             .collect();
         if !still.is_empty() {
             bail!(
-                "still missing after installing: {}; if LLVM 14 is installed elsewhere set \
-                 LLVM_SYS_140_PREFIX to its prefix",
-                still.join("; ")
+                "still missing after installing: {}; if LLVM {llvm} is installed elsewhere set \
+                 LLVM_SYS_{}_PREFIX to its prefix",
+                still.join("; "),
+                llvm.sys_line()
             );
         }
         progress!("deps: installed");

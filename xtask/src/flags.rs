@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::llvm::{Llvm, LlvmChoice};
+
 /// Developer commands of the Rust/LLVM JIT linkage toolkit.
 #[derive(Debug, Parser)]
 #[command(
@@ -16,7 +18,7 @@ pub(crate) struct Xtask {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Check the system packages (LLVM 14 dev files, clang-14...); install them if missing.
+    /// Check the system packages (LLVM N dev files, clang-N...); install them if missing.
     Deps(Deps),
     /// Compile the manifest's C libraries into target/c-libs/ (.a and .so) and print the paths.
     BuildLibs(BuildLibs),
@@ -40,6 +42,9 @@ pub(crate) struct Deps {
     /// Only check; never install.
     #[arg(long)]
     pub(crate) check: bool,
+    /// The LLVM version (14, 15, 16, 19, 22).
+    #[arg(long, value_name = "N", default_value_t = Llvm::DEFAULT)]
+    pub(crate) llvm: Llvm,
 }
 
 /// Compiles every library of c-libs/libraries.toml into target/c-libs/ as `lib<static>.a` and
@@ -49,6 +54,10 @@ pub(crate) struct BuildLibs {
     /// Rebuild even if the artifacts are up to date.
     #[arg(long)]
     pub(crate) force: bool,
+    /// The LLVM version whose clang-N writes the bitcode (the default version's artifacts go
+    /// to target/c-libs/, another's to target/c-libs/llvm-N/).
+    #[arg(long, value_name = "N", default_value_t = Llvm::DEFAULT)]
+    pub(crate) llvm: Llvm,
 }
 
 /// Builds the demo binaries and runs each variant; exits non-zero if any fails.
@@ -57,6 +66,9 @@ pub(crate) struct Demo {
     /// The variants to run (default: all).
     #[arg(value_enum)]
     pub(crate) variants: Vec<Variant>,
+    /// The LLVM version the demos are built with (14, 15, 16, 19, 22).
+    #[arg(long, value_name = "N", default_value_t = Llvm::DEFAULT)]
+    pub(crate) llvm: Llvm,
 }
 
 /// Reads ELF binaries (with the object crate, never nm or readelf) and reports, for each symbol,
@@ -100,6 +112,9 @@ pub(crate) struct New {
     /// Write into a non-empty directory, overwriting files of the same name.
     #[arg(long)]
     pub(crate) force: bool,
+    /// The LLVM version the project's jit-core uses (14, 15, 16, 19, 22).
+    #[arg(long, value_name = "N", default_value_t = Llvm::DEFAULT)]
+    pub(crate) llvm: Llvm,
 }
 
 /// A template.
@@ -133,17 +148,22 @@ pub(crate) enum Variant {
 }
 
 /// Runs, in order: deps, cargo fmt --check, cargo clippy -D warnings, cargo test, cargo doc
-/// (warnings denied), the demos.
+/// (warnings denied), the demos, for one LLVM version. With `--llvm all`: all of it on LLVM 14
+/// and 22, and on 15, 16 and 19 a build of everything, jit-core's tests and the demos.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Test {}
+pub(crate) struct Test {
+    /// The LLVM version (14, 15, 16, 19, 22) or `all`.
+    #[arg(long, value_name = "N|all", default_value_t = LlvmChoice::One(Llvm::DEFAULT))]
+    pub(crate) llvm: LlvmChoice,
+}
 
 /// Benchmarks, each side by side with its peer in one run (alternating rounds, medians):
 ///
-/// - verify-symbols: 1,000 symbols (900 defined, 100 not) of libLLVM-14.so.1, against
+/// - verify-symbols: 1,000 symbols (900 defined, 100 not) of the selected libLLVM, against
 ///   `nm -D --defined-only` piped into a hash-set lookup;
 /// - ipo: 10^8 helper calls in JIT code, inlined from bitcode (IPO), against a plain call
 ///   through the process symbol and against the same loop compiled ahead of time by
-///   clang-14 -O3 in one translation unit.
+///   clang-N -O3 in one translation unit.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Bench {
     /// What to benchmark (default: everything).
@@ -152,6 +172,9 @@ pub(crate) struct Bench {
     /// Rounds of each side.
     #[arg(long, default_value_t = 5)]
     pub(crate) rounds: usize,
+    /// The LLVM version the JIT side is built with (14, 15, 16, 19, 22).
+    #[arg(long, value_name = "N", default_value_t = Llvm::DEFAULT)]
+    pub(crate) llvm: Llvm,
 }
 
 /// A benchmark.

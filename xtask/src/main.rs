@@ -6,6 +6,7 @@ mod build_libs;
 mod demo;
 mod deps;
 mod flags;
+mod llvm;
 mod new;
 mod test;
 mod verify;

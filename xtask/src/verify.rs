@@ -70,15 +70,16 @@ fn manifest_symbols() -> anyhow::Result<Vec<String>> {
 /// The manifest's shared libraries (each with its own symbols) and the demo binaries that link
 /// C libraries (each with the symbols its build script recorded), built first.
 fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<(PathBuf, Vec<String>)>> {
-    let mut binaries: Vec<(PathBuf, Vec<String>)> = build_libs::build(false)?
-        .into_iter()
-        .map(|(lib, a)| (a.shared_lib, lib.symbols))
-        .collect();
+    let mut binaries: Vec<(PathBuf, Vec<String>)> =
+        build_libs::build(false, crate::llvm::Llvm::DEFAULT)?
+            .into_iter()
+            .map(|(lib, a)| (a.shared_lib, lib.symbols))
+            .collect();
     let linked: Vec<Variant> = Variant::ALL
         .into_iter()
         .filter(|v| v.links_c_library())
         .collect();
-    demo::build(sh, &linked)?;
+    demo::build(sh, &linked, crate::llvm::Llvm::DEFAULT)?;
     for variant in linked {
         let binary = variant.binary();
         let symbols = recorded_symbols(&binary)?;

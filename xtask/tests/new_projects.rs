@@ -43,7 +43,16 @@ fn every_template_builds_runs_passes_its_tests_and_verifies() {
     ] {
         let name = format!("jit-{linkage}-app");
         let project = root.join(&name);
-        let out = xtask(&["new", project.to_str().unwrap(), "--linkage", linkage]);
+        // The LLVM version `cargo xtask test` is testing (default: the toolkit's default).
+        let llvm = std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into());
+        let out = xtask(&[
+            "new",
+            project.to_str().unwrap(),
+            "--linkage",
+            linkage,
+            "--llvm",
+            &llvm,
+        ]);
         assert!(out.status.success(), "{linkage}: {out:?}");
         assert!(project.join("README.md").is_file() && project.join("build.rs").is_file());
         let cargo_toml = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();

@@ -42,12 +42,12 @@ pub fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-/// The `wrapped` helper library's bitcode (clang-14 + llvm-link-14).
+/// The `wrapped` helper library's bitcode (clang-N + llvm-link-N of the LLVM under test).
 pub fn helper_bitcode() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let (lib, out) = manifest_library("wrapped");
-        compile_bitcode(&lib, &out).unwrap()
+        compile_bitcode(&lib, &out, jit_core::LLVM_VERSION).unwrap()
     })
 }
 
