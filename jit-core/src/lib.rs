@@ -245,6 +245,7 @@ compile_error!(
      llvm22: depend on jit-core with default-features = false and one version feature)"
 );
 
+mod bitcode;
 mod builder;
 mod error;
 mod ipo;

@@ -125,16 +125,25 @@ impl Jit {
                 .collect();
             self.resolve_externals(externals, &mut resolved)?;
         }
+        let (address, err) = match self.orc_lookup(&c_name) {
+            Ok(address) => (address, None),
+            Err(message) => (0, Some(message)),
+        };
+        self.finish_lookup(name, target, &pending, err, address)
+    }
+
+    /// ORC's lookup of one name in the main JITDylib: its address, or ORC's message.
+    fn orc_lookup(&self, name: &std::ffi::CStr) -> std::result::Result<u64, String> {
         let mut address = 0;
         // SAFETY: the LLJIT is live; the name is a valid C string; the error is consumed.
         let err = unsafe {
             take_error(LLVMOrcLLJITLookup(
                 self.lljit.as_ptr(),
                 &mut address,
-                c_name.as_ptr(),
+                name.as_ptr(),
             ))
         };
-        self.finish_lookup(name, target, &pending, err, address)
+        err.map_or(Ok(address), Err)
     }
 
     /// Resolves names that must come from symbol sources, one by one, so that a missing one
@@ -142,22 +151,12 @@ impl Jit {
     fn resolve_externals(&self, names: Vec<String>, resolved: &mut HashSet<String>) -> Result<()> {
         let mut missing = Vec::new();
         for external in names {
-            let c_external = c_string(&external)?;
-            let mut address = 0;
-            // SAFETY: the LLJIT is live; the name is a valid C string; the error is consumed.
-            let err = unsafe {
-                take_error(LLVMOrcLLJITLookup(
-                    self.lljit.as_ptr(),
-                    &mut address,
-                    c_external.as_ptr(),
-                ))
-            };
-            match err {
-                None => {
+            match self.orc_lookup(&c_string(&external)?) {
+                Ok(_) => {
                     resolved.insert(external);
                 }
-                Some(message) if !missing_symbols(&message).is_empty() => missing.push(external),
-                Some(message) => {
+                Err(message) if !missing_symbols(&message).is_empty() => missing.push(external),
+                Err(message) => {
                     self.session_errors.take();
                     return Err(Error::Llvm(format!(
                         "resolving `{external}` failed: {message}"

@@ -55,6 +55,7 @@ impl<'jit> Module<'jit> {
     /// `name` is used in diagnostics (`name:line:col: error: ...`).
     pub(crate) fn parse(owner: u64, name: &str, bytes: &[u8]) -> Result<Self> {
         let c_name = c_string(name)?;
+        refuse_newer_bitcode(name, bytes)?;
         let diagnostics = Box::new(Diagnostics::default());
         let context = OwnedContext::new()
             .ok_or_else(|| Error::Llvm("no memory for an LLVM context".into()))?;
@@ -247,6 +248,26 @@ impl Drop for Module<'_> {
 impl std::fmt::Debug for Module<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Module").field("name", &self.name).finish()
+    }
+}
+
+/// Bitcode from a newer LLVM than the JIT's may be misread rather than refused by the reader.
+fn refuse_newer_bitcode(name: &str, bytes: &[u8]) -> Result<()> {
+    let Some(producer) = crate::bitcode::producer(bytes) else {
+        return Ok(());
+    };
+    let ours = version::LLVM_VERSION;
+    match crate::bitcode::producer_major(&producer) {
+        Some(theirs) if theirs > ours => Err(Error::Parse {
+            name: name.to_owned(),
+            diagnostic: format!(
+                "{name}: error: the bitcode was written by a newer LLVM than this JIT's, which \
+                 may misread it (Producer: '{producer}' Reader: 'LLVM {ours}'); write it with \
+                 LLVM {ours}'s tools (clang-{ours}, llvm-as-{ours}) or build jit-core for LLVM \
+                 {theirs} or later"
+            ),
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -1,0 +1,53 @@
+//! jit-core's LLVM version features: none, or two at once, is a compile error that says what
+//! to do (checked with real cargo builds, in a target directory of their own).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn check_jit_core(features: &[&str]) -> Output {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(&root)
+        .args([
+            "check",
+            "--quiet",
+            "--package",
+            "jit-core",
+            "--no-default-features",
+        ])
+        .env("CARGO_TARGET_DIR", root.join("target/feature-checks"));
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn no_llvm_version_is_a_compile_error_naming_the_features() {
+    let out = check_jit_core(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("jit-core needs one LLVM version") && stderr.contains("llvm22"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn two_llvm_versions_are_a_compile_error() {
+    // Both llvm-sys build scripts must find their LLVM before jit-core's own check runs: pair
+    // the version under test (`cargo xtask test --llvm N`) with another installed one. (With
+    // `--llvm all`, LLVM 14 is installed by the time LLVM 22 is tested.)
+    let tested = std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into());
+    let Some(other) = ["14", "15", "16", "19", "22"].into_iter().find(|v| {
+        *v != tested && Path::new(&format!("/usr/lib/llvm-{v}/bin/llvm-config")).exists()
+    }) else {
+        eprintln!("only LLVM {tested} is installed: no second version to enable with it");
+        return;
+    };
+    let out = check_jit_core(&[&format!("llvm{tested}"), &format!("llvm{other}")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("mutually exclusive"), "{stderr}");
+}
