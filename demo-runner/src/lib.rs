@@ -41,6 +41,8 @@ impl Linkage {
 /// Runs demo-static or demo-dynamic with the process's arguments; never panics, exits 1 on any
 /// failure.
 pub fn main(linkage: Linkage) -> ExitCode {
+    // A module file given on the command line is compiled by a worker: this same program.
+    jit_core::serve_if_worker();
     let mut args = std::env::args_os();
     let program = args
         .next()
@@ -91,14 +93,15 @@ fn usage(program: &str) -> String {
 }
 
 /// JITs the module at `path` (or the bundled one) with a JIT configured by `builder`, and calls
-/// `i32 f()`.
+/// `i32 f()`. A module file comes from outside: it is compiled by a worker process (this
+/// program, which must call `jit_core::serve_if_worker()` first), so whatever LLVM does with it
+/// cannot take the demo down; the bundled module is trusted and compiled in-process.
 pub fn run(path: Option<&Path>, builder: &JitBuilder) -> Result<i32, Error> {
     let jit = builder.build()?;
-    let module = match path {
-        Some(path) => jit.load_module(path)?,
-        None => jit.parse_module("module.ll", BUNDLED_MODULE.as_bytes())?,
+    match path {
+        Some(path) => jit.load_module_isolated(path)?,
+        None => jit.add_module(jit.parse_module("module.ll", BUNDLED_MODULE.as_bytes())?)?,
     };
-    jit.add_module(module)?;
     let f = jit.lookup::<extern "C" fn() -> i32>("f")?;
     // SAFETY: the demo runs the module its user names, as a program runs a C library it is
     // linked with: jit-core has checked the ABI of `f` and that every symbol it needs resolves;

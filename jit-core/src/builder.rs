@@ -5,13 +5,14 @@ use std::path::Path;
 use llvm_sys::target_machine::{LLVMCodeGenOptLevel, LLVMCodeModel, LLVMRelocMode};
 
 use crate::Result;
+use crate::isolate::{Codegen, CompilerPool, IsolationLimits, WorkerProgram};
 use crate::jit::Jit;
 use crate::signature::JitFn;
 use crate::sources::{HostFunction, SymbolLookup, SymbolSource, search_order};
 use crate::target::TargetMachine;
 
 /// How code refers to addresses. JIT code should be position-independent, like the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum RelocModel {
     /// Position-independent code (the default).
     #[default]
@@ -23,7 +24,7 @@ pub enum RelocModel {
 }
 
 /// The code model of the target machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum CodeModel {
     /// LLVM's choice for JIT code (the default).
     #[default]
@@ -37,7 +38,7 @@ pub enum CodeModel {
 }
 
 /// The code generator's optimisation level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum OptLevel {
     /// `-O0`.
     O0,
@@ -58,6 +59,8 @@ pub struct JitBuilder {
     opt_level: OptLevel,
     process_symbols: bool,
     sources: Vec<SymbolSource>,
+    worker: WorkerProgram,
+    limits: IsolationLimits,
 }
 
 impl Default for JitBuilder {
@@ -68,6 +71,8 @@ impl Default for JitBuilder {
             opt_level: OptLevel::default(),
             process_symbols: true,
             sources: Vec::new(),
+            worker: WorkerProgram::default(),
+            limits: IsolationLimits::default(),
         }
     }
 }
@@ -170,7 +175,27 @@ impl JitBuilder {
             sources.push(SymbolSource::Process);
         }
         let machine = TargetMachine::host(self.opt_level, self.reloc, self.code_model)?;
-        Jit::create(machine, search_order(&sources))
+        let codegen = Codegen {
+            opt: self.opt_level,
+            reloc: self.reloc,
+            code_model: self.code_model,
+        };
+        let pool = CompilerPool::new(self.worker.clone(), self.limits);
+        Jit::create(machine, search_order(&sources), pool, codegen)
+    }
+
+    /// The program that runs as compile worker for [`Jit::add_module_isolated`] (default:
+    /// this process's own executable, which must call [`crate::serve_if_worker`] first thing
+    /// in `main`).
+    pub fn compile_worker(&mut self, program: WorkerProgram) -> &mut Self {
+        self.worker = program;
+        self
+    }
+
+    /// Memory and time each compile worker may use for one module.
+    pub fn isolation_limits(&mut self, limits: IsolationLimits) -> &mut Self {
+        self.limits = limits;
+        self
     }
 }
 

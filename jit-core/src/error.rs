@@ -100,6 +100,20 @@ pub enum Error {
         /// What LLVM said.
         message: String,
     },
+    /// The isolated compiler died on this module (an LLVM `abort()`, a crash, the memory or time
+    /// limit). Only the worker died; the JIT is unaffected.
+    #[error(
+        "{module}: error: the isolated compiler died{}: {message}; the JIT is unaffected",
+        signal.map(signal_name).unwrap_or_default()
+    )]
+    CompilerCrashed {
+        /// The module's name.
+        module: String,
+        /// The signal that ended the worker, if one did.
+        signal: Option<i32>,
+        /// LLVM's last message (`LLVM ERROR: ...`), or what is known.
+        message: String,
+    },
     /// A module parsed by another JIT: each module reports to, and is owned by, its own JIT.
     #[error("{name}: the module was parsed by another JIT; parse it with this one")]
     ForeignModule {
@@ -152,6 +166,19 @@ pub enum Error {
     /// Any other error LLVM reported.
     #[error("LLVM: {0}")]
     Llvm(String),
+}
+
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        _ => return format!(" (signal {signal})"),
+    };
+    format!(" ({name})")
 }
 
 /// `Result` with jit-core's [`Error`].

@@ -7,10 +7,14 @@ use std::ptr::{self, NonNull};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use llvm_sys::core::LLVMCreateMemoryBufferWithMemoryRangeCopy;
+use llvm_sys::error::LLVMErrorRef;
+use llvm_sys::orc2::LLVMOrcResourceTrackerRef;
 use llvm_sys::orc2::lljit::{
     LLVMOrcCreateLLJIT, LLVMOrcCreateLLJITBuilder, LLVMOrcDisposeLLJIT,
-    LLVMOrcLLJITAddLLVMIRModuleWithRT, LLVMOrcLLJITBuilderSetJITTargetMachineBuilder,
-    LLVMOrcLLJITGetExecutionSession, LLVMOrcLLJITGetMainJITDylib, LLVMOrcOpaqueLLJIT,
+    LLVMOrcLLJITAddLLVMIRModuleWithRT, LLVMOrcLLJITAddObjectFileWithRT,
+    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder, LLVMOrcLLJITGetExecutionSession,
+    LLVMOrcLLJITGetMainJITDylib, LLVMOrcLLJITRef, LLVMOrcOpaqueLLJIT,
 };
 use llvm_sys::orc2::{
     LLVMOrcExecutionSessionGetSymbolStringPool, LLVMOrcExecutionSessionSetErrorReporter,
@@ -20,7 +24,8 @@ use llvm_sys::orc2::{
 };
 
 use crate::builder::JitBuilder;
-use crate::llvm::{Diagnostics, session_error_reporter, take_error};
+use crate::isolate::{Codegen, CompilerPool};
+use crate::llvm::{Diagnostics, c_string, session_error_reporter, take_error};
 use crate::module::{Module, ModuleSymbols, Strength};
 use crate::registry::Registry;
 use crate::signature::{JitFn, Signature, check_call};
@@ -75,6 +80,10 @@ pub struct Jit {
     pub(crate) host: HashMap<String, HostFunction>,
     /// Kept alive for LLVM until the LLJIT is disposed.
     installed: Installed,
+    /// Compile workers for untrusted modules, started on first use.
+    pool: CompilerPool,
+    /// The code generation settings, for the workers.
+    codegen: Codegen,
 }
 
 // SAFETY: ORC's ExecutionSession is designed for concurrent use: adding modules and looking
@@ -90,7 +99,12 @@ unsafe impl Sync for Jit {}
 
 impl Jit {
     /// A JIT for `machine` (handed to LLVM) with `sources`, in search order.
-    pub(crate) fn create(machine: TargetMachine, sources: Vec<SymbolSource>) -> Result<Jit> {
+    pub(crate) fn create(
+        machine: TargetMachine,
+        sources: Vec<SymbolSource>,
+        pool: CompilerPool,
+        codegen: Codegen,
+    ) -> Result<Jit> {
         let session_errors = Box::new(Diagnostics::default());
         // SAFETY: the target machine is given to the JTMB, the JTMB to the builder, the builder
         // to LLVMOrcCreateLLJIT; each takes ownership, so none is freed by us afterwards.
@@ -122,6 +136,8 @@ impl Jit {
             sources,
             host,
             installed: Installed::default(),
+            pool,
+            codegen,
         };
         // SAFETY: the session lives as long as the LLJIT; the reporter's context is the
         // session_errors box, which Jit::drop frees only after disposing the LLJIT.
@@ -181,21 +197,138 @@ impl Jit {
         let mut modules = self.lock_modules();
         self.check_declarations(&modules.registry, &name, &symbols)?;
         let raw = module.into_raw();
-        // SAFETY: the thread-safe module takes the raw module and the context. The tracker is a
-        // new reference, owned by `Loaded` (released in remove_module or Drop).
-        // AddLLVMIRModuleWithRT takes the TSM in all cases.
-        let (tracker, result) = unsafe {
-            let tsm = raw.context.into_thread_safe_module(raw.module.as_ptr());
+        let context = raw.context;
+        let module = raw.module;
+        self.add_tracked(
+            &mut modules,
+            name,
+            symbols,
+            raw.diagnostics,
+            |lljit, tracker| {
+                // SAFETY: the thread-safe module takes the raw module and the context;
+                // AddLLVMIRModuleWithRT takes the thread-safe module in all cases.
+                unsafe {
+                    let tsm = context.into_thread_safe_module(module.as_ptr());
+                    LLVMOrcLLJITAddLLVMIRModuleWithRT(lljit, tracker, tsm)
+                }
+            },
+        )
+    }
+
+    /// Compiles untrusted IR or bitcode in a compile worker (see [`crate::serve_if_worker`])
+    /// and adds the object file: whatever LLVM does with the input (abort, stack overflow,
+    /// runaway memory or time, within [`crate::IsolationLimits`]) ends only the worker, as
+    /// [`Error::CompilerCrashed`] with LLVM's last message; the JIT stays usable. Parse,
+    /// verification and code generation errors are the same errors as in-process.
+    ///
+    /// In-process ([`Jit::parse_module`] + [`Jit::add_module`]) is for trusted input: no
+    /// process hop, and IPO works on it; isolated compilation costs a round trip to a warm
+    /// worker and a copy of the object, and keeps the host alive.
+    pub fn add_module_isolated(&self, name: &str, bytes: &[u8]) -> Result<ModuleHandle> {
+        self.not_reentrant()?;
+        let compiled = self.pool.compile(name, bytes, self.codegen)?;
+        self.add_object(name, &compiled.object, compiled.symbols)
+    }
+
+    /// Reads a `.ll` or `.bc` file and adds it through a compile worker
+    /// ([`Jit::add_module_isolated`]).
+    pub fn load_module_isolated(&self, path: impl AsRef<Path>) -> Result<ModuleHandle> {
+        let (name, bytes) = read_module_file(path.as_ref())?;
+        self.add_module_isolated(&name, &bytes)
+    }
+
+    /// Compiles independent modules in parallel, one worker per module at a time (up to
+    /// `parallel` workers), and adds each; the results are in the order given.
+    pub fn add_modules_isolated(
+        &self,
+        modules: &[(&str, &[u8])],
+        parallel: usize,
+    ) -> Vec<Result<ModuleHandle>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let compiled: Vec<Mutex<Option<Result<crate::isolate::Compiled>>>> =
+            modules.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..parallel.clamp(1, modules.len().max(1)) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((name, bytes)) = modules.get(i) else {
+                            break;
+                        };
+                        let result = self.pool.compile(name, bytes, self.codegen);
+                        *compiled[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                    }
+                });
+            }
+        });
+        // Added in order, so which weak definition wins does not depend on timing.
+        modules
+            .iter()
+            .zip(compiled)
+            .map(|((name, _), slot)| {
+                let result = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+                let compiled = result.unwrap_or_else(|| Err(Error::Llvm("not compiled".into())))?;
+                self.add_object(name, &compiled.object, compiled.symbols)
+            })
+            .collect()
+    }
+
+    /// Adds an object file compiled from a module whose symbols are `symbols` (by an isolated
+    /// compiler, which parsed, checked and compiled it).
+    fn add_object(
+        &self,
+        name: &str,
+        object: &[u8],
+        symbols: ModuleSymbols,
+    ) -> Result<ModuleHandle> {
+        self.not_reentrant()?;
+        let c_name = c_string(name)?;
+        let mut modules = self.lock_modules();
+        self.check_declarations(&modules.registry, name, &symbols)?;
+        let diagnostics = Box::new(Diagnostics::default());
+        self.add_tracked(
+            &mut modules,
+            name.to_owned(),
+            symbols,
+            diagnostics,
+            |lljit, tracker| {
+                // SAFETY: the buffer copies `object` and is named by a C string; ORC takes the
+                // buffer in all cases.
+                unsafe {
+                    let buffer = LLVMCreateMemoryBufferWithMemoryRangeCopy(
+                        object.as_ptr() as *const std::ffi::c_char,
+                        object.len(),
+                        c_name.as_ptr(),
+                    );
+                    LLVMOrcLLJITAddObjectFileWithRT(lljit, tracker, buffer)
+                }
+            },
+        )
+    }
+
+    /// Creates a resource tracker for a new module, lets `add` hand the code to ORC under it,
+    /// and records the module. `modules` is held throughout, so ORC and the registry see
+    /// additions in the same order (which weak definition wins depends on it).
+    fn add_tracked(
+        &self,
+        modules: &mut Modules,
+        name: String,
+        symbols: ModuleSymbols,
+        diagnostics: Box<Diagnostics>,
+        add: impl FnOnce(LLVMOrcLLJITRef, LLVMOrcResourceTrackerRef) -> LLVMErrorRef,
+    ) -> Result<ModuleHandle> {
+        // SAFETY: the LLJIT is live; the tracker is a new reference, owned by `Loaded`
+        // (released in remove_module or Drop), or released below if ORC refuses the code.
+        let tracker = unsafe {
             let dylib = LLVMOrcLLJITGetMainJITDylib(self.lljit.as_ptr());
-            let tracker = LLVMOrcJITDylibCreateResourceTracker(dylib);
-            let err = LLVMOrcLLJITAddLLVMIRModuleWithRT(self.lljit.as_ptr(), tracker, tsm);
-            (tracker, take_error(err))
+            LLVMOrcJITDylibCreateResourceTracker(dylib)
         };
         let tracker = NonNull::new(tracker)
             .ok_or_else(|| Error::Llvm("ORC returned no resource tracker".into()))?;
-        if let Some(message) = result {
+        // SAFETY: `add`'s error is ours to consume, once.
+        if let Some(message) = unsafe { take_error(add(self.lljit.as_ptr(), tracker.as_ptr())) } {
             // SAFETY: the tracker is ours and holds nothing; release our reference. ORC
-            // destroyed the module and its context, so the sink can go too.
+            // destroyed the code it was given (and its context), so the sink can go too.
             unsafe { LLVMOrcReleaseResourceTracker(tracker.as_ptr()) };
             return Err(Error::ModuleRejected { name, message });
         }
@@ -205,7 +338,7 @@ impl Jit {
             id,
             Loaded {
                 tracker,
-                diagnostics: raw.diagnostics,
+                diagnostics,
             },
         );
         modules

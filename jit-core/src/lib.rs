@@ -249,6 +249,7 @@ mod bitcode;
 mod builder;
 mod error;
 mod ipo;
+mod isolate;
 mod jit;
 mod llvm;
 mod lookup;
@@ -262,6 +263,7 @@ mod version;
 pub use builder::{CodeModel, JitBuilder, OptLevel, RelocModel};
 pub use error::{Error, Result};
 pub use ipo::IpoRuntime;
+pub use isolate::{IsolationLimits, WorkerProgram, serve_if_worker};
 pub use jit::{Function, Jit, ModuleHandle};
 pub use module::Module;
 pub use signature::{

@@ -283,7 +283,7 @@ fn opaque_pointer_hint(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// The symbols of one module, as ORC will see them.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ModuleSymbols {
     /// Definitions ORC is told about (not private/internal, not `available_externally`).
     pub(crate) defined: Vec<Defined>,
@@ -296,7 +296,7 @@ pub(crate) struct ModuleSymbols {
 }
 
 /// One symbol a module defines.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Defined {
     pub(crate) name: String,
     pub(crate) strength: Strength,
@@ -307,7 +307,7 @@ pub(crate) struct Defined {
 /// How ORC treats two definitions of one name (mirroring `JITDylib::define`): a strong one is a
 /// duplicate-definition error, unless the other is weak and never searched, which it replaces;
 /// a weak one is discarded in favour of whatever is there first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Strength {
     Strong,
     Weak,

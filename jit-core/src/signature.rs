@@ -8,7 +8,7 @@
 use std::fmt;
 
 /// The type of a parameter or return value, at the level the C ABI cares about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ValueType {
     /// No value (`void` return).
     Void,
@@ -38,7 +38,7 @@ impl fmt::Display for ValueType {
 }
 
 /// How an integer narrower than 32 bits is widened in its register (`zeroext`/`signext`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Extension {
     /// No attribute: the upper bits are unspecified.
     #[default]
@@ -51,7 +51,7 @@ pub enum Extension {
 
 /// A parameter or return value: its type, its extension and any other attribute that changes
 /// how it is passed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Value {
     /// The type.
     pub ty: ValueType,
@@ -90,7 +90,7 @@ impl fmt::Display for Value {
 
 /// An LLVM calling convention, by its number (`0` is C's, the only one Rust's `extern "C"`
 /// uses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct CallingConvention(pub u32);
 
 impl CallingConvention {
@@ -127,7 +127,7 @@ impl fmt::Display for CallingConvention {
 }
 
 /// A function's signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Signature {
     /// The calling convention.
     pub calling_convention: CallingConvention,

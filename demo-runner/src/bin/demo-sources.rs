@@ -21,6 +21,7 @@ extern "C" fn external_function(x: i32) -> i32 {
 }
 
 fn main() -> ExitCode {
+    jit_core::serve_if_worker();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut builder = JitBuilder::default();

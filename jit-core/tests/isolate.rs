@@ -1,0 +1,147 @@
+//! Isolated compilation through real worker processes (jit-core's `jit-core-worker`): what
+//! crashes LLVM ends a worker, never this test process, and the JIT keeps working.
+
+use std::time::Duration;
+
+use jit_core::{Error, IsolationLimits, Jit, WorkerProgram};
+
+fn isolated_jit() -> Jit {
+    Jit::builder()
+        .compile_worker(WorkerProgram::Path(
+            env!("CARGO_BIN_EXE_jit-core-worker").into(),
+        ))
+        .build()
+        .unwrap()
+}
+
+const ANSWER: &str = "declare i32 @abs(i32)\ndefine i32 @f(i32 %x) {\nentry:\n  %r = call i32 @abs(i32 %x)\n  ret i32 %r\n}\n";
+
+fn call_f(jit: &Jit, x: i32) -> i32 {
+    let f = jit.lookup::<extern "C" fn(i32) -> i32>("f").unwrap();
+    // SAFETY: f calls libc's abs.
+    unsafe { f.call(x) }
+}
+
+#[test]
+fn a_module_compiled_in_a_worker_links_checks_and_runs() {
+    let jit = isolated_jit();
+    jit.add_module_isolated("answer.ll", ANSWER.as_bytes())
+        .unwrap();
+    assert_eq!(call_f(&jit, -42), 42);
+    // The worker reported the module's symbols: the signature check still applies.
+    let err = jit.lookup::<extern "C" fn() -> i64>("f").unwrap_err();
+    assert!(matches!(err, Error::SignatureMismatch { .. }), "{err:?}");
+}
+
+#[test]
+fn parse_verify_and_codegen_errors_are_the_usual_errors() {
+    let jit = isolated_jit();
+    let err = jit
+        .add_module_isolated("bad.ll", b"define i32 @f( {")
+        .unwrap_err();
+    assert!(matches!(err, Error::Parse { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("bad.ll:1:"), "{err}");
+    let unverifiable = "define i32 @g() {\nentry:\n  br label %next\nnext:\n  %x = add i32 %y, 1\n  %y = add i32 %x, 1\n  ret i32 %x\n}\n";
+    let err = jit
+        .add_module_isolated("cycle.ll", unverifiable.as_bytes())
+        .unwrap_err();
+    assert!(matches!(err, Error::Verify { .. }), "{err:?}");
+    let asm = "define i32 @h() {\nentry:\n  call void asm sideeffect \"no_such_mnemonic %eax\", \"~{eax}\"()\n  ret i32 1\n}\n";
+    let err = jit
+        .add_module_isolated("asm.ll", asm.as_bytes())
+        .unwrap_err();
+    assert!(matches!(err, Error::Compile { .. }), "{err:?}");
+    assert!(err.to_string().contains("no_such_mnemonic"), "{err}");
+}
+
+#[test]
+fn a_module_that_makes_llvm_abort_ends_only_the_worker() {
+    let jit = isolated_jit();
+    // An AArch64 intrinsic on x86-64: instruction selection calls abort().
+    let foreign = "declare i32 @llvm.aarch64.crc32b(i32, i32)\ndefine i32 @crc(i32 %a) {\nentry:\n  %r = call i32 @llvm.aarch64.crc32b(i32 %a, i32 1)\n  ret i32 %r\n}\n";
+    let err = jit
+        .add_module_isolated("crc.ll", foreign.as_bytes())
+        .unwrap_err();
+    match &err {
+        Error::CompilerCrashed {
+            module,
+            signal,
+            message,
+        } => {
+            assert_eq!(module, "crc.ll");
+            assert_eq!(*signal, Some(6), "{message}");
+            assert!(message.contains("LLVM ERROR"), "{message}");
+        }
+        other => panic!("expected CompilerCrashed, got {other:?}"),
+    }
+    assert!(err.to_string().contains("SIGABRT"), "{err}");
+    // A new worker takes over; the JIT is fine.
+    jit.add_module_isolated("answer.ll", ANSWER.as_bytes())
+        .unwrap();
+    assert_eq!(call_f(&jit, -7), 7);
+}
+
+#[test]
+fn the_time_limit_kills_the_worker() {
+    let jit = Jit::builder()
+        .compile_worker(WorkerProgram::Path(
+            env!("CARGO_BIN_EXE_jit-core-worker").into(),
+        ))
+        .isolation_limits(IsolationLimits {
+            time: Duration::from_millis(1),
+            ..IsolationLimits::default()
+        })
+        .build()
+        .unwrap();
+    let mut big = String::from("define i64 @f(i64 %x) {\nentry:\n  %v0 = add i64 %x, 1\n");
+    for i in 1..20_000 {
+        big.push_str(&format!("  %v{i} = mul i64 %v{}, 3\n", i - 1));
+    }
+    big.push_str("  ret i64 %v19999\n}\n");
+    let err = jit
+        .add_module_isolated("big.ll", big.as_bytes())
+        .unwrap_err();
+    match &err {
+        Error::CompilerCrashed { signal, .. } => assert_eq!(*signal, Some(9), "{err}"),
+        other => panic!("expected CompilerCrashed, got {other:?}"),
+    }
+}
+
+#[test]
+fn independent_modules_compile_in_parallel() {
+    let jit = isolated_jit();
+    let sources: Vec<(String, String)> = (0..20)
+        .map(|i| {
+            (
+                format!("m{i}.ll"),
+                format!("define i32 @m{i}() {{\nentry:\n  ret i32 {i}\n}}\n"),
+            )
+        })
+        .collect();
+    let modules: Vec<(&str, &[u8])> = sources
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_bytes()))
+        .collect();
+    for result in jit.add_modules_isolated(&modules, 4) {
+        result.unwrap();
+    }
+    for i in 0..20 {
+        let f = jit
+            .lookup::<extern "C" fn() -> i32>(&format!("m{i}"))
+            .unwrap();
+        // SAFETY: each returns a constant.
+        assert_eq!(unsafe { f.call() }, i);
+    }
+}
+
+#[test]
+fn a_program_that_is_not_a_worker_is_a_clear_error() {
+    let jit = Jit::builder()
+        .compile_worker(WorkerProgram::Path("/bin/true".into()))
+        .build()
+        .unwrap();
+    let err = jit
+        .add_module_isolated("answer.ll", ANSWER.as_bytes())
+        .unwrap_err();
+    assert!(err.to_string().contains("serve_if_worker"), "{err}");
+}
