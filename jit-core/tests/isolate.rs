@@ -145,3 +145,38 @@ fn a_program_that_is_not_a_worker_is_a_clear_error() {
         .unwrap_err();
     assert!(err.to_string().contains("serve_if_worker"), "{err}");
 }
+
+/// Every file of the corpus kills LLVM 14's bitcode reader (tests/data/make_crash_corpus.py):
+/// through a worker it is an error, never the end of this process, and the JIT keeps working.
+#[test]
+fn the_crash_corpus_never_takes_the_host_down() {
+    let jit = isolated_jit();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/crash-corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "{}", files.len());
+    let mut crashed = 0;
+    for file in &files {
+        match jit.load_module_isolated(file) {
+            Err(Error::CompilerCrashed { .. }) => crashed += 1,
+            Err(Error::Parse { .. } | Error::Verify { .. } | Error::Compile { .. }) => {}
+            // Other LLVM versions may read a mutant that LLVM 14 could not.
+            Ok(_) if jit_core::LLVM_VERSION != 14 => {}
+            other => panic!("{}: {other:?}", file.display()),
+        }
+    }
+    if jit_core::LLVM_VERSION == 14 {
+        assert!(
+            crashed >= 20,
+            "only {crashed} of {} crashed LLVM 14",
+            files.len()
+        );
+    }
+    eprintln!("{crashed} of {} files crashed a worker", files.len());
+    jit.add_module_isolated("answer.ll", ANSWER.as_bytes())
+        .unwrap();
+    assert_eq!(call_f(&jit, -5), 5);
+}
