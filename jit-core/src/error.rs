@@ -114,6 +114,15 @@ pub enum Error {
         /// LLVM's last message (`LLVM ERROR: ...`), or what is known.
         message: String,
     },
+    /// The module cannot run on this host: CPU features or a CPU it lacks, an intrinsic of
+    /// another architecture, an intrinsic LLVM does not know. Found before compiling.
+    #[error("{name}: error: {reason}")]
+    Unsupported {
+        /// The module's name.
+        name: String,
+        /// What and why.
+        reason: String,
+    },
     /// A module parsed by another JIT: each module reports to, and is owned by, its own JIT.
     #[error("{name}: the module was parsed by another JIT; parse it with this one")]
     ForeignModule {

@@ -34,9 +34,7 @@ use crate::{Error, Result};
 /// Set in a worker's environment; its value is the protocol version.
 const WORKER_ENV: &str = "JIT_CORE_COMPILE_WORKER";
 const PROTOCOL: u32 = 1;
-/// The worker compiles on a thread with this much stack (reserved, not committed), so deeply
-/// nested IR the parser recurses into does not overflow it.
-const WORKER_STACK: usize = 1 << 30;
+use crate::module::PARSER_STACK as WORKER_STACK;
 
 /// Which program runs as a compile worker.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -93,6 +91,7 @@ enum Reply {
 enum Failure {
     Parse,
     Verify,
+    Unsupported,
     Compile,
 }
 
@@ -154,6 +153,7 @@ fn compile(request: &Request, bytes: &[u8]) -> (Reply, Vec<u8>) {
         Ok(module) => module,
         Err(Error::Verify { diagnostic, .. }) => return failed(Failure::Verify, diagnostic),
         Err(Error::Parse { diagnostic, .. }) => return failed(Failure::Parse, diagnostic),
+        Err(Error::Unsupported { reason, .. }) => return failed(Failure::Unsupported, reason),
         Err(other) => return failed(Failure::Parse, other.to_string()),
     };
     let symbols = module.symbols();
@@ -307,6 +307,10 @@ impl CompilerPool {
                     Failure::Verify => Error::Verify {
                         name,
                         diagnostic: message,
+                    },
+                    Failure::Unsupported => Error::Unsupported {
+                        name,
+                        reason: message,
                     },
                     Failure::Compile => Error::Compile {
                         module: name,

@@ -170,7 +170,7 @@ impl Jit {
     /// Parses textual IR or bitcode (told apart by content) and verifies it. `name` appears in
     /// diagnostics.
     pub fn parse_module(&self, name: &str, bytes: &[u8]) -> Result<Module<'_>> {
-        Module::parse(self.id, name, bytes)
+        Module::parse_on_big_stack(self.id, name, bytes)
     }
 
     /// Reads, parses and verifies a `.ll` or `.bc` file.

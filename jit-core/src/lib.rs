@@ -247,6 +247,7 @@ compile_error!(
 
 mod bitcode;
 mod builder;
+mod checks;
 mod error;
 mod ipo;
 mod isolate;

@@ -50,7 +50,34 @@ pub(crate) struct RawModule {
     pub(crate) diagnostics: Box<Diagnostics>,
 }
 
+/// The stack LLVM's parser gets (reserved, not committed): it recurses into nested constant
+/// expressions, and 8 MiB overflows at a few thousand levels (a 10,000-deep expression is 170 KB
+/// of text).
+pub(crate) const PARSER_STACK: usize = 1 << 30;
+
+/// A module on its way from the parsing thread to the caller's.
+struct Parsed<'jit>(Result<Module<'jit>>);
+
+// SAFETY: the module and its context were created on the parsing thread, which ends after
+// handing them over; nothing else refers to them, and LLVM contexts are not tied to a thread.
+unsafe impl Send for Parsed<'_> {}
+
 impl<'jit> Module<'jit> {
+    /// [`Module::parse`] on a thread with [`PARSER_STACK`] of stack.
+    pub(crate) fn parse_on_big_stack(owner: u64, name: &str, bytes: &[u8]) -> Result<Self> {
+        std::thread::scope(|scope| {
+            let parser = std::thread::Builder::new()
+                .name("llvm-parse".into())
+                .stack_size(PARSER_STACK)
+                .spawn_scoped(scope, || Parsed(Module::parse(owner, name, bytes)))
+                .map_err(|e| Error::Llvm(format!("cannot start the parser thread: {e}")))?;
+            match parser.join() {
+                Ok(Parsed(result)) => result,
+                Err(_) => Err(Error::Llvm(format!("{name}: the parser panicked"))),
+            }
+        })
+    }
+
     /// Parses textual IR (`.ll`) or bitcode (`.bc`; told apart by its magic bytes), then verifies.
     /// `name` is used in diagnostics (`name:line:col: error: ...`).
     pub(crate) fn parse(owner: u64, name: &str, bytes: &[u8]) -> Result<Self> {
@@ -122,6 +149,13 @@ impl<'jit> Module<'jit> {
             _jit: PhantomData,
         };
         module.verify()?;
+        // SAFETY: the module is live and owned here.
+        if let Some(reason) = unsafe { crate::checks::check(module.raw()) } {
+            return Err(Error::Unsupported {
+                name: name.to_owned(),
+                reason,
+            });
+        }
         Ok(module)
     }
 

@@ -1,0 +1,170 @@
+//! Cheap checks of a parsed module against this host, before any code is generated, for what
+//! LLVM would otherwise turn into a crash: a function asking for CPU features this machine
+//! lacks (SIGILL when called), an intrinsic of another architecture (`Cannot select`, an abort
+//! in code generation), an intrinsic LLVM does not know (reported by ORC as a missing symbol).
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use llvm_sys::core::{
+    LLVMGetAttributeCountAtIndex, LLVMGetStringAttributeAtIndex, LLVMGetStringAttributeValue,
+    LLVMLookupIntrinsicID,
+};
+use llvm_sys::prelude::{LLVMModuleRef, LLVMValueRef};
+use llvm_sys::target_machine::{
+    LLVMGetDefaultTargetTriple, LLVMGetHostCPUFeatures, LLVMGetHostCPUName,
+};
+
+use crate::llvm::take_message;
+use crate::module::{functions, value_name};
+
+/// The host, as LLVM sees it.
+struct Host {
+    /// The architecture part of the triple (`x86_64`).
+    arch: String,
+    cpu: String,
+    /// Features this CPU has (`+avx2` → `avx2`).
+    features: HashSet<String>,
+}
+
+fn host() -> &'static Host {
+    static HOST: OnceLock<Host> = OnceLock::new();
+    HOST.get_or_init(|| {
+        // SAFETY: each string is LLVM's, freed once by take_message.
+        let (triple, cpu, features) = unsafe {
+            (
+                take_message(LLVMGetDefaultTargetTriple()),
+                take_message(LLVMGetHostCPUName()),
+                take_message(LLVMGetHostCPUFeatures()),
+            )
+        };
+        Host {
+            arch: triple.split('-').next().unwrap_or_default().to_owned(),
+            cpu,
+            features: features
+                .split(',')
+                .filter_map(|f| f.strip_prefix('+'))
+                .map(str::to_owned)
+                .collect(),
+        }
+    })
+}
+
+/// Intrinsic name prefixes of each architecture, and the host architectures they belong to.
+const ARCH_INTRINSICS: &[(&str, &[&str])] = &[
+    ("llvm.x86.", &["x86_64", "i386", "i486", "i586", "i686"]),
+    ("llvm.aarch64.", &["aarch64", "arm64"]),
+    ("llvm.arm.", &["arm", "armv7", "thumb"]),
+    ("llvm.ppc.", &["powerpc64", "powerpc64le", "powerpc"]),
+    ("llvm.mips.", &["mips", "mipsel", "mips64", "mips64el"]),
+    ("llvm.riscv.", &["riscv64", "riscv32"]),
+    ("llvm.wasm.", &["wasm32", "wasm64"]),
+    ("llvm.amdgcn.", &[]),
+    ("llvm.r600.", &[]),
+    ("llvm.nvvm.", &[]),
+    ("llvm.hexagon.", &["hexagon"]),
+    ("llvm.s390.", &["s390x"]),
+    ("llvm.loongarch.", &["loongarch64"]),
+    ("llvm.bpf.", &["bpf"]),
+    ("llvm.spv.", &[]),
+];
+
+/// CPU names that promise no more than the baseline features.
+const BASELINE_CPUS: &[&str] = &["generic", "x86-64"];
+
+/// The first reason `module` cannot run on this host, if any.
+///
+/// # Safety
+/// `module` is live and not changed meanwhile.
+pub(crate) unsafe fn check(module: LLVMModuleRef) -> Option<String> {
+    let host = host();
+    // SAFETY: caller; we only read names and attributes of the module's functions.
+    unsafe {
+        for function in functions(module) {
+            let name = value_name(function);
+            if let Some(reason) = intrinsic(&name, host) {
+                return Some(reason);
+            }
+            if let Some(reason) = cpu_and_features(function, &name, host) {
+                return Some(reason);
+            }
+        }
+    }
+    None
+}
+
+fn intrinsic(name: &str, host: &Host) -> Option<String> {
+    if !name.starts_with("llvm.") {
+        return None;
+    }
+    for (prefix, arches) in ARCH_INTRINSICS {
+        if name.starts_with(prefix) && !arches.contains(&host.arch.as_str()) {
+            return Some(format!(
+                "`{name}` is an intrinsic of another architecture ({}); this host is {}: it \
+                 cannot be compiled here",
+                prefix.trim_start_matches("llvm.").trim_end_matches('.'),
+                host.arch
+            ));
+        }
+    }
+    // SAFETY: the name is a valid byte range; LLVM only reads it.
+    let id = unsafe { LLVMLookupIntrinsicID(name.as_ptr() as *const _, name.len()) };
+    if id == 0 {
+        return Some(format!(
+            "`{name}` is not an intrinsic this LLVM knows (names starting with `llvm.` are \
+             reserved for intrinsics): it is not a missing symbol of a library"
+        ));
+    }
+    None
+}
+
+/// # Safety
+/// `function` is live.
+unsafe fn cpu_and_features(function: LLVMValueRef, name: &str, host: &Host) -> Option<String> {
+    // SAFETY: caller; string attributes are looked up by key and only read.
+    let attribute = |key: &str| unsafe {
+        if LLVMGetAttributeCountAtIndex(function, llvm_sys::LLVMAttributeFunctionIndex) == 0 {
+            return None;
+        }
+        let attr = LLVMGetStringAttributeAtIndex(
+            function,
+            llvm_sys::LLVMAttributeFunctionIndex,
+            key.as_ptr() as *const _,
+            key.len() as u32,
+        );
+        if attr.is_null() {
+            return None;
+        }
+        let mut len = 0;
+        let value = LLVMGetStringAttributeValue(attr, &mut len);
+        Some(
+            String::from_utf8_lossy(std::slice::from_raw_parts(value as *const u8, len as usize))
+                .into_owned(),
+        )
+    };
+    if let Some(features) = attribute("target-features") {
+        let missing: Vec<&str> = features
+            .split(',')
+            .filter_map(|f| f.strip_prefix('+'))
+            .filter(|f| !host.features.contains(*f))
+            .collect();
+        if !missing.is_empty() {
+            return Some(format!(
+                "function `{name}` needs CPU features this host ({}) lacks: {}; remove them from \
+                 its \"target-features\" or compile it for this CPU",
+                host.cpu,
+                missing.join(", ")
+            ));
+        }
+    }
+    if let Some(cpu) = attribute("target-cpu") {
+        if cpu != host.cpu && !BASELINE_CPUS.contains(&cpu.as_str()) {
+            return Some(format!(
+                "function `{name}` is compiled for CPU `{cpu}`, this host is `{}`: its \
+                 instructions may not exist here; drop \"target-cpu\" or use the host's",
+                host.cpu
+            ));
+        }
+    }
+    None
+}
