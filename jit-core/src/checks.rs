@@ -23,8 +23,9 @@ struct Host {
     /// The architecture part of the triple (`x86_64`).
     arch: String,
     cpu: String,
-    /// Features this CPU has (`+avx2` → `avx2`).
-    features: HashSet<String>,
+    /// Features LLVM's host detection says this CPU lacks (`-avx512fp16`). Features it does
+    /// not mention (`x87`, which clang lists for every x86-64 function) are not judged.
+    lacking: HashSet<String>,
 }
 
 fn host() -> &'static Host {
@@ -41,9 +42,9 @@ fn host() -> &'static Host {
         Host {
             arch: triple.split('-').next().unwrap_or_default().to_owned(),
             cpu,
-            features: features
+            lacking: features
                 .split(',')
-                .filter_map(|f| f.strip_prefix('+'))
+                .filter_map(|f| f.strip_prefix('-'))
                 .map(str::to_owned)
                 .collect(),
         }
@@ -146,7 +147,7 @@ unsafe fn cpu_and_features(function: LLVMValueRef, name: &str, host: &Host) -> O
         let missing: Vec<&str> = features
             .split(',')
             .filter_map(|f| f.strip_prefix('+'))
-            .filter(|f| !host.features.contains(*f))
+            .filter(|f| host.lacking.contains(*f))
             .collect();
         if !missing.is_empty() {
             return Some(format!(
