@@ -61,6 +61,7 @@ pub struct JitBuilder {
     sources: Vec<SymbolSource>,
     worker: WorkerProgram,
     limits: IsolationLimits,
+    run_constructors: bool,
 }
 
 impl Default for JitBuilder {
@@ -73,6 +74,7 @@ impl Default for JitBuilder {
             sources: Vec::new(),
             worker: WorkerProgram::default(),
             limits: IsolationLimits::default(),
+            run_constructors: false,
         }
     }
 }
@@ -181,7 +183,27 @@ impl JitBuilder {
             code_model: self.code_model,
         };
         let pool = CompilerPool::new(self.worker.clone(), self.limits);
-        Jit::create(machine, search_order(&sources), pool, codegen)
+        Jit::create(
+            machine,
+            search_order(&sources),
+            pool,
+            codegen,
+            self.run_constructors,
+        )
+    }
+
+    /// Runs modules' global constructors (`llvm.global_ctors`) when they are added, in priority
+    /// order as lli does, and their destructors when they are removed or the JIT is dropped.
+    /// Off by default: a module with either is then refused ([`crate::Error::Constructors`]).
+    ///
+    /// # Safety
+    /// Constructors and destructors are JIT code that the JIT calls with no arguments, from
+    /// `add_module`, `add_module_isolated`, `remove_module` and `Drop`: every module added
+    /// must have constructors and destructors that behave like sound C (the contract of
+    /// [`crate::Function::call`]).
+    pub unsafe fn run_constructors(&mut self, yes: bool) -> &mut Self {
+        self.run_constructors = yes;
+        self
     }
 
     /// The program that runs as compile worker for [`Jit::add_module_isolated`] (default:

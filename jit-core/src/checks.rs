@@ -16,7 +16,7 @@ use llvm_sys::target_machine::{
 };
 
 use crate::llvm::take_message;
-use crate::module::{functions, value_name};
+use crate::module::{functions, globals, value_name};
 
 /// The host, as LLVM sees it.
 struct Host {
@@ -79,8 +79,20 @@ const BASELINE_CPUS: &[&str] = &["generic", "x86-64"];
 /// `module` is live and not changed meanwhile.
 pub(crate) unsafe fn check(module: LLVMModuleRef) -> Option<String> {
     let host = host();
-    // SAFETY: caller; we only read names and attributes of the module's functions.
+    // SAFETY: caller; we only read names and attributes of the module's functions and
+    // globals.
     unsafe {
+        for global in globals(module) {
+            if llvm_sys::core::LLVMIsThreadLocal(global) != 0 {
+                return Some(format!(
+                    "`{}` is a thread-local variable: LLJIT without the ORC runtime cannot \
+                     allocate or resolve thread-local storage (RuntimeDyld aborts with \
+                     \"allocation of TLS not implemented\", JITLink needs the ORC runtime's \
+                     ELF platform); make it a plain global, or pass per-thread data by pointer",
+                    value_name(global)
+                ));
+            }
+        }
         for function in functions(module) {
             let name = value_name(function);
             if let Some(reason) = intrinsic(&name, host) {

@@ -123,6 +123,16 @@ pub enum Error {
         /// What and why.
         reason: String,
     },
+    /// The module has global constructors or destructors, JIT code that the JIT would have to
+    /// call itself; that is allowed only through the `unsafe` [`crate::JitBuilder::run_constructors`].
+    #[error(
+        "{name}: error: the module has global constructors or destructors, JIT code the JIT \
+         would run itself; allow that with `unsafe {{ builder.run_constructors(true) }}`"
+    )]
+    Constructors {
+        /// The module's name.
+        name: String,
+    },
     /// A module parsed by another JIT: each module reports to, and is owned by, its own JIT.
     #[error("{name}: the module was parsed by another JIT; parse it with this one")]
     ForeignModule {

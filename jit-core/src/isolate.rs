@@ -149,14 +149,16 @@ fn failed(kind: Failure, message: String) -> (Reply, Vec<u8>) {
 
 /// Parses, verifies and compiles one module to an object file for this host.
 fn compile(request: &Request, bytes: &[u8]) -> (Reply, Vec<u8>) {
-    let module = match Module::parse(0, &request.name, bytes) {
+    let mut module = match Module::parse(0, &request.name, bytes) {
         Ok(module) => module,
         Err(Error::Verify { diagnostic, .. }) => return failed(Failure::Verify, diagnostic),
         Err(Error::Parse { diagnostic, .. }) => return failed(Failure::Parse, diagnostic),
         Err(Error::Unsupported { reason, .. }) => return failed(Failure::Unsupported, reason),
         Err(other) => return failed(Failure::Parse, other.to_string()),
     };
-    let symbols = module.symbols();
+    let structors = module.take_structors();
+    let mut symbols = module.symbols();
+    symbols.structors = structors;
     let codegen = request.codegen;
     let machine = match TargetMachine::host(codegen.opt, codegen.reloc, codegen.code_model) {
         Ok(machine) => machine,

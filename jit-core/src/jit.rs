@@ -30,6 +30,7 @@ use crate::module::{Module, ModuleSymbols, Strength};
 use crate::registry::Registry;
 use crate::signature::{JitFn, Signature, check_call};
 use crate::sources::{HostFunction, Installed, SymbolSource, install};
+use crate::structors::Structors;
 use crate::target::TargetMachine;
 use crate::{Error, Result};
 
@@ -38,6 +39,8 @@ pub(crate) struct Loaded {
     tracker: NonNull<LLVMOrcOpaqueResourceTracker>,
     /// The sink the module's context reports to; kept until the tracker is removed.
     pub(crate) diagnostics: Box<Diagnostics>,
+    /// Run before the module goes (see structors.rs).
+    destructors: Vec<String>,
 }
 
 #[derive(Default)]
@@ -84,6 +87,8 @@ pub struct Jit {
     pool: CompilerPool,
     /// The code generation settings, for the workers.
     codegen: Codegen,
+    /// Whether modules' constructors and destructors run ([`JitBuilder::run_constructors`]).
+    run_structors: bool,
 }
 
 // SAFETY: ORC's ExecutionSession is designed for concurrent use: adding modules and looking
@@ -104,6 +109,7 @@ impl Jit {
         sources: Vec<SymbolSource>,
         pool: CompilerPool,
         codegen: Codegen,
+        run_structors: bool,
     ) -> Result<Jit> {
         let session_errors = Box::new(Diagnostics::default());
         // SAFETY: the target machine is given to the JTMB, the JTMB to the builder, the builder
@@ -138,6 +144,7 @@ impl Jit {
             installed: Installed::default(),
             pool,
             codegen,
+            run_structors,
         };
         // SAFETY: the session lives as long as the LLJIT; the reporter's context is the
         // session_errors box, which Jit::drop frees only after disposing the LLJIT.
@@ -191,7 +198,17 @@ impl Jit {
         if module.owner() != self.id {
             return Err(Error::ForeignModule { name });
         }
-        let symbols = module.symbols();
+        let mut module = module;
+        let structors = if module.has_structors() {
+            if !self.run_structors {
+                return Err(Error::Constructors { name });
+            }
+            module.take_structors()
+        } else {
+            Structors::default()
+        };
+        let mut symbols = module.symbols();
+        symbols.structors = structors.clone();
         // Held until the registry knows the module, so that ORC and the registry see additions
         // in the same order (which weak definition wins depends on it).
         let mut modules = self.lock_modules();
@@ -199,7 +216,7 @@ impl Jit {
         let raw = module.into_raw();
         let context = raw.context;
         let module = raw.module;
-        self.add_tracked(
+        let handle = self.add_tracked(
             &mut modules,
             name,
             symbols,
@@ -212,7 +229,10 @@ impl Jit {
                     LLVMOrcLLJITAddLLVMIRModuleWithRT(lljit, tracker, tsm)
                 }
             },
-        )
+        )?;
+        drop(modules);
+        self.call_structors(&structors.constructors)?;
+        Ok(handle)
     }
 
     /// Compiles untrusted IR or bitcode in a compile worker (see [`crate::serve_if_worker`])
@@ -283,10 +303,16 @@ impl Jit {
     ) -> Result<ModuleHandle> {
         self.not_reentrant()?;
         let c_name = c_string(name)?;
+        if !symbols.structors.is_empty() && !self.run_structors {
+            return Err(Error::Constructors {
+                name: name.to_owned(),
+            });
+        }
+        let constructors = symbols.structors.constructors.clone();
         let mut modules = self.lock_modules();
         self.check_declarations(&modules.registry, name, &symbols)?;
         let diagnostics = Box::new(Diagnostics::default());
-        self.add_tracked(
+        let handle = self.add_tracked(
             &mut modules,
             name.to_owned(),
             symbols,
@@ -303,7 +329,24 @@ impl Jit {
                     LLVMOrcLLJITAddObjectFileWithRT(lljit, tracker, buffer)
                 }
             },
-        )
+        )?;
+        drop(modules);
+        self.call_structors(&constructors)?;
+        Ok(handle)
+    }
+
+    /// Calls constructors or destructors (by their names in the JIT), in the order given.
+    fn call_structors(&self, names: &[String]) -> Result<()> {
+        for name in names {
+            let address = self.lookup_address(name)?;
+            // SAFETY: only modules added while `run_constructors(true)` was set have any, and
+            // its contract is that they behave like sound C when called with no arguments;
+            // `address` is the entry of the `void ()` function the module's array named.
+            let function: extern "C" fn() =
+                unsafe { std::mem::transmute::<usize, extern "C" fn()>(address as usize) };
+            function();
+        }
+        Ok(())
     }
 
     /// Creates a resource tracker for a new module, lets `add` hand the code to ORC under it,
@@ -339,6 +382,7 @@ impl Jit {
             Loaded {
                 tracker,
                 diagnostics,
+                destructors: symbols.structors.destructors.clone(),
             },
         );
         modules
@@ -424,6 +468,14 @@ impl Jit {
                 dependents,
             });
         }
+        let destructors = modules
+            .loaded
+            .get(&handle.id)
+            .map(|l| l.destructors.clone())
+            .unwrap_or_default();
+        // A destructor that cannot be compiled cannot run; the module goes anyway.
+        let _ = self.call_structors(&destructors);
+        let modules = self.modules.get_mut().unwrap_or_else(|e| e.into_inner());
         let loaded = modules
             .loaded
             .remove(&handle.id)
@@ -475,6 +527,18 @@ pub(crate) fn read_module_file(path: &Path) -> Result<(String, Vec<u8>)> {
 
 impl Drop for Jit {
     fn drop(&mut self) {
+        // Destructors first, the last module added first, while everything is still there.
+        let mut destructors: Vec<(u64, Vec<String>)> = self
+            .lock_modules()
+            .loaded
+            .iter()
+            .map(|(id, loaded)| (*id, loaded.destructors.clone()))
+            .collect();
+        destructors.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
+        for (_, names) in destructors {
+            // A destructor that cannot be compiled cannot run; the JIT goes anyway.
+            let _ = self.call_structors(&names);
+        }
         let modules = std::mem::take(&mut self.lock_modules().loaded);
         // `installed` (lookup callbacks) is dropped with the other fields, after this body.
         // SAFETY: each tracker reference is ours and released once; then the LLJIT, which

@@ -38,6 +38,8 @@
 //! - removing a module needs `&mut Jit`, so no [`Function`] (which borrows the JIT) survives
 //!   it, and is refused while other modules refer to its symbols ([`Error::ModuleInUse`]),
 //!   because ORC does not track which compiled code calls which;
+//! - a module with global constructors or destructors is refused unless the `unsafe`
+//!   [`JitBuilder::run_constructors`] allows the JIT to call them (on add, remove and drop);
 //! - a module that fails to compile stays failed ([`Error::Compile`] with LLVM's message), and
 //!   a missing symbol is found before compiling ([`Error::MissingSymbols`]), so a later lookup
 //!   succeeds once it is added;
@@ -258,6 +260,7 @@ mod module;
 mod registry;
 mod signature;
 mod sources;
+mod structors;
 mod target;
 mod version;
 

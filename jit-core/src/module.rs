@@ -207,6 +207,18 @@ impl<'jit> Module<'jit> {
         unsafe { take_message(LLVMPrintModuleToString(self.module.as_ptr())) }
     }
 
+    /// Takes the module's global constructors and destructors out, for the JIT to call.
+    pub(crate) fn take_structors(&mut self) -> crate::structors::Structors {
+        // SAFETY: the module is live and exclusively ours (`&mut self`).
+        unsafe { crate::structors::extract(self.raw()) }
+    }
+
+    /// Whether the module has global constructors or destructors.
+    pub(crate) fn has_structors(&self) -> bool {
+        // SAFETY: the module is live; this only reads.
+        unsafe { crate::structors::present(self.raw()) }
+    }
+
     /// The symbols this module defines and the ones it needs from elsewhere.
     pub(crate) fn symbols(&self) -> ModuleSymbols {
         let mut symbols = ModuleSymbols::default();
@@ -327,6 +339,9 @@ pub(crate) struct ModuleSymbols {
     pub(crate) referenced: Vec<String>,
     /// The used function declarations among `referenced`, with their signatures.
     pub(crate) declared: Vec<(String, Signature)>,
+    /// The constructors and destructors taken out of the module (see structors.rs).
+    #[serde(default)]
+    pub(crate) structors: crate::structors::Structors,
 }
 
 /// One symbol a module defines.
