@@ -199,6 +199,7 @@ mod tests {
                 .collect(),
             referenced: referenced.iter().map(|s| s.to_string()).collect(),
             declared: Vec::new(),
+            structors: Default::default(),
         }
     }
 
