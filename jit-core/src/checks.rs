@@ -82,6 +82,20 @@ pub(crate) unsafe fn check(module: LLVMModuleRef) -> Option<String> {
     // SAFETY: caller; we only read names and attributes of the module's functions and
     // globals.
     unsafe {
+        if !llvm_sys::core::LLVMGetFirstGlobalAlias(module).is_null()
+            || !llvm_sys::core::LLVMGetFirstGlobalIFunc(module).is_null()
+        {
+            return Some(
+                "the module has a global alias or ifunc, whose target the JIT cannot check or \
+                 track: define the function under each name instead"
+                    .into(),
+            );
+        }
+        for value in functions(module).into_iter().chain(globals(module)) {
+            if let Some(reason) = name_problem(value) {
+                return Some(reason);
+            }
+        }
         for global in globals(module) {
             if llvm_sys::core::LLVMIsThreadLocal(global) != 0 {
                 return Some(format!(
@@ -105,6 +119,36 @@ pub(crate) unsafe fn check(module: LLVMModuleRef) -> Option<String> {
     }
     None
 }
+
+/// Names the JIT cannot key exactly: not UTF-8 (two names would look alike), or starting with
+/// `\x01` (LLVM's "do not mangle" mark, which ORC strips, so the JIT would see another name).
+///
+/// # Safety
+/// `value` is a live global value.
+unsafe fn name_problem(value: LLVMValueRef) -> Option<String> {
+    let mut len = 0;
+    // SAFETY: caller; the name is read in place.
+    let bytes = unsafe {
+        let name = llvm_sys::core::LLVMGetValueName2(value, &mut len);
+        std::slice::from_raw_parts(name as *const u8, len)
+    };
+    match std::str::from_utf8(bytes) {
+        Err(_) => Some(format!(
+            "the symbol name {} is not UTF-8, so the JIT cannot tell it from similar names: \
+             rename it",
+            String::from_utf8_lossy(bytes).escape_debug()
+        )),
+        Ok(name) if name.starts_with('\u{1}') => Some(format!(
+            "the symbol name {} starts with \\01 (\"do not mangle\"), which ORC strips: name \
+             it without the mark",
+            name.escape_debug()
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// Function attributes that change how arguments are passed.
+const ABI_FEATURES: &[&str] = &["+soft-float", "-sse", "-sse2", "-x87"];
 
 fn intrinsic(name: &str, host: &Host) -> Option<String> {
     if !name.starts_with("llvm.") {
@@ -155,7 +199,19 @@ unsafe fn cpu_and_features(function: LLVMValueRef, name: &str, host: &Host) -> O
                 .into_owned(),
         )
     };
+    if attribute("use-soft-float").as_deref() == Some("true") {
+        return Some(format!(
+            "function `{name}` uses soft float (\"use-soft-float\"), which passes floating-point \
+             values in integer registers: no Rust `extern \"C\" fn` type matches it"
+        ));
+    }
     if let Some(features) = attribute("target-features") {
+        if let Some(feature) = features.split(',').find(|f| ABI_FEATURES.contains(f)) {
+            return Some(format!(
+                "function `{name}` has \"target-features\" {feature}, which changes how \
+                 floating-point values are passed: no Rust `extern \"C\" fn` type matches it"
+            ));
+        }
         let missing: Vec<&str> = features
             .split(',')
             .filter_map(|f| f.strip_prefix('+'))

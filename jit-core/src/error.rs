@@ -179,8 +179,12 @@ pub enum Error {
     /// The handle's module is no longer in the JIT.
     #[error("module handle {0}: the module was already removed")]
     StaleHandle(u64),
-    /// A name with an interior NUL byte.
-    #[error("`{0}` cannot be a symbol name: it contains a NUL byte")]
+    /// A name the JIT cannot use: an interior NUL byte, a leading `\x01` (LLVM's "do not
+    /// mangle" mark, which ORC strips), or empty.
+    #[error(
+        "`{}` cannot be a symbol name: it is empty, contains a NUL byte or starts with \\x01",
+        .0.escape_debug()
+    )]
     InvalidName(String),
     /// Any other error LLVM reported.
     #[error("LLVM: {0}")]

@@ -180,6 +180,14 @@ impl Jit {
                 LLVMSetDataLayout(raw, LLVMGetDataLayoutStr(imported.as_ptr()));
             }
             module.diagnostics().take();
+            // Linking would give each declaration the runtime's type, hiding a mismatch that
+            // adding the module as it is would refuse: check first.
+            let symbols = module.symbols();
+            if let Err(e) = self.check_declarations(&self.lock_modules().registry, &name, &symbols)
+            {
+                llvm_sys::core::LLVMDisposeModule(imported.as_ptr());
+                return Err(e);
+            }
             if LLVMLinkModules2(raw, imported.as_ptr()) != 0 {
                 let said = module.diagnostics().take().join("\n");
                 return Err(ipo_error(format!("linking the helpers in failed: {said}")));

@@ -76,7 +76,10 @@ pub struct Jit {
     /// (LLVM's C API cannot ask for them, in any version jit-core supports) LLJIT compiles with one shared TargetMachine,
     /// which is not thread-safe: two threads compiling at once crash. Calls into compiled code
     /// do not take it. It guards the external names already resolved into the JITDylib.
-    pub(crate) compile_lock: Mutex<HashSet<String>>,
+    pub(crate) compile_lock: Mutex<()>,
+    /// Names a symbol source has defined in the JITDylib (ORC keeps them): a weak definition
+    /// added later loses to them. Locked last and briefly.
+    pub(crate) resolved: Mutex<HashSet<String>>,
     /// In search order.
     pub(crate) sources: Vec<SymbolSource>,
     /// Host functions by name.
@@ -138,7 +141,8 @@ impl Jit {
             id: NEXT_JIT.fetch_add(1, Ordering::Relaxed),
             session_errors,
             modules: Mutex::new(Modules::default()),
-            compile_lock: Mutex::new(HashSet::new()),
+            compile_lock: Mutex::new(()),
+            resolved: Mutex::new(HashSet::new()),
             sources,
             host,
             installed: Installed::default(),
@@ -385,16 +389,17 @@ impl Jit {
                 destructors: symbols.structors.destructors.clone(),
             },
         );
-        modules
-            .registry
-            .insert(id, name, symbols, |n| self.host.contains_key(n));
+        let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        modules.registry.insert(id, name, symbols, |n| {
+            self.host.contains_key(n) || resolved.contains(n)
+        });
         Ok(ModuleHandle { id, jit: self.id })
     }
 
     /// Every declaration in the new module of a name whose definition is known (a Rust host
     /// function, another module's function) must have that definition's ABI; so must every
     /// declaration elsewhere of a function the new module will define.
-    fn check_declarations(
+    pub(crate) fn check_declarations(
         &self,
         registry: &Registry,
         module: &str,
@@ -410,11 +415,18 @@ impl Jit {
                     reason,
                 })
             };
+        let not_a_function = |declared_in: &str, name: &str| Error::ModuleRejected {
+            name: declared_in.to_owned(),
+            message: format!(
+                "`{name}` is used as a function in one module and defined as data in another"
+            ),
+        };
         let weak_copies = symbols.defined.iter().filter_map(|d| {
             (d.strength == Strength::Weak)
                 .then_some(())
                 .and(d.signature.as_ref().map(|s| (&d.name, s)))
         });
+        // Each call this module makes by name, against the definition it will reach.
         for (name, declared) in symbols
             .declared
             .iter()
@@ -424,22 +436,33 @@ impl Jit {
             if let Some(defined) = self.host.get(name).and_then(HostFunction::signature) {
                 mismatch(module, name, declared, defined)?;
             } else if let Some((_, defined)) = registry.definition(name) {
-                if let Some(defined) = &defined.signature {
-                    mismatch(module, name, declared, defined)?;
+                match &defined.signature {
+                    Some(defined) => mismatch(module, name, declared, defined)?,
+                    None => return Err(not_a_function(module, name)),
                 }
             }
         }
+        // Each definition this module brings that will win, against the calls others make.
         for defined in &symbols.defined {
-            let Some(signature) = &defined.signature else {
-                continue;
-            };
             let wins = defined.strength == Strength::Strong
                 || (registry.definition(&defined.name).is_none()
                     && !self.host.contains_key(&defined.name));
-            if wins {
-                for (declared_in, declared) in registry.declarations(&defined.name) {
-                    mismatch(declared_in, &defined.name, declared, signature)?;
+            if !wins {
+                continue;
+            }
+            let Some(signature) = &defined.signature else {
+                if let Some((declared_in, _)) = registry.declarations(&defined.name).next() {
+                    return Err(not_a_function(declared_in, &defined.name));
                 }
+                continue;
+            };
+            for (declared_in, declared) in registry.declarations(&defined.name) {
+                mismatch(declared_in, &defined.name, declared, signature)?;
+            }
+            // A strong definition replaces every weak one, so their modules' own calls of the
+            // name reach it too.
+            for (copy_in, copy) in registry.weak_definitions(&defined.name) {
+                mismatch(copy_in, &defined.name, copy, signature)?;
             }
         }
         Ok(())

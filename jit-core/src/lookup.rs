@@ -2,8 +2,6 @@
 //! module needs from symbol sources before compiling it, and turning what the compilation said
 //! into this lookup's own error.
 
-use std::collections::HashSet;
-
 use llvm_sys::orc2::lljit::LLVMOrcLLJITLookup;
 
 use crate::jit::{Function, Jit};
@@ -91,8 +89,11 @@ impl Jit {
     /// lookup of it or of modules that refer to it.
     pub fn lookup_address(&self, name: &str) -> Result<u64> {
         self.not_reentrant()?;
+        if name.is_empty() {
+            return Err(Error::InvalidName(String::new()));
+        }
         let c_name = c_string(name)?;
-        let mut resolved = self.compile_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _compiling = self.compile_lock.lock().unwrap_or_else(|e| e.into_inner());
         let _in_lookup = InLookup::enter(self.id);
         let (target, pending) = {
             let modules = self.lock_modules();
@@ -118,12 +119,17 @@ impl Jit {
             }
         };
         if !pending.is_empty() {
-            let externals = self.lock_modules().registry.externals(&pending);
-            let externals: Vec<String> = externals
-                .into_iter()
-                .filter(|n| !self.host.contains_key(n) && !resolved.contains(n))
-                .collect();
-            self.resolve_externals(externals, &mut resolved)?;
+            let (externals, weak): (Vec<String>, Vec<String>) = {
+                let modules = self.lock_modules();
+                let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+                modules
+                    .registry
+                    .externals(&pending)
+                    .into_iter()
+                    .filter(|n| !self.host.contains_key(n) && !resolved.contains(n))
+                    .partition(|n| !modules.registry.only_weakly_referenced(&pending, n))
+            };
+            self.resolve_externals(externals, weak)?;
         }
         let (address, err) = match self.orc_lookup(&c_name) {
             Ok(address) => (address, None),
@@ -148,14 +154,26 @@ impl Jit {
 
     /// Resolves names that must come from symbol sources, one by one, so that a missing one
     /// fails only this lookup and marks no module as failed.
-    fn resolve_externals(&self, names: Vec<String>, resolved: &mut HashSet<String>) -> Result<()> {
+    /// `weak` names (only `extern_weak` references) may stay unresolved.
+    fn resolve_externals(&self, names: Vec<String>, weak: Vec<String>) -> Result<()> {
         let mut missing = Vec::new();
-        for external in names {
+        for (external, required) in names
+            .into_iter()
+            .map(|n| (n, true))
+            .chain(weak.into_iter().map(|n| (n, false)))
+        {
             match self.orc_lookup(&c_string(&external)?) {
                 Ok(_) => {
-                    resolved.insert(external);
+                    self.resolved
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(external);
                 }
-                Err(message) if !missing_symbols(&message).is_empty() => missing.push(external),
+                Err(message) if !missing_symbols(&message).is_empty() => {
+                    if required {
+                        missing.push(external);
+                    }
+                }
                 Err(message) => {
                     self.session_errors.take();
                     return Err(Error::Llvm(format!(
@@ -215,6 +233,14 @@ impl Jit {
             (None, true) => {
                 for &id in pending {
                     modules.registry.set_state(id, State::Compiled);
+                }
+                if target.is_none() {
+                    // A symbol source defined it in the JITDylib: a later weak definition of
+                    // the name loses to it.
+                    self.resolved
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(name.to_owned());
                 }
                 return Ok(address);
             }

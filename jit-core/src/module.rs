@@ -11,10 +11,11 @@ use llvm_sys::core::{
     LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeModule, LLVMGetEnumAttributeAtIndex,
     LLVMGetEnumAttributeKindForName, LLVMGetFirstBasicBlock, LLVMGetFirstFunction,
     LLVMGetFirstGlobal, LLVMGetFirstInstruction, LLVMGetFirstUse, LLVMGetFunctionCallConv,
-    LLVMGetIntTypeWidth, LLVMGetLinkage, LLVMGetNextBasicBlock, LLVMGetNextFunction,
-    LLVMGetNextGlobal, LLVMGetNextInstruction, LLVMGetParamTypes, LLVMGetReturnType,
-    LLVMGetTypeKind, LLVMGetValueName2, LLVMGlobalGetValueType, LLVMIsDeclaration,
-    LLVMIsFunctionVarArg, LLVMPrintModuleToString, LLVMPrintTypeToString,
+    LLVMGetIntTypeWidth, LLVMGetIntrinsicID, LLVMGetLinkage, LLVMGetNextBasicBlock,
+    LLVMGetNextFunction, LLVMGetNextGlobal, LLVMGetNextInstruction, LLVMGetParamTypes,
+    LLVMGetPointerAddressSpace, LLVMGetReturnType, LLVMGetTypeKind, LLVMGetValueName2,
+    LLVMGlobalGetValueType, LLVMIsDeclaration, LLVMIsFunctionVarArg, LLVMPrintModuleToString,
+    LLVMPrintTypeToString,
 };
 use llvm_sys::prelude::{LLVMModuleRef, LLVMTypeRef, LLVMValueRef};
 use llvm_sys::{LLVMAttributeIndex, LLVMAttributeReturnIndex, LLVMLinkage, LLVMModule};
@@ -227,8 +228,9 @@ impl<'jit> Module<'jit> {
         unsafe {
             for f in functions(self.raw()) {
                 let name = value_name(f);
-                if name.starts_with("llvm.") {
-                    continue; // intrinsics and LLVM's own arrays are not symbols
+                // Intrinsics are not symbols; unnamed functions cannot be looked up by name.
+                if LLVMGetIntrinsicID(f) != 0 || name.is_empty() {
+                    continue;
                 }
                 let used = !LLVMGetFirstUse(f).is_null();
                 match strength(f) {
@@ -238,6 +240,9 @@ impl<'jit> Module<'jit> {
                         signature: Some(function_signature(f)),
                     }),
                     None if used && referable(f) => {
+                        if LLVMGetLinkage(f) == LLVMLinkage::LLVMExternalWeakLinkage {
+                            symbols.weak_references.push(name.clone());
+                        }
                         symbols.declared.push((name.clone(), function_signature(f)));
                         symbols.referenced.push(name);
                     }
@@ -246,7 +251,8 @@ impl<'jit> Module<'jit> {
             }
             for g in globals(self.raw()) {
                 let name = value_name(g);
-                if name.starts_with("llvm.") {
+                // LLVM's own arrays (llvm.used, the constructor lists) are not symbols.
+                if LLVMGetLinkage(g) == LLVMLinkage::LLVMAppendingLinkage || name.is_empty() {
                     continue;
                 }
                 match strength(g) {
@@ -256,6 +262,9 @@ impl<'jit> Module<'jit> {
                         signature: None,
                     }),
                     None if !LLVMGetFirstUse(g).is_null() && referable(g) => {
+                        if LLVMGetLinkage(g) == LLVMLinkage::LLVMExternalWeakLinkage {
+                            symbols.weak_references.push(name.clone());
+                        }
                         symbols.referenced.push(name)
                     }
                     None => {}
@@ -334,9 +343,11 @@ pub(crate) struct ModuleSymbols {
     /// Definitions ORC is told about (not private/internal, not `available_externally`).
     pub(crate) defined: Vec<Defined>,
     /// Names the module's code uses but does not define (or defines only as a copy:
-    /// `available_externally`), so they must come from elsewhere. `extern_weak` ones, which may
-    /// stay unresolved, are not listed.
+    /// `available_externally`), so they must come from elsewhere.
     pub(crate) referenced: Vec<String>,
+    /// The `extern_weak` ones among `referenced`: they may stay unresolved (null).
+    #[serde(default)]
+    pub(crate) weak_references: Vec<String>,
     /// The used function declarations among `referenced`, with their signatures.
     pub(crate) declared: Vec<(String, Signature)>,
     /// The constructors and destructors taken out of the module (see structors.rs).
@@ -389,8 +400,9 @@ unsafe fn strength(value: LLVMValueRef) -> Option<Strength> {
     }
 }
 
-/// Whether a non-definition must be resolved from elsewhere: declarations (but not
-/// `extern_weak`, which may stay null) and `available_externally` copies.
+/// Whether a non-definition must be resolved from elsewhere: declarations (`extern_weak` ones
+/// too: they may stay null, but when they resolve, code calls into what they resolve to) and
+/// `available_externally` copies.
 ///
 /// # Safety
 /// `value` is a live global value that [`strength`] found to be no definition.
@@ -399,9 +411,7 @@ unsafe fn referable(value: LLVMValueRef) -> bool {
     let linkage = unsafe { LLVMGetLinkage(value) };
     !matches!(
         linkage,
-        LLVMLinkage::LLVMExternalWeakLinkage
-            | LLVMLinkage::LLVMPrivateLinkage
-            | LLVMLinkage::LLVMInternalLinkage
+        LLVMLinkage::LLVMPrivateLinkage | LLVMLinkage::LLVMInternalLinkage
     )
 }
 
@@ -554,7 +564,10 @@ unsafe fn value_type(ty: LLVMTypeRef) -> ValueType {
             LLVMTypeKind::LLVMIntegerTypeKind => ValueType::Int(LLVMGetIntTypeWidth(ty)),
             LLVMTypeKind::LLVMFloatTypeKind => ValueType::F32,
             LLVMTypeKind::LLVMDoubleTypeKind => ValueType::F64,
-            LLVMTypeKind::LLVMPointerTypeKind => ValueType::Ptr,
+            // Other address spaces can be other sizes (x86-64's 270 and 271 are 32 bits).
+            LLVMTypeKind::LLVMPointerTypeKind if LLVMGetPointerAddressSpace(ty) == 0 => {
+                ValueType::Ptr
+            }
             _ => ValueType::Other(take_message(LLVMPrintTypeToString(ty))),
         }
     }

@@ -177,6 +177,31 @@ impl Registry {
         names.dedup();
         names
     }
+
+    /// Whether every module of `modules` that refers to `name` does so `extern_weak`, so that
+    /// it may stay unresolved.
+    pub(crate) fn only_weakly_referenced(&self, modules: &[u64], name: &str) -> bool {
+        modules.iter().all(|id| {
+            let symbols = &self.modules[id].symbols;
+            !symbols.referenced.iter().any(|r| r == name)
+                || symbols.weak_references.iter().any(|r| r == name)
+        })
+    }
+
+    /// Every weak definition of `name` a module has, with its signature (functions only):
+    /// a strong definition added later replaces them all, for their callers too.
+    pub(crate) fn weak_definitions<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a crate::Signature)> + 'a {
+        self.modules.values().flat_map(move |e| {
+            e.symbols
+                .defined
+                .iter()
+                .filter(move |d| d.name == name && d.strength == Strength::Weak)
+                .filter_map(move |d| Some((e.name.as_str(), d.signature.as_ref()?)))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -199,6 +224,7 @@ mod tests {
                 .collect(),
             referenced: referenced.iter().map(|s| s.to_string()).collect(),
             declared: Vec::new(),
+            weak_references: Vec::new(),
             structors: Default::default(),
         }
     }

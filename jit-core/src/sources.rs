@@ -89,7 +89,8 @@ impl SymbolLookup {
     /// function (or the address of data) that behaves as every IR declaration of that name in
     /// modules added to the JIT says. The callback is called on the thread that looks a symbol
     /// up, while the JIT compiles; calling back into the same JIT from it gets
-    /// [`Error::Reentrant`].
+    /// [`Error::Reentrant`], and it must not wait for another thread that uses the same JIT
+    /// (that thread waits for the compilation the callback is part of: a deadlock).
     pub unsafe fn new(lookup: impl Fn(&str) -> Option<u64> + Send + Sync + 'static) -> Self {
         SymbolLookup(Arc::new(lookup))
     }
@@ -240,10 +241,14 @@ pub(crate) unsafe fn install(
                 }
             }
             SymbolSource::HostFunctions(functions) => {
-                // Every name is checked before any is interned: an error leaks no pool entry.
+                // Every name is checked before any is interned: an error leaks no pool entry. A
+                // leading \x01 ("do not mangle") would make ORC's name differ from the JIT's.
                 let c_names = functions
                     .iter()
-                    .map(|f| c_string(f.name()))
+                    .map(|f| match f.name().starts_with('\u{1}') {
+                        true => Err(Error::InvalidName(f.name().to_owned())),
+                        false => c_string(f.name()),
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 let pairs = c_names
                     .iter()

@@ -380,3 +380,204 @@ fn an_inline_asm_error_fails_the_lookup_every_time() {
     // SAFETY: g returns a constant.
     assert_eq!(unsafe { g.call() }, 42);
 }
+
+// An independent review's findings, each once a way past the checks above.
+
+fn call_h(jit: &Jit) -> i32 {
+    let h = jit.lookup::<extern "C" fn() -> i32>("h").unwrap();
+    // SAFETY: every `h` here calls a function that returns a constant.
+    unsafe { h.call() }
+}
+
+#[test]
+fn aliases_and_ifuncs_are_refused() {
+    let jit = Jit::new().unwrap();
+    let err = add(
+        &jit,
+        "alias.ll",
+        "define i32 @impl() {\nentry:\n  ret i32 7\n}\n@g = alias i32 (), i32 ()* @impl\n",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+    assert!(err.to_string().contains("alias"), "{err}");
+}
+
+#[test]
+fn extern_weak_references_are_tracked_and_checked() {
+    let mut jit = Jit::new().unwrap();
+    let b = add(&jit, "b.ll", "define i32 @g() {\nentry:\n  ret i32 7\n}\n").unwrap();
+    add(
+        &jit,
+        "c.ll",
+        "declare extern_weak i32 @g()\ndefine i32 @h() {\nentry:\n  %nz = icmp ne i32 ()* @g, null\n  br i1 %nz, label %call, label %none\ncall:\n  %r = call i32 @g()\n  ret i32 %r\nnone:\n  ret i32 -1\n}\n",
+    )
+    .unwrap();
+    assert_eq!(call_h(&jit), 7);
+    let err = jit.remove_module(&b).unwrap_err();
+    assert!(matches!(err, Error::ModuleInUse { .. }), "{err:?}");
+    assert_eq!(call_h(&jit), 7);
+
+    // Unresolved, an extern_weak reference is null, not a missing symbol (with JITLink; LLVM
+    // 14-16's RuntimeDyld insists on resolving it, and then it is one).
+    let other = Jit::new().unwrap();
+    add(
+        &other,
+        "weak.ll",
+        "declare extern_weak i32 @nowhere_at_all()\ndefine i32 @h() {\nentry:\n  %nz = icmp ne i32 ()* @nowhere_at_all, null\n  %r = zext i1 %nz to i32\n  ret i32 %r\n}\n",
+    )
+    .unwrap();
+    if jit_core::LLVM_VERSION >= 17 {
+        assert_eq!(call_h(&other), 0);
+    } else {
+        let err = other.lookup::<extern "C" fn() -> i32>("h").unwrap_err();
+        assert!(matches!(err, Error::MissingSymbols { .. }), "{err:?}");
+    }
+
+    // Against a host function's Rust signature too.
+    extern "C" fn id(x: f64) -> f64 {
+        x
+    }
+    let host = Jit::builder()
+        .host_function("id", id as extern "C" fn(f64) -> f64)
+        .build()
+        .unwrap();
+    let err = add(
+        &host,
+        "id.ll",
+        "declare extern_weak i64 @id(i64)\ndefine i64 @h() {\nentry:\n  %r = call i64 @id(i64 42)\n  ret i64 %r\n}\n",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::DeclarationMismatch { .. }), "{err:?}");
+}
+
+#[test]
+fn names_the_jit_cannot_key_exactly_are_refused() {
+    let jit = Jit::new().unwrap();
+    for (name, ir) in [
+        (
+            "unmangled.ll",
+            "define i32 @\"\\01g\"() {\nentry:\n  ret i32 7\n}\n",
+        ),
+        (
+            "not-utf8.ll",
+            "define i32 @\"g\\FF\"() {\nentry:\n  ret i32 7\n}\n",
+        ),
+    ] {
+        let err = add(&jit, name, ir).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{name}: {err:?}");
+    }
+    extern "C" fn id(x: f64) -> f64 {
+        x
+    }
+    let err = Jit::builder()
+        .host_function("\u{1}id", id as extern "C" fn(f64) -> f64)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidName(_)), "{err:?}");
+    assert!(matches!(
+        jit.lookup_address("").unwrap_err(),
+        Error::InvalidName(_)
+    ));
+}
+
+#[test]
+fn a_global_named_llvm_dot_is_an_ordinary_symbol() {
+    let mut jit = Jit::new().unwrap();
+    let a = add(&jit, "a.ll", "@llvm.x = global i32 7\n").unwrap();
+    add(
+        &jit,
+        "c.ll",
+        "@llvm.x = external global i32\ndefine i32 @h() {\nentry:\n  %r = load i32, i32* @llvm.x\n  ret i32 %r\n}\n",
+    )
+    .unwrap();
+    assert_eq!(call_h(&jit), 7);
+    assert!(matches!(
+        jit.remove_module(&a).unwrap_err(),
+        Error::ModuleInUse { .. }
+    ));
+    assert_eq!(call_h(&jit), 7);
+}
+
+#[test]
+fn a_strong_definition_must_match_the_weak_ones_it_replaces() {
+    let jit = Jit::new().unwrap();
+    add(
+        &jit,
+        "a.ll",
+        "define weak double @f() {\nentry:\n  ret double 1.5\n}\ndefine double @g() {\nentry:\n  %r = call double @f()\n  ret double %r\n}\n",
+    )
+    .unwrap();
+    let err = add(&jit, "b.ll", "define i64 @f() {\nentry:\n  ret i64 42\n}\n").unwrap_err();
+    assert!(matches!(err, Error::DeclarationMismatch { .. }), "{err:?}");
+    let g = jit.lookup::<extern "C" fn() -> f64>("g").unwrap();
+    // SAFETY: g calls a's f, which returns a constant.
+    assert_eq!(unsafe { g.call() }, 1.5);
+}
+
+#[test]
+fn a_weak_definition_loses_to_a_symbol_a_source_already_resolved() {
+    let jit = Jit::new().unwrap();
+    jit.lookup_address("abs").unwrap();
+    add(
+        &jit,
+        "w.ll",
+        "define weak double @abs(double %x) {\nentry:\n  ret double 123.0\n}\n",
+    )
+    .unwrap();
+    // ORC keeps libc's abs; the module's weak copy is not what a lookup would call.
+    let err = jit.lookup::<extern "C" fn(f64) -> f64>("abs").unwrap_err();
+    assert!(matches!(err, Error::NoSuchFunction { .. }), "{err:?}");
+}
+
+#[test]
+fn pointers_of_other_address_spaces_and_soft_float_do_not_match_rust_types() {
+    let jit = Jit::new().unwrap();
+    add(
+        &jit,
+        "as.ll",
+        "define i32 @f(i32 addrspace(270)* %p) {\nentry:\n  %q = addrspacecast i32 addrspace(270)* %p to i32*\n  %v = load i32, i32* %q\n  ret i32 %v\n}\n",
+    )
+    .unwrap();
+    let err = jit
+        .lookup::<extern "C" fn(*const i32) -> i32>("f")
+        .unwrap_err();
+    assert!(matches!(err, Error::SignatureMismatch { .. }), "{err:?}");
+
+    let soft = "define double @neg(double %x) #0 {\nentry:\n  %y = fneg double %x\n  ret double %y\n}\nattributes #0 = { \"target-features\"=\"+soft-float\" }\n";
+    let err = add(&jit, "soft.ll", soft).unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+    assert!(err.to_string().contains("soft-float"), "{err}");
+}
+
+#[test]
+fn data_is_not_called_as_a_function() {
+    let jit = Jit::new().unwrap();
+    add(&jit, "a.ll", "@f = global i64 0\n").unwrap();
+    let err = add(
+        &jit,
+        "c.ll",
+        "declare i32 @f()\ndefine i32 @h() {\nentry:\n  %r = call i32 @f()\n  ret i32 %r\n}\n",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::ModuleRejected { .. }), "{err:?}");
+    assert!(err.to_string().contains("defined as data"), "{err}");
+}
+
+#[test]
+fn optimising_with_a_runtime_does_not_hide_a_declaration_mismatch() {
+    let jit = Jit::new().unwrap();
+    let runtime = jit
+        .add_ipo_runtime_bitcode(
+            "rt.ll",
+            b"define double @helper(double %x) noinline {\nentry:\n  %y = fadd double %x, 1.0\n  ret double %y\n}\n",
+        )
+        .unwrap();
+    let user = jit
+        .parse_module(
+            "user.ll",
+            b"declare i64 @helper(i64)\ndefine i64 @h() {\nentry:\n  %r = call i64 @helper(i64 41)\n  ret i64 %r\n}\n",
+        )
+        .unwrap();
+    let err = jit.optimize_with_runtime(user, &runtime).unwrap_err();
+    assert!(matches!(err, Error::DeclarationMismatch { .. }), "{err:?}");
+}
