@@ -53,8 +53,10 @@
 //! Why dependency tracking rather than an `unsafe` `remove_module`: the JIT knows, by name,
 //! which modules refer to which, so it can refuse the one removal that would leave dangling
 //! calls, and removal stays usable in safe code. What remains the caller's promise is what no
-//! checker can see: the behaviour of the code itself. LLVM itself may still abort on hostile
-//! input (see the isolation issue); that is a crash, never silent memory corruption.
+//! checker can see: the behaviour of the code itself. LLVM itself may abort on hostile input
+//! it parses or compiles in-process; for input you do not trust, use
+//! [`Jit::add_module_isolated`], where only a worker process can die
+//! ([`Error::CompilerCrashed`]).
 //!
 //! A safe program cannot call JIT code without `unsafe`:
 //! ```compile_fail,E0133

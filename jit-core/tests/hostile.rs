@@ -107,3 +107,45 @@ fn a_constant_expression_nested_10000_deep_parses_in_process() {
         Err(err) => assert!(matches!(err, Error::Parse { .. }), "{err:?}"),
     }
 }
+
+/// Inline assembly llc rejects: an invalid mnemonic, an invalid register constraint, `i` given
+/// a register. Each is LLVM's error, not garbage code.
+#[test]
+fn inline_asm_errors_fail_the_compile_with_llvms_text() {
+    let cases = [
+        (
+            "mnemonic.ll",
+            "define i32 @f() {\nentry:\n  call void asm sideeffect \"no_such_mnemonic %eax\", \"~{eax}\"()\n  ret i32 1\n}\n",
+        ),
+        (
+            "constraint.ll",
+            "define i32 @f() {\nentry:\n  %r = call i32 asm \"mov $$1, $0\", \"={no_such_register}\"()\n  ret i32 %r\n}\n",
+        ),
+        (
+            "immediate.ll",
+            "define i32 @f(i32 %x) {\nentry:\n  call void asm sideeffect \"nop # $0\", \"i\"(i32 %x)\n  ret i32 1\n}\n",
+        ),
+    ];
+    for (name, ir) in cases {
+        let jit = Jit::builder()
+            .compile_worker(WorkerProgram::Path(
+                env!("CARGO_BIN_EXE_jit-core-worker").into(),
+            ))
+            .build()
+            .unwrap();
+        // In-process: the lookup that compiles is the error.
+        jit.add_module(jit.parse_module(name, ir.as_bytes()).unwrap())
+            .unwrap();
+        let err = jit.lookup_address("f").unwrap_err();
+        assert!(matches!(err, Error::Compile { .. }), "{name}: {err:?}");
+        // Isolated: adding is the error.
+        let other = Jit::builder()
+            .compile_worker(WorkerProgram::Path(
+                env!("CARGO_BIN_EXE_jit-core-worker").into(),
+            ))
+            .build()
+            .unwrap();
+        let err = other.add_module_isolated(name, ir.as_bytes()).unwrap_err();
+        assert!(matches!(err, Error::Compile { .. }), "{name}: {err:?}");
+    }
+}

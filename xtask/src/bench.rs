@@ -17,7 +17,11 @@ impl Bench {
             bail!("--rounds must be at least 1");
         }
         let targets = if self.targets.is_empty() {
-            vec![BenchTarget::VerifySymbols, BenchTarget::Ipo]
+            vec![
+                BenchTarget::VerifySymbols,
+                BenchTarget::Ipo,
+                BenchTarget::Isolation,
+            ]
         } else {
             self.targets
         };
@@ -25,6 +29,7 @@ impl Bench {
             match target {
                 BenchTarget::VerifySymbols => verify_symbols_vs_nm(sh, self.rounds, self.llvm)?,
                 BenchTarget::Ipo => ipo(sh, self.rounds, self.llvm)?,
+                BenchTarget::Isolation => isolation(sh, self.rounds, self.llvm)?,
             }
         }
         Ok(())
@@ -154,6 +159,59 @@ fn ipo(sh: &Shell, rounds: usize, llvm: Llvm) -> anyhow::Result<()> {
         plain / ahead
     );
     println!("AOT, clang-{llvm} -O3, one translation unit  {ahead:>7.3} ns/call  1.00x");
+    Ok(())
+}
+
+/// In-process against isolated compilation (demo-runner's compile-bench, one process): the
+/// latency of one small module, and the time for 200 independent modules, sequential in-process
+/// against the worker pool, one worker per core.
+fn isolation(sh: &Shell, rounds: usize, llvm: Llvm) -> anyhow::Result<()> {
+    const MODULES: usize = 200;
+    let cargo = crate::cargo();
+    let version = llvm.cargo_args();
+    cmd!(
+        sh,
+        "{cargo} build --quiet --package demo-runner --bin compile-bench {version...}"
+    )
+    .run()?;
+    let bench = crate::target_dir().join("debug/compile-bench");
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (rounds, modules, workers_arg) = (
+        (rounds * 10).to_string(),
+        MODULES.to_string(),
+        workers.to_string(),
+    );
+    progress!(
+        "bench isolation: {rounds} alternating single-module rounds, then {MODULES} modules, \
+         {workers} workers"
+    );
+    let output = cmd!(sh, "{bench} {rounds} {modules} {workers_arg}")
+        .quiet()
+        .read()?;
+    let value = |key: &str| -> anyhow::Result<f64> {
+        output
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+            .with_context(|| format!("compile-bench printed no {key}: {output}"))
+    };
+    let (one_in, one_iso) = (
+        value("latency-in-process-ms")?,
+        value("latency-isolated-ms")?,
+    );
+    let (all_in, all_iso) = (
+        value("throughput-in-process-ms")?,
+        value("throughput-isolated-ms")?,
+    );
+    println!("one small module, in-process             {one_in:>8.2} ms  1.00x");
+    println!(
+        "one small module, warm isolated worker   {one_iso:>8.2} ms  {:.2}x",
+        one_iso / one_in
+    );
+    println!("{MODULES} modules, in-process, sequential    {all_in:>8.1} ms  1.00x");
+    println!(
+        "{MODULES} modules, {workers} isolated workers        {all_iso:>8.1} ms  {:.2}x",
+        all_iso / all_in
+    );
     Ok(())
 }
 

@@ -163,7 +163,9 @@ pub(crate) struct Test {
 ///   `nm -D --defined-only` piped into a hash-set lookup;
 /// - ipo: 10^8 helper calls in JIT code, inlined from bitcode (IPO), against a plain call
 ///   through the process symbol and against the same loop compiled ahead of time by
-///   clang-N -O3 in one translation unit.
+///   clang-N -O3 in one translation unit;
+/// - isolation: one small module compiled in-process against a warm compile worker, and 200
+///   modules in-process one after another against the worker pool (one worker per core).
 #[derive(Debug, clap::Args)]
 pub(crate) struct Bench {
     /// What to benchmark (default: everything).
@@ -184,4 +186,6 @@ pub(crate) enum BenchTarget {
     VerifySymbols,
     /// Inlined helper calls against plain calls and ahead-of-time code.
     Ipo,
+    /// In-process against isolated compilation: one module's latency, 200 modules' throughput.
+    Isolation,
 }
