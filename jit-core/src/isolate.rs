@@ -241,6 +241,22 @@ fn read_frame<T: serde::de::DeserializeOwned>(
     Ok(Some((header, blob)))
 }
 
+/// Runs `talk` (an exchange with the worker `child`), killing the worker if it takes longer
+/// than `limit`, which makes the exchange fail.
+fn within<T>(child: &Arc<Mutex<Child>>, limit: Duration, talk: impl FnOnce() -> T) -> T {
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let child = child.clone();
+    let watchdog = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+            let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+        }
+    });
+    let result = talk();
+    let _ = done.send(());
+    let _ = watchdog.join();
+    result
+}
+
 /// One running worker.
 struct Worker {
     child: Arc<Mutex<Child>>,
@@ -332,22 +348,12 @@ impl CompilerPool {
         request: &Request,
         bytes: &[u8],
     ) -> std::io::Result<(Reply, Vec<u8>)> {
-        let (done, finished) = std::sync::mpsc::channel::<()>();
-        let child = worker.child.clone();
-        let limit = self.limits.time;
-        let watchdog = std::thread::spawn(move || {
-            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
-                let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
-            }
-        });
-        let result = write_frame(&mut worker.input, request, bytes).and_then(|()| {
+        within(&worker.child, self.limits.time, || {
+            write_frame(&mut worker.input, request, bytes)?;
             read_frame::<Reply>(&mut worker.output)?.ok_or_else(|| {
                 std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker exited")
             })
-        });
-        let _ = done.send(());
-        let _ = watchdog.join();
-        result
+        })
     }
 
     /// The error for a worker that died or broke the protocol, with its exit and last words.
@@ -449,19 +455,9 @@ impl CompilerPool {
             stderr: tail,
         };
         // The worker greets first; a program that does not call serve_if_worker does not.
-        let hello = {
-            let (done, finished) = std::sync::mpsc::channel::<()>();
-            let child = worker.child.clone();
-            let watchdog = std::thread::spawn(move || {
-                if finished.recv_timeout(Duration::from_secs(10)).is_err() {
-                    let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
-                }
-            });
-            let hello = read_frame::<Reply>(&mut worker.output);
-            let _ = done.send(());
-            let _ = watchdog.join();
-            hello
-        };
+        let hello = within(&worker.child, Duration::from_secs(10), || {
+            read_frame::<Reply>(&mut worker.output)
+        });
         match hello {
             Ok(Some((Reply::Hello { protocol }, _))) if protocol == PROTOCOL => Ok(worker),
             _ => Err(Error::Llvm(format!(
