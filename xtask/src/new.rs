@@ -32,6 +32,31 @@ impl New {
                 toolkit.display()
             );
         }
+        let target = resolved(&self.path)?;
+        for (place, what) in [
+            (project_root().canonicalize()?, "this toolkit checkout"),
+            (
+                toolkit.clone(),
+                "the toolkit checkout the project depends on",
+            ),
+        ] {
+            if target.starts_with(&place) {
+                bail!(
+                    "{} is inside {what} ({}): a project must live outside it; choose a \
+                     directory elsewhere",
+                    self.path.display(),
+                    place.display()
+                );
+            }
+        }
+        if let Some(workspace) = other_workspace(&target) {
+            bail!(
+                "{} holds another cargo workspace ({}), which the project's files would \
+                 overwrite; choose a new directory",
+                self.path.display(),
+                workspace.display()
+            );
+        }
         if self.path.exists() && !self.force {
             let non_empty = std::fs::read_dir(&self.path)
                 .with_context(|| format!("{} is not a directory", self.path.display()))?
@@ -54,6 +79,7 @@ impl New {
         ];
         copy_template(&template, &self.path, &values)?;
         // The versions this toolkit was tested with.
+        refuse_symlink(&self.path.join("Cargo.lock"))?;
         std::fs::copy(toolkit.join("Cargo.lock"), self.path.join("Cargo.lock"))
             .context("copying Cargo.lock")?;
         progress!(
@@ -130,8 +156,43 @@ fn check_crate_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Copies `from` into `to`, replacing the placeholders in every file.
+/// `path` made absolute with every existing part's symlinks resolved (the rest may not exist).
+fn resolved(path: &Path) -> anyhow::Result<PathBuf> {
+    let absolute = std::path::absolute(path)
+        .with_context(|| format!("{} cannot be made absolute", path.display()))?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        rest.push(
+            existing
+                .file_name()
+                .context("no existing parent directory")?,
+        );
+        existing = existing.parent().context("no existing parent directory")?;
+    }
+    let mut out = existing.canonicalize()?;
+    out.extend(rest.into_iter().rev());
+    Ok(out)
+}
+
+/// The manifest of a cargo workspace with members in `dir`, if there is one (a project made
+/// by `new` has an empty `[workspace]` of its own, which may be written over with --force).
+fn other_workspace(dir: &Path) -> Option<PathBuf> {
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).ok()?;
+    let members = text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| *l != "[workspace]")
+        .take_while(|l| *l == "[workspace]" || !l.starts_with('['))
+        .any(|l| l.starts_with("members"));
+    members.then_some(manifest)
+}
+
+/// Copies `from` into `to`, replacing the placeholders in every file. Writes only the files the
+/// template has, and never through a symbolic link.
 fn copy_template(from: &Path, to: &Path, values: &[(&str, String)]) -> anyhow::Result<()> {
+    refuse_symlink(to)?;
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     let entries = std::fs::read_dir(from)
         .with_context(|| format!("reading the template {}", from.display()))?;
@@ -151,7 +212,19 @@ fn copy_template(from: &Path, to: &Path, values: &[(&str, String)]) -> anyhow::R
         for (placeholder, value) in values {
             text = text.replace(placeholder, value);
         }
+        refuse_symlink(&target)?;
         std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
+    }
+    Ok(())
+}
+
+fn refuse_symlink(path: &Path) -> anyhow::Result<()> {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        bail!(
+            "{} is a symbolic link: `new` does not write through links; remove it or choose \
+             another directory",
+            path.display()
+        );
     }
     Ok(())
 }

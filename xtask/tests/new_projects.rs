@@ -55,6 +55,10 @@ fn every_template_builds_runs_passes_its_tests_and_verifies() {
         ]);
         assert!(out.status.success(), "{linkage}: {out:?}");
         assert!(project.join("README.md").is_file() && project.join("build.rs").is_file());
+        assert_eq!(
+            std::fs::read_to_string(project.join(".gitignore")).unwrap(),
+            "/target\n"
+        );
         let cargo_toml = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
         assert!(cargo_toml.contains(&format!("name = \"{name}\"")) && !cargo_toml.contains("{{"));
 
@@ -131,4 +135,70 @@ fn refuses_a_non_empty_directory_and_a_bad_name() {
     ]);
     assert!(forced.status.success(), "{forced:?}");
     assert!(dir.join("build.rs").is_file() && dir.join("keep.txt").is_file());
+}
+
+#[test]
+fn never_writes_inside_the_toolkit_another_workspace_or_through_a_link() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let before = std::fs::read(root.join("Cargo.lock")).unwrap();
+    for inside in [
+        root.join("templates/static/inner"),
+        root.clone(),
+        root.join("templates/static"),
+    ] {
+        let out = xtask(&[
+            "new",
+            inside.to_str().unwrap(),
+            "--linkage",
+            "static",
+            "--name",
+            "inside",
+            "--force",
+        ]);
+        assert!(!out.status.success(), "{}: {out:?}", inside.display());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("must live outside"),
+            "{out:?}"
+        );
+    }
+    assert!(!root.join("templates/static/inner").exists());
+    assert_eq!(std::fs::read(root.join("Cargo.lock")).unwrap(), before);
+
+    // Another workspace (with members) is not written over, even with --force.
+    let dir = fresh_dir("other-workspace");
+    std::fs::write(dir.join("Cargo.toml"), "[workspace]\nmembers = [\"a\"]\n").unwrap();
+    let out = xtask(&[
+        "new",
+        dir.to_str().unwrap(),
+        "--linkage",
+        "static",
+        "--name",
+        "other",
+        "--force",
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another cargo workspace"),
+        "{out:?}"
+    );
+
+    // A `src` that links elsewhere is not written through.
+    let dir = fresh_dir("symlink");
+    let elsewhere = fresh_dir("symlink-target");
+    std::os::unix::fs::symlink(&elsewhere, dir.join("src")).unwrap();
+    let out = xtask(&[
+        "new",
+        dir.to_str().unwrap(),
+        "--linkage",
+        "static",
+        "--name",
+        "linked",
+        "--force",
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("symbolic link"),
+        "{out:?}"
+    );
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
