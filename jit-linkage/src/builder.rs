@@ -125,6 +125,18 @@ impl Build {
         }
 
         let artifacts = artifact_dir(&out_dir);
+        // Only this run's artifacts may reach the link: a library since renamed or removed
+        // from the manifest (say one once called `c`) must not shadow anything.
+        match std::fs::remove_dir_all(&artifacts) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::Io {
+                    path: artifacts,
+                    action: "clear the artifact directory",
+                    source: e,
+                });
+            }
+            _ => {}
+        }
         let options = CompileOptions {
             target: target.clone(),
             host,

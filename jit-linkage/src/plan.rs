@@ -126,8 +126,10 @@ pub fn plan(request: &PlanRequest<'_>) -> LinkPlan {
             .flat_map(|lib| lib.symbols.iter().map(String::as_str))
             .collect();
         dynamic_list = Some(dynamic_list_text(&manifest.path, &symbols));
+        // `-Xlinker` passes the next argument as it is: `-Wl,` would split a path with commas.
+        directives.push(Directive::LinkArgBins("-Xlinker".into()));
         directives.push(Directive::LinkArgBins(format!(
-            "-Wl,--dynamic-list={}",
+            "--dynamic-list={}",
             request.dynamic_list_path.display()
         )));
     }
@@ -267,7 +269,8 @@ symbols = ["d_one"]
             [
                 "cargo:rustc-link-search=native=/out/c-libs",
                 "cargo:rustc-link-lib=static:+whole-archive=sstatic",
-                "cargo:rustc-link-arg-bins=-Wl,--dynamic-list=/out/jit-exports.list",
+                "cargo:rustc-link-arg-bins=-Xlinker",
+                "cargo:rustc-link-arg-bins=--dynamic-list=/out/jit-exports.list",
             ]
         );
         let list = plan.dynamic_list.unwrap();
@@ -318,7 +321,7 @@ symbols = ["d_one"]
             false,
         );
         let link = link_lines(&plan);
-        assert_eq!(link.len(), 6, "{link:#?}");
+        assert_eq!(link.len(), 7, "{link:#?}");
         assert!(link.contains(&"cargo:rustc-link-lib=static:+whole-archive=sstatic".to_owned()));
         assert!(link.iter().any(|l| l.contains("-lddynamic")));
         let list = plan.dynamic_list.unwrap();

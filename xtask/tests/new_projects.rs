@@ -10,9 +10,10 @@ fn xtask(args: &[&str]) -> Output {
     Command::new(XTASK).args(args).output().unwrap()
 }
 
-/// One target directory for every generated project, so dependencies build once.
+/// One target directory for every generated project, so dependencies build once. Its name has
+/// a comma, a space and a quote: every path that reaches the linker must survive them.
 fn shared_target() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/generated-projects")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/generated projects, 'all'")
 }
 
 fn cargo(project: &Path, args: &[&str]) -> Output {
