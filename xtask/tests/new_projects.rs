@@ -138,6 +138,25 @@ fn refuses_a_non_empty_directory_and_a_bad_name() {
     assert!(dir.join("build.rs").is_file() && dir.join("keep.txt").is_file());
 }
 
+/// `cargo xtask new DIR --linkage static --force` must fail, saying `why`.
+fn refused_with_force(dir: &Path, why: &str) {
+    let out = xtask(&[
+        "new",
+        dir.to_str().unwrap(),
+        "--linkage",
+        "static",
+        "--name",
+        "refused",
+        "--force",
+    ]);
+    assert!(!out.status.success(), "{}: {out:?}", dir.display());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(why),
+        "{}: {out:?}",
+        dir.display()
+    );
+}
+
 #[test]
 fn never_writes_inside_the_toolkit_another_workspace_or_through_a_link() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -147,20 +166,7 @@ fn never_writes_inside_the_toolkit_another_workspace_or_through_a_link() {
         root.clone(),
         root.join("templates/static"),
     ] {
-        let out = xtask(&[
-            "new",
-            inside.to_str().unwrap(),
-            "--linkage",
-            "static",
-            "--name",
-            "inside",
-            "--force",
-        ]);
-        assert!(!out.status.success(), "{}: {out:?}", inside.display());
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("must live outside"),
-            "{out:?}"
-        );
+        refused_with_force(&inside, "must live outside");
     }
     assert!(!root.join("templates/static/inner").exists());
     assert_eq!(std::fs::read(root.join("Cargo.lock")).unwrap(), before);
@@ -168,38 +174,12 @@ fn never_writes_inside_the_toolkit_another_workspace_or_through_a_link() {
     // Another workspace (with members) is not written over, even with --force.
     let dir = fresh_dir("other-workspace");
     std::fs::write(dir.join("Cargo.toml"), "[workspace]\nmembers = [\"a\"]\n").unwrap();
-    let out = xtask(&[
-        "new",
-        dir.to_str().unwrap(),
-        "--linkage",
-        "static",
-        "--name",
-        "other",
-        "--force",
-    ]);
-    assert!(!out.status.success(), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("another cargo workspace"),
-        "{out:?}"
-    );
+    refused_with_force(&dir, "another cargo workspace");
 
     // A `src` that links elsewhere is not written through.
     let dir = fresh_dir("symlink");
     let elsewhere = fresh_dir("symlink-target");
     std::os::unix::fs::symlink(&elsewhere, dir.join("src")).unwrap();
-    let out = xtask(&[
-        "new",
-        dir.to_str().unwrap(),
-        "--linkage",
-        "static",
-        "--name",
-        "linked",
-        "--force",
-    ]);
-    assert!(!out.status.success(), "{out:?}");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("symbolic link"),
-        "{out:?}"
-    );
+    refused_with_force(&dir, "symbolic link");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
