@@ -56,6 +56,29 @@ pub(crate) struct RawModule {
 /// of text).
 pub(crate) const PARSER_STACK: usize = 1 << 30;
 
+/// Nesting below this parses on any thread's stack (a test thread has 2 MiB).
+const SHALLOW: usize = 256;
+
+/// The deepest nesting of brackets in textual IR (0 for bitcode, which LLVM reads without
+/// recursing per level of its input).
+fn nesting_depth(bytes: &[u8]) -> usize {
+    if bytes.starts_with(b"BC") || bytes.starts_with(&[0xDE, 0xC0, 0x17, 0x0B]) {
+        return 0;
+    }
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for &b in bytes {
+        match b {
+            b'(' | b'[' | b'{' | b'<' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' | b'>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// A module on its way from the parsing thread to the caller's.
 struct Parsed<'jit>(Result<Module<'jit>>);
 
@@ -64,8 +87,12 @@ struct Parsed<'jit>(Result<Module<'jit>>);
 unsafe impl Send for Parsed<'_> {}
 
 impl<'jit> Module<'jit> {
-    /// [`Module::parse`] on a thread with [`PARSER_STACK`] of stack.
+    /// [`Module::parse`], on a thread with [`PARSER_STACK`] of stack when the input is deeply
+    /// nested textual IR (the parser recurses once per level; ordinary input parses here).
     pub(crate) fn parse_on_big_stack(owner: u64, name: &str, bytes: &[u8]) -> Result<Self> {
+        if nesting_depth(bytes) < SHALLOW {
+            return Module::parse(owner, name, bytes);
+        }
         std::thread::scope(|scope| {
             let parser = std::thread::Builder::new()
                 .name("llvm-parse".into())
