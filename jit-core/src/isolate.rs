@@ -262,8 +262,9 @@ struct Worker {
     child: Arc<Mutex<Child>>,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
-    /// The last lines the worker wrote to stderr (LLVM's "LLVM ERROR: ..." before an abort).
-    stderr: Arc<Mutex<VecDeque<String>>>,
+    /// Reads the worker's stderr until it closes, and returns the last lines (LLVM's
+    /// "LLVM ERROR: ..." before an abort).
+    stderr: Option<std::thread::JoinHandle<VecDeque<String>>>,
 }
 
 impl Drop for Worker {
@@ -357,21 +358,19 @@ impl CompilerPool {
     }
 
     /// The error for a worker that died or broke the protocol, with its exit and last words.
-    fn crashed(&self, name: &str, worker: Worker, what: &str) -> Error {
+    fn crashed(&self, name: &str, mut worker: Worker, what: &str) -> Error {
         let status = {
             let mut child = worker.child.lock().unwrap_or_else(|e| e.into_inner());
             let _ = child.kill();
             child.wait().ok()
         };
-        // Give the stderr reader a moment to collect the last line LLVM printed.
-        std::thread::sleep(Duration::from_millis(20));
+        // The worker is gone, so its stderr is closed: the reader has everything it said.
         let said: Vec<String> = worker
             .stderr
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned()
-            .collect();
+            .take()
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
+            .into();
         let signal = status.and_then(|s| s.signal());
         let message = said
             .iter()
@@ -434,25 +433,24 @@ impl CompilerPool {
         else {
             return Err(Error::Llvm("the compile worker has no pipes".into()));
         };
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let sink = tail.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
+            let mut tail = VecDeque::new();
             for line in BufReader::new(stderr)
                 .lines()
                 .map_while(std::io::Result::ok)
             {
-                let mut tail = sink.lock().unwrap_or_else(|e| e.into_inner());
                 if tail.len() == 20 {
                     tail.pop_front();
                 }
                 tail.push_back(line);
             }
+            tail
         });
         let mut worker = Worker {
             child: Arc::new(Mutex::new(child)),
             input,
             output: BufReader::new(output),
-            stderr: tail,
+            stderr: Some(reader),
         };
         // The worker greets first; a program that does not call serve_if_worker does not.
         let hello = within(&worker.child, Duration::from_secs(10), || {

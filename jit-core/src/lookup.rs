@@ -95,11 +95,13 @@ impl Jit {
         let c_name = c_string(name)?;
         let _compiling = self.compile_lock.lock().unwrap_or_else(|e| e.into_inner());
         let _in_lookup = InLookup::enter(self.id);
-        let (target, pending) = {
+        // The module defining `name`, the modules its compilation will compile, and the names
+        // they need from symbol sources (all of them, and those only referenced extern_weak).
+        let (target, pending, externals, weak) = {
             let modules = self.lock_modules();
             let registry = &modules.registry;
             match registry.definition(name) {
-                None => (None, Vec::new()),
+                None => (None, Vec::new(), Vec::new(), Vec::new()),
                 Some((id, _)) => {
                     let closure = registry.closure(id);
                     for &m in &closure {
@@ -114,21 +116,17 @@ impl Jit {
                         .into_iter()
                         .filter(|&m| registry.state(m) == Some(&State::Pending))
                         .collect();
-                    (Some(id), pending)
+                    let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+                    let (externals, weak) = registry
+                        .externals(&pending)
+                        .into_iter()
+                        .filter(|n| !self.host.contains_key(n) && !resolved.contains(n))
+                        .partition(|n| !registry.only_weakly_referenced(&pending, n));
+                    (Some(id), pending, externals, weak)
                 }
             }
         };
-        if !pending.is_empty() {
-            let (externals, weak): (Vec<String>, Vec<String>) = {
-                let modules = self.lock_modules();
-                let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
-                modules
-                    .registry
-                    .externals(&pending)
-                    .into_iter()
-                    .filter(|n| !self.host.contains_key(n) && !resolved.contains(n))
-                    .partition(|n| !modules.registry.only_weakly_referenced(&pending, n))
-            };
+        if !externals.is_empty() || !weak.is_empty() {
             self.resolve_externals(externals, weak)?;
         }
         let (address, err) = match self.orc_lookup(&c_name) {
