@@ -4,5 +4,7 @@ fn main() {
     jit_linkage::Build::new()
         .manifest("../c-libs/libraries.toml")
         .link_static("wrapped")
+        // The bitcode the tests give the binary (`JIT_LINKAGE_BITCODE_WRAPPED`).
+        .bitcode("wrapped")
         .emit();
 }

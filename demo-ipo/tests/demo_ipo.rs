@@ -1,20 +1,13 @@
-//! demo-ipo, the real binary, with bitcode compiled by clang-N (the LLVM version under test) from the manifest.
+//! demo-ipo, the real binary, with bitcode compiled by its build script (clang-N of the LLVM version
+//! under test) from the manifest.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use jit_linkage::{Manifest, compile_bitcode};
-
+/// The helpers' bitcode, compiled by this package's build script (jit-linkage, clang-N of the
+/// LLVM under test).
 fn helper_bitcode() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
-    let lib = manifest.library("wrapped").unwrap();
-    compile_bitcode(
-        lib,
-        &std::env::temp_dir().join("demo-ipo-tests"),
-        jit_core::LLVM_VERSION,
-    )
-    .unwrap()
+    Path::new(env!("JIT_LINKAGE_BITCODE_WRAPPED")).to_path_buf()
 }
 
 #[test]

@@ -1,17 +1,8 @@
 //! demo-sources: the C library reached with no host linkage, through each jit-core source.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
-use jit_linkage::{Artifacts, CompileOptions, Manifest, compile};
-
-fn c_library() -> Artifacts {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
-    let lib = manifest.library("external").unwrap();
-    let out = std::env::temp_dir().join("demo-sources-tests");
-    compile(lib, &CompileOptions::host(out)).unwrap().artifacts
-}
+use c_artifacts::EXTERNAL;
 
 fn demo(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_demo-sources"))
@@ -22,10 +13,9 @@ fn demo(args: &[&std::ffi::OsStr]) -> Output {
 
 #[test]
 fn each_source_prints_f_equals_42() {
-    let lib = c_library();
     for args in [
-        vec!["archive".as_ref(), lib.static_lib.as_os_str()],
-        vec!["library".as_ref(), lib.shared_lib.as_os_str()],
+        vec!["archive".as_ref(), EXTERNAL.static_lib().as_os_str()],
+        vec!["library".as_ref(), EXTERNAL.shared_lib().as_os_str()],
         vec!["host-function".as_ref()],
     ] {
         let out = demo(&args);

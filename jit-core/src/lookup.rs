@@ -316,8 +316,8 @@ impl Jit {
         }) {
             hint.push_str(
                 " A library or archive given by path must define the symbol with default \
-                 visibility: check a shared library with the toolkit's verify-symbols (in its \
-                 checkout: `cargo xtask verify-symbols --binary LIB --symbol NAME`).",
+                 visibility: check a shared library with the toolkit's verify-symbols \
+                 (`verify-symbols --binary LIB --symbol NAME`).",
             );
         }
         hint
@@ -327,8 +327,8 @@ impl Jit {
 const PROCESS_HINT: &str = "If the symbols come from a C library linked into this binary: a static archive must be linked whole \
 (+whole-archive) and its symbols exported (--dynamic-list or --export-dynamic); a shared \
 library must stay in DT_NEEDED (not dropped by --as-needed) and be found on the binary's \
-RUNPATH. Check the binary with the toolkit's verify-symbols (in its checkout: \
-`cargo xtask verify-symbols --binary PATH --symbol NAME`).";
+RUNPATH. Check the binary with the toolkit's verify-symbols \
+(`verify-symbols --binary PATH --symbol NAME`).";
 
 /// The names in LLVM's "Symbols not found: [ a, b ]".
 fn missing_symbols(message: &str) -> Vec<String> {

@@ -3,45 +3,28 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::compile::{CompileOptions, DEFAULT_LLVM, compile, compile_bitcode};
+use crate::compile::{Needs, compile};
 use crate::directive::{Directive, emit};
-use crate::manifest::Manifest;
-use crate::plan::{LinkPlan, Linkage, PlanRequest, artifact_dir, plan};
+use crate::manifest::{Library, Manifest};
+use crate::note::note_object;
+use crate::plan::{Built, Linkage, Request, plan};
 use crate::target::Platform;
 use crate::{Error, Result};
 
-/// The suffix of the file, next to a package's binaries, that lists the symbols they must
-/// export: `target/debug/<package>.jit-symbols`.
-pub const SYMBOLS_SUFFIX: &str = ".jit-symbols";
+/// The LLVM version bitcode is compiled for when neither [`Build::llvm_version`] nor a jit-core
+/// dependency says otherwise: jit-core's default.
+const DEFAULT_LLVM: u32 = 22;
 
-/// The symbols [`Build`] recorded for `binary` (read from `<binary>.jit-symbols` next to it):
-/// what the binary must export for its JIT code.
-pub fn recorded_symbols(binary: &Path) -> Result<Vec<String>> {
-    let mut path = binary.as_os_str().to_owned();
-    path.push(SYMBOLS_SUFFIX);
-    let path = PathBuf::from(path);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-        path,
-        action: "read the symbol list",
-        source,
-    })?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect())
-}
-
-/// Builds the manifest's C libraries and prints the link directives for the binary whose
-/// `build.rs` calls it. Setters take `&mut self`, so it works chained and in loops.
+/// Builds the manifest's C libraries and prints the link directives for the binaries of the
+/// package whose `build.rs` calls it. Setters take `&mut self`, so it works chained and in loops.
 #[derive(Debug, Clone, Default)]
 pub struct Build {
     manifest: Option<PathBuf>,
-    selections: Vec<(String, Linkage)>,
+    links: Vec<(String, Linkage)>,
+    artifacts: Vec<String>,
+    bitcode: Vec<String>,
     export_dynamic: bool,
     runtime_dir: Option<PathBuf>,
-    bitcode: Vec<String>,
     llvm_version: Option<u32>,
 }
 
@@ -60,20 +43,30 @@ impl Build {
 
     /// Link the manifest library `name` statically: whole archive, its symbols exported.
     pub fn link_static(&mut self, name: impl Into<String>) -> &mut Build {
-        self.selections.push((name.into(), Linkage::Static));
+        self.links.push((name.into(), Linkage::Static));
         self
     }
 
-    /// Link the manifest library `name` dynamically: kept in `DT_NEEDED`, found via `$ORIGIN`.
+    /// Link the manifest library `name` dynamically: kept in `DT_NEEDED`, found at run time in
+    /// the binary's directory or in `../lib` from it (RUNPATH `$ORIGIN:$ORIGIN/../lib`).
     pub fn link_dynamic(&mut self, name: impl Into<String>) -> &mut Build {
-        self.selections.push((name.into(), Linkage::Dynamic));
+        self.links.push((name.into(), Linkage::Dynamic));
         self
     }
 
-    /// Also compile the manifest library `name` to LLVM bitcode (clang-N, llvm-link-N of the
-    /// JIT's LLVM version: see [`Build::llvm_version`]) in
-    /// `OUT_DIR`, and set `JIT_LINKAGE_BITCODE_<NAME>` (upper case, `-` as `_`) to its path for
-    /// the package's code: `include_bytes!(env!("JIT_LINKAGE_BITCODE_HELPERS"))`.
+    /// Also build the manifest library `name` as files for code that loads them at run time
+    /// (jit-core's `.static_archive()` and `.shared_library()`), linking nothing: the package's
+    /// code finds them through `env!("JIT_LINKAGE_STATIC_LIB_<NAME>")` and
+    /// `env!("JIT_LINKAGE_SHARED_LIB_<NAME>")` (upper case, `-` as `_`).
+    pub fn artifacts(&mut self, name: impl Into<String>) -> &mut Build {
+        self.artifacts.push(name.into());
+        self
+    }
+
+    /// Also compile the manifest library `name` to LLVM bitcode, through cc with clang-N (of
+    /// the JIT's LLVM: see [`Build::llvm_version`]) and `-emit-llvm`, so `CFLAGS` and the include
+    /// directories apply as for the native build; the package's code finds it through
+    /// `env!("JIT_LINKAGE_BITCODE_<NAME>")`.
     pub fn bitcode(&mut self, name: impl Into<String>) -> &mut Build {
         self.bitcode.push(name.into());
         self
@@ -81,7 +74,7 @@ impl Build {
 
     /// The LLVM version bitcode is compiled for. By default the version of the jit-core the
     /// package depends on (jit-core tells its dependents' build scripts through
-    /// `DEP_JIT_CORE_LLVM_VERSION`), else [`DEFAULT_LLVM`].
+    /// `DEP_JIT_CORE_LLVM_VERSION`), else 22.
     pub fn llvm_version(&mut self, version: u32) -> &mut Build {
         self.llvm_version = Some(version);
         self
@@ -94,37 +87,36 @@ impl Build {
         self
     }
 
-    /// The directory the binary will be in, where shared libraries are copied so the `$ORIGIN`
-    /// RUNPATH finds them. Default: the profile directory (`target/debug`), found from `OUT_DIR`.
+    /// The directory the binaries will be in, where shared libraries are copied so that the
+    /// `$ORIGIN` RUNPATH finds them. By default the profile directory of cargo's target
+    /// directory (`target/debug`, `target/<triple>/release`...), found from `OUT_DIR` and from
+    /// `cargo metadata`, which knows `CARGO_TARGET_DIR`, `CARGO_BUILD_BUILD_DIR` and the config
+    /// files. Set it when the target and build directories are both given on the command line.
     pub fn runtime_dir(&mut self, dir: impl AsRef<Path>) -> &mut Build {
         self.runtime_dir = Some(dir.as_ref().to_path_buf());
         self
     }
 
-    /// Compiles, writes the generated files, copies the shared libraries next to the binary and
-    /// prints the directives. Returns the plan that was printed.
-    pub fn try_emit(&self) -> Result<LinkPlan> {
+    /// Compiles, writes the generated files, copies the shared libraries next to the binaries
+    /// and prints the directives.
+    pub fn try_emit(&self) -> Result<()> {
         let manifest_path = self.manifest.as_ref().ok_or_else(|| {
             Error::Usage("jit_linkage::Build: call .manifest(PATH) before .emit()".into())
         })?;
         let out_dir = PathBuf::from(cargo_env("OUT_DIR")?);
         let target = cargo_env("TARGET")?.to_string_lossy().into_owned();
-        let host = cargo_env("HOST")?.to_string_lossy().into_owned();
         let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
         let crt_static = features.split(',').any(|f| f == "crt-static");
-        let platform = Platform::for_target(&target, crt_static)?;
+        Platform::for_target(&target, crt_static)?;
 
         let manifest = Manifest::load(manifest_path)?;
-        let mut selections = Vec::with_capacity(self.selections.len());
-        for (name, linkage) in &self.selections {
-            selections.push((manifest.library(name)?, *linkage));
-        }
-        let mut bitcode = Vec::with_capacity(self.bitcode.len());
-        for name in &self.bitcode {
-            bitcode.push(manifest.library(name)?);
-        }
+        let llvm = self
+            .llvm_version
+            .or_else(jit_core_llvm)
+            .unwrap_or(DEFAULT_LLVM);
+        let selected = self.select(&manifest, llvm)?;
 
-        let artifacts = artifact_dir(&out_dir);
+        let artifacts = out_dir.join("c-libs");
         // Only this run's artifacts may reach the link: a library since renamed or removed
         // from the manifest (say one once called `c`) must not shadow anything.
         match std::fs::remove_dir_all(&artifacts) {
@@ -137,91 +129,122 @@ impl Build {
             }
             _ => {}
         }
-        let options = CompileOptions {
-            target: target.clone(),
-            host,
-            out_dir: artifacts.clone(),
-            opt_level: std::env::var("OPT_LEVEL").unwrap_or_else(|_| "2".into()),
-            debug: std::env::var("DEBUG").is_ok_and(|d| d == "true"),
-        };
         let mut warnings = Vec::new();
-        for (lib, _) in &selections {
-            warnings.extend(compile(lib, &options)?.warnings);
-        }
-        let llvm = self
-            .llvm_version
-            .or_else(jit_core_llvm)
-            .unwrap_or(DEFAULT_LLVM);
-        for lib in &bitcode {
-            compile_bitcode(lib, &artifacts, llvm)?;
+        let mut libraries = Vec::with_capacity(selected.len());
+        for (lib, linkage, needs) in selected {
+            let compiled = compile(lib, &artifacts, needs)?;
+            warnings.extend(compiled.warnings);
+            libraries.push(Built {
+                lib,
+                linkage,
+                artifacts: self.artifacts.contains(&lib.name),
+                bitcode: needs.bitcode.is_some(),
+                dir: compiled.dir,
+                inputs: compiled.inputs,
+            });
         }
 
         let dynamic_list_path = out_dir.join("jit-exports.list");
-        let plan = plan(&PlanRequest {
-            manifest: &manifest,
-            selections,
-            bitcode,
-            platform,
-            target: &target,
-            artifact_dir: &artifacts,
+        let note_path = out_dir.join("jit-linkage-note.o");
+        let plan = plan(&Request {
+            manifest: &manifest.path,
+            libraries,
             dynamic_list_path: &dynamic_list_path,
+            note_path: &note_path,
             export_dynamic: self.export_dynamic,
         });
-        if let Some(text) = &plan.dynamic_list {
-            std::fs::write(&dynamic_list_path, text).map_err(|source| Error::Io {
-                path: dynamic_list_path.clone(),
-                action: "write the dynamic list",
+        let write = |path: &Path, data: &[u8], action| {
+            std::fs::write(path, data).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                action,
                 source,
-            })?;
+            })
+        };
+        if let Some(text) = &plan.dynamic_list {
+            write(&dynamic_list_path, text.as_bytes(), "write the dynamic list")?;
         }
-        match self.binary_dir(&out_dir) {
-            Ok(dir) => {
-                for file in &plan.runtime_libraries {
-                    place(&artifacts.join(file), &dir.join(file))?;
-                }
-                record_symbols(&dir, &plan.jit_symbols, &mut warnings);
+        if !plan.note.is_empty() {
+            let object = note_object(&target, &plan.note)?;
+            write(&note_path, &object, "write the symbol note")?;
+        }
+        if !plan.runtime_libraries.is_empty() {
+            let dir = self.binary_dir(&out_dir)?;
+            for library in &plan.runtime_libraries {
+                let name = library.file_name().unwrap_or_default();
+                place(library, &dir.join(name))?;
             }
-            Err(e) if !plan.runtime_libraries.is_empty() => return Err(e),
-            // Only the symbol record needs the directory, and the link does not need the record.
-            Err(_) => {}
         }
 
-        let mut directives = plan.directives.clone();
+        let mut directives = plan.directives;
         directives.extend(warnings.into_iter().map(Directive::Warning));
         emit(&directives);
-        Ok(plan)
+        Ok(())
+    }
+
+    /// Each library the build uses once, with how it is linked and what must be built of it.
+    fn select<'m>(
+        &self,
+        manifest: &'m Manifest,
+        llvm: u32,
+    ) -> Result<Vec<(&'m Library, Option<Linkage>, Needs)>> {
+        let mut selected: Vec<(&Library, Option<Linkage>, Needs)> = Vec::new();
+        let mut entry = |name: &str| -> Result<usize> {
+            let lib = manifest.library(name)?;
+            Ok(match selected.iter().position(|(l, ..)| l.name == lib.name) {
+                Some(i) => i,
+                None => {
+                    selected.push((lib, None, Needs::default()));
+                    selected.len() - 1
+                }
+            })
+        };
+        let mut links = Vec::new();
+        for (name, linkage) in &self.links {
+            links.push((entry(name)?, *linkage));
+        }
+        let artifacts: Vec<usize> = self.artifacts.iter().map(|n| entry(n)).collect::<Result<_>>()?;
+        let bitcode: Vec<usize> = self.bitcode.iter().map(|n| entry(n)).collect::<Result<_>>()?;
+        for (i, linkage) in links {
+            let (lib, chosen, needs) = &mut selected[i];
+            if chosen.is_some_and(|c| c != linkage) {
+                return Err(Error::Usage(format!(
+                    "library `{}` is selected with both .link_static and .link_dynamic; a \
+                     binary links one copy of it, so pick one",
+                    lib.name
+                )));
+            }
+            *chosen = Some(linkage);
+            match linkage {
+                Linkage::Static => {
+                    needs.link_static = true;
+                    needs.archive = true;
+                }
+                Linkage::Dynamic => needs.shared = true,
+            }
+        }
+        for i in artifacts {
+            selected[i].2.archive = true;
+            selected[i].2.shared = true;
+        }
+        for i in bitcode {
+            selected[i].2.bitcode = Some(llvm);
+        }
+        Ok(selected)
     }
 
     /// The directory the binaries will be in: `.runtime_dir()`, or the profile directory.
     fn binary_dir(&self, out_dir: &Path) -> Result<PathBuf> {
         match &self.runtime_dir {
             Some(dir) => Ok(dir.clone()),
-            None => profile_dir(out_dir),
+            None => profile_dir(out_dir, cargo_dirs().as_ref()),
         }
     }
 
     /// [`Build::try_emit`] for build scripts: on error, stops the build with a readable message.
-    pub fn emit(&self) -> LinkPlan {
-        match self.try_emit() {
-            Ok(plan) => plan,
-            Err(e) => panic!("\n\njit-linkage: {e}\n\n"),
+    pub fn emit(&self) {
+        if let Err(e) = self.try_emit() {
+            panic!("\n\njit-linkage: {e}\n\n");
         }
-    }
-}
-
-/// Writes `<binary dir>/<package>.jit-symbols`, the symbols this package's binaries must
-/// export, one per line, for `verify-symbols` to check without repeating them by hand.
-fn record_symbols(dir: &Path, symbols: &[String], warnings: &mut Vec<String>) {
-    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_default();
-    let path = dir.join(format!("{package}{SYMBOLS_SUFFIX}"));
-    let mut text =
-        String::from("# Written by jit-linkage: symbols JIT code needs from this binary.\n");
-    for symbol in symbols {
-        text.push_str(symbol);
-        text.push('\n');
-    }
-    if let Err(e) = std::fs::write(&path, text) {
-        warnings.push(format!("could not write {}: {e}", path.display()));
     }
 }
 
@@ -234,25 +257,64 @@ fn cargo_env(var: &str) -> Result<OsString> {
     })
 }
 
-/// `target/<profile>` from `target/<profile>/build/<pkg>-<hash>/out`.
-fn profile_dir(out_dir: &Path) -> Result<PathBuf> {
-    let build = out_dir.ancestors().nth(2);
-    match (build, out_dir.ancestors().nth(3)) {
-        (Some(build), Some(profile)) if build.file_name() == Some("build".as_ref()) => {
-            Ok(profile.to_path_buf())
-        }
-        _ => Err(Error::Usage(format!(
-            "cannot find the binary's directory from OUT_DIR={}; tell the build where the binary \
-             will be with .runtime_dir(DIR)",
-            out_dir.display()
-        ))),
+/// Cargo's target and build directories, as `cargo metadata` reports them for this package:
+/// it reads `CARGO_TARGET_DIR`, `CARGO_BUILD_BUILD_DIR` and the config files as the build did
+/// (but not `--target-dir` or `--config` given to the build on the command line).
+fn cargo_dirs() -> Option<(PathBuf, PathBuf)> {
+    let cargo = std::env::var_os("CARGO")?;
+    let manifest = std::env::var_os("CARGO_MANIFEST_PATH").or_else(|| {
+        let dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
+        Some(Path::new(&dir).join("Cargo.toml").into_os_string())
+    })?;
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .arg("--manifest-path")
+        .arg(manifest)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
     }
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let target = PathBuf::from(metadata.get("target_directory")?.as_str()?);
+    let build = match metadata.get("build_directory").and_then(|b| b.as_str()) {
+        Some(build) => PathBuf::from(build),
+        None => target.clone(),
+    };
+    Some((target, build))
+}
+
+/// Where the binaries go. `OUT_DIR` is `<build dir>/<triple/><profile>/build/<pkg>-<hash>/out`
+/// and the binaries are in `<target dir>/<triple/><profile>`: the same path below the target
+/// directory as the build script's below the build directory. When `dirs` (from `cargo
+/// metadata`) does not hold `OUT_DIR`, the directories were given on the command line, and the
+/// build directory is taken to be the target directory, as it is unless set apart.
+fn profile_dir(out_dir: &Path, dirs: Option<&(PathBuf, PathBuf)>) -> Result<PathBuf> {
+    let profile = match (out_dir.ancestors().nth(2), out_dir.ancestors().nth(3)) {
+        (Some(build), Some(profile)) if build.file_name() == Some("build".as_ref()) => profile,
+        _ => {
+            return Err(Error::Usage(format!(
+                "cannot find the binaries' directory from OUT_DIR={}; tell the build where the \
+                 binaries will be with .runtime_dir(DIR)",
+                out_dir.display()
+            )));
+        }
+    };
+    if let Some((target_dir, build_dir)) = dirs
+        && let Ok(below) = profile.strip_prefix(build_dir)
+    {
+        return Ok(target_dir.join(below));
+    }
+    Ok(profile.to_path_buf())
 }
 
 /// Copies `from` to `to` through a rename, so a process that has the old file mapped keeps a
 /// valid mapping.
 fn place(from: &Path, to: &Path) -> Result<()> {
-    let tmp = to.with_extension("so.tmp");
+    let mut tmp = to.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let io = |path: &Path, action| {
         let path = path.to_path_buf();
         move |source| Error::Io {
@@ -282,10 +344,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn profile_dir_is_found_from_out_dir() {
+    fn the_binaries_directory_follows_the_build_and_target_directories() {
         let out = Path::new("/w/target/debug/build/demo-0123/out");
-        assert_eq!(profile_dir(out).unwrap(), Path::new("/w/target/debug"));
-        let err = profile_dir(Path::new("/tmp/out")).unwrap_err().to_string();
+        assert_eq!(profile_dir(out, None).unwrap(), Path::new("/w/target/debug"));
+        // A build directory set apart: the same profile path below the target directory.
+        let dirs = (PathBuf::from("/w/target"), PathBuf::from("/b"));
+        let out = Path::new("/b/x86_64-unknown-linux-gnu/release/build/demo-0123/out");
+        assert_eq!(
+            profile_dir(out, Some(&dirs)).unwrap(),
+            Path::new("/w/target/x86_64-unknown-linux-gnu/release")
+        );
+        // `--target-dir` on the command line: metadata does not know it, OUT_DIR does.
+        let out = Path::new("/elsewhere/debug/build/demo-0123/out");
+        assert_eq!(
+            profile_dir(out, Some(&dirs)).unwrap(),
+            Path::new("/elsewhere/debug")
+        );
+        let err = profile_dir(Path::new("/tmp/out"), None).unwrap_err().to_string();
         assert!(err.contains(".runtime_dir"), "{err}");
     }
 

@@ -6,15 +6,11 @@ use std::path::PathBuf;
 
 /// One `cargo:` line a build script prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Directive {
+pub(crate) enum Directive {
     /// Re-run the build script when this file (or any file under this directory) changes.
     RerunIfChanged(PathBuf),
-    /// Re-run the build script when this environment variable changes.
-    RerunIfEnvChanged(String),
     /// `-L native=DIR`.
     LinkSearch(PathBuf),
-    /// A static archive linked whole, through rustc's `+whole-archive` link modifier.
-    LinkStaticWholeArchive(String),
     /// An argument for the linker of the package's binaries only.
     LinkArgBins(String),
     /// An environment variable set for the package's compilation (`env!`).
@@ -30,12 +26,8 @@ impl fmt::Display for Directive {
             Directive::RerunIfChanged(path) => {
                 write!(f, "cargo:rerun-if-changed={}", path.display())
             }
-            Directive::RerunIfEnvChanged(var) => write!(f, "cargo:rerun-if-env-changed={var}"),
             Directive::LinkSearch(dir) => {
                 write!(f, "cargo:rustc-link-search=native={}", dir.display())
-            }
-            Directive::LinkStaticWholeArchive(name) => {
-                write!(f, "cargo:rustc-link-lib=static:+whole-archive={name}")
             }
             Directive::LinkArgBins(arg) => write!(f, "cargo:rustc-link-arg-bins={arg}"),
             Directive::RustcEnv(var, value) => write!(f, "cargo:rustc-env={var}={value}"),
@@ -46,7 +38,7 @@ impl fmt::Display for Directive {
 }
 
 /// Prints directives to stdout, where cargo reads them, in order and each exactly once.
-pub fn emit(directives: &[Directive]) {
+pub(crate) fn emit(directives: &[Directive]) {
     let mut out = std::io::stdout().lock();
     for directive in directives {
         // A build script whose stdout is closed cannot tell cargo anything anyway.

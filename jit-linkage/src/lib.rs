@@ -10,8 +10,16 @@
 //!   rustc's `--gc-sections` keeps them and the JIT can see them (`--export-dynamic` for
 //!   everything is an explicit opt-in);
 //! - **dynamic**: keep the `.so` in `DT_NEEDED` although rustc passes `--as-needed` and nothing
-//!   in the binary calls it, and find it at run time through a `RUNPATH` of `$ORIGIN` (the
-//!   library is copied next to the binary), with no `LD_LIBRARY_PATH` and no build path inside.
+//!   in the binary calls it, and find it at run time through a `RUNPATH` of
+//!   `$ORIGIN:$ORIGIN/../lib` (the build copies the library next to the binary; a shipped
+//!   layout has `bin/` and `lib/`), with no `LD_LIBRARY_PATH` and no build path inside;
+//! - **both**: link a small object into the binaries carrying an ELF note (see [`read_note`])
+//!   that lists each symbol the JIT code needs and the library meant to provide it, so that
+//!   verify-symbols can check the binary wherever it is copied.
+//!
+//! The C compile is the `cc` crate's, with its own handling of `CC`, `CFLAGS`, `TARGET`,
+//! `OPT_LEVEL` and the `rerun-if-env-changed` lines; the headers each source includes (from the
+//! compiler's `-MMD` output) are inputs of the build, so cargo alone decides what is fresh.
 //!
 //! ```no_run
 //! // In `fn main` of the build.rs of a binary whose JIT code calls the `external` library:
@@ -25,19 +33,16 @@ mod builder;
 mod compile;
 mod directive;
 mod manifest;
+mod note;
 mod plan;
 mod target;
 
 use std::path::PathBuf;
 
-pub use builder::{Build, SYMBOLS_SUFFIX, recorded_symbols};
-pub use compile::{
-    Artifacts, CompileOptions, Compiled, DEFAULT_LLVM, clang, compile, compile_bitcode, llvm_link,
-};
-pub use directive::{Directive, emit};
+pub use builder::Build;
 pub use manifest::{Library, Manifest};
-pub use plan::{LinkPlan, Linkage, PlanRequest, RUNPATH, bitcode_env_var, plan};
-pub use target::{Platform, SUPPORTED_TARGETS};
+pub use note::{NOTE_SECTION, NOTE_TYPE, RequiredSymbol, read_note, read_note_file};
+pub use plan::Linkage;
 
 /// Everything that can go wrong between the manifest and the link directives.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +118,14 @@ pub enum Error {
         action: &'static str,
         /// The OS error.
         source: std::io::Error,
+    },
+    /// A binary's symbol note is malformed.
+    #[error("{}: {message}", path.display())]
+    Note {
+        /// The binary.
+        path: PathBuf,
+        /// What is wrong with the note.
+        message: String,
     },
     /// The builder was used wrongly or outside a build script.
     #[error("{0}")]

@@ -66,30 +66,6 @@ impl Library {
     pub fn shared_file_name(&self) -> String {
         format!("lib{}.so", self.shared_name)
     }
-
-    /// Every file whose change must rebuild the library: sources, and the files under the
-    /// include directories.
-    pub fn inputs(&self) -> Vec<PathBuf> {
-        let mut inputs = self.sources.clone();
-        for dir in &self.include_dirs {
-            collect_files(dir, &mut inputs);
-        }
-        inputs
-    }
-}
-
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect_files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -243,15 +219,6 @@ impl Manifest {
                     .collect::<Vec<_>>()
                     .join(", "),
             })
-    }
-
-    /// The manifest file and every library's inputs: what a rebuild depends on.
-    pub fn inputs(&self) -> Vec<PathBuf> {
-        let mut inputs = vec![self.path.clone()];
-        for lib in &self.libraries {
-            inputs.extend(lib.inputs());
-        }
-        inputs
     }
 }
 

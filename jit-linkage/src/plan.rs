@@ -1,12 +1,14 @@
-//! Manifest + chosen linkages → the directives a JIT host binary's build script prints.
+//! What a build script prints, from the libraries it selected and what compiling them produced.
 //!
-//! Pure: it reads no environment and touches no file, so every rule is unit-tested here.
+//! Pure: it reads no environment and touches no file, so every rule is unit-tested here. cc
+//! prints its own lines (the static library's `rustc-link-lib` with `+whole-archive`, the
+//! variables it read); the plan adds the rest.
 
 use std::path::{Path, PathBuf};
 
 use crate::directive::Directive;
-use crate::manifest::{Library, Manifest};
-use crate::target::Platform;
+use crate::manifest::Library;
+use crate::note::RequiredSymbol;
 
 /// How a library reaches the final binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,115 +19,127 @@ pub enum Linkage {
     Dynamic,
 }
 
+/// One library of the build, with where its artifacts are.
+#[derive(Debug, Clone)]
+pub(crate) struct Built<'a> {
+    pub lib: &'a Library,
+    /// How the binaries link it, if they do.
+    pub linkage: Option<Linkage>,
+    /// Its `.a` and `.so` are also given to the package's code (`JIT_LINKAGE_*_<NAME>`).
+    pub artifacts: bool,
+    /// Its bitcode is given to the package's code.
+    pub bitcode: bool,
+    /// The directory its artifacts are in.
+    pub dir: PathBuf,
+    /// Its sources and the headers they include.
+    pub inputs: Vec<PathBuf>,
+}
+
 /// What to plan for.
 #[derive(Debug, Clone)]
-pub struct PlanRequest<'a> {
-    /// The manifest the libraries come from.
-    pub manifest: &'a Manifest,
-    /// The libraries the binary links, each with its linkage.
-    pub selections: Vec<(&'a Library, Linkage)>,
-    /// The libraries also compiled to bitcode for the package's code (`<name>.bc` in
-    /// `artifact_dir`, its path in [`bitcode_env_var`]).
-    pub bitcode: Vec<&'a Library>,
-    /// The platform the binary is linked for.
-    pub platform: Platform,
-    /// The target triple (for the C compiler's environment variables).
-    pub target: &'a str,
-    /// The directory holding the built `lib*.a`, `lib*.so` and `*.bc`.
-    pub artifact_dir: &'a Path,
+pub(crate) struct Request<'a> {
+    /// The manifest file.
+    pub manifest: &'a Path,
+    pub libraries: Vec<Built<'a>>,
     /// Where the generated dynamic-list file will be written.
     pub dynamic_list_path: &'a Path,
+    /// Where the note object will be written.
+    pub note_path: &'a Path,
     /// Export every symbol of the binary (`--export-dynamic`) instead of exactly the listed ones.
     pub export_dynamic: bool,
 }
 
 /// The result: directives, and the files the build script must write or place.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkPlan {
+pub(crate) struct Plan {
     /// The cargo directives, in the order they must be printed.
     pub directives: Vec<Directive>,
     /// The content of the dynamic-list file, when one is used.
     pub dynamic_list: Option<String>,
-    /// File names of the shared libraries that must sit next to the binary at run time.
-    pub runtime_libraries: Vec<String>,
-    /// Every symbol of the linked libraries: what the binary must give its JIT code.
-    pub jit_symbols: Vec<String>,
+    /// The shared libraries that must be next to the binary at run time.
+    pub runtime_libraries: Vec<PathBuf>,
+    /// The symbols the binaries' JIT code needs, for the note; empty when nothing is linked.
+    pub note: Vec<RequiredSymbol>,
 }
 
-/// The runtime search path given to binaries that link a library dynamically: the directory
-/// of the binary itself, expanded by the dynamic loader. No build-directory path is embedded.
-pub const RUNPATH: &str = "$ORIGIN";
+/// The runtime search path of binaries that link a library dynamically: the binary's own
+/// directory (where the build puts the libraries), then `../lib` (the `dist` layout, `bin/` and
+/// `lib/`). Both are expanded by the loader; no build-directory path is embedded.
+pub(crate) const RUNPATH: &str = "$ORIGIN:$ORIGIN/../lib";
 
-/// Computes the link plan.
-pub fn plan(request: &PlanRequest<'_>) -> LinkPlan {
-    let PlanRequest {
-        manifest,
-        platform: Platform::LinuxGnu,
-        ..
-    } = request;
-    let mut directives = Vec::new();
-
-    directives.push(Directive::RerunIfChanged(manifest.path.clone()));
-    // Each library once, whether it is linked, compiled to bitcode, or both.
-    let mut inputs_of: Vec<&Library> = Vec::new();
-    for lib in request
-        .selections
-        .iter()
-        .map(|(lib, _)| *lib)
-        .chain(request.bitcode.iter().copied())
-    {
-        if !inputs_of.iter().any(|l| l.name == lib.name) {
-            inputs_of.push(lib);
+/// Computes the plan.
+pub(crate) fn plan(request: &Request<'_>) -> Plan {
+    let mut directives = vec![Directive::RerunIfChanged(request.manifest.to_path_buf())];
+    for built in &request.libraries {
+        for input in &built.inputs {
+            directives.push(Directive::RerunIfChanged(input.clone()));
         }
     }
-    for lib in inputs_of {
-        for path in lib.sources.iter().chain(&lib.include_dirs) {
-            directives.push(Directive::RerunIfChanged(path.clone()));
+    for built in &request.libraries {
+        let name = &built.lib.name;
+        if built.artifacts {
+            directives.push(Directive::RustcEnv(
+                artifact_env_var("STATIC_LIB", name),
+                built.dir.join(built.lib.static_file_name()).display().to_string(),
+            ));
+            directives.push(Directive::RustcEnv(
+                artifact_env_var("SHARED_LIB", name),
+                built.dir.join(built.lib.shared_file_name()).display().to_string(),
+            ));
+        }
+        if built.bitcode {
+            directives.push(Directive::RustcEnv(
+                artifact_env_var("BITCODE", name),
+                built.dir.join(built.lib.bitcode_file_name()).display().to_string(),
+            ));
         }
     }
-    for var in compiler_env_vars(request.target) {
-        directives.push(Directive::RerunIfEnvChanged(var));
-    }
-    for lib in &request.bitcode {
-        let path = request.artifact_dir.join(lib.bitcode_file_name());
-        directives.push(Directive::RustcEnv(
-            bitcode_env_var(&lib.name),
-            path.display().to_string(),
-        ));
-    }
 
-    let jit_symbols: Vec<String> = request
-        .selections
-        .iter()
-        .flat_map(|(lib, _)| lib.symbols.iter().cloned())
-        .collect();
-    if request.selections.is_empty() {
-        return LinkPlan {
+    let linked = |linkage| {
+        request
+            .libraries
+            .iter()
+            .filter(move |b| b.linkage == Some(linkage))
+    };
+    let mut note = Vec::new();
+    for built in request.libraries.iter() {
+        let Some(linkage) = built.linkage else {
+            continue;
+        };
+        let file = match linkage {
+            Linkage::Static => built.lib.static_file_name(),
+            Linkage::Dynamic => built.lib.shared_file_name(),
+        };
+        note.extend(built.lib.symbols.iter().map(|symbol| RequiredSymbol {
+            symbol: symbol.clone(),
+            library: built.lib.name.clone(),
+            linkage,
+            file: file.clone(),
+        }));
+    }
+    if note.is_empty() {
+        return Plan {
             directives,
             dynamic_list: None,
             runtime_libraries: Vec::new(),
-            jit_symbols,
+            note,
         };
     }
-    directives.push(Directive::LinkSearch(request.artifact_dir.to_path_buf()));
+    // The note object is an argument of its own: a path with commas or spaces stays whole.
+    directives.push(Directive::LinkArgBins(
+        request.note_path.display().to_string(),
+    ));
 
-    let statics: Vec<&Library> = selected(request, Linkage::Static);
-    let dynamics: Vec<&Library> = selected(request, Linkage::Dynamic);
-
-    // Static: whole-archive pulls in members nothing references; the export keeps rustc's
-    // --gc-sections from dropping them and puts them in .dynsym, where the JIT looks.
-    for lib in &statics {
-        directives.push(Directive::LinkStaticWholeArchive(lib.static_name.clone()));
-    }
+    // Static: cc printed the whole-archive link line, which pulls in members nothing references;
+    // the export keeps rustc's --gc-sections from dropping them and puts them in .dynsym.
     let mut dynamic_list = None;
+    let exported: Vec<&str> = linked(Linkage::Static)
+        .flat_map(|b| b.lib.symbols.iter().map(String::as_str))
+        .collect();
     if request.export_dynamic {
         directives.push(Directive::LinkArgBins("-Wl,--export-dynamic".into()));
-    } else if !statics.is_empty() {
-        let symbols: Vec<&str> = statics
-            .iter()
-            .flat_map(|lib| lib.symbols.iter().map(String::as_str))
-            .collect();
-        dynamic_list = Some(dynamic_list_text(&manifest.path, &symbols));
+    } else if !exported.is_empty() {
+        dynamic_list = Some(dynamic_list_text(request.manifest, &exported));
         // `-Xlinker` passes the next argument as it is: `-Wl,` would split a path with commas.
         directives.push(Directive::LinkArgBins("-Xlinker".into()));
         directives.push(Directive::LinkArgBins(format!(
@@ -137,41 +151,35 @@ pub fn plan(request: &PlanRequest<'_>) -> LinkPlan {
     // Dynamic: rustc puts --as-needed before every -l, and link-arg-bins lands at the end of the
     // line, so a plain -l of a library nothing references is dropped from DT_NEEDED. The
     // push-state group keeps it; the RUNPATH finds it without LD_LIBRARY_PATH.
-    for lib in &dynamics {
+    let mut runtime_libraries = Vec::new();
+    for built in linked(Linkage::Dynamic) {
+        directives.push(Directive::LinkSearch(built.dir.clone()));
         directives.push(Directive::LinkArgBins(format!(
             "-Wl,--push-state,--no-as-needed,-l{},--pop-state",
-            lib.shared_name
+            built.lib.shared_name
         )));
+        runtime_libraries.push(built.dir.join(built.lib.shared_file_name()));
     }
-    if !dynamics.is_empty() {
+    if !runtime_libraries.is_empty() {
         directives.push(Directive::LinkArgBins("-Wl,--enable-new-dtags".into()));
         directives.push(Directive::LinkArgBins(format!("-Wl,-rpath,{RUNPATH}")));
     }
 
-    LinkPlan {
+    Plan {
         directives,
         dynamic_list,
-        runtime_libraries: dynamics.iter().map(|lib| lib.shared_file_name()).collect(),
-        jit_symbols,
+        runtime_libraries,
+        note,
     }
 }
 
-/// The environment variable through which a package's code finds library `name`'s bitcode:
-/// `JIT_LINKAGE_BITCODE_<NAME>`, upper case, `-` as `_`.
-pub fn bitcode_env_var(name: &str) -> String {
+/// The environment variable through which a package's code finds an artifact of library
+/// `name`: `JIT_LINKAGE_<KIND>_<NAME>`, upper case, `-` as `_`.
+pub(crate) fn artifact_env_var(kind: &str, name: &str) -> String {
     format!(
-        "JIT_LINKAGE_BITCODE_{}",
+        "JIT_LINKAGE_{kind}_{}",
         name.to_uppercase().replace('-', "_")
     )
-}
-
-fn selected<'a>(request: &PlanRequest<'a>, linkage: Linkage) -> Vec<&'a Library> {
-    request
-        .selections
-        .iter()
-        .filter(|(_, l)| *l == linkage)
-        .map(|(lib, _)| *lib)
-        .collect()
 }
 
 /// A GNU ld dynamic list exporting exactly `symbols`.
@@ -189,28 +197,10 @@ fn dynamic_list_text(manifest: &Path, symbols: &[&str]) -> String {
     text
 }
 
-/// The variables through which the `cc` crate picks the C compiler, archiver and flags.
-fn compiler_env_vars(target: &str) -> Vec<String> {
-    let underscored = target.replace('-', "_");
-    let mut vars = Vec::new();
-    for tool in ["CC", "CFLAGS", "AR", "ARFLAGS"] {
-        vars.push(tool.to_owned());
-        vars.push(format!("TARGET_{tool}"));
-        vars.push(format!("{tool}_{target}"));
-        vars.push(format!("{tool}_{underscored}"));
-    }
-    vars.push("CRATE_CC_NO_DEFAULTS".to_owned());
-    vars
-}
-
-/// Where a build script's artifact directory is: `$OUT_DIR/c-libs`.
-pub fn artifact_dir(out_dir: &Path) -> PathBuf {
-    out_dir.join("c-libs")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::Manifest;
 
     fn manifest() -> Manifest {
         let dir = std::env::temp_dir().join("jit-linkage-plan");
@@ -233,63 +223,61 @@ symbols = ["d_one"]
         Manifest::parse(text, &dir.join("libraries.toml")).unwrap()
     }
 
-    fn run(manifest: &Manifest, picks: &[(&str, Linkage)], export_dynamic: bool) -> LinkPlan {
-        plan(&PlanRequest {
-            manifest,
-            selections: picks
-                .iter()
-                .map(|(name, linkage)| (manifest.library(name).unwrap(), *linkage))
-                .collect(),
-            platform: Platform::LinuxGnu,
-            target: "x86_64-unknown-linux-gnu",
-            bitcode: Vec::new(),
-            artifact_dir: Path::new("/out/c-libs"),
+    fn built<'a>(m: &'a Manifest, name: &str, linkage: Option<Linkage>) -> Built<'a> {
+        let lib = m.library(name).unwrap();
+        Built {
+            lib,
+            linkage,
+            artifacts: false,
+            bitcode: false,
+            dir: Path::new("/out/c-libs").join(name),
+            inputs: lib.sources.clone(),
+        }
+    }
+
+    fn run(m: &Manifest, libraries: Vec<Built<'_>>, export_dynamic: bool) -> Plan {
+        plan(&Request {
+            manifest: &m.path,
+            libraries,
             dynamic_list_path: Path::new("/out/jit-exports.list"),
+            note_path: Path::new("/out/a, b/jit-linkage-note.o"),
             export_dynamic,
         })
     }
 
-    fn lines(plan: &LinkPlan) -> Vec<String> {
-        plan.directives.iter().map(|d| d.to_string()).collect()
-    }
-
-    fn link_lines(plan: &LinkPlan) -> Vec<String> {
-        lines(plan)
-            .into_iter()
+    fn link_lines(plan: &Plan) -> Vec<String> {
+        plan.directives
+            .iter()
+            .map(|d| d.to_string())
             .filter(|l| l.starts_with("cargo:rustc-"))
             .collect()
     }
 
     #[test]
-    fn static_links_whole_archive_and_exports_exactly_the_manifest_symbols() {
+    fn static_exports_exactly_the_manifest_symbols_and_links_the_note() {
         let m = manifest();
-        let plan = run(&m, &[("s", Linkage::Static)], false);
+        let plan = run(&m, vec![built(&m, "s", Some(Linkage::Static))], false);
         assert_eq!(
             link_lines(&plan),
             [
-                "cargo:rustc-link-search=native=/out/c-libs",
-                "cargo:rustc-link-lib=static:+whole-archive=sstatic",
+                "cargo:rustc-link-arg-bins=/out/a, b/jit-linkage-note.o",
                 "cargo:rustc-link-arg-bins=-Xlinker",
                 "cargo:rustc-link-arg-bins=--dynamic-list=/out/jit-exports.list",
             ]
         );
         let list = plan.dynamic_list.unwrap();
         assert!(list.contains("{\n  s_one;\n  s_two;\n};\n"), "{list}");
-        assert!(!list.contains("d_one"));
         assert!(plan.runtime_libraries.is_empty());
-        assert!(
-            !lines(&run(&m, &[("s", Linkage::Static)], false))
-                .iter()
-                .any(|l| l.contains("export-dynamic"))
-        );
+        let files: Vec<&str> = plan.note.iter().map(|s| s.file.as_str()).collect();
+        assert_eq!(files, ["libsstatic.a", "libsstatic.a"]);
     }
 
     #[test]
     fn export_dynamic_is_an_explicit_opt_in() {
         let m = manifest();
-        let plan = run(&m, &[("s", Linkage::Static)], true);
+        let plan = run(&m, vec![built(&m, "s", Some(Linkage::Static))], true);
         assert_eq!(
-            link_lines(&plan)[2..],
+            link_lines(&plan)[1..],
             ["cargo:rustc-link-arg-bins=-Wl,--export-dynamic"]
         );
         assert_eq!(plan.dynamic_list, None);
@@ -298,79 +286,53 @@ symbols = ["d_one"]
     #[test]
     fn dynamic_keeps_the_library_needed_and_uses_an_origin_runpath() {
         let m = manifest();
-        let plan = run(&m, &[("d", Linkage::Dynamic)], false);
+        let plan = run(&m, vec![built(&m, "d", Some(Linkage::Dynamic))], false);
         assert_eq!(
-            link_lines(&plan),
+            link_lines(&plan)[1..],
             [
-                "cargo:rustc-link-search=native=/out/c-libs",
+                "cargo:rustc-link-search=native=/out/c-libs/d",
                 "cargo:rustc-link-arg-bins=-Wl,--push-state,--no-as-needed,-lddynamic,--pop-state",
                 "cargo:rustc-link-arg-bins=-Wl,--enable-new-dtags",
-                "cargo:rustc-link-arg-bins=-Wl,-rpath,$ORIGIN",
+                "cargo:rustc-link-arg-bins=-Wl,-rpath,$ORIGIN:$ORIGIN/../lib",
             ]
         );
         assert_eq!(plan.dynamic_list, None);
-        assert_eq!(plan.runtime_libraries, ["libddynamic.so"]);
-    }
-
-    #[test]
-    fn one_static_and_one_dynamic_library_in_one_binary() {
-        let m = manifest();
-        let plan = run(
-            &m,
-            &[("s", Linkage::Static), ("d", Linkage::Dynamic)],
-            false,
+        assert_eq!(
+            plan.runtime_libraries,
+            [Path::new("/out/c-libs/d/libddynamic.so")]
         );
-        let link = link_lines(&plan);
-        assert_eq!(link.len(), 7, "{link:#?}");
-        assert!(link.contains(&"cargo:rustc-link-lib=static:+whole-archive=sstatic".to_owned()));
-        assert!(link.iter().any(|l| l.contains("-lddynamic")));
-        let list = plan.dynamic_list.unwrap();
-        assert!(list.contains("s_one;") && !list.contains("d_one;"));
+        assert_eq!(plan.note[0].file, "libddynamic.so");
     }
 
     #[test]
-    fn reruns_on_the_manifest_every_source_and_the_compiler_environment() {
+    fn artifacts_and_bitcode_only_set_env_vars_and_link_nothing() {
         let m = manifest();
-        let all = lines(&run(&m, &[("s", Linkage::Static)], false));
-        let rerun_file = |p: &Path| format!("cargo:rerun-if-changed={}", p.display());
-        assert!(all.contains(&rerun_file(&m.path)));
-        assert!(all.contains(&rerun_file(&m.library("s").unwrap().sources[0])));
-        for var in [
-            "CC",
-            "CFLAGS",
-            "CC_x86_64-unknown-linux-gnu",
-            "CFLAGS_x86_64_unknown_linux_gnu",
+        let mut s = built(&m, "s", None);
+        s.artifacts = true;
+        s.bitcode = true;
+        let plan = run(&m, vec![s], false);
+        assert!(link_lines(&plan).iter().all(|l| l.starts_with("cargo:rustc-env=")));
+        let lines: Vec<String> = plan.directives.iter().map(|d| d.to_string()).collect();
+        for expected in [
+            "cargo:rustc-env=JIT_LINKAGE_STATIC_LIB_S=/out/c-libs/s/libsstatic.a",
+            "cargo:rustc-env=JIT_LINKAGE_SHARED_LIB_S=/out/c-libs/s/libs.so",
+            "cargo:rustc-env=JIT_LINKAGE_BITCODE_S=/out/c-libs/s/s.bc",
         ] {
-            assert!(
-                all.contains(&format!("cargo:rerun-if-env-changed={var}")),
-                "{var}"
-            );
+            assert!(lines.contains(&expected.to_owned()), "{lines:#?}");
         }
-        // Nothing is printed twice.
-        let mut sorted = all.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted.len(), all.len());
+        assert!(plan.note.is_empty());
     }
 
     #[test]
-    fn bitcode_sets_an_env_var_and_reruns_on_each_source_once() {
+    fn reruns_on_the_manifest_and_every_input() {
         let m = manifest();
-        let lib = m.library("s").unwrap();
-        let plan = plan(&PlanRequest {
-            manifest: &m,
-            selections: vec![(lib, Linkage::Static)],
-            bitcode: vec![lib],
-            platform: Platform::LinuxGnu,
-            target: "x86_64-unknown-linux-gnu",
-            artifact_dir: Path::new("/out/c-libs"),
-            dynamic_list_path: Path::new("/out/jit-exports.list"),
-            export_dynamic: false,
-        });
-        let all = lines(&plan);
-        assert!(all.contains(&"cargo:rustc-env=JIT_LINKAGE_BITCODE_S=/out/c-libs/s.bc".to_owned()));
-        let source = format!("cargo:rerun-if-changed={}", lib.sources[0].display());
-        assert_eq!(all.iter().filter(|l| **l == source).count(), 1);
-        assert_eq!(plan.jit_symbols, ["s_one", "s_two"]);
+        let mut s = built(&m, "s", Some(Linkage::Static));
+        s.inputs.push(PathBuf::from("/inc/s.h"));
+        let plan = run(&m, vec![s], false);
+        let lines: Vec<String> = plan.directives.iter().map(|d| d.to_string()).collect();
+        let rerun = |p: &Path| format!("cargo:rerun-if-changed={}", p.display());
+        assert!(lines.contains(&rerun(&m.path)));
+        assert!(lines.contains(&rerun(&m.library("s").unwrap().sources[0])));
+        assert!(lines.contains(&rerun(Path::new("/inc/s.h"))));
     }
 }

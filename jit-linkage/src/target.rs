@@ -4,19 +4,19 @@ use crate::{Error, Result};
 
 /// A family of targets that take the same link flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
+pub(crate) enum Platform {
     /// ELF on Linux with glibc, linked by GNU ld (bfd), gold or lld: `--dynamic-list`,
     /// `--push-state`/`--no-as-needed`, `-rpath` with `$ORIGIN`.
     LinuxGnu,
 }
 
 /// The target triples whose link flags are tested.
-pub const SUPPORTED_TARGETS: &[&str] = &["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
+pub(crate) const SUPPORTED_TARGETS: &[&str] = &["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
 
 impl Platform {
     /// The platform of `target`, or an error naming the target. `crt_static` is whether the
     /// target feature `crt-static` is on (`CARGO_CFG_TARGET_FEATURE`).
-    pub fn for_target(target: &str, crt_static: bool) -> Result<Platform> {
+    pub(crate) fn for_target(target: &str, crt_static: bool) -> Result<Platform> {
         if !SUPPORTED_TARGETS.contains(&target) {
             let reason = if target.contains("-linux-musl") {
                 "musl targets link statically by default, and a static executable has no dynamic \

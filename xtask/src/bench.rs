@@ -112,8 +112,8 @@ fn nm_lookup(sh: &Shell, library: &Path, names: &[String]) -> anyhow::Result<usi
 /// 10^8 helper calls: the IPO-inlined JIT loop, the plain-call JIT loop, the clang-N -O3 loop.
 fn ipo(sh: &Shell, rounds: usize, llvm: Llvm) -> anyhow::Result<()> {
     const CALLS: &str = "100000000";
-    let libs = build_libs::build(false, llvm)?;
-    let Some(bitcode) = libs.iter().find_map(|(_, a)| a.bitcode.clone()) else {
+    let libs = build_libs::build(llvm)?;
+    let Some(bitcode) = libs.iter().find_map(|b| b.bitcode.clone()) else {
         bail!("no manifest library has `bitcode = true`");
     };
     let root = project_root();
@@ -122,7 +122,7 @@ fn ipo(sh: &Shell, rounds: usize, llvm: Llvm) -> anyhow::Result<()> {
     let aot = out_dir.join("scale_loop");
     let source = root.join("c-libs/bench/scale_loop.c");
     let include = root.join("c-libs/include");
-    let clang = jit_linkage::clang(llvm.major());
+    let clang = format!("clang-{llvm}");
     cmd!(sh, "{clang} -O3 -I {include} -o {aot} {source}").run()?;
     demo::build(sh, &[Variant::Ipo], llvm)?;
     let jit_loop = Variant::Ipo.binary();

@@ -1,14 +1,20 @@
 //! `cargo xtask build-libs`: the manifest's C libraries into target/c-libs/.
+//!
+//! The compile is the c-artifacts package's build script, which builds every manifest library
+//! through jit-linkage exactly as a binary's build script does; cargo decides whether it is
+//! stale. This command builds that package, reads where the files are from cargo's
+//! `build-script-executed` message, and copies them to one documented place.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use anyhow::Context;
-use jit_linkage::{Artifacts, CompileOptions, Library, Manifest};
-use xshell::Shell;
+use anyhow::{Context, bail};
+use jit_linkage::{Library, Manifest};
+use xshell::{Shell, cmd};
 
 use crate::flags::BuildLibs;
 use crate::llvm::Llvm;
-use crate::{progress, project_root, target_dir};
+use crate::{cargo, progress, project_root, target_dir};
 
 /// The one manifest of the workspace's C libraries.
 pub(crate) fn manifest_path() -> PathBuf {
@@ -26,12 +32,25 @@ pub(crate) fn c_libs_dir(llvm: Llvm) -> PathBuf {
     }
 }
 
+/// One manifest library's files in target/c-libs/.
+#[derive(Debug, Clone)]
+pub(crate) struct Built {
+    pub(crate) lib: Library,
+    pub(crate) static_lib: PathBuf,
+    pub(crate) shared_lib: PathBuf,
+    pub(crate) bitcode: Option<PathBuf>,
+}
+
 impl BuildLibs {
-    pub(crate) fn run(self, _sh: &Shell) -> anyhow::Result<()> {
-        for (_, artifacts) in build(self.force, self.llvm)? {
-            println!("{}", artifacts.static_lib.display());
-            println!("{}", artifacts.shared_lib.display());
-            if let Some(bitcode) = &artifacts.bitcode {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        if self.force {
+            let cargo = cargo();
+            cmd!(sh, "{cargo} clean --quiet --package c-artifacts").run()?;
+        }
+        for built in build(self.llvm)? {
+            println!("{}", built.static_lib.display());
+            println!("{}", built.shared_lib.display());
+            if let Some(bitcode) = &built.bitcode {
                 println!("{}", bitcode.display());
             }
         }
@@ -39,29 +58,93 @@ impl BuildLibs {
     }
 }
 
-/// Builds every library that is out of date; returns each manifest library with its artifacts.
-pub(crate) fn build(force: bool, llvm: Llvm) -> anyhow::Result<Vec<(Library, Artifacts)>> {
+/// Builds the c-artifacts package for LLVM `llvm` and copies every manifest library's files to
+/// [`c_libs_dir`].
+pub(crate) fn build(llvm: Llvm) -> anyhow::Result<Vec<Built>> {
     let manifest = Manifest::load(manifest_path())?;
-    let out_dir = c_libs_dir(llvm);
-    let options = CompileOptions::host(&out_dir);
+    progress!("build-libs: building the manifest's libraries (package c-artifacts, LLVM {llvm})");
+    let mut command = Command::new(cargo());
+    command
+        .current_dir(project_root())
+        .args(["build", "--quiet", "--package", "c-artifacts"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .args(llvm.cargo_args())
+        .stderr(Stdio::inherit());
+    let out = command.output().context("running cargo build")?;
+    if !out.status.success() {
+        bail!("building the C libraries failed (cargo's messages are above)");
+    }
+    let env = build_script_env(&String::from_utf8_lossy(&out.stdout))?;
+    let dir = c_libs_dir(llvm);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let var = |kind: &str, lib: &Library| {
+        format!(
+            "JIT_LINKAGE_{kind}_{}",
+            lib.name.to_uppercase().replace('-', "_")
+        )
+    };
     let mut all = Vec::new();
-    for lib in &manifest.libraries {
-        let artifacts = Artifacts::in_dir(lib, &out_dir);
-        if !force && artifacts.is_fresh(lib, &manifest) {
-            progress!("build-libs: {} is up to date", lib.name);
-        } else {
-            progress!("build-libs: compiling {}", lib.name);
-            let compiled = jit_linkage::compile(lib, &options)
-                .with_context(|| format!("building the C library `{}`", lib.name))?;
-            for warning in compiled.warnings {
-                eprintln!("{warning}");
-            }
-            if lib.bitcode {
-                jit_linkage::compile_bitcode(lib, &out_dir, llvm.major())
-                    .with_context(|| format!("building the bitcode of `{}`", lib.name))?;
-            }
-        }
-        all.push((lib.clone(), artifacts));
+    for lib in manifest.libraries {
+        let copy = |kind: &str| -> anyhow::Result<Option<PathBuf>> {
+            let Some((_, from)) = env.iter().find(|(k, _)| *k == var(kind, &lib)) else {
+                return Ok(None);
+            };
+            let from = Path::new(from);
+            let to = dir.join(from.file_name().unwrap_or_default());
+            place(from, &to)?;
+            Ok(Some(to))
+        };
+        let (Some(static_lib), Some(shared_lib)) = (copy("STATIC_LIB")?, copy("SHARED_LIB")?)
+        else {
+            bail!(
+                "the c-artifacts build did not report the files of library `{}`",
+                lib.name
+            );
+        };
+        let bitcode = copy("BITCODE")?;
+        all.push(Built {
+            lib,
+            static_lib,
+            shared_lib,
+            bitcode,
+        });
     }
     Ok(all)
+}
+
+/// The `rustc-env` pairs of c-artifacts' build script, from cargo's JSON messages.
+fn build_script_env(messages: &str) -> anyhow::Result<Vec<(String, String)>> {
+    for line in messages.lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let is_ours = message["reason"] == "build-script-executed"
+            && message["package_id"]
+                .as_str()
+                .is_some_and(|id| id.contains("/c-artifacts#"));
+        if !is_ours {
+            continue;
+        }
+        let pairs = message["env"].as_array().cloned().unwrap_or_default();
+        return Ok(pairs
+            .iter()
+            .filter_map(|pair| {
+                Some((
+                    pair.get(0)?.as_str()?.to_owned(),
+                    pair.get(1)?.as_str()?.to_owned(),
+                ))
+            })
+            .collect());
+    }
+    bail!("cargo did not report the build script of c-artifacts")
+}
+
+/// Copies `from` to `to` through a rename, so a running process that maps the old file keeps
+/// a valid mapping.
+fn place(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let mut tmp = to.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::copy(from, &tmp).with_context(|| format!("copying {}", from.display()))?;
+    std::fs::rename(&tmp, to).with_context(|| format!("writing {}", to.display()))?;
+    Ok(())
 }

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::bail;
-use jit_linkage::{Artifacts, recorded_symbols};
+use jit_linkage::read_note_file;
 use verify_symbols::{Report, verify};
 use xshell::{Shell, cmd};
 
-use crate::build_libs;
+use crate::build_libs::{self, Built};
 use crate::flags::{Demo, Deps, Variant};
 use crate::llvm::Llvm;
 use crate::{cargo, progress, target_dir};
@@ -59,7 +59,7 @@ impl Variant {
 
     /// The command that runs the variant; `lib` is the manifest's first library, `bitcode`
     /// the first bitcode library's.
-    fn command(self, lib: &Artifacts, bitcode: Option<&PathBuf>) -> Command {
+    fn command(self, lib: &Built, bitcode: Option<&PathBuf>) -> Command {
         let mut command = Command::new(self.binary());
         match self {
             Variant::Static | Variant::Dynamic => {}
@@ -92,7 +92,7 @@ impl Variant {
     }
 
     /// The file verify-symbols must pass before the variant runs, if any.
-    fn verified_file(self, lib: &Artifacts) -> Option<PathBuf> {
+    fn verified_file(self, lib: &Built) -> Option<PathBuf> {
         match self {
             Variant::Static | Variant::Dynamic | Variant::Ipo => Some(self.binary()),
             Variant::Library => Some(lib.shared_lib.clone()),
@@ -135,22 +135,22 @@ pub(crate) fn build(sh: &Shell, variants: &[Variant], llvm: Llvm) -> anyhow::Res
 /// its diagnosis is printed instead.
 pub(crate) fn run_variants(sh: &Shell, variants: &[Variant], llvm: Llvm) -> anyhow::Result<()> {
     // The archive and library variants load the manifest's first library by path.
-    let libraries = build_libs::build(false, llvm)?;
-    let Some((first, lib)) = libraries.first() else {
+    let libraries = build_libs::build(llvm)?;
+    let Some(lib) = libraries.first() else {
         bail!("the manifest declares no library");
     };
-    let bitcode = libraries.iter().find_map(|(_, a)| a.bitcode.as_ref());
+    let bitcode = libraries.iter().find_map(|b| b.bitcode.as_ref());
     build(sh, variants, llvm)?;
 
     let mut failed = Vec::new();
     for &variant in variants {
         let checked = match variant.verified_file(lib) {
             Some(file) => {
-                // A demo binary must export what its build script recorded; a library its own.
+                // A demo binary must export what its build recorded in it; a library its own.
                 let symbols = if variant.links_c_library() {
                     recorded_symbols(&file)?
                 } else {
-                    first.symbols.clone()
+                    lib.lib.symbols.clone()
                 };
                 verify(&file, &symbols).map(Some).map_err(|e| e.to_string())
             }
@@ -202,5 +202,17 @@ fn run_one(mut command: Command, expected: &[&str]) -> Result<String, String> {
             out.status,
             [stdout, stderr].join("\n").trim()
         ))
+    }
+}
+
+/// The symbols the build of `binary` recorded in its note: what its JIT code needs.
+pub(crate) fn recorded_symbols(binary: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    match read_note_file(binary)? {
+        Some(symbols) => Ok(symbols.into_iter().map(|s| s.symbol).collect()),
+        None => bail!(
+            "{} carries no jit-linkage symbol note: its build script does not call \
+             jit_linkage::Build",
+            binary.display()
+        ),
     }
 }

@@ -47,11 +47,12 @@ pub(crate) struct Deps {
     pub(crate) llvm: Llvm,
 }
 
-/// Compiles every library of c-libs/libraries.toml into target/c-libs/ as `lib<static>.a` and
-/// `lib<shared>.so`; skips a library whose sources and manifest have not changed.
+/// Compiles every library of c-libs/libraries.toml (through the c-artifacts package's build
+/// script, so cargo decides what is stale) and copies `lib<static>.a`, `lib<shared>.so` and the
+/// bitcode to target/c-libs/.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BuildLibs {
-    /// Rebuild even if the artifacts are up to date.
+    /// Rebuild even if cargo finds the artifacts up to date (`cargo clean -p c-artifacts`).
     #[arg(long)]
     pub(crate) force: bool,
     /// The LLVM version whose clang-N writes the bitcode (the default version's artifacts go

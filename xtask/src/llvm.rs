@@ -13,7 +13,7 @@ impl Llvm {
     /// Every supported version, oldest first.
     pub(crate) const ALL: [Llvm; 5] = [Llvm(14), Llvm(15), Llvm(16), Llvm(19), Llvm(22)];
     /// What a new user gets: the newest.
-    pub(crate) const DEFAULT: Llvm = Llvm(jit_linkage::DEFAULT_LLVM);
+    pub(crate) const DEFAULT: Llvm = Llvm(22);
 
     pub(crate) fn major(self) -> u32 {
         self.0

@@ -4,12 +4,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use jit_linkage::{Manifest, recorded_symbols};
 use verify_symbols::{Report, render_json, render_text, verify_all};
 use xshell::Shell;
 
-use crate::build_libs::{self, manifest_path};
-use crate::demo;
+use crate::build_libs;
+use crate::demo::{self, recorded_symbols};
 use crate::flags::{Variant, VerifySymbols};
 
 impl VerifySymbols {
@@ -31,14 +30,13 @@ impl VerifySymbols {
         } else {
             let mut checks = Vec::new();
             for binary in &self.binaries {
-                // Without --symbol: what the binary's build script recorded, else the manifest.
+                // Without --symbol: what the binary's build recorded in it.
                 let symbols = if !self.symbols.is_empty() {
                     self.symbols.clone()
                 } else {
-                    match recorded_symbols(binary) {
-                        Ok(symbols) => symbols,
-                        Err(_) => manifest_symbols()?,
-                    }
+                    recorded_symbols(binary).map_err(|e| {
+                        anyhow::anyhow!("{e:#}; name the symbols to check with --symbol NAME")
+                    })?
                 };
                 checks.push((binary.clone(), symbols));
             }
@@ -57,23 +55,13 @@ impl VerifySymbols {
     }
 }
 
-/// Every symbol the manifest says JIT code needs.
-fn manifest_symbols() -> anyhow::Result<Vec<String>> {
-    let manifest = Manifest::load(manifest_path())?;
-    Ok(manifest
-        .libraries
-        .into_iter()
-        .flat_map(|l| l.symbols)
-        .collect())
-}
-
 /// The manifest's shared libraries (each with its own symbols) and the demo binaries that link
 /// C libraries (each with the symbols its build script recorded), built first.
 fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<(PathBuf, Vec<String>)>> {
     let mut binaries: Vec<(PathBuf, Vec<String>)> =
-        build_libs::build(false, crate::llvm::Llvm::DEFAULT)?
+        build_libs::build(crate::llvm::Llvm::DEFAULT)?
             .into_iter()
-            .map(|(lib, a)| (a.shared_lib, lib.symbols))
+            .map(|b| (b.shared_lib, b.lib.symbols))
             .collect();
     let linked: Vec<Variant> = Variant::ALL
         .into_iter()

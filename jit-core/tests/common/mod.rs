@@ -1,33 +1,25 @@
-//! Shared by jit-core's integration tests: the workspace's real C library, compiled once per
-//! test binary with jit-linkage (the `cc` crate), and small IR modules.
+//! Shared by jit-core's integration tests: the workspace's real C libraries, built by the
+//! c-artifacts package's build script (jit-linkage, the same path as every binary's build
+//! script), and small IR modules.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use jit_linkage::{Artifacts, CompileOptions, Library, Manifest, compile, compile_bitcode};
-
-/// The workspace manifest's library `name`, and an output directory for this test binary.
-fn manifest_library(name: &str) -> (Library, PathBuf) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let manifest = Manifest::load(root.join("c-libs/libraries.toml")).unwrap();
-    let lib = manifest.library(name).unwrap().clone();
-    let exe = std::env::current_exe().unwrap();
-    let test = exe.file_stem().unwrap().to_string_lossy();
-    (
-        lib,
-        std::env::temp_dir().join(format!("jit-core-tests-{test}-{name}")),
-    )
+/// The `external` library's files.
+pub struct CLibrary {
+    /// `libexternalstatic.a`.
+    pub static_lib: PathBuf,
+    /// `libexternaldynamic.so`.
+    pub shared_lib: PathBuf,
 }
 
 /// `libexternalstatic.a` and `libexternaldynamic.so`, built from c-libs/libraries.toml.
-pub fn c_library() -> &'static Artifacts {
-    static BUILT: OnceLock<Artifacts> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let (lib, out) = manifest_library("external");
-        compile(&lib, &CompileOptions::host(out)).unwrap().artifacts
-    })
+pub fn c_library() -> CLibrary {
+    CLibrary {
+        static_lib: c_artifacts::EXTERNAL.static_lib().to_path_buf(),
+        shared_lib: c_artifacts::EXTERNAL.shared_lib().to_path_buf(),
+    }
 }
 
 /// A module whose `i32 f()` returns `external_function(21)`.
@@ -44,11 +36,8 @@ pub fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
 
 /// The `wrapped` helper library's bitcode (clang-N + llvm-link-N of the LLVM under test).
 pub fn helper_bitcode() -> &'static Path {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let (lib, out) = manifest_library("wrapped");
-        compile_bitcode(&lib, &out, jit_core::LLVM_VERSION).unwrap()
-    })
+    assert_eq!(c_artifacts::LLVM_VERSION, jit_core::LLVM_VERSION);
+    c_artifacts::WRAPPED.bitcode()
 }
 
 /// The forum's example: `f_WRAPPED` boxes the result of the user's `f_` with a C helper.
