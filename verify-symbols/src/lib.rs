@@ -19,6 +19,7 @@
 //! # Ok::<(), verify_symbols::Error>(())
 //! ```
 
+pub mod dist;
 mod elf;
 mod loader;
 mod render;
@@ -142,6 +143,11 @@ impl BinaryReport {
     pub fn all_found(&self) -> bool {
         self.symbols.iter().all(|s| s.status.is_found())
     }
+
+    /// True when the loader finds every `DT_NEEDED` library: the binary can start.
+    pub fn starts(&self) -> bool {
+        self.needed.iter().all(|n| n.path.is_some())
+    }
 }
 
 /// The reports of several binaries.
@@ -152,9 +158,10 @@ pub struct Report {
 }
 
 impl Report {
-    /// The process exit code for the report: 0 when every symbol is found, 1 otherwise.
+    /// The process exit code for the report: 0 when every binary starts and every symbol is
+    /// found, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
-        if self.binaries.iter().all(BinaryReport::all_found) {
+        if self.binaries.iter().all(|b| b.all_found() && b.starts()) {
             0
         } else {
             1
@@ -339,9 +346,14 @@ fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>) -> String {
         .map(|n| n.name.as_str())
         .collect();
     if !unresolved.is_empty() {
+        let fix = if info.runpath.iter().any(|e| e.contains("ORIGIN")) {
+            "put the library next to the binary or in ../lib from it: `jit-dist --out DIR \
+             BINARY` ships a binary with its libraries"
+        } else {
+            "add -Wl,-rpath,$ORIGIN and put the library next to the binary"
+        };
         hint.push_str(&format!(
-            ". Not found by the loader: {} (RUNPATH: {}); add -Wl,-rpath,$ORIGIN and put the \
-             library next to the binary",
+            ". Not found by the loader: {} (RUNPATH: {}); {fix}",
             unresolved.join(", "),
             if info.runpath.is_empty() {
                 "none".to_owned()
@@ -367,10 +379,26 @@ fn warnings(
                 .to_owned(),
         );
     }
+    let origin_relative = info
+        .runpath
+        .iter()
+        .chain(&info.rpath)
+        .any(|e| e.starts_with("$ORIGIN") || e.starts_with("${ORIGIN}"));
     for n in needed.iter().filter(|n| n.path.is_none()) {
+        let fix = if origin_relative {
+            format!(
+                "; the binary looks for it next to itself or in ../lib (RUNPATH {}): a binary \
+                 copied without its libraries cannot start. Ship it with its libraries: \
+                 `jit-dist --out DIR BINARY` (`cargo xtask dist` in the toolkit) writes \
+                 DIR/bin and DIR/lib",
+                info.runpath.join(":")
+            )
+        } else {
+            String::new()
+        };
         warnings.push(format!(
             "DT_NEEDED {} is not found on the RUNPATH or in the system's library directories: \
-             the binary will not start",
+             the binary will not start{fix}",
             n.name
         ));
     }

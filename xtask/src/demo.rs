@@ -35,7 +35,7 @@ impl Variant {
     }
 
     /// The cargo package of the variant's binary (also the binary's name).
-    fn package(self) -> &'static str {
+    pub(crate) fn package(self) -> &'static str {
         match self {
             Variant::Static => "demo-static",
             Variant::Dynamic => "demo-dynamic",
@@ -45,11 +45,16 @@ impl Variant {
     }
 
     pub(crate) fn binary(self) -> PathBuf {
+        self.binary_in(&target_dir().join("debug"))
+    }
+
+    /// The variant's binary in a profile directory.
+    pub(crate) fn binary_in(self, profile: &std::path::Path) -> PathBuf {
         let name = match self.package() {
             "demo-runner" => "demo-sources",
             package => package,
         };
-        target_dir().join("debug").join(name)
+        profile.join(name)
     }
 
     /// Variants whose binary links the C library and must export its symbols.

@@ -26,12 +26,29 @@ pub(crate) enum Command {
     Demo(Demo),
     /// Write a standalone cargo project from a template (static, dynamic, ipo, mixed).
     New(New),
+    /// Ship the demos: release binaries in DIR/bin, their shared libraries in DIR/lib.
+    Dist(Dist),
     /// Prove that binaries export every symbol their JIT code needs (exit 0 yes, 1 no, 2 unreadable).
     VerifySymbols(VerifySymbols),
     /// Everything CI checks: deps, fmt, clippy, the tests, the demos.
     Test(Test),
     /// Benchmarks side by side with their peers: verify-symbols vs nm; inlined vs plain vs AOT.
     Bench(Bench),
+}
+
+/// Builds the demo binaries that link the C libraries (release profile) and copies them to
+/// OUT/bin/, with the shared libraries they find through `$ORIGIN` in OUT/lib/ (their RUNPATH is
+/// `$ORIGIN:$ORIGIN/../lib`, so OUT can move anywhere), then checks each shipped binary with
+/// verify-symbols. Downstream projects get the same from the `jit-dist` command of the
+/// verify-symbols package.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Dist {
+    /// The directory to write bin/ and lib/ into (default: target/dist).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<std::path::PathBuf>,
+    /// The LLVM version the demos are built with (14, 15, 16, 19, 22).
+    #[arg(long, value_name = "N", default_value_t = Llvm::DEFAULT)]
+    pub(crate) llvm: Llvm,
 }
 
 /// Checks for the system packages this workspace needs. When some are missing and this runs as
@@ -75,8 +92,9 @@ pub(crate) struct Demo {
 /// Reads ELF binaries (with the object crate, never nm or readelf) and reports, for each symbol,
 /// whether a JIT in that process will find it: exported, provided-by-dependency, not-exported,
 /// hidden or missing, with a hint for each failure; plus DT_NEEDED resolution, RUNPATH warnings,
-/// PIE, BIND_NOW and RELRO. With no --binary, checks the demo binaries and the manifest's shared
-/// libraries (building them first) against the manifest's symbols.
+/// PIE, BIND_NOW and RELRO. With no --binary, checks the demo binaries (against the symbols their
+/// build recorded in them) and the manifest's shared libraries (against the manifest's symbols),
+/// building them first.
 ///
 /// Exit status: 0 when every symbol is found, 1 when some is not, 2 when a file cannot be read.
 #[derive(Debug, clap::Args)]
@@ -84,8 +102,8 @@ pub(crate) struct VerifySymbols {
     /// An ELF executable or shared library to check (repeatable).
     #[arg(long = "binary", value_name = "PATH")]
     pub(crate) binaries: Vec<std::path::PathBuf>,
-    /// A symbol the JIT code needs (repeatable; default: the symbols the binary's build script
-    /// recorded in BINARY.jit-symbols, else every symbol of the manifest).
+    /// A symbol the JIT code needs (repeatable; default: the symbols the binary's build
+    /// recorded in it, jit-linkage's note).
     #[arg(long = "symbol", value_name = "NAME")]
     pub(crate) symbols: Vec<String>,
     /// Print one JSON object instead of tables.

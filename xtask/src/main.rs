@@ -5,6 +5,7 @@ mod bench;
 mod build_libs;
 mod demo;
 mod deps;
+mod dist;
 mod flags;
 mod llvm;
 mod new;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
                 flags::Command::BuildLibs(cmd) => done(cmd.run(&sh)),
                 flags::Command::Demo(cmd) => done(cmd.run(&sh)),
                 flags::Command::New(cmd) => done(cmd.run(&sh)),
+                flags::Command::Dist(cmd) => done(cmd.run(&sh)),
                 flags::Command::VerifySymbols(cmd) => cmd.run(&sh),
                 flags::Command::Test(cmd) => done(cmd.run(&sh)),
                 flags::Command::Bench(cmd) => done(cmd.run(&sh)),
