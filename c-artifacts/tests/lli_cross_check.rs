@@ -16,10 +16,7 @@ fn lli_finds_external_function_in_both_artifacts() {
     let main = dir.join("main.ll");
     std::fs::write(&main, MAIN).unwrap();
 
-    let archive = format!(
-        "--extra-archive={}",
-        EXTERNAL.static_lib().display()
-    );
+    let archive = format!("--extra-archive={}", EXTERNAL.static_lib().display());
     let shared = format!("--dlopen={}", EXTERNAL.shared_lib().display());
     // The LLVM the artifacts were built for (jit-core's, picked by the llvm<N> features).
     let llvm = c_artifacts::LLVM_VERSION;

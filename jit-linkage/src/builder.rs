@@ -161,7 +161,11 @@ impl Build {
             })
         };
         if let Some(text) = &plan.dynamic_list {
-            write(&dynamic_list_path, text.as_bytes(), "write the dynamic list")?;
+            write(
+                &dynamic_list_path,
+                text.as_bytes(),
+                "write the dynamic list",
+            )?;
         }
         if !plan.note.is_empty() {
             let object = note_object(&target, &plan.note)?;
@@ -190,20 +194,30 @@ impl Build {
         let mut selected: Vec<(&Library, Option<Linkage>, Needs)> = Vec::new();
         let mut entry = |name: &str| -> Result<usize> {
             let lib = manifest.library(name)?;
-            Ok(match selected.iter().position(|(l, ..)| l.name == lib.name) {
-                Some(i) => i,
-                None => {
-                    selected.push((lib, None, Needs::default()));
-                    selected.len() - 1
-                }
-            })
+            Ok(
+                match selected.iter().position(|(l, ..)| l.name == lib.name) {
+                    Some(i) => i,
+                    None => {
+                        selected.push((lib, None, Needs::default()));
+                        selected.len() - 1
+                    }
+                },
+            )
         };
         let mut links = Vec::new();
         for (name, linkage) in &self.links {
             links.push((entry(name)?, *linkage));
         }
-        let artifacts: Vec<usize> = self.artifacts.iter().map(|n| entry(n)).collect::<Result<_>>()?;
-        let bitcode: Vec<usize> = self.bitcode.iter().map(|n| entry(n)).collect::<Result<_>>()?;
+        let artifacts: Vec<usize> = self
+            .artifacts
+            .iter()
+            .map(|n| entry(n))
+            .collect::<Result<_>>()?;
+        let bitcode: Vec<usize> = self
+            .bitcode
+            .iter()
+            .map(|n| entry(n))
+            .collect::<Result<_>>()?;
         for (i, linkage) in links {
             let (lib, chosen, needs) = &mut selected[i];
             if chosen.is_some_and(|c| c != linkage) {
@@ -267,7 +281,13 @@ fn cargo_dirs() -> Option<(PathBuf, PathBuf)> {
         Some(Path::new(&dir).join("Cargo.toml").into_os_string())
     })?;
     let out = std::process::Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .arg("--manifest-path")
         .arg(manifest)
         .stderr(std::process::Stdio::null())
@@ -346,7 +366,10 @@ mod tests {
     #[test]
     fn the_binaries_directory_follows_the_build_and_target_directories() {
         let out = Path::new("/w/target/debug/build/demo-0123/out");
-        assert_eq!(profile_dir(out, None).unwrap(), Path::new("/w/target/debug"));
+        assert_eq!(
+            profile_dir(out, None).unwrap(),
+            Path::new("/w/target/debug")
+        );
         // A build directory set apart: the same profile path below the target directory.
         let dirs = (PathBuf::from("/w/target"), PathBuf::from("/b"));
         let out = Path::new("/b/x86_64-unknown-linux-gnu/release/build/demo-0123/out");
@@ -360,7 +383,9 @@ mod tests {
             profile_dir(out, Some(&dirs)).unwrap(),
             Path::new("/elsewhere/debug")
         );
-        let err = profile_dir(Path::new("/tmp/out"), None).unwrap_err().to_string();
+        let err = profile_dir(Path::new("/tmp/out"), None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(".runtime_dir"), "{err}");
     }
 

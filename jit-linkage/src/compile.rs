@@ -285,9 +285,8 @@ fn parse_depfile(text: &str) -> Vec<String> {
 /// The colon that ends a rule's targets: the first `:` followed by whitespace or the end.
 fn find_rule_colon(rule: &str) -> Option<usize> {
     let bytes = rule.as_bytes();
-    (0..bytes.len()).find(|&i| {
-        bytes[i] == b':' && bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace())
-    })
+    (0..bytes.len())
+        .find(|&i| bytes[i] == b':' && bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace()))
 }
 
 #[cfg(test)]

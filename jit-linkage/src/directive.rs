@@ -9,6 +9,8 @@ use std::path::PathBuf;
 pub(crate) enum Directive {
     /// Re-run the build script when this file (or any file under this directory) changes.
     RerunIfChanged(PathBuf),
+    /// Re-run the build script when this environment variable changes.
+    RerunIfEnvChanged(String),
     /// `-L native=DIR`.
     LinkSearch(PathBuf),
     /// An argument for the linker of the package's binaries only.
@@ -26,6 +28,7 @@ impl fmt::Display for Directive {
             Directive::RerunIfChanged(path) => {
                 write!(f, "cargo:rerun-if-changed={}", path.display())
             }
+            Directive::RerunIfEnvChanged(var) => write!(f, "cargo:rerun-if-env-changed={var}"),
             Directive::LinkSearch(dir) => {
                 write!(f, "cargo:rustc-link-search=native={}", dir.display())
             }

@@ -100,7 +100,8 @@ pub(crate) fn note_object(target: &str, symbols: &[RequiredSymbol]) -> Result<Ve
         b".note.GNU-stack".to_vec(),
         SectionKind::Elf(elf::SHT_PROGBITS),
     );
-    obj.write().map_err(|e| Error::Usage(format!("writing the symbol note object: {e}")))
+    obj.write()
+        .map_err(|e| Error::Usage(format!("writing the symbol note object: {e}")))
 }
 
 /// The symbols recorded in the binary at `path` (see the module docs), or `Ok(None)` when it

@@ -67,6 +67,13 @@ pub(crate) struct Plan {
 /// `lib/`). Both are expanded by the loader; no build-directory path is embedded.
 pub(crate) const RUNPATH: &str = "$ORIGIN:$ORIGIN/../lib";
 
+/// The variables that move the binaries' directory.
+const RUNTIME_DIR_VARS: &[&str] = &[
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_BUILD_BUILD_DIR",
+];
+
 /// Computes the plan.
 pub(crate) fn plan(request: &Request<'_>) -> Plan {
     let mut directives = vec![Directive::RerunIfChanged(request.manifest.to_path_buf())];
@@ -80,17 +87,29 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
         if built.artifacts {
             directives.push(Directive::RustcEnv(
                 artifact_env_var("STATIC_LIB", name),
-                built.dir.join(built.lib.static_file_name()).display().to_string(),
+                built
+                    .dir
+                    .join(built.lib.static_file_name())
+                    .display()
+                    .to_string(),
             ));
             directives.push(Directive::RustcEnv(
                 artifact_env_var("SHARED_LIB", name),
-                built.dir.join(built.lib.shared_file_name()).display().to_string(),
+                built
+                    .dir
+                    .join(built.lib.shared_file_name())
+                    .display()
+                    .to_string(),
             ));
         }
         if built.bitcode {
             directives.push(Directive::RustcEnv(
                 artifact_env_var("BITCODE", name),
-                built.dir.join(built.lib.bitcode_file_name()).display().to_string(),
+                built
+                    .dir
+                    .join(built.lib.bitcode_file_name())
+                    .display()
+                    .to_string(),
             ));
         }
     }
@@ -161,6 +180,11 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
         runtime_libraries.push(built.dir.join(built.lib.shared_file_name()));
     }
     if !runtime_libraries.is_empty() {
+        // The libraries are copied into the binaries' directory, which these move without
+        // moving OUT_DIR (a build directory set apart keeps it): copy again when they change.
+        for var in RUNTIME_DIR_VARS {
+            directives.push(Directive::RerunIfEnvChanged((*var).to_owned()));
+        }
         directives.push(Directive::LinkArgBins("-Wl,--enable-new-dtags".into()));
         directives.push(Directive::LinkArgBins(format!("-Wl,-rpath,{RUNPATH}")));
     }
@@ -287,6 +311,8 @@ symbols = ["d_one"]
     fn dynamic_keeps_the_library_needed_and_uses_an_origin_runpath() {
         let m = manifest();
         let plan = run(&m, vec![built(&m, "d", Some(Linkage::Dynamic))], false);
+        let lines: Vec<String> = plan.directives.iter().map(|d| d.to_string()).collect();
+        assert!(lines.contains(&"cargo:rerun-if-env-changed=CARGO_BUILD_BUILD_DIR".to_owned()));
         assert_eq!(
             link_lines(&plan)[1..],
             [
@@ -311,7 +337,11 @@ symbols = ["d_one"]
         s.artifacts = true;
         s.bitcode = true;
         let plan = run(&m, vec![s], false);
-        assert!(link_lines(&plan).iter().all(|l| l.starts_with("cargo:rustc-env=")));
+        assert!(
+            link_lines(&plan)
+                .iter()
+                .all(|l| l.starts_with("cargo:rustc-env="))
+        );
         let lines: Vec<String> = plan.directives.iter().map(|d| d.to_string()).collect();
         for expected in [
             "cargo:rustc-env=JIT_LINKAGE_STATIC_LIB_S=/out/c-libs/s/libsstatic.a",

@@ -11,7 +11,8 @@ pub(crate) enum Platform {
 }
 
 /// The target triples whose link flags are tested.
-pub(crate) const SUPPORTED_TARGETS: &[&str] = &["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
+pub(crate) const SUPPORTED_TARGETS: &[&str] =
+    &["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
 
 impl Platform {
     /// The platform of `target`, or an error naming the target. `crt_static` is whether the

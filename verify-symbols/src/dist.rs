@@ -102,9 +102,12 @@ fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> DistE
     }
 }
 
-/// The libraries `binary` finds through a RUNPATH (or RPATH) entry relative to `$ORIGIN`, each
-/// `(DT_NEEDED name, file)`, and its RUNPATH as written.
-fn bundled(binary: &Path) -> Result<(Vec<(String, PathBuf)>, Vec<String>), DistError> {
+/// A `DT_NEEDED` name and the file it resolves to.
+type Library = (String, PathBuf);
+
+/// The libraries `binary` finds through a RUNPATH (or RPATH) entry relative to `$ORIGIN`, and
+/// its RUNPATH as written.
+fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
     let data = map(binary)?;
     let info = elf::read(&data, &mut HashMap::new()).map_err(|message| Error::Parse {
         path: binary.to_path_buf(),

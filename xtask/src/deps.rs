@@ -49,6 +49,11 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             package: format!("clang-{n}"),
         },
         Requirement {
+            what: format!("lld-{n} (ld.lld, for the tests that link with lld)"),
+            present: present("bin/ld.lld"),
+            package: format!("lld-{n}"),
+        },
+        Requirement {
             what: "valgrind (jit-core's memory test)".into(),
             present: on_path("valgrind"),
             package: "valgrind".into(),

@@ -17,7 +17,11 @@ impl Dist {
             .collect();
         let packages = variants.iter().flat_map(|v| ["--package", v.package()]);
         progress!("dist: building the demos (release, LLVM {llvm})");
-        cmd!(sh, "{cargo} build --release --quiet {packages...} {version...}").run()?;
+        cmd!(
+            sh,
+            "{cargo} build --release --quiet {packages...} {version...}"
+        )
+        .run()?;
         let binaries: Vec<_> = variants
             .iter()
             .map(|v| v.binary_in(&target_dir().join("release")))

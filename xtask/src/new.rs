@@ -75,7 +75,6 @@ impl New {
             ("{{crate_name}}", name.replace('-', "_")),
             ("{{toolkit_path}}", toolkit.display().to_string()),
             ("{{llvm_version}}", self.llvm.to_string()),
-            ("{{llvm_sys_line}}", self.llvm.sys_line().to_string()),
         ];
         copy_template(&template, &self.path, &values)?;
         // The versions this toolkit was tested with.

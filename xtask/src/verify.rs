@@ -58,11 +58,10 @@ impl VerifySymbols {
 /// The manifest's shared libraries (each with its own symbols) and the demo binaries that link
 /// C libraries (each with the symbols its build script recorded), built first.
 fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<(PathBuf, Vec<String>)>> {
-    let mut binaries: Vec<(PathBuf, Vec<String>)> =
-        build_libs::build(crate::llvm::Llvm::DEFAULT)?
-            .into_iter()
-            .map(|b| (b.shared_lib, b.lib.symbols))
-            .collect();
+    let mut binaries: Vec<(PathBuf, Vec<String>)> = build_libs::build(crate::llvm::Llvm::DEFAULT)?
+        .into_iter()
+        .map(|b| (b.shared_lib, b.lib.symbols))
+        .collect();
     let linked: Vec<Variant> = Variant::ALL
         .into_iter()
         .filter(|v| v.links_c_library())

@@ -183,3 +183,66 @@ fn never_writes_inside_the_toolkit_another_workspace_or_through_a_link() {
     refused_with_force(&dir, "symbolic link");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
+
+/// cargo-generate runs without a terminal (`--silent`) only when every placeholder a template
+/// uses is built in (`project-name`, `crate_name`) or declared with a default; a prompt without
+/// a terminal fails and leaves an empty directory. Checked on the files themselves, the way
+/// cargo-generate reads them.
+#[test]
+fn every_template_placeholder_has_a_cargo_generate_default() {
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates");
+    for template in ["static", "dynamic", "ipo", "mixed"] {
+        let dir = templates.join(template);
+        let text = std::fs::read_to_string(dir.join("cargo-generate.toml")).unwrap();
+        let config: toml::Table = toml::from_str(&text).unwrap();
+        let placeholders = config["placeholders"].as_table().unwrap();
+        let mut used = Vec::new();
+        collect_placeholders(&dir, &mut used);
+        used.sort();
+        used.dedup();
+        assert!(
+            used.contains(&"toolkit_path".to_owned()),
+            "{template}: {used:?}"
+        );
+        for name in used {
+            if name == "project-name" || name == "crate_name" {
+                continue;
+            }
+            let default = placeholders
+                .get(&name)
+                .and_then(|p| p.get("default"))
+                .and_then(|d| d.as_str());
+            assert!(
+                default.is_some_and(|d| !d.is_empty()),
+                "{template}: placeholder `{name}` has no default in cargo-generate.toml"
+            );
+        }
+        // Every declared placeholder is one `cargo xtask new` fills too.
+        for name in placeholders.keys() {
+            assert!(
+                ["toolkit_path", "llvm_version"].contains(&name.as_str()),
+                "{template}: `{name}` is declared but xtask new does not fill it"
+            );
+        }
+    }
+}
+
+fn collect_placeholders(dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_placeholders(&path, out);
+        } else if path.file_name().unwrap() != "cargo-generate.toml" {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find("{{") {
+                let after = &rest[start + 2..];
+                let end = after.find("}}").expect("an unclosed placeholder");
+                out.push(after[..end].trim().to_owned());
+                rest = &after[end + 2..];
+            }
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! A generated project (the `mixed` template: one library linked statically, one dynamically)
+//! built under each cargo set-up a user meets, and each result run directly, with an empty
+//! environment (no `LD_LIBRARY_PATH`, which `cargo run` would add): the target directory
+//! moved, a build directory set apart, `--target <triple>`, built from another directory,
+//! release + LTO, stripped, linked by gold and by lld, shipped with `cargo dist`, and copied
+//! alone (which cannot start, and verify-symbols says why and what fixes it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
+const NAME: &str = "jit-config-app";
+
+/// The LLVM under test (`cargo xtask test --llvm N` sets it) and its llvm-sys line.
+fn llvm() -> (String, String) {
+    let llvm = std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into());
+    let line = match llvm.as_str() {
+        "19" => "191".to_owned(),
+        "22" => "221".to_owned(),
+        other => format!("{other}0"),
+    };
+    (llvm, line)
+}
+
+/// The directory where every generated project's dependencies are built once (shared with the
+/// other generated-project tests; its name has a comma, a space and a quote).
+fn shared_build() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/generated projects, 'all'")
+}
+
+struct Project {
+    dir: PathBuf,
+    scratch: PathBuf,
+}
+
+impl Project {
+    /// `cargo ARGS` in `cwd`, with the environment the configuration adds. LLVM's prefix is
+    /// given explicitly, as the project's `.cargo/config.toml` is not read from another
+    /// directory and a different value would rebuild llvm-sys.
+    fn cargo(&self, cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+        let out = self.cargo_status(cwd, args, env);
+        assert!(
+            out.status.success(),
+            "cargo {args:?} {env:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Like [`Project::cargo`], for a command whose failure is part of the test.
+    fn cargo_status(&self, cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+        let (llvm, line) = llvm();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command
+            .args(args)
+            .current_dir(cwd)
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_BUILD_DIR")
+            .env(
+                format!("LLVM_SYS_{line}_PREFIX"),
+                format!("/usr/lib/llvm-{llvm}"),
+            );
+        for (var, value) in env {
+            command.env(var, value);
+        }
+        command.output().unwrap()
+    }
+}
+
+/// Runs `binary` with an empty environment from an unrelated directory.
+fn run_alone(binary: &Path) -> Output {
+    Command::new(binary)
+        .env_clear()
+        .current_dir("/")
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", binary.display()))
+}
+
+/// The binary starts without help, prints its result, carries its note, and verify-symbols
+/// (the library the standalone command uses) finds every symbol the note lists.
+fn check(what: &str, binary: &Path) {
+    let out = run_alone(binary);
+    assert!(out.status.success(), "{what}: {} {out:?}", binary.display());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "compute() = 42\n",
+        "{what}"
+    );
+    let note = jit_linkage::read_note_file(binary)
+        .unwrap()
+        .unwrap_or_else(|| panic!("{what}: the note is gone from {}", binary.display()));
+    let mut recorded: Vec<(String, jit_linkage::Linkage, String)> = note
+        .into_iter()
+        .map(|s| (s.symbol, s.linkage, s.file))
+        .collect();
+    recorded.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        recorded,
+        [
+            (
+                "math_twice".to_owned(),
+                jit_linkage::Linkage::Static,
+                "libmathlib.a".to_owned()
+            ),
+            (
+                "text_length".to_owned(),
+                jit_linkage::Linkage::Dynamic,
+                "libtextlib.so".to_owned()
+            ),
+        ],
+        "{what}"
+    );
+    let report = verify_symbols::verify(binary, &["math_twice", "text_length"]).unwrap();
+    assert!(report.all_found() && report.starts(), "{what}: {report:#?}");
+}
+
+/// Which linker wrote `binary`: gold leaves its `.note.gnu.gold-version` ("gold 1.16"), lld
+/// its name in `.comment` ("Linker: ... LLD"); GNU ld leaves neither.
+fn linker_of(binary: &Path) -> &'static str {
+    let data = std::fs::read(binary).unwrap();
+    let text = String::from_utf8_lossy(&data);
+    if text.contains("Linker: ") && text.contains("LLD") {
+        "LLD"
+    } else if text.contains("gold 1.") {
+        "GNU gold"
+    } else {
+        "GNU ld"
+    }
+}
+
+#[test]
+fn the_mixed_project_works_under_every_cargo_set_up() {
+    let scratch = std::env::temp_dir().join("xtask-build-configurations");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).unwrap();
+    let dir = scratch.join(NAME);
+    let (llvm, _) = llvm();
+    let out = Command::new(XTASK)
+        .args([
+            "new",
+            dir.to_str().unwrap(),
+            "--linkage",
+            "mixed",
+            "--llvm",
+            &llvm,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let project = Project { dir, scratch };
+    let shared = shared_build();
+    let p = &project;
+    let debug_bin = shared.join("debug").join(NAME);
+
+    // 1. The target directory moved (CARGO_TARGET_DIR).
+    p.cargo(
+        &p.dir,
+        &["build", "--quiet"],
+        &[("CARGO_TARGET_DIR", &shared)],
+    );
+    check("CARGO_TARGET_DIR", &debug_bin);
+
+    // 2. A build directory set apart: intermediate files (and OUT_DIR) in one place, the
+    //    binaries in another.
+    let apart = p.scratch.join("target apart, 'too'");
+    p.cargo(
+        &p.dir,
+        &["build", "--quiet"],
+        &[
+            ("CARGO_BUILD_BUILD_DIR", &shared),
+            ("CARGO_TARGET_DIR", &apart),
+        ],
+    );
+    check("CARGO_BUILD_BUILD_DIR", &apart.join("debug").join(NAME));
+
+    // 3. Built from another directory, through --manifest-path.
+    let manifest = p.dir.join("Cargo.toml");
+    let other = p.scratch.clone();
+    p.cargo(
+        &other,
+        &[
+            "build",
+            "--quiet",
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+        ],
+        &[("CARGO_TARGET_DIR", &shared)],
+    );
+    check("--manifest-path from another directory", &debug_bin);
+
+    // 4. An explicit --target: binaries in target/<triple>/debug.
+    let triple = "x86_64-unknown-linux-gnu";
+    p.cargo(
+        &p.dir,
+        &["build", "--quiet", "--target", triple],
+        &[("CARGO_TARGET_DIR", &shared)],
+    );
+    check("--target", &shared.join(triple).join("debug").join(NAME));
+
+    // 5. Stripped: the note is in an allocated SHT_NOTE section, which strip keeps.
+    let stripped = shared.join("debug").join(format!("{NAME}-stripped"));
+    let status = Command::new("strip")
+        .arg(&debug_bin)
+        .arg("-o")
+        .arg(&stripped)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    check("strip", &stripped);
+
+    // 6. Linked by gold, then by lld (only the binary is relinked: `cargo rustc`).
+    let lld_dir = format!("-Clink-arg=-B/usr/lib/llvm-{llvm}/bin");
+    for (linker, args) in [
+        ("GNU gold", vec!["-Clink-arg=-fuse-ld=gold"]),
+        ("LLD", vec!["-Clink-arg=-fuse-ld=lld", lld_dir.as_str()]),
+    ] {
+        let mut command = vec!["rustc", "--quiet", "--bin", NAME, "--"];
+        command.extend(args);
+        p.cargo(&p.dir, &command, &[("CARGO_TARGET_DIR", &shared)]);
+        assert_eq!(
+            linker_of(&debug_bin),
+            linker,
+            "the link did not use {linker}"
+        );
+        check(linker, &debug_bin);
+    }
+
+    // 7. Release with LTO (the note is a linked object, not bitcode, so LTO keeps it).
+    p.cargo(
+        &p.dir,
+        &["build", "--quiet", "--release"],
+        &[
+            ("CARGO_TARGET_DIR", &shared),
+            ("CARGO_PROFILE_RELEASE_LTO", Path::new("fat")),
+        ],
+    );
+    let release_bin = shared.join("release").join(NAME);
+    check("release + LTO", &release_bin);
+
+    // 8. Copied alone: it cannot start, and verify-symbols says why and what fixes it.
+    let alone_dir = p.scratch.join("alone");
+    std::fs::create_dir_all(&alone_dir).unwrap();
+    let alone = alone_dir.join(NAME);
+    std::fs::copy(&release_bin, &alone).unwrap();
+    assert_eq!(run_alone(&alone).status.code(), Some(127));
+    let verified = p.cargo_status(
+        &p.dir,
+        &["verify-symbols", "--binary", alone.to_str().unwrap()],
+        &[("CARGO_TARGET_DIR", &shared)],
+    );
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert_eq!(verified.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("libtextlib.so → not found") && text.contains("jit-dist --out DIR"),
+        "{text}"
+    );
+
+    // 9. Shipped: `cargo dist` (the template's alias of the toolkit's jit-dist) writes bin/ and
+    //    lib/; the layout works wherever it is moved.
+    let dist = p.scratch.join("dist");
+    p.cargo(
+        &p.dir,
+        &[
+            "dist",
+            "--out",
+            dist.to_str().unwrap(),
+            release_bin.to_str().unwrap(),
+        ],
+        &[("CARGO_TARGET_DIR", &shared)],
+    );
+    assert!(dist.join("lib/libtextlib.so").is_file());
+    let moved = p.scratch.join("moved, somewhere else");
+    std::fs::rename(&dist, &moved).unwrap();
+    check("dist, moved", &moved.join("bin").join(NAME));
+    // The aliased verify-symbols reads the note of the shipped binary: exit 0.
+    let verified = p.cargo_status(
+        &p.dir,
+        &[
+            "verify-symbols",
+            "--binary",
+            moved.join("bin").join(NAME).to_str().unwrap(),
+        ],
+        &[("CARGO_TARGET_DIR", &shared)],
+    );
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+}
