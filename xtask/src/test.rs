@@ -1,12 +1,13 @@
 //! `cargo xtask test`: everything CI checks, in the order a developer would run it.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use xshell::{Shell, cmd};
 
 use crate::flags::{Deps, Test, Variant};
 use crate::llvm::{Llvm, LlvmChoice};
-use crate::{cargo, demo, progress};
+use crate::{cargo, demo, progress, target_dir};
 
 /// Tests that read which LLVM the workspace is built with (the generated-project tests).
 pub(crate) const LLVM_ENV: &str = "JIT_TOOLKIT_LLVM";
@@ -45,23 +46,92 @@ fn everything(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     let cargo = cargo();
     let version = &llvm.cargo_args();
     let _llvm = sh.push_env(LLVM_ENV, llvm.to_string());
-    progress!("test: LLVM {llvm}: [1/5] system packages");
+    progress!("test: LLVM {llvm}: [1/6] system packages");
     Deps { check: false, llvm }.run(sh)?;
-    progress!("test: LLVM {llvm}: [2/5] cargo clippy");
+    progress!("test: LLVM {llvm}: [2/6] cargo clippy");
     cmd!(
         sh,
         "{cargo} clippy --workspace --all-targets --quiet {version...} -- -D warnings"
     )
     .run()?;
-    progress!("test: LLVM {llvm}: [3/5] cargo test");
+    progress!("test: LLVM {llvm}: [3/6] cargo test");
     cmd!(sh, "{cargo} test --workspace {version...}").run()?;
-    progress!("test: LLVM {llvm}: [4/5] cargo doc (warnings are errors)");
+    progress!("test: LLVM {llvm}: [4/6] cargo doc (warnings are errors)");
     {
         let _deny = sh.push_env("RUSTDOCFLAGS", "-D warnings");
         cmd!(sh, "{cargo} doc --workspace --no-deps --quiet {version...}").run()?;
     }
-    progress!("test: LLVM {llvm}: [5/5] demos");
-    demo::run_variants(sh, &Variant::ALL, llvm)
+    progress!("test: LLVM {llvm}: [5/6] demos");
+    demo::run_variants(sh, &Variant::ALL, llvm)?;
+    progress!("test: LLVM {llvm}: [6/6] the linked demos under other cargo settings");
+    demos_under_cargo_settings(sh, llvm)
+}
+
+/// The demos that link the C libraries, built with the target directory moved (with the build
+/// directory kept apart, so nothing is rebuilt but the demos) and from another directory, each
+/// binary then run directly with an empty environment: its libraries must be where its RUNPATH
+/// looks, with no help from `cargo run`'s LD_LIBRARY_PATH.
+fn demos_under_cargo_settings(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
+    let cargo = cargo();
+    let version = &llvm.cargo_args();
+    let variants: Vec<Variant> = Variant::ALL
+        .into_iter()
+        .filter(|v| v.links_c_library() && *v != Variant::Ipo)
+        .collect();
+    let packages: Vec<&str> = variants
+        .iter()
+        .flat_map(|v| ["--package", v.package()])
+        .collect();
+    let root = crate::project_root();
+    let manifest = root.join("Cargo.toml");
+    let moved = target_dir().join("cargo-settings, moved");
+    let settings: [(&str, Vec<(&str, PathBuf)>, PathBuf); 2] = [
+        (
+            "CARGO_BUILD_BUILD_DIR + CARGO_TARGET_DIR",
+            vec![
+                ("CARGO_BUILD_BUILD_DIR", target_dir()),
+                ("CARGO_TARGET_DIR", moved.clone()),
+            ],
+            moved.join("debug"),
+        ),
+        (
+            "--manifest-path from another directory",
+            Vec::new(),
+            target_dir().join("debug"),
+        ),
+    ];
+    for (what, env, profile) in settings {
+        let _dir = sh.push_dir(std::env::temp_dir());
+        let mut pushed = Vec::new();
+        for (var, value) in &env {
+            pushed.push(sh.push_env(var, value));
+        }
+        let selected = &packages;
+        cmd!(
+            sh,
+            "{cargo} build --quiet --manifest-path {manifest} {selected...} {version...}"
+        )
+        .run()?;
+        drop(pushed);
+        for variant in &variants {
+            let binary = variant.binary_in(&profile);
+            let out = std::process::Command::new(&binary)
+                .env_clear()
+                .current_dir("/")
+                .output()?;
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            if !out.status.success() || !stdout.contains("f() = 42") {
+                anyhow::bail!(
+                    "{what}: {} exited with {}: {stdout}{}",
+                    binary.display(),
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            progress!("test: {what}: {} ok", binary.display());
+        }
+    }
+    Ok(())
 }
 
 /// deps, a build of everything (tests included), jit-core's tests and the demos, on `llvm`.

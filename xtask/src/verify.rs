@@ -34,9 +34,14 @@ impl VerifySymbols {
                 let symbols = if !self.symbols.is_empty() {
                     self.symbols.clone()
                 } else {
-                    recorded_symbols(binary).map_err(|e| {
-                        anyhow::anyhow!("{e:#}; name the symbols to check with --symbol NAME")
-                    })?
+                    match recorded_symbols(binary) {
+                        Ok(symbols) => symbols,
+                        Err(e) => {
+                            // A usage error: nothing says what to check.
+                            eprintln!("error: {e:#}; name the symbols to check with --symbol NAME");
+                            return Ok(ExitCode::from(2));
+                        }
+                    }
                 };
                 checks.push((binary.clone(), symbols));
             }

@@ -79,7 +79,16 @@ fn every_template_builds_runs_passes_its_tests_and_verifies() {
         );
 
         let binary = shared_target().join("debug").join(&name);
-        let verified = xtask(&["verify-symbols", "--binary", binary.to_str().unwrap()]);
+        let mut args = vec!["verify-symbols", "--binary", binary.to_str().unwrap()];
+        if linkage == "ipo" {
+            // It links no library, so its build recorded no symbols: nothing to check by
+            // default, which is a usage error, not a silent pass.
+            let unnamed = xtask(&args);
+            assert_eq!(unnamed.status.code(), Some(2), "{unnamed:?}");
+            assert!(String::from_utf8_lossy(&unnamed.stderr).contains("--symbol NAME"));
+            args.extend(["--symbol", "malloc"]);
+        }
+        let verified = xtask(&args);
         assert_eq!(
             verified.status.code(),
             Some(0),
