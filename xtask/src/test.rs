@@ -85,7 +85,9 @@ fn demos_under_cargo_settings(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     let root = crate::project_root();
     let manifest = root.join("Cargo.toml");
     let moved = target_dir().join("cargo-settings, moved");
-    let settings: [(&str, Vec<(&str, PathBuf)>, PathBuf); 2] = [
+    // What is tried, the environment it adds, and where the binaries land.
+    type Setting<'a> = (&'a str, Vec<(&'a str, PathBuf)>, PathBuf);
+    let settings: [Setting<'_>; 2] = [
         (
             "CARGO_BUILD_BUILD_DIR + CARGO_TARGET_DIR",
             vec![
