@@ -83,34 +83,15 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
         }
     }
     for built in &request.libraries {
-        let name = &built.lib.name;
-        if built.artifacts {
-            directives.push(Directive::RustcEnv(
-                artifact_env_var("STATIC_LIB", name),
-                built
-                    .dir
-                    .join(built.lib.static_file_name())
-                    .display()
-                    .to_string(),
-            ));
-            directives.push(Directive::RustcEnv(
-                artifact_env_var("SHARED_LIB", name),
-                built
-                    .dir
-                    .join(built.lib.shared_file_name())
-                    .display()
-                    .to_string(),
-            ));
-        }
-        if built.bitcode {
-            directives.push(Directive::RustcEnv(
-                artifact_env_var("BITCODE", name),
-                built
-                    .dir
-                    .join(built.lib.bitcode_file_name())
-                    .display()
-                    .to_string(),
-            ));
+        let lib = built.lib;
+        let files = [
+            (built.artifacts, "STATIC_LIB", lib.static_file_name()),
+            (built.artifacts, "SHARED_LIB", lib.shared_file_name()),
+            (built.bitcode, "BITCODE", lib.bitcode_file_name()),
+        ];
+        for (_, kind, file) in files.into_iter().filter(|(wanted, ..)| *wanted) {
+            let path = built.dir.join(file).display().to_string();
+            directives.push(Directive::RustcEnv(artifact_env_var(kind, &lib.name), path));
         }
     }
 

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::{Error, elf, loader, map, verify};
+use crate::{Error, elf, loader, map, recorded_symbols, verify};
 
 /// What [`dist`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -213,16 +213,10 @@ pub fn dist(binaries: &[PathBuf], out: &Path) -> Result<Shipped, DistError> {
 
 /// The shipped binary starts and finds what its note lists.
 fn check_shipped(path: &Path) -> Result<(), DistError> {
-    let data = map(path)?;
-    let symbols: Vec<String> = match jit_linkage::read_note(&data) {
-        Ok(Some(symbols)) => symbols.into_iter().map(|s| s.symbol).collect(),
-        Ok(None) => Vec::new(),
-        Err(problem) => {
-            return Err(DistError::Broken {
-                path: path.to_path_buf(),
-                problem,
-            });
-        }
+    let symbols = match recorded_symbols(path) {
+        Ok(symbols) => symbols,
+        Err(Error::NoRecordedSymbols { .. }) => Vec::new(),
+        Err(e) => return Err(e.into()),
     };
     let report = verify(path, &symbols)?;
     let unresolved: Vec<&str> = report

@@ -45,6 +45,16 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Nothing says which symbols to check: the binary carries no jit-linkage note.
+    #[error(
+        "{}: carries no jit-linkage note listing the symbols its JIT code needs (its build does \
+         not use jit-linkage); name them with --symbol NAME or --symbols-file FILE",
+        path.display()
+    )]
+    NoRecordedSymbols {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file is not a readable ELF file.
     #[error("{}: not a readable ELF file: {message}", path.display())]
     Parse {
@@ -185,6 +195,26 @@ fn map(path: &Path) -> Result<memmap2::Mmap, Error> {
 /// Verifies `symbols` in the binary at `path` (memory-mapped).
 pub fn verify(path: &Path, symbols: &[impl AsRef<str>]) -> Result<BinaryReport, Error> {
     verify_data(path, &map(path)?, symbols)
+}
+
+/// The symbols the build of the binary at `path` recorded in it (jit-linkage's note).
+pub fn recorded_symbols(path: &Path) -> Result<Vec<String>, Error> {
+    let data = map(path)?;
+    match jit_linkage::read_note(&data) {
+        Ok(Some(symbols)) => Ok(symbols.into_iter().map(|s| s.symbol).collect()),
+        Ok(None) => Err(Error::NoRecordedSymbols {
+            path: path.to_path_buf(),
+        }),
+        Err(message) => Err(Error::Parse {
+            path: path.to_path_buf(),
+            message,
+        }),
+    }
+}
+
+/// Verifies the symbols the binary's build recorded in it ([`recorded_symbols`]).
+pub fn verify_recorded(path: &Path) -> Result<BinaryReport, Error> {
+    verify(path, &recorded_symbols(path)?)
 }
 
 /// Verifies `symbols` in `data`, the contents of the binary at `path` (used to resolve

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use verify_symbols::{Report, render_json, render_text, verify};
+use verify_symbols::{Report, recorded_symbols, render_json, render_text, verify};
 
 /// Proves that each BINARY gives its JIT code every needed symbol: for each symbol, one status
 /// (exported, provided-by-dependency, not-exported, hidden, missing) with a hint for each
@@ -59,7 +59,7 @@ fn run(args: &Args) -> Result<u8, String> {
     let mut report = Report::default();
     for binary in &args.binaries {
         let symbols = if given.is_empty() {
-            recorded(binary)?
+            recorded_symbols(binary).map_err(|e| e.to_string())?
         } else {
             given.clone()
         };
@@ -74,17 +74,4 @@ fn run(args: &Args) -> Result<u8, String> {
         print!("{}", render_text(&report, color));
     }
     Ok(report.exit_code())
-}
-
-/// The symbols the binary's build recorded in its note.
-fn recorded(binary: &std::path::Path) -> Result<Vec<String>, String> {
-    match jit_linkage::read_note_file(binary) {
-        Ok(Some(symbols)) => Ok(symbols.into_iter().map(|s| s.symbol).collect()),
-        Ok(None) => Err(format!(
-            "{} carries no jit-linkage note listing the symbols its JIT code needs (its build \
-             does not use jit-linkage); name them with --symbol NAME or --symbols-file FILE",
-            binary.display()
-        )),
-        Err(e) => Err(e.to_string()),
-    }
 }

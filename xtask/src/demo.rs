@@ -4,8 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::bail;
-use jit_linkage::read_note_file;
-use verify_symbols::{Report, verify};
+use verify_symbols::{Report, recorded_symbols, verify};
 use xshell::{Shell, cmd};
 
 use crate::build_libs::{self, Built};
@@ -207,17 +206,5 @@ fn run_one(mut command: Command, expected: &[&str]) -> Result<String, String> {
             out.status,
             [stdout, stderr].join("\n").trim()
         ))
-    }
-}
-
-/// The symbols the build of `binary` recorded in its note: what its JIT code needs.
-pub(crate) fn recorded_symbols(binary: &std::path::Path) -> anyhow::Result<Vec<String>> {
-    match read_note_file(binary)? {
-        Some(symbols) => Ok(symbols.into_iter().map(|s| s.symbol).collect()),
-        None => bail!(
-            "{} carries no jit-linkage symbol note: its build script does not call \
-             jit_linkage::Build",
-            binary.display()
-        ),
     }
 }

@@ -4,11 +4,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use verify_symbols::{Report, render_json, render_text, verify_all};
+use verify_symbols::{Report, recorded_symbols, render_json, render_text, verify_all};
 use xshell::Shell;
 
 use crate::build_libs;
-use crate::demo::{self, recorded_symbols};
+use crate::demo;
 use crate::flags::{Variant, VerifySymbols};
 
 impl VerifySymbols {
@@ -38,7 +38,7 @@ impl VerifySymbols {
                         Ok(symbols) => symbols,
                         Err(e) => {
                             // A usage error: nothing says what to check.
-                            eprintln!("error: {e:#}; name the symbols to check with --symbol NAME");
+                            eprintln!("error: {e}");
                             return Ok(ExitCode::from(2));
                         }
                     }
