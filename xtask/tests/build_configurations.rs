@@ -161,6 +161,31 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     );
     check("CARGO_TARGET_DIR", &debug_bin);
 
+    // Freshness is cargo's: nothing changed, nothing runs; a header a source includes (found
+    // through the compiler's -MMD output) changed, the build script runs again.
+    let verbose = |p: &Project| {
+        let out = p.cargo(&p.dir, &["build", "-v"], &[("CARGO_TARGET_DIR", &shared)]);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let script_ran = |log: &str| {
+        log.lines()
+            .any(|l| l.contains("build-script-build") && l.contains("Running"))
+    };
+    let log = verbose(p);
+    assert!(
+        !script_ran(&log),
+        "a no-op build re-ran the build script:\n{log}"
+    );
+    let header = p.dir.join("c-libs/include/textlib.h");
+    let text = std::fs::read_to_string(&header).unwrap();
+    std::fs::write(&header, format!("{text}/* changed */\n")).unwrap();
+    let log = verbose(p);
+    assert!(
+        script_ran(&log),
+        "a changed header did not re-run the build script:\n{log}"
+    );
+    check("after a header changed", &debug_bin);
+
     // 2. A build directory set apart: intermediate files (and OUT_DIR) in one place, the
     //    binaries in another.
     let apart = p.scratch.join("target apart, 'too'");
