@@ -3,11 +3,12 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::compile::{Needs, compile};
+use crate::compile::{Compiled, Needs, find_library, obtain};
 use crate::directive::{Directive, emit};
-use crate::manifest::{Library, Manifest};
+use crate::manifest::{Library, Manifest, Origin};
 use crate::note::note_object;
 use crate::plan::{Built, Linkage, Request, plan};
+use crate::symbols::{Defined, clashes, prove};
 use crate::target::Platform;
 use crate::{Error, Result};
 
@@ -129,20 +130,30 @@ impl Build {
             }
             _ => {}
         }
+        // pkg-config libraries first: their include paths reach the compiled ones.
+        let mut order: Vec<usize> = (0..selected.len()).collect();
+        order.sort_by_key(|i| !matches!(selected[*i].0.origin, Origin::PkgConfig(_)));
         let mut warnings = Vec::new();
+        let mut includes = Vec::new();
+        let mut got: Vec<Option<Compiled>> = vec![None; selected.len()];
+        for i in order {
+            let (lib, _, needs) = &selected[i];
+            let compiled = obtain(lib, &artifacts, *needs, &includes)?;
+            includes.extend(compiled.include_paths.iter().cloned());
+            warnings.extend(compiled.warnings.iter().cloned());
+            got[i] = Some(compiled);
+        }
         let mut libraries = Vec::with_capacity(selected.len());
-        for (lib, linkage, needs) in selected {
-            let compiled = compile(lib, &artifacts, needs)?;
-            warnings.extend(compiled.warnings);
+        for ((lib, linkage, needs), got) in selected.into_iter().zip(got) {
             libraries.push(Built {
                 lib,
                 linkage,
                 artifacts: self.artifacts.contains(&lib.name),
                 bitcode: needs.bitcode.is_some(),
-                dir: compiled.dir,
-                inputs: compiled.inputs,
+                got: got.unwrap_or_default(),
             });
         }
+        prove_all(&libraries)?;
 
         let dynamic_list_path = out_dir.join("jit-exports.list");
         let note_path = out_dir.join("jit-linkage-note.o");
@@ -173,9 +184,8 @@ impl Build {
         }
         if !plan.runtime_libraries.is_empty() {
             let dir = self.binary_dir(&out_dir)?;
-            for library in &plan.runtime_libraries {
-                let name = library.file_name().unwrap_or_default();
-                place(library, &dir.join(name))?;
+            for (library, soname) in &plan.runtime_libraries {
+                place(library, &dir.join(soname))?;
             }
         }
 
@@ -260,6 +270,56 @@ impl Build {
             panic!("\n\njit-linkage: {e}\n\n");
         }
     }
+}
+
+/// Before anything is linked: every listed symbol is defined by its library's file, no two
+/// linked libraries define the same symbol, and no compiled library takes the name of a library
+/// the compiler would otherwise find (it would shadow it).
+fn prove_all(libraries: &[Built<'_>]) -> Result<()> {
+    let mut linked: Vec<(&str, Defined)> = Vec::new();
+    for built in libraries {
+        let files = match built.linkage {
+            Some(Linkage::Static) => vec![built.got.archive.as_ref()],
+            Some(Linkage::Dynamic) => vec![built.got.shared.as_ref().map(|s| &s.file)],
+            None if built.artifacts => vec![
+                built.got.archive.as_ref(),
+                built.got.shared.as_ref().map(|s| &s.file),
+            ],
+            None => Vec::new(),
+        };
+        for file in files.into_iter().flatten() {
+            let defined = prove(&built.lib.name, &built.lib.symbols, file)?;
+            if built.linkage.is_some() {
+                linked.push((&built.lib.name, defined));
+            }
+        }
+        if built.linkage.is_some() && matches!(built.lib.origin, Origin::Sources) {
+            let file = match built.linkage {
+                Some(Linkage::Static) => built.lib.static_file_name(),
+                _ => built.lib.shared_file_name(),
+            };
+            if let Some(system) = find_library(&file, &[]) {
+                return Err(Error::ShadowsSystemLibrary {
+                    library: built.lib.name.clone(),
+                    file,
+                    system,
+                });
+            }
+        }
+    }
+    for (i, (first, a)) in linked.iter().enumerate() {
+        for (second, b) in &linked[i + 1..] {
+            let both = clashes(a, b);
+            if !both.is_empty() {
+                return Err(Error::DuplicateSymbols {
+                    first: (*first).to_owned(),
+                    second: (*second).to_owned(),
+                    symbols: both,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn cargo_env(var: &str) -> Result<OsString> {

@@ -1,7 +1,10 @@
-//! Compiling a manifest library inside a build script, with the `cc` crate doing what it does:
-//! it reads `CC`, `CFLAGS`, `TARGET`, `OPT_LEVEL`... itself, prints the `rerun-if-env-changed`
-//! lines for what it read, and for a statically linked library prints the `rustc-link-lib`
-//! line with the `+whole-archive` modifier.
+//! Obtaining a manifest library's files inside a build script.
+//!
+//! Compiled libraries go through the `cc` crate doing what it does: it reads `CC`, `CFLAGS`,
+//! `TARGET`, `OPT_LEVEL`... itself, prints the `rerun-if-env-changed` lines for what it read,
+//! and for a statically linked library prints the `rustc-link-lib` line with the
+//! `+whole-archive` and `-bundle` modifiers (and the C++ runtime for C++ sources). Prebuilt
+//! files are copied in; pkg-config libraries are found by the `pkg-config` crate.
 //!
 //! Each library gets its own directory, `<artifact dir>/<name>/`, holding `lib<static_name>.a`,
 //! `lib<shared_name>.so` and `<name>.bc`. Objects are compiled with `-MMD`, and the headers the
@@ -14,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use cc::{BuildMessage, BuildMessageKind, BuildMessageLogger};
 
-use crate::manifest::Library;
+use crate::manifest::{Library, Origin};
 use crate::{Error, Result};
 
 /// What a build needs of one library.
@@ -30,15 +33,44 @@ pub(crate) struct Needs {
     pub bitcode: Option<u32>,
 }
 
-/// What compiling one library produced.
+/// What obtaining one library produced.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Compiled {
     /// The library's own directory.
     pub dir: PathBuf,
-    /// Every file the result depends on: the sources and the headers the compiler read.
+    /// Every file the result depends on: the sources and the headers the compiler read, the
+    /// prebuilt files.
     pub inputs: Vec<PathBuf>,
     /// What the compiler printed (warnings), to pass on.
     pub warnings: Vec<String>,
+    /// The archive, when one was asked for.
+    pub archive: Option<PathBuf>,
+    /// The static link line to print, for a library cc did not compile: its `-l` name.
+    pub static_link: Option<String>,
+    /// The shared library, when one was asked for.
+    pub shared: Option<Shared>,
+    /// More directories to search (pkg-config's `-L`).
+    pub link_paths: Vec<PathBuf>,
+    /// Libraries the library itself needs, linked normally (pkg-config's other `-l`).
+    pub dependencies: Vec<String>,
+    /// Include directories the library gives to the compiled libraries of the build
+    /// (pkg-config's `-I`).
+    pub include_paths: Vec<PathBuf>,
+}
+
+/// A shared library to link and, unless the system provides it, to place next to the binary.
+#[derive(Debug, Clone)]
+pub(crate) struct Shared {
+    /// The file the linker uses (and whose symbols are proven).
+    pub file: PathBuf,
+    /// Its `-l` name.
+    pub link_name: String,
+    /// The directory to search for it, when the linker does not search it anyway.
+    pub link_dir: Option<PathBuf>,
+    /// Its `SONAME`: the name in the binary's `DT_NEEDED`.
+    pub soname: String,
+    /// Whether it must be placed next to the binary (false for a system library).
+    pub bundled: bool,
 }
 
 /// Collects what the compiler says, so it reaches the user in our own error or warnings.
@@ -67,12 +99,20 @@ impl CompilerOutput {
     }
 }
 
-/// The `cc::Build` of `lib`'s sources into `dir`: PIC, warnings on, dependency files written.
-fn cc_build(lib: &Library, dir: &Path, output: &Arc<CompilerOutput>) -> cc::Build {
+/// The `cc::Build` of `lib`'s sources into `dir`: PIC, warnings on, dependency files written,
+/// the library's defines and flags, and `includes` from pkg-config libraries of the build.
+fn cc_build(
+    lib: &Library,
+    dir: &Path,
+    includes: &[PathBuf],
+    output: &Arc<CompilerOutput>,
+) -> cc::Build {
     let mut build = cc::Build::new();
     build
         .files(&lib.sources)
         .includes(&lib.include_dirs)
+        .includes(includes)
+        .cpp(lib.cpp)
         .pic(true)
         .warnings(true)
         .flag("-MMD")
@@ -80,6 +120,15 @@ fn cc_build(lib: &Library, dir: &Path, output: &Arc<CompilerOutput>) -> cc::Buil
         // The compiler's messages come back through the logger, into our error or warnings.
         .cargo_warnings(false)
         .message_logger(Some(output.clone()));
+    for define in &lib.defines {
+        match define.split_once('=') {
+            Some((key, value)) => build.define(key, value),
+            None => build.define(define, None),
+        };
+    }
+    for flag in &lib.flags {
+        build.flag(flag);
+    }
     build
 }
 
@@ -100,17 +149,44 @@ fn io_error(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) ->
     }
 }
 
-/// Compiles what `needs` asks of `lib` into `<artifacts>/<name>/`.
-pub(crate) fn compile(lib: &Library, artifacts: &Path, needs: Needs) -> Result<Compiled> {
+/// Obtains what `needs` asks of `lib` in `<artifacts>/<name>/`.
+pub(crate) fn obtain(
+    lib: &Library,
+    artifacts: &Path,
+    needs: Needs,
+    includes: &[PathBuf],
+) -> Result<Compiled> {
     let dir = artifacts.join(&lib.name);
     std::fs::create_dir_all(&dir).map_err(io_error(&dir, "create the artifact directory"))?;
+    if needs.bitcode.is_some() && !matches!(lib.origin, Origin::Sources) {
+        return Err(Error::Usage(format!(
+            "library `{}` is not compiled from `sources`, so it has no bitcode; remove \
+             .bitcode(\"{}\")",
+            lib.name, lib.name
+        )));
+    }
+    match &lib.origin {
+        Origin::Sources => compile(lib, dir, needs, includes),
+        Origin::Prebuilt {
+            static_lib,
+            shared_lib,
+        } => prebuilt(lib, dir, needs, static_lib.as_deref(), shared_lib.as_deref()),
+        Origin::PkgConfig(package) => pkg_config(lib, dir, needs, package),
+    }
+}
+
+/// Compiles `lib`'s sources.
+fn compile(lib: &Library, dir: PathBuf, needs: Needs, includes: &[PathBuf]) -> Result<Compiled> {
     let output = Arc::new(CompilerOutput::default());
-    let mut build = cc_build(lib, &dir, &output);
+    let mut build = cc_build(lib, &dir, includes, &output);
     let fail = cc_error(lib, &output);
     let archive = dir.join(lib.static_file_name());
     if needs.link_static {
+        // `-bundle`: a package with a library target keeps the archive out of its rlib, so the
+        // final link of every binary gets it whole.
         build
             .link_lib_modifier("+whole-archive")
+            .link_lib_modifier("-bundle")
             .try_compile(&lib.static_name)
             .map_err(&fail)?;
     } else if needs.archive || needs.shared {
@@ -126,14 +202,17 @@ pub(crate) fn compile(lib: &Library, artifacts: &Path, needs: Needs) -> Result<C
         })?;
     }
     let mut warnings = output.take();
+    let mut shared = None;
     if needs.shared {
-        // The shared library is linked from the whole archive, so both hold the same objects.
+        // The shared library is linked from the whole archive, so both hold the same objects;
+        // the compiler driver (the C++ one for C++) adds the language's runtime.
         let compiler = build.try_get_compiler().map_err(&fail)?;
+        let file = dir.join(lib.shared_file_name());
         let mut link = compiler.to_command();
         link.arg("-shared")
             .arg(format!("-Wl,-soname,{}", lib.shared_file_name()))
             .arg("-o")
-            .arg(dir.join(lib.shared_file_name()))
+            .arg(&file)
             .arg("-Wl,--whole-archive")
             .arg(&archive)
             .arg("-Wl,--no-whole-archive");
@@ -143,9 +222,16 @@ pub(crate) fn compile(lib: &Library, artifacts: &Path, needs: Needs) -> Result<C
             output,
         })?;
         warnings.extend(stderr.lines().map(str::to_owned));
+        shared = Some(Shared {
+            file,
+            link_name: lib.shared_name.clone(),
+            link_dir: Some(dir.clone()),
+            soname: lib.shared_file_name(),
+            bundled: true,
+        });
     }
     if let Some(version) = needs.bitcode {
-        compile_bitcode(lib, &dir, version)?;
+        compile_bitcode(lib, &dir, version, includes)?;
     }
     let mut inputs = lib.sources.clone();
     for header in dependencies(&dir)? {
@@ -154,10 +240,178 @@ pub(crate) fn compile(lib: &Library, artifacts: &Path, needs: Needs) -> Result<C
         }
     }
     Ok(Compiled {
+        archive: (needs.archive || needs.link_static || needs.shared).then_some(archive),
         dir,
         inputs,
         warnings,
+        shared,
+        ..Compiled::default()
     })
+}
+
+/// Copies `from` into `dir` as `name`.
+fn copy_in(from: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
+    let to = dir.join(name);
+    std::fs::copy(from, &to).map_err(io_error(from, "copy"))?;
+    Ok(to)
+}
+
+/// A prebuilt library: its files copied in under their link names, so that only this build's
+/// directory is searched for them.
+fn prebuilt(
+    lib: &Library,
+    dir: PathBuf,
+    needs: Needs,
+    static_lib: Option<&Path>,
+    shared_lib: Option<&Path>,
+) -> Result<Compiled> {
+    let missing = |key: &str, linkage: &str| {
+        Error::Usage(format!(
+            "library `{}` has no `{key}` in the manifest, so it cannot be {linkage}; add \
+             `{key} = \"PATH\"` or choose the other linkage",
+            lib.name
+        ))
+    };
+    let mut compiled = Compiled::default();
+    if needs.link_static || needs.archive {
+        let from = static_lib.ok_or_else(|| missing("static_lib", "linked statically"))?;
+        compiled.inputs.push(from.to_path_buf());
+        compiled.archive = Some(copy_in(from, &dir, &lib.static_file_name())?);
+        if needs.link_static {
+            compiled.static_link = Some(lib.static_name.clone());
+        }
+    }
+    if needs.shared {
+        let from = shared_lib.ok_or_else(|| missing("shared_lib", "linked dynamically"))?;
+        compiled.inputs.push(from.to_path_buf());
+        let file = copy_in(from, &dir, &lib.shared_file_name())?;
+        let soname = crate::symbols::soname(&file)
+            .map_err(|message| Error::Note {
+                path: from.to_path_buf(),
+                message,
+            })?
+            .unwrap_or_else(|| lib.shared_file_name());
+        compiled.shared = Some(Shared {
+            file,
+            link_name: lib.shared_name.clone(),
+            link_dir: Some(dir.clone()),
+            soname,
+            bundled: true,
+        });
+    }
+    compiled.dir = dir;
+    Ok(compiled)
+}
+
+/// A system library found by pkg-config: `--static` for a static link, its `-L` and its other
+/// `-l` (the libraries it needs), its include paths for the compiled libraries of the build.
+fn pkg_config(lib: &Library, dir: PathBuf, needs: Needs, package: &str) -> Result<Compiled> {
+    let statik = needs.link_static || needs.archive;
+    let found = pkg_config::Config::new()
+        .cargo_metadata(false)
+        .env_metadata(true)
+        .statik(statik)
+        .probe(package)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "library `{}`: `pkg_config = \"{package}\"`: pkg-config does not know the \
+                 package: {}. Install its development package (on Debian, the one providing \
+                 {package}.pc, e.g. lib{package}-dev) or set PKG_CONFIG_PATH to the directory \
+                 of its .pc file",
+                lib.name,
+                e.to_string().lines().next().unwrap_or_default()
+            ))
+        })?;
+    let Some((main, others)) = found.libs.split_first() else {
+        return Err(Error::Usage(format!(
+            "library `{}`: pkg-config's package {package} links no library (`pkg-config --libs \
+             {package}` names no -l); it cannot provide symbols",
+            lib.name
+        )));
+    };
+    let mut compiled = Compiled {
+        link_paths: found.link_paths.clone(),
+        dependencies: others.to_vec(),
+        include_paths: found.include_paths.clone(),
+        ..Compiled::default()
+    };
+    let locate = |file: &str| find_library(file, &found.link_paths);
+    if statik {
+        let name = format!("lib{main}.a");
+        let from = locate(&name).ok_or_else(|| {
+            Error::Usage(format!(
+                "library `{}`: pkg-config's package {package} has no static archive {name} \
+                 (searched {} and the compiler's library path); install the package's static \
+                 library or link it dynamically",
+                lib.name,
+                show_paths(&found.link_paths)
+            ))
+        })?;
+        compiled.inputs.push(from.clone());
+        compiled.archive = Some(copy_in(&from, &dir, &name)?);
+        if needs.link_static {
+            compiled.static_link = Some(main.clone());
+        }
+    }
+    if needs.shared {
+        let name = format!("lib{main}.so");
+        let file = locate(&name).ok_or_else(|| {
+            Error::Usage(format!(
+                "library `{}`: pkg-config's package {package} has no shared library {name} \
+                 (searched {} and the compiler's library path)",
+                lib.name,
+                show_paths(&found.link_paths)
+            ))
+        })?;
+        let soname = crate::symbols::soname(&file)
+            .map_err(|message| Error::Note {
+                path: file.clone(),
+                message,
+            })?
+            .unwrap_or_else(|| name.clone());
+        compiled.shared = Some(Shared {
+            file,
+            link_name: main.clone(),
+            link_dir: None,
+            soname,
+            bundled: false,
+        });
+    }
+    compiled.dir = dir;
+    Ok(compiled)
+}
+
+fn show_paths(paths: &[PathBuf]) -> String {
+    if paths.is_empty() {
+        "no -L directory".into()
+    } else {
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Where the linker finds `file`: in `paths`, else on the C compiler's own library path
+/// (`cc -print-file-name`, which prints the name alone when it finds nothing).
+pub(crate) fn find_library(file: &str, paths: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(found) = paths.iter().map(|p| p.join(file)).find(|p| p.is_file()) {
+        return Some(found);
+    }
+    let compiler = cc::Build::new()
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .try_get_compiler()
+        .ok()?;
+    let out = compiler
+        .to_command()
+        .arg(format!("-print-file-name={file}"))
+        .output()
+        .ok()?;
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let path = PathBuf::from(printed);
+    (path.is_absolute() && path.is_file()).then(|| path.canonicalize().unwrap_or(path))
 }
 
 /// The C compiler that writes bitcode for LLVM `version` (Debian's `clang-N`): bitcode must
@@ -169,12 +423,22 @@ fn clang(version: u32) -> String {
 /// Compiles `lib` to LLVM `version`'s bitcode through cc (so `CFLAGS`, the target and the
 /// include directories apply as for the native build) with clang-N as the compiler and
 /// `-emit-llvm`, and links the parts into `<dir>/<name>.bc` with llvm-link-N.
-fn compile_bitcode(lib: &Library, dir: &Path, version: u32) -> Result<PathBuf> {
+fn compile_bitcode(
+    lib: &Library,
+    dir: &Path,
+    version: u32,
+    includes: &[PathBuf],
+) -> Result<PathBuf> {
     let parts_dir = dir.join("bitcode");
     let output = Arc::new(CompilerOutput::default());
-    let mut build = cc_build(lib, &parts_dir, &output);
+    let mut build = cc_build(lib, &parts_dir, includes, &output);
+    let compiler = if lib.cpp {
+        format!("clang++-{version}")
+    } else {
+        clang(version)
+    };
     build
-        .compiler(clang(version))
+        .compiler(compiler)
         .flag("-emit-llvm")
         // Bitcode is for inlining into JIT code: at -O0 clang marks every function
         // `optnone noinline`, which no later optimisation undoes.

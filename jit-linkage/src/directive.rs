@@ -13,8 +13,13 @@ pub(crate) enum Directive {
     RerunIfEnvChanged(String),
     /// `-L native=DIR`.
     LinkSearch(PathBuf),
-    /// An argument for the linker of the package's binaries only.
-    LinkArgBins(String),
+    /// A static archive linked whole into every binary (`+whole-archive`), kept out of a
+    /// library target's rlib (`-bundle`) so that each final link gets it whole.
+    LinkStaticWholeArchive(String),
+    /// A library linked normally (`-l`).
+    LinkLib(String),
+    /// An argument for the linker of every linked target: binaries, tests, examples, benches.
+    LinkArg(String),
     /// An environment variable set for the package's compilation (`env!`).
     RustcEnv(String, String),
     /// A warning cargo shows to the user.
@@ -32,7 +37,11 @@ impl fmt::Display for Directive {
             Directive::LinkSearch(dir) => {
                 write!(f, "cargo:rustc-link-search=native={}", dir.display())
             }
-            Directive::LinkArgBins(arg) => write!(f, "cargo:rustc-link-arg-bins={arg}"),
+            Directive::LinkStaticWholeArchive(name) => {
+                write!(f, "cargo:rustc-link-lib=static:+whole-archive,-bundle={name}")
+            }
+            Directive::LinkLib(name) => write!(f, "cargo:rustc-link-lib={name}"),
+            Directive::LinkArg(arg) => write!(f, "cargo:rustc-link-arg={arg}"),
             Directive::RustcEnv(var, value) => write!(f, "cargo:rustc-env={var}={value}"),
             // A warning is one line: cargo would take a second line for a directive.
             Directive::Warning(text) => write!(f, "cargo:warning={}", text.replace('\n', " ")),

@@ -35,12 +35,13 @@ mod directive;
 mod manifest;
 mod note;
 mod plan;
+mod symbols;
 mod target;
 
 use std::path::PathBuf;
 
 pub use builder::Build;
-pub use manifest::{Library, Manifest};
+pub use manifest::{Library, Manifest, Origin};
 pub use note::{NOTE_SECTION, NOTE_TYPE, RequiredSymbol, read_note, read_note_file};
 pub use plan::Linkage;
 
@@ -118,6 +119,71 @@ pub enum Error {
         action: &'static str,
         /// The OS error.
         source: std::io::Error,
+    },
+    /// A library does not define a symbol the manifest lists for it.
+    #[error(
+        "library `{library}`: {} does not define `{symbol}`, which the manifest lists in its \
+         `symbols`{}",
+        file.display(),
+        if closest.is_empty() {
+            "; remove it from `symbols` or add the definition".to_owned()
+        } else {
+            format!("; did you mean {}?", closest.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" or "))
+        }
+    )]
+    SymbolNotDefined {
+        /// The manifest library.
+        library: String,
+        /// The listed symbol.
+        symbol: String,
+        /// The archive or shared library read.
+        file: PathBuf,
+        /// The closest names it defines.
+        closest: Vec<String>,
+    },
+    /// A library defines a listed symbol with hidden visibility: it can never be exported.
+    #[error(
+        "library `{library}`: {} defines `{symbol}` with hidden visibility, so no binary can \
+         export it to JIT code; remove `__attribute__((visibility(\"hidden\")))` or \
+         -fvisibility=hidden from its definition",
+        file.display()
+    )]
+    SymbolHidden {
+        /// The manifest library.
+        library: String,
+        /// The listed symbol.
+        symbol: String,
+        /// The archive or shared library read.
+        file: PathBuf,
+    },
+    /// Two libraries linked into one binary define the same symbols.
+    #[error(
+        "libraries `{first}` and `{second}` both define {}; linked into one binary, the link \
+         order would silently pick one. Rename one definition, or link only one of them",
+        symbols.iter().take(5).map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    )]
+    DuplicateSymbols {
+        /// One library.
+        first: String,
+        /// The other.
+        second: String,
+        /// The symbols both define.
+        symbols: Vec<String>,
+    },
+    /// A compiled library's artifact has the name of a system or toolchain library.
+    #[error(
+        "library `{library}`: its artifact {file} has the name of {}, which it would shadow in \
+         the link and at run time; set `static_name`/`shared_name` in the manifest to another \
+         name",
+        system.display()
+    )]
+    ShadowsSystemLibrary {
+        /// The manifest library.
+        library: String,
+        /// The artifact's file name.
+        file: String,
+        /// The system library it would shadow.
+        system: PathBuf,
     },
     /// A binary's symbol note is malformed.
     #[error("{}: {message}", path.display())]

@@ -1,18 +1,36 @@
 //! The manifest: one TOML file that declares every C library JIT code calls into.
 //!
+//! A library comes from sources it compiles, from prebuilt files, or from pkg-config:
+//!
 //! ```toml
 //! [[library]]
 //! name = "external"                 # what build scripts call the library
-//! sources = ["src/external.c"]      # relative to the manifest
+//! sources = ["src/*.c"]             # files or glob patterns, relative to the manifest; C, or
+//!                                   # C++ (.cpp/.cc/.cxx) with `extern "C"` exports
 //! include_dirs = ["include"]        # optional
+//! defines = ["NDEBUG", "LEVEL=2"]   # optional: -D for the native and the bitcode compile
+//! flags = ["-Wno-unused"]           # optional: more compiler flags, for both
 //! static_name = "externalstatic"    # optional: lib<static_name>.a, default <name>
 //! shared_name = "externaldynamic"   # optional: lib<shared_name>.so, default <name>
 //! symbols = ["external_function"]   # exactly what JIT code needs from it
 //! bitcode = false                   # optional: also compile to <name>.bc (clang-N)
+//!
+//! [[library]]
+//! name = "zlib"
+//! static_lib = "vendor/libz.a"      # a prebuilt archive, for link_static
+//! shared_lib = "vendor/libz.so"     # and/or a prebuilt shared library, for link_dynamic
+//! symbols = ["zlibVersion", "crc32"]
+//!
+//! [[library]]
+//! name = "sqlite"
+//! pkg_config = "sqlite3"            # a system library found by pkg-config (--static when
+//! symbols = ["sqlite3_libversion"]  # linked statically); its include paths reach the
+//!                                   # compiled libraries of the same build
 //! ```
 //!
-//! Unknown keys are rejected with their name and line, and every path is checked to exist, so a
-//! typo fails here, with the file named, instead of as a missing symbol at run time.
+//! Unknown keys are rejected with their name and line, every path is checked to exist and every
+//! glob to match, so a typo fails here, with the file named, instead of as a missing symbol at
+//! run time.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -36,19 +54,44 @@ pub struct Manifest {
 pub struct Library {
     /// The name build scripts select the library by.
     pub name: String,
-    /// C source files (absolute).
+    /// Where the library comes from.
+    pub origin: Origin,
+    /// Source files (absolute, globs expanded); empty unless compiled.
     pub sources: Vec<PathBuf>,
     /// Include directories (absolute).
     pub include_dirs: Vec<PathBuf>,
+    /// Preprocessor definitions: `NAME` or `NAME=VALUE`.
+    pub defines: Vec<String>,
+    /// More compiler flags.
+    pub flags: Vec<String>,
+    /// The sources are C++ (the shared library links with the C++ driver, a static link adds
+    /// the C++ runtime).
+    pub cpp: bool,
     /// `lib<static_name>.a` is the archive.
     pub static_name: String,
-    /// `lib<shared_name>.so` is the shared library; it is also its `SONAME`.
+    /// `lib<shared_name>.so` is the shared library (for a compiled one, also its `SONAME`).
     pub shared_name: String,
     /// The symbols JIT code needs from this library: the ones that must be exported.
     pub symbols: Vec<String>,
     /// Whether to also compile the library to LLVM bitcode (`<name>.bc`) for JIT code to
     /// import and inline.
     pub bitcode: bool,
+}
+
+/// Where a library comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled from `sources` with cc.
+    Sources,
+    /// Prebuilt files (`static_lib`, `shared_lib`; at least one).
+    Prebuilt {
+        /// The archive, for a static link.
+        static_lib: Option<PathBuf>,
+        /// The shared library, for a dynamic link.
+        shared_lib: Option<PathBuf>,
+    },
+    /// A system library found by pkg-config under this package name.
+    PkgConfig(String),
 }
 
 impl Library {
@@ -62,7 +105,7 @@ impl Library {
         format!("{}.bc", self.name)
     }
 
-    /// File name (and `SONAME`) of the shared library, e.g. `libexternaldynamic.so`.
+    /// File name of the shared library, e.g. `libexternaldynamic.so`.
     pub fn shared_file_name(&self) -> String {
         format!("lib{}.so", self.shared_name)
     }
@@ -78,15 +121,40 @@ struct RawManifest {
 #[serde(deny_unknown_fields)]
 struct RawLibrary {
     name: String,
-    sources: Vec<PathBuf>,
+    sources: Option<Vec<String>>,
+    static_lib: Option<PathBuf>,
+    shared_lib: Option<PathBuf>,
+    pkg_config: Option<String>,
     #[serde(default)]
     include_dirs: Vec<PathBuf>,
+    #[serde(default)]
+    defines: Vec<String>,
+    #[serde(default)]
+    flags: Vec<String>,
     static_name: Option<String>,
     shared_name: Option<String>,
     symbols: Vec<String>,
     #[serde(default)]
     bitcode: bool,
 }
+
+/// Names of libraries every C or C++ program links, or that the toolkit itself loads: an
+/// artifact with one of these names would shadow it (`shared_name = "m"` replaced libm).
+pub(crate) const RESERVED: &[&str] = &[
+    "c", "m", "dl", "rt", "pthread", "util", "resolv", "crypt", "gcc", "gcc_s", "stdc++", "c++",
+    "atomic", "LLVM", "ffi", "z", "zstd", "tinfo", "xml2", "edit",
+];
+
+/// True when `lib<name>` would shadow a system or toolchain library by its name alone.
+pub(crate) fn is_reserved(name: &str) -> bool {
+    RESERVED.contains(&name)
+        || name
+            .strip_prefix("LLVM-")
+            .or_else(|| name.strip_prefix("LLVM."))
+            .is_some_and(|v| !v.is_empty())
+}
+
+const CPP_EXTENSIONS: &[&str] = &["cpp", "cc", "cxx", "C", "c++"];
 
 impl Manifest {
     /// Reads and checks the manifest at `path`.
@@ -124,51 +192,33 @@ impl Manifest {
             ));
         }
         for lib in raw.library {
-            let name = lib.name;
+            let name = lib.name.clone();
             check_name("name", &name).map_err(&invalid)?;
             if !names.insert(name.clone()) {
                 return Err(invalid(format!(
                     "library `{name}` is declared twice; library names must be unique"
                 )));
             }
-            let static_name = lib.static_name.unwrap_or_else(|| name.clone());
-            let shared_name = lib.shared_name.unwrap_or_else(|| name.clone());
-            check_name("static_name", &static_name).map_err(&invalid)?;
-            check_name("shared_name", &shared_name).map_err(&invalid)?;
-            for file in [format!("{static_name}.a"), format!("{shared_name}.so")] {
-                if !file_names.insert(file.clone()) {
+            let kinds = [
+                lib.sources.is_some(),
+                lib.static_lib.is_some() || lib.shared_lib.is_some(),
+                lib.pkg_config.is_some(),
+            ];
+            match kinds.iter().filter(|k| **k).count() {
+                1 => {}
+                0 => {
                     return Err(invalid(format!(
-                        "library `{name}`: lib{file} is produced by another library too"
+                        "library `{name}` says nowhere where it comes from: give `sources` (C or \
+                         C++ files to compile), `static_lib`/`shared_lib` (prebuilt files) or \
+                         `pkg_config` (a system library)"
                     )));
                 }
-            }
-            if lib.sources.is_empty() {
-                return Err(invalid(format!(
-                    "library `{name}` has no sources; list its C files in `sources`"
-                )));
-            }
-            let mut sources = Vec::with_capacity(lib.sources.len());
-            for source in lib.sources {
-                let full = base.join(&source);
-                if !full.is_file() {
-                    return Err(Error::MissingSource {
-                        manifest: path.to_path_buf(),
-                        library: name.clone(),
-                        source_path: full,
-                    });
-                }
-                sources.push(full);
-            }
-            let mut include_dirs = Vec::with_capacity(lib.include_dirs.len());
-            for dir in lib.include_dirs {
-                let full = base.join(&dir);
-                if !full.is_dir() {
+                _ => {
                     return Err(invalid(format!(
-                        "library `{name}`: include directory {} does not exist",
-                        full.display()
+                        "library `{name}` has more than one of `sources`, \
+                         `static_lib`/`shared_lib` and `pkg_config`; a library comes from one"
                     )));
                 }
-                include_dirs.push(full);
             }
             if lib.symbols.is_empty() {
                 return Err(invalid(format!(
@@ -188,15 +238,33 @@ impl Manifest {
                     )));
                 }
             }
-            libraries.push(Library {
-                name,
-                sources,
-                include_dirs,
-                static_name,
-                shared_name,
-                symbols: lib.symbols,
-                bitcode: lib.bitcode,
-            });
+            let library = if lib.sources.is_some() {
+                compiled(lib, base, path, &invalid)?
+            } else {
+                external(lib, base, &invalid)?
+            };
+            if matches!(library.origin, Origin::Sources) {
+                for (key, value) in [
+                    ("static_name", &library.static_name),
+                    ("shared_name", &library.shared_name),
+                ] {
+                    if is_reserved(value) {
+                        return Err(invalid(format!(
+                            "library `{name}`: `{key} = \"{value}\"` would make lib{value}, \
+                             the name of a system or toolchain library, and shadow it in every \
+                             link and at run time; choose another name"
+                        )));
+                    }
+                }
+                for file in [library.static_file_name(), library.shared_file_name()] {
+                    if !file_names.insert(file.clone()) {
+                        return Err(invalid(format!(
+                            "library `{name}`: {file} is produced by another library too"
+                        )));
+                    }
+                }
+            }
+            libraries.push(library);
         }
         Ok(Manifest {
             path: path.to_path_buf(),
@@ -220,6 +288,197 @@ impl Manifest {
                     .join(", "),
             })
     }
+}
+
+/// A library compiled from `sources`.
+fn compiled(
+    lib: RawLibrary,
+    base: &Path,
+    manifest: &Path,
+    invalid: &impl Fn(String) -> Error,
+) -> Result<Library> {
+    let name = lib.name;
+    let patterns = lib.sources.unwrap_or_default();
+    if patterns.is_empty() {
+        return Err(invalid(format!(
+            "library `{name}` has no sources; list its C or C++ files in `sources`"
+        )));
+    }
+    let mut sources = Vec::new();
+    for pattern in patterns {
+        let full = base.join(&pattern);
+        if !pattern.contains(['*', '?', '[']) {
+            if !full.is_file() {
+                return Err(Error::MissingSource {
+                    manifest: manifest.to_path_buf(),
+                    library: name.clone(),
+                    source_path: full,
+                });
+            }
+            sources.push(full);
+            continue;
+        }
+        let text = full.to_string_lossy().into_owned();
+        let matches = glob::glob(&text).map_err(|e| {
+            invalid(format!(
+                "library `{name}`: source pattern `{pattern}` is not a valid glob: {e}"
+            ))
+        })?;
+        let mut found: Vec<PathBuf> = matches
+            .filter_map(std::result::Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
+        if found.is_empty() {
+            return Err(invalid(format!(
+                "library `{name}`: source pattern `{pattern}` matches no file (looked for {text}); \
+                 fix the pattern or add the files"
+            )));
+        }
+        found.sort();
+        sources.extend(found);
+    }
+    sources.dedup();
+    let is_cpp = |p: &PathBuf| {
+        p.extension()
+            .is_some_and(|e| CPP_EXTENSIONS.iter().any(|c| e == *c))
+    };
+    let cpp = sources.iter().any(is_cpp);
+    if cpp && !sources.iter().all(is_cpp) {
+        return Err(invalid(format!(
+            "library `{name}` mixes C and C++ sources; the C++ compiler would compile the C files \
+             as C++. Make two libraries, one of each"
+        )));
+    }
+    let mut include_dirs = Vec::with_capacity(lib.include_dirs.len());
+    for dir in lib.include_dirs {
+        let full = base.join(&dir);
+        if !full.is_dir() {
+            return Err(invalid(format!(
+                "library `{name}`: include directory {} does not exist",
+                full.display()
+            )));
+        }
+        include_dirs.push(full);
+    }
+    for define in &lib.defines {
+        let key = define.split('=').next().unwrap_or("");
+        if !is_c_identifier(key) {
+            return Err(invalid(format!(
+                "library `{name}`: define `{define}` is not `NAME` or `NAME=VALUE` with a C \
+                 identifier for NAME"
+            )));
+        }
+    }
+    let static_name = lib.static_name.unwrap_or_else(|| name.clone());
+    let shared_name = lib.shared_name.unwrap_or_else(|| name.clone());
+    check_name("static_name", &static_name).map_err(invalid)?;
+    check_name("shared_name", &shared_name).map_err(invalid)?;
+    Ok(Library {
+        name,
+        origin: Origin::Sources,
+        sources,
+        include_dirs,
+        defines: lib.defines,
+        flags: lib.flags,
+        cpp,
+        static_name,
+        shared_name,
+        symbols: lib.symbols,
+        bitcode: lib.bitcode,
+    })
+}
+
+/// A prebuilt or pkg-config library: nothing to compile, so no compile settings.
+fn external(lib: RawLibrary, base: &Path, invalid: &impl Fn(String) -> Error) -> Result<Library> {
+    let name = lib.name;
+    let compile_only = [
+        ("include_dirs", !lib.include_dirs.is_empty()),
+        ("defines", !lib.defines.is_empty()),
+        ("flags", !lib.flags.is_empty()),
+        ("static_name", lib.static_name.is_some()),
+        ("shared_name", lib.shared_name.is_some()),
+        ("bitcode", lib.bitcode),
+    ];
+    if let Some((key, _)) = compile_only.iter().find(|(_, set)| *set) {
+        return Err(invalid(format!(
+            "library `{name}`: `{key}` applies to a library compiled from `sources`; this one \
+             comes prebuilt or from pkg-config. Remove `{key}`"
+        )));
+    }
+    if let Some(package) = lib.pkg_config {
+        if package.is_empty() || package.contains(char::is_whitespace) {
+            return Err(invalid(format!(
+                "library `{name}`: `pkg_config = \"{package}\"` is not a package name"
+            )));
+        }
+        return Ok(Library {
+            static_name: package.clone(),
+            shared_name: package.clone(),
+            name,
+            origin: Origin::PkgConfig(package),
+            sources: Vec::new(),
+            include_dirs: Vec::new(),
+            defines: Vec::new(),
+            flags: Vec::new(),
+            cpp: false,
+            symbols: lib.symbols,
+            bitcode: false,
+        });
+    }
+    let link_name = |key: &str, file: &Option<PathBuf>, suffix: &str| -> Result<_> {
+        let Some(file) = file else {
+            return Ok((None, None));
+        };
+        let full = base.join(file);
+        if !full.is_file() {
+            return Err(invalid(format!(
+                "library `{name}`: `{key} = \"{}\"`: {} does not exist (paths are relative to \
+                 the manifest); fix the path or build the library first",
+                file.display(),
+                full.display()
+            )));
+        }
+        let file_name = full
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // libz.a -> z; libz.so, libz.so.1.3 -> z
+        let stem = file_name
+            .strip_prefix("lib")
+            .and_then(|rest| match suffix {
+                ".a" => rest.strip_suffix(".a"),
+                _ => rest.find(".so").map(|i| &rest[..i]).filter(|_| {
+                    let after = &rest[rest.find(".so").unwrap_or(0) + 3..];
+                    after.is_empty() || after.starts_with('.')
+                }),
+            })
+            .filter(|s| !s.is_empty());
+        match stem {
+            Some(stem) => Ok((Some(full.clone()), Some(stem.to_owned()))),
+            None => Err(invalid(format!(
+                "library `{name}`: `{key}` must name a file called lib<NAME>{suffix} (the linker \
+                 finds libraries by that name), not {file_name}"
+            ))),
+        }
+    };
+    let (static_lib, static_stem) = link_name("static_lib", &lib.static_lib, ".a")?;
+    let (shared_lib, shared_stem) = link_name("shared_lib", &lib.shared_lib, ".so")?;
+    Ok(Library {
+        static_name: static_stem.clone().or(shared_stem.clone()).unwrap_or_default(),
+        shared_name: shared_stem.or(static_stem).unwrap_or_default(),
+        name,
+        origin: Origin::Prebuilt {
+            static_lib,
+            shared_lib,
+        },
+        sources: Vec::new(),
+        include_dirs: Vec::new(),
+        defines: Vec::new(),
+        flags: Vec::new(),
+        cpp: false,
+        symbols: lib.symbols,
+        bitcode: false,
+    })
 }
 
 fn check_name(key: &str, value: &str) -> std::result::Result<(), String> {

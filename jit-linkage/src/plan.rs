@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::directive::Directive;
+use crate::compile::Compiled;
 use crate::manifest::Library;
 use crate::note::RequiredSymbol;
 
@@ -19,7 +20,7 @@ pub enum Linkage {
     Dynamic,
 }
 
-/// One library of the build, with where its artifacts are.
+/// One library of the build, with what obtaining it produced.
 #[derive(Debug, Clone)]
 pub(crate) struct Built<'a> {
     pub lib: &'a Library,
@@ -29,10 +30,8 @@ pub(crate) struct Built<'a> {
     pub artifacts: bool,
     /// Its bitcode is given to the package's code.
     pub bitcode: bool,
-    /// The directory its artifacts are in.
-    pub dir: PathBuf,
-    /// Its sources and the headers they include.
-    pub inputs: Vec<PathBuf>,
+    /// Its files.
+    pub got: Compiled,
 }
 
 /// What to plan for.
@@ -56,8 +55,9 @@ pub(crate) struct Plan {
     pub directives: Vec<Directive>,
     /// The content of the dynamic-list file, when one is used.
     pub dynamic_list: Option<String>,
-    /// The shared libraries that must be next to the binary at run time.
-    pub runtime_libraries: Vec<PathBuf>,
+    /// The shared libraries that must be next to the binary at run time, each with the name
+    /// the loader looks for (its `SONAME`).
+    pub runtime_libraries: Vec<(PathBuf, String)>,
     /// The symbols the binaries' JIT code needs, for the note; empty when nothing is linked.
     pub note: Vec<RequiredSymbol>,
 }
@@ -78,20 +78,27 @@ const RUNTIME_DIR_VARS: &[&str] = &[
 pub(crate) fn plan(request: &Request<'_>) -> Plan {
     let mut directives = vec![Directive::RerunIfChanged(request.manifest.to_path_buf())];
     for built in &request.libraries {
-        for input in &built.inputs {
+        for input in &built.got.inputs {
             directives.push(Directive::RerunIfChanged(input.clone()));
         }
     }
     for built in &request.libraries {
         let lib = built.lib;
+        let bitcode = built.got.dir.join(lib.bitcode_file_name());
         let files = [
-            (built.artifacts, "STATIC_LIB", lib.static_file_name()),
-            (built.artifacts, "SHARED_LIB", lib.shared_file_name()),
-            (built.bitcode, "BITCODE", lib.bitcode_file_name()),
+            (built.artifacts, "STATIC_LIB", built.got.archive.as_ref()),
+            (
+                built.artifacts,
+                "SHARED_LIB",
+                built.got.shared.as_ref().map(|s| &s.file),
+            ),
+            (built.bitcode, "BITCODE", Some(&bitcode)),
         ];
         for (_, kind, file) in files.into_iter().filter(|(wanted, ..)| *wanted) {
-            let path = built.dir.join(file).display().to_string();
-            directives.push(Directive::RustcEnv(artifact_env_var(kind, &lib.name), path));
+            if let Some(file) = file {
+                let path = file.display().to_string();
+                directives.push(Directive::RustcEnv(artifact_env_var(kind, &lib.name), path));
+            }
         }
     }
 
@@ -103,17 +110,26 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
     };
     let mut note = Vec::new();
     for built in request.libraries.iter() {
-        let Some(linkage) = built.linkage else {
-            continue;
-        };
-        let file = match linkage {
-            Linkage::Static => built.lib.static_file_name(),
-            Linkage::Dynamic => built.lib.shared_file_name(),
+        let file = match built.linkage {
+            None => continue,
+            Some(Linkage::Static) => built
+                .got
+                .archive
+                .as_ref()
+                .and_then(|a| a.file_name())
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| built.lib.static_file_name()),
+            Some(Linkage::Dynamic) => built
+                .got
+                .shared
+                .as_ref()
+                .map(|s| s.soname.clone())
+                .unwrap_or_else(|| built.lib.shared_file_name()),
         };
         note.extend(built.lib.symbols.iter().map(|symbol| RequiredSymbol {
             symbol: symbol.clone(),
             library: built.lib.name.clone(),
-            linkage,
+            linkage: built.linkage.unwrap_or(Linkage::Static),
             file: file.clone(),
         }));
     }
@@ -126,39 +142,61 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
         };
     }
     // The note object is an argument of its own: a path with commas or spaces stays whole.
-    directives.push(Directive::LinkArgBins(
-        request.note_path.display().to_string(),
-    ));
+    // `rustc-link-arg` reaches every linked target: binaries, tests, examples and benches.
+    directives.push(Directive::LinkArg(request.note_path.display().to_string()));
 
-    // Static: cc printed the whole-archive link line, which pulls in members nothing references;
-    // the export keeps rustc's --gc-sections from dropping them and puts them in .dynsym.
+    // Static: the whole-archive link line (cc printed it for a compiled library) pulls in
+    // members nothing references; the export keeps rustc's --gc-sections from dropping them and
+    // puts them in .dynsym.
+    for built in linked(Linkage::Static) {
+        if let Some(name) = &built.got.static_link {
+            directives.push(Directive::LinkSearch(built.got.dir.clone()));
+            directives.push(Directive::LinkStaticWholeArchive(name.clone()));
+        }
+        for path in &built.got.link_paths {
+            directives.push(Directive::LinkSearch(path.clone()));
+        }
+        for dependency in &built.got.dependencies {
+            directives.push(Directive::LinkLib(dependency.clone()));
+        }
+    }
     let mut dynamic_list = None;
     let exported: Vec<&str> = linked(Linkage::Static)
         .flat_map(|b| b.lib.symbols.iter().map(String::as_str))
         .collect();
     if request.export_dynamic {
-        directives.push(Directive::LinkArgBins("-Wl,--export-dynamic".into()));
+        directives.push(Directive::LinkArg("-Wl,--export-dynamic".into()));
     } else if !exported.is_empty() {
         dynamic_list = Some(dynamic_list_text(request.manifest, &exported));
         // `-Xlinker` passes the next argument as it is: `-Wl,` would split a path with commas.
-        directives.push(Directive::LinkArgBins("-Xlinker".into()));
-        directives.push(Directive::LinkArgBins(format!(
+        directives.push(Directive::LinkArg("-Xlinker".into()));
+        directives.push(Directive::LinkArg(format!(
             "--dynamic-list={}",
             request.dynamic_list_path.display()
         )));
     }
 
-    // Dynamic: rustc puts --as-needed before every -l, and link-arg-bins lands at the end of the
+    // Dynamic: rustc puts --as-needed before every -l, and link args land at the end of the
     // line, so a plain -l of a library nothing references is dropped from DT_NEEDED. The
     // push-state group keeps it; the RUNPATH finds it without LD_LIBRARY_PATH.
     let mut runtime_libraries = Vec::new();
     for built in linked(Linkage::Dynamic) {
-        directives.push(Directive::LinkSearch(built.dir.clone()));
-        directives.push(Directive::LinkArgBins(format!(
+        let Some(shared) = &built.got.shared else {
+            continue;
+        };
+        for dir in shared.link_dir.iter().chain(&built.got.link_paths) {
+            directives.push(Directive::LinkSearch(dir.clone()));
+        }
+        directives.push(Directive::LinkArg(format!(
             "-Wl,--push-state,--no-as-needed,-l{},--pop-state",
-            built.lib.shared_name
+            shared.link_name
         )));
-        runtime_libraries.push(built.dir.join(built.lib.shared_file_name()));
+        for dependency in &built.got.dependencies {
+            directives.push(Directive::LinkLib(dependency.clone()));
+        }
+        if shared.bundled {
+            runtime_libraries.push((shared.file.clone(), shared.soname.clone()));
+        }
     }
     if !runtime_libraries.is_empty() {
         // The libraries are copied into the binaries' directory, which these move without
@@ -166,8 +204,8 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
         for var in RUNTIME_DIR_VARS {
             directives.push(Directive::RerunIfEnvChanged((*var).to_owned()));
         }
-        directives.push(Directive::LinkArgBins("-Wl,--enable-new-dtags".into()));
-        directives.push(Directive::LinkArgBins(format!("-Wl,-rpath,{RUNPATH}")));
+        directives.push(Directive::LinkArg("-Wl,--enable-new-dtags".into()));
+        directives.push(Directive::LinkArg(format!("-Wl,-rpath,{RUNPATH}")));
     }
 
     Plan {
@@ -205,6 +243,7 @@ fn dynamic_list_text(manifest: &Path, symbols: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::Shared;
     use crate::manifest::Manifest;
 
     fn manifest() -> Manifest {
@@ -230,13 +269,26 @@ symbols = ["d_one"]
 
     fn built<'a>(m: &'a Manifest, name: &str, linkage: Option<Linkage>) -> Built<'a> {
         let lib = m.library(name).unwrap();
+        let dir = Path::new("/out/c-libs").join(name);
+        let shared = Shared {
+            file: dir.join(lib.shared_file_name()),
+            link_name: lib.shared_name.clone(),
+            link_dir: Some(dir.clone()),
+            soname: lib.shared_file_name(),
+            bundled: true,
+        };
         Built {
             lib,
             linkage,
             artifacts: false,
             bitcode: false,
-            dir: Path::new("/out/c-libs").join(name),
-            inputs: lib.sources.clone(),
+            got: Compiled {
+                archive: Some(dir.join(lib.static_file_name())),
+                shared: Some(shared),
+                dir,
+                inputs: lib.sources.clone(),
+                ..Compiled::default()
+            },
         }
     }
 
@@ -262,12 +314,13 @@ symbols = ["d_one"]
     fn static_exports_exactly_the_manifest_symbols_and_links_the_note() {
         let m = manifest();
         let plan = run(&m, vec![built(&m, "s", Some(Linkage::Static))], false);
+        // cc printed the whole-archive line of a compiled library.
         assert_eq!(
             link_lines(&plan),
             [
-                "cargo:rustc-link-arg-bins=/out/a, b/jit-linkage-note.o",
-                "cargo:rustc-link-arg-bins=-Xlinker",
-                "cargo:rustc-link-arg-bins=--dynamic-list=/out/jit-exports.list",
+                "cargo:rustc-link-arg=/out/a, b/jit-linkage-note.o",
+                "cargo:rustc-link-arg=-Xlinker",
+                "cargo:rustc-link-arg=--dynamic-list=/out/jit-exports.list",
             ]
         );
         let list = plan.dynamic_list.unwrap();
@@ -283,7 +336,7 @@ symbols = ["d_one"]
         let plan = run(&m, vec![built(&m, "s", Some(Linkage::Static))], true);
         assert_eq!(
             link_lines(&plan)[1..],
-            ["cargo:rustc-link-arg-bins=-Wl,--export-dynamic"]
+            ["cargo:rustc-link-arg=-Wl,--export-dynamic"]
         );
         assert_eq!(plan.dynamic_list, None);
     }
@@ -298,15 +351,18 @@ symbols = ["d_one"]
             link_lines(&plan)[1..],
             [
                 "cargo:rustc-link-search=native=/out/c-libs/d",
-                "cargo:rustc-link-arg-bins=-Wl,--push-state,--no-as-needed,-lddynamic,--pop-state",
-                "cargo:rustc-link-arg-bins=-Wl,--enable-new-dtags",
-                "cargo:rustc-link-arg-bins=-Wl,-rpath,$ORIGIN:$ORIGIN/../lib",
+                "cargo:rustc-link-arg=-Wl,--push-state,--no-as-needed,-lddynamic,--pop-state",
+                "cargo:rustc-link-arg=-Wl,--enable-new-dtags",
+                "cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN:$ORIGIN/../lib",
             ]
         );
         assert_eq!(plan.dynamic_list, None);
         assert_eq!(
             plan.runtime_libraries,
-            [Path::new("/out/c-libs/d/libddynamic.so")]
+            [(
+                PathBuf::from("/out/c-libs/d/libddynamic.so"),
+                "libddynamic.so".to_owned()
+            )]
         );
         assert_eq!(plan.note[0].file, "libddynamic.so");
     }
@@ -338,7 +394,7 @@ symbols = ["d_one"]
     fn reruns_on_the_manifest_and_every_input() {
         let m = manifest();
         let mut s = built(&m, "s", Some(Linkage::Static));
-        s.inputs.push(PathBuf::from("/inc/s.h"));
+        s.got.inputs.push(PathBuf::from("/inc/s.h"));
         let plan = run(&m, vec![s], false);
         let lines: Vec<String> = plan.directives.iter().map(|d| d.to_string()).collect();
         let rerun = |p: &Path| format!("cargo:rerun-if-changed={}", p.display());
