@@ -170,7 +170,13 @@ pub(crate) fn obtain(
         Origin::Prebuilt {
             static_lib,
             shared_lib,
-        } => prebuilt(lib, dir, needs, static_lib.as_deref(), shared_lib.as_deref()),
+        } => prebuilt(
+            lib,
+            dir,
+            needs,
+            static_lib.as_deref(),
+            shared_lib.as_deref(),
+        ),
         Origin::PkgConfig(package) => pkg_config(lib, dir, needs, package),
     }
 }

@@ -38,7 +38,10 @@ impl fmt::Display for Directive {
                 write!(f, "cargo:rustc-link-search=native={}", dir.display())
             }
             Directive::LinkStaticWholeArchive(name) => {
-                write!(f, "cargo:rustc-link-lib=static:+whole-archive,-bundle={name}")
+                write!(
+                    f,
+                    "cargo:rustc-link-lib=static:+whole-archive,-bundle={name}"
+                )
             }
             Directive::LinkLib(name) => write!(f, "cargo:rustc-link-lib={name}"),
             Directive::LinkArg(arg) => write!(f, "cargo:rustc-link-arg={arg}"),

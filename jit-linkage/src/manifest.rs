@@ -464,7 +464,10 @@ fn external(lib: RawLibrary, base: &Path, invalid: &impl Fn(String) -> Error) ->
     let (static_lib, static_stem) = link_name("static_lib", &lib.static_lib, ".a")?;
     let (shared_lib, shared_stem) = link_name("shared_lib", &lib.shared_lib, ".so")?;
     Ok(Library {
-        static_name: static_stem.clone().or(shared_stem.clone()).unwrap_or_default(),
+        static_name: static_stem
+            .clone()
+            .or(shared_stem.clone())
+            .unwrap_or_default(),
         shared_name: shared_stem.or(static_stem).unwrap_or_default(),
         name,
         origin: Origin::Prebuilt {

@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::directive::Directive;
 use crate::compile::Compiled;
+use crate::directive::Directive;
 use crate::manifest::Library;
 use crate::note::RequiredSymbol;
 
@@ -145,6 +145,23 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
     // `rustc-link-arg` reaches every linked target: binaries, tests, examples and benches.
     directives.push(Directive::LinkArg(request.note_path.display().to_string()));
 
+    // A dependency (pkg-config's other `-l`) that the build links itself is linked once, the
+    // build's way: rustc refuses one library with two sets of modifiers.
+    let own: Vec<&str> = request
+        .libraries
+        .iter()
+        .filter(|b| b.linkage.is_some())
+        .flat_map(|b| {
+            let shared = b.got.shared.as_ref().map(|s| s.link_name.as_str());
+            let compiled_static = (b.linkage == Some(Linkage::Static)
+                && b.got.static_link.is_none())
+            .then_some(b.lib.static_name.as_str());
+            [b.got.static_link.as_deref(), shared, compiled_static]
+        })
+        .flatten()
+        .collect();
+    let dependency = |name: &String| (!own.contains(&name.as_str())).then(|| name.clone());
+
     // Static: the whole-archive link line (cc printed it for a compiled library) pulls in
     // members nothing references; the export keeps rustc's --gc-sections from dropping them and
     // puts them in .dynsym.
@@ -156,8 +173,8 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
         for path in &built.got.link_paths {
             directives.push(Directive::LinkSearch(path.clone()));
         }
-        for dependency in &built.got.dependencies {
-            directives.push(Directive::LinkLib(dependency.clone()));
+        for name in built.got.dependencies.iter().filter_map(dependency) {
+            directives.push(Directive::LinkLib(name));
         }
     }
     let mut dynamic_list = None;
@@ -191,8 +208,8 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             "-Wl,--push-state,--no-as-needed,-l{},--pop-state",
             shared.link_name
         )));
-        for dependency in &built.got.dependencies {
-            directives.push(Directive::LinkLib(dependency.clone()));
+        for name in built.got.dependencies.iter().filter_map(dependency) {
+            directives.push(Directive::LinkLib(name));
         }
         if shared.bundled {
             runtime_libraries.push((shared.file.clone(), shared.soname.clone()));

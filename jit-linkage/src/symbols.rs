@@ -57,7 +57,9 @@ pub(crate) fn defined(path: &Path) -> std::result::Result<Defined, String> {
         let archive = ArchiveFile::parse(&*data).map_err(|e| format!("not an archive: {e}"))?;
         for member in archive.members() {
             let member = member.map_err(|e| format!("archive member: {e}"))?;
-            let bytes = member.data(&*data).map_err(|e| format!("archive member: {e}"))?;
+            let bytes = member
+                .data(&*data)
+                .map_err(|e| format!("archive member: {e}"))?;
             // Archives also hold non-object members (a symbol table, a string table).
             if let Ok(file) = object::File::parse(bytes) {
                 defined.add(&file, false);
@@ -80,9 +82,7 @@ pub(crate) fn soname(path: &Path) -> std::result::Result<Option<String>, String>
     let endian = header.endian().map_err(|e| e.to_string())?;
     let sections = header.sections(endian, &*data).map_err(|e| e.to_string())?;
     for section in sections.iter() {
-        let Some((entries, link)) = section
-            .dynamic(endian, &*data)
-            .map_err(|e| e.to_string())?
+        let Some((entries, link)) = section.dynamic(endian, &*data).map_err(|e| e.to_string())?
         else {
             continue;
         };
@@ -168,7 +168,9 @@ mod tests {
         let defined = defined(libc).unwrap();
         assert!(defined.exports("malloc"));
         assert_eq!(soname(libc).unwrap().as_deref(), Some("libc.so.6"));
-        let err = prove("c", &["mallok".to_owned()], libc).unwrap_err().to_string();
+        let err = prove("c", &["mallok".to_owned()], libc)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("did you mean `malloc`"), "{err}");
     }
 }

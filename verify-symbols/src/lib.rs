@@ -79,6 +79,9 @@ pub enum Status {
     Hidden,
     /// Not defined anywhere the JIT looks.
     Missing,
+    /// Found, but in another object than the library the build meant to provide it (its note
+    /// says which): the JIT would call someone else's code.
+    WrongProvider,
 }
 
 impl Status {
@@ -95,6 +98,7 @@ impl Status {
             Status::NotExported => "not-exported",
             Status::Hidden => "hidden",
             Status::Missing => "missing",
+            Status::WrongProvider => "wrong-provider",
         }
     }
 }
@@ -106,8 +110,11 @@ pub struct SymbolReport {
     pub name: String,
     /// Its status.
     pub status: Status,
-    /// The library that provides it (for `provided-by-dependency`).
+    /// The library that provides it (for `provided-by-dependency` and `wrong-provider`).
     pub provider: Option<PathBuf>,
+    /// What the build meant to provide it (from the binary's note): `libz.a` linked into the
+    /// binary, or a shared library's `SONAME`.
+    pub expected: Option<String>,
     /// What to do (for the statuses that are not found).
     pub hint: Option<String>,
 }
@@ -212,9 +219,105 @@ pub fn recorded_symbols(path: &Path) -> Result<Vec<String>, Error> {
     }
 }
 
-/// Verifies the symbols the binary's build recorded in it ([`recorded_symbols`]).
+/// Verifies the symbols the binary's build recorded in it ([`recorded_symbols`]), each against
+/// the library meant to provide it: a symbol found in any other object is
+/// [`Status::WrongProvider`].
 pub fn verify_recorded(path: &Path) -> Result<BinaryReport, Error> {
-    verify(path, &recorded_symbols(path)?)
+    let data = map(path)?;
+    let note = match jit_linkage::read_note(&data) {
+        Ok(Some(note)) => note,
+        Ok(None) => {
+            return Err(Error::NoRecordedSymbols {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(message) => {
+            return Err(Error::Parse {
+                path: path.to_path_buf(),
+                message,
+            });
+        }
+    };
+    let names: Vec<&str> = note.iter().map(|s| s.symbol.as_str()).collect();
+    let mut report = verify_data(path, &data, &names)?;
+    check_providers(&mut report, &note);
+    Ok(report)
+}
+
+/// Holds each verdict against the provider the note names, and warns where an exported symbol
+/// interposes a same-named definition in one of the binary's dependencies.
+fn check_providers(report: &mut BinaryReport, note: &[jit_linkage::RequiredSymbol]) {
+    use jit_linkage::Linkage;
+    let mut exported_static = Vec::new();
+    for (verdict, wanted) in report.symbols.iter_mut().zip(note) {
+        let expected = match wanted.linkage {
+            Linkage::Static => format!("{} linked into the binary", wanted.file),
+            Linkage::Dynamic => wanted.file.clone(),
+        };
+        verdict.expected = Some(expected.clone());
+        let provider_name = verdict
+            .provider
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|f| f.to_string_lossy().into_owned());
+        let wrong = match (wanted.linkage, verdict.status) {
+            (Linkage::Static, Status::Exported) => {
+                exported_static.push(verdict.name.clone());
+                None
+            }
+            (Linkage::Static, Status::ProvidedByDependency) => Some(format!(
+                "the build links `{}` ({}) whole into the binary to provide it, but the binary \
+                 does not export it and the JIT would call the copy in {}: export it (the \
+                 manifest's `symbols`, --dynamic-list) and link the archive whole \
+                 (+whole-archive)",
+                wanted.library,
+                wanted.file,
+                provider_name.as_deref().unwrap_or("another library")
+            )),
+            (Linkage::Dynamic, Status::ProvidedByDependency)
+                if provider_name.as_deref() != Some(wanted.file.as_str()) =>
+            {
+                Some(format!(
+                    "meant to come from {} (library `{}`), but the loader finds {} first, so \
+                     the JIT would call that copy: make sure {} is in DT_NEEDED and that no \
+                     library loaded before it defines the symbol",
+                    wanted.file,
+                    wanted.library,
+                    provider_name.as_deref().unwrap_or("another library"),
+                    wanted.file
+                ))
+            }
+            (Linkage::Dynamic, Status::Exported) => Some(format!(
+                "meant to come from {} (library `{}`), but the binary itself exports a \
+                 definition, which the JIT finds first: remove it from the binary or from the \
+                 manifest",
+                wanted.file, wanted.library
+            )),
+            _ => None,
+        };
+        if let Some(hint) = wrong {
+            verdict.status = Status::WrongProvider;
+            verdict.hint = Some(hint);
+        }
+    }
+    if exported_static.is_empty() {
+        return;
+    }
+    // Another definition of an exported name among the dependencies: every call through the
+    // dependency's own PLT now lands in the binary's copy.
+    let names: Vec<&str> = exported_static.iter().map(String::as_str).collect();
+    let system = loader::system_dirs();
+    let shadowed = search_dependencies(&report.needed, &names, &system);
+    let mut shadowed: Vec<(&str, PathBuf)> = shadowed.into_iter().collect();
+    shadowed.sort();
+    for (name, library) in shadowed {
+        report.warnings.push(format!(
+            "`{name}`, exported by the binary for its JIT code, is also defined by {}: the \
+             binary's copy interposes it, so that library's own calls to `{name}` now run the \
+             binary's copy. Keep the two the same version, or link the library dynamically",
+            library.display()
+        ));
+    }
 }
 
 /// Verifies `symbols` in `data`, the contents of the binary at `path` (used to resolve
@@ -319,6 +422,7 @@ fn own_verdict(name: &str, seen: Seen, info: &ElfInfo<'_>) -> SymbolReport {
         name: name.to_owned(),
         status,
         provider: None,
+        expected: None,
         hint,
     }
 }
@@ -475,13 +579,18 @@ fn is_writable_by_others(dir: &Path) -> bool {
     std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o002 != 0)
 }
 
-/// Verifies several binaries, each against its own symbols; unreadable files come back as
-/// errors next to the reports of the readable ones.
-pub fn verify_all<S: AsRef<str>>(checks: &[(PathBuf, Vec<S>)]) -> (Report, Vec<Error>) {
+/// Verifies several binaries, each against its own symbols, or (`None`) against what its build
+/// recorded in it ([`verify_recorded`]); files that cannot be checked come back as errors next to
+/// the reports of the others.
+pub fn verify_all<S: AsRef<str>>(checks: &[(PathBuf, Option<Vec<S>>)]) -> (Report, Vec<Error>) {
     let mut report = Report::default();
     let mut errors = Vec::new();
     for (path, symbols) in checks {
-        match verify(path, symbols) {
+        let verified = match symbols {
+            Some(symbols) => verify(path, symbols),
+            None => verify_recorded(path),
+        };
+        match verified {
             Ok(binary) => report.binaries.push(binary),
             Err(e) => errors.push(e),
         }

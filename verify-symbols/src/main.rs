@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use verify_symbols::{Report, recorded_symbols, render_json, render_text, verify};
+use verify_symbols::{Report, render_json, render_text, verify, verify_recorded};
 
 /// Proves that each BINARY gives its JIT code every needed symbol: for each symbol, one status
 /// (exported, provided-by-dependency, not-exported, hidden, missing) with a hint for each
@@ -58,14 +58,12 @@ fn run(args: &Args) -> Result<u8, String> {
     }
     let mut report = Report::default();
     for binary in &args.binaries {
-        let symbols = if given.is_empty() {
-            recorded_symbols(binary).map_err(|e| e.to_string())?
+        let verified = if given.is_empty() {
+            verify_recorded(binary)
         } else {
-            given.clone()
+            verify(binary, &given)
         };
-        report
-            .binaries
-            .push(verify(binary, &symbols).map_err(|e| e.to_string())?);
+        report.binaries.push(verified.map_err(|e| e.to_string())?);
     }
     if args.json {
         println!("{}", render_json(&report));

@@ -87,6 +87,9 @@ fn write_binary(
                 paint(code, s.status.as_str())
             )?,
         }
+        if let Some(expected) = s.expected.as_ref().filter(|_| !s.status.is_found()) {
+            writeln!(out, "  {:<width$}  expected: {expected}", "")?;
+        }
         if let Some(hint) = &s.hint {
             if previous_hint == Some(hint) {
                 writeln!(out, "  {:<width$}  hint: as above", "")?;
@@ -97,7 +100,12 @@ fn write_binary(
         previous_hint = s.hint.as_ref();
     }
     let failing = b.symbols.iter().filter(|s| !s.status.is_found()).count();
-    let verdict = if failing == 0 {
+    let verdict = if !b.starts() {
+        paint(
+            RED,
+            "FAIL: the binary will not start (a DT_NEEDED library is not found)",
+        )
+    } else if failing == 0 {
         paint(
             GREEN,
             &format!("ok: the JIT finds all {} symbols", b.symbols.len()),

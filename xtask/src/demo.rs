@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::bail;
-use verify_symbols::{Report, recorded_symbols, verify};
+use verify_symbols::{Report, verify, verify_recorded};
 use xshell::{Shell, cmd};
 
 use crate::build_libs::{self, Built};
@@ -150,13 +150,14 @@ pub(crate) fn run_variants(sh: &Shell, variants: &[Variant], llvm: Llvm) -> anyh
     for &variant in variants {
         let checked = match variant.verified_file(lib) {
             Some(file) => {
-                // A demo binary must export what its build recorded in it; a library its own.
-                let symbols = if variant.links_c_library() {
-                    recorded_symbols(&file)?
+                // A demo binary must export what its build recorded in it, from the library
+                // meant to provide it; a library its own symbols.
+                let verified = if variant.links_c_library() {
+                    verify_recorded(&file)
                 } else {
-                    lib.lib.symbols.clone()
+                    verify(&file, &lib.lib.symbols)
                 };
-                verify(&file, &symbols).map(Some).map_err(|e| e.to_string())
+                verified.map(Some).map_err(|e| e.to_string())
             }
             None => Ok(None),
         };

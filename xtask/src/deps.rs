@@ -63,6 +63,26 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             present: on_path("cc"),
             package: "gcc".into(),
         },
+        Requirement {
+            what: "a C++ compiler (c++, for C++ helper libraries)".into(),
+            present: on_path("c++"),
+            package: "g++".into(),
+        },
+        Requirement {
+            what: "pkg-config (for pkg_config libraries)".into(),
+            present: on_path("pkg-config"),
+            package: "pkg-config".into(),
+        },
+        Requirement {
+            what: "zlib's headers and libraries (the tests' prebuilt library)".into(),
+            present: Path::new("/usr/include/zlib.h").is_file(),
+            package: "zlib1g-dev".into(),
+        },
+        Requirement {
+            what: "SQLite's headers and libraries (the tests' pkg-config library)".into(),
+            present: Path::new("/usr/include/sqlite3.h").is_file(),
+            package: "libsqlite3-dev".into(),
+        },
     ]
 }
 

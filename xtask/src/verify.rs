@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use verify_symbols::{Report, recorded_symbols, render_json, render_text, verify_all};
+use verify_symbols::{Report, render_json, render_text, verify_all};
 use xshell::Shell;
 
 use crate::build_libs;
@@ -13,39 +13,20 @@ use crate::flags::{Variant, VerifySymbols};
 
 impl VerifySymbols {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<ExitCode> {
-        // Each binary with its symbols: given on the command line, or each default binary
-        // with the symbols it must export.
-        let checks: Vec<(PathBuf, Vec<String>)> = if self.binaries.is_empty() {
+        // Each binary with its symbols: given with --symbol, else what its build recorded in it
+        // (each against the library meant to provide it); with no --binary, the demos and the
+        // manifest's libraries.
+        let given = (!self.symbols.is_empty()).then(|| self.symbols.clone());
+        let checks: Vec<(PathBuf, Option<Vec<String>>)> = if self.binaries.is_empty() {
             default_binaries(sh)?
                 .into_iter()
-                .map(|(binary, own)| {
-                    let symbols = if self.symbols.is_empty() {
-                        own
-                    } else {
-                        self.symbols.clone()
-                    };
-                    (binary, symbols)
-                })
+                .map(|(binary, own)| (binary, given.clone().or(own)))
                 .collect()
         } else {
-            let mut checks = Vec::new();
-            for binary in &self.binaries {
-                // Without --symbol: what the binary's build recorded in it.
-                let symbols = if !self.symbols.is_empty() {
-                    self.symbols.clone()
-                } else {
-                    match recorded_symbols(binary) {
-                        Ok(symbols) => symbols,
-                        Err(e) => {
-                            // A usage error: nothing says what to check.
-                            eprintln!("error: {e}");
-                            return Ok(ExitCode::from(2));
-                        }
-                    }
-                };
-                checks.push((binary.clone(), symbols));
-            }
-            checks
+            self.binaries
+                .iter()
+                .map(|binary| (binary.clone(), given.clone()))
+                .collect()
         };
         let (report, errors) = verify_all(&checks);
         print(&report, self.json);
@@ -61,22 +42,19 @@ impl VerifySymbols {
 }
 
 /// The manifest's shared libraries (each with its own symbols) and the demo binaries that link
-/// C libraries (each with the symbols its build script recorded), built first.
-fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<(PathBuf, Vec<String>)>> {
-    let mut binaries: Vec<(PathBuf, Vec<String>)> = build_libs::build(crate::llvm::Llvm::DEFAULT)?
-        .into_iter()
-        .map(|b| (b.shared_lib, b.lib.symbols))
-        .collect();
+/// C libraries (`None`: the symbols their build recorded in them), built first.
+fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<(PathBuf, Option<Vec<String>>)>> {
+    let mut binaries: Vec<(PathBuf, Option<Vec<String>>)> =
+        build_libs::build(crate::llvm::Llvm::DEFAULT)?
+            .into_iter()
+            .map(|b| (b.shared_lib, Some(b.lib.symbols)))
+            .collect();
     let linked: Vec<Variant> = Variant::ALL
         .into_iter()
         .filter(|v| v.links_c_library())
         .collect();
     demo::build(sh, &linked, crate::llvm::Llvm::DEFAULT)?;
-    for variant in linked {
-        let binary = variant.binary();
-        let symbols = recorded_symbols(&binary)?;
-        binaries.push((binary, symbols));
-    }
+    binaries.extend(linked.into_iter().map(|v| (v.binary(), None)));
     Ok(binaries)
 }
 

@@ -5,77 +5,15 @@
 //! release + LTO, stripped, linked by gold and by lld, shipped with `cargo dist`, and copied
 //! alone (which cannot start, and verify-symbols says why and what fixes it).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{cargo_ok, fresh_dir, llvm, run_alone, shared_build};
 
 const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
 const NAME: &str = "jit-config-app";
-
-/// The LLVM under test (`cargo xtask test --llvm N` sets it) and its llvm-sys line.
-fn llvm() -> (String, String) {
-    let llvm = std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into());
-    let line = match llvm.as_str() {
-        "19" => "191".to_owned(),
-        "22" => "221".to_owned(),
-        other => format!("{other}0"),
-    };
-    (llvm, line)
-}
-
-/// The directory where every generated project's dependencies are built once (shared with the
-/// other generated-project tests; its name has a comma, a space and a quote).
-fn shared_build() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/generated projects, 'all'")
-}
-
-struct Project {
-    dir: PathBuf,
-    scratch: PathBuf,
-}
-
-impl Project {
-    /// `cargo ARGS` in `cwd`, with the environment the configuration adds. LLVM's prefix is
-    /// given explicitly, as the project's `.cargo/config.toml` is not read from another
-    /// directory and a different value would rebuild llvm-sys.
-    fn cargo(&self, cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
-        let out = self.cargo_status(cwd, args, env);
-        assert!(
-            out.status.success(),
-            "cargo {args:?} {env:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    /// Like [`Project::cargo`], for a command whose failure is part of the test.
-    fn cargo_status(&self, cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
-        let (llvm, line) = llvm();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command
-            .args(args)
-            .current_dir(cwd)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("CARGO_BUILD_BUILD_DIR")
-            .env(
-                format!("LLVM_SYS_{line}_PREFIX"),
-                format!("/usr/lib/llvm-{llvm}"),
-            );
-        for (var, value) in env {
-            command.env(var, value);
-        }
-        command.output().unwrap()
-    }
-}
-
-/// Runs `binary` with an empty environment from an unrelated directory.
-fn run_alone(binary: &Path) -> Output {
-    Command::new(binary)
-        .env_clear()
-        .current_dir("/")
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", binary.display()))
-}
 
 /// The binary starts without help, prints its result, carries its note, and verify-symbols
 /// (the library the standalone command uses) finds every symbol the note lists.
@@ -131,9 +69,7 @@ fn linker_of(binary: &Path) -> &'static str {
 
 #[test]
 fn the_mixed_project_works_under_every_cargo_set_up() {
-    let scratch = std::env::temp_dir().join("xtask-build-configurations");
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).unwrap();
+    let scratch = fresh_dir("xtask-build-configurations");
     let dir = scratch.join(NAME);
     let (llvm, _) = llvm();
     let out = Command::new(XTASK)
@@ -148,14 +84,12 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let project = Project { dir, scratch };
     let shared = shared_build();
-    let p = &project;
     let debug_bin = shared.join("debug").join(NAME);
 
     // 1. The target directory moved (CARGO_TARGET_DIR).
-    p.cargo(
-        &p.dir,
+    cargo_ok(
+        &dir,
         &["build", "--quiet"],
         &[("CARGO_TARGET_DIR", &shared)],
     );
@@ -163,23 +97,23 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
 
     // Freshness is cargo's: nothing changed, nothing runs; a header a source includes (found
     // through the compiler's -MMD output) changed, the build script runs again.
-    let verbose = |p: &Project| {
-        let out = p.cargo(&p.dir, &["build", "-v"], &[("CARGO_TARGET_DIR", &shared)]);
+    let verbose = || {
+        let out = cargo_ok(&dir, &["build", "-v"], &[("CARGO_TARGET_DIR", &shared)]);
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let script_ran = |log: &str| {
         log.lines()
             .any(|l| l.contains("build-script-build") && l.contains("Running"))
     };
-    let log = verbose(p);
+    let log = verbose();
     assert!(
         !script_ran(&log),
         "a no-op build re-ran the build script:\n{log}"
     );
-    let header = p.dir.join("c-libs/include/textlib.h");
+    let header = dir.join("c-libs/include/textlib.h");
     let text = std::fs::read_to_string(&header).unwrap();
     std::fs::write(&header, format!("{text}/* changed */\n")).unwrap();
-    let log = verbose(p);
+    let log = verbose();
     assert!(
         script_ran(&log),
         "a changed header did not re-run the build script:\n{log}"
@@ -188,9 +122,9 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
 
     // 2. A build directory set apart: intermediate files (and OUT_DIR) in one place, the
     //    binaries in another.
-    let apart = p.scratch.join("target apart, 'too'");
-    p.cargo(
-        &p.dir,
+    let apart = scratch.join("target apart, 'too'");
+    cargo_ok(
+        &dir,
         &["build", "--quiet"],
         &[
             ("CARGO_BUILD_BUILD_DIR", &shared),
@@ -200,9 +134,9 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     check("CARGO_BUILD_BUILD_DIR", &apart.join("debug").join(NAME));
 
     // 3. Built from another directory, through --manifest-path.
-    let manifest = p.dir.join("Cargo.toml");
-    let other = p.scratch.clone();
-    p.cargo(
+    let manifest = dir.join("Cargo.toml");
+    let other = scratch.clone();
+    cargo_ok(
         &other,
         &[
             "build",
@@ -216,8 +150,8 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
 
     // 4. An explicit --target: binaries in target/<triple>/debug.
     let triple = "x86_64-unknown-linux-gnu";
-    p.cargo(
-        &p.dir,
+    cargo_ok(
+        &dir,
         &["build", "--quiet", "--target", triple],
         &[("CARGO_TARGET_DIR", &shared)],
     );
@@ -242,7 +176,7 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     ] {
         let mut command = vec!["rustc", "--quiet", "--bin", NAME, "--"];
         command.extend(args);
-        p.cargo(&p.dir, &command, &[("CARGO_TARGET_DIR", &shared)]);
+        cargo_ok(&dir, &command, &[("CARGO_TARGET_DIR", &shared)]);
         assert_eq!(
             linker_of(&debug_bin),
             linker,
@@ -252,8 +186,8 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     }
 
     // 7. Release with LTO (the note is a linked object, not bitcode, so LTO keeps it).
-    p.cargo(
-        &p.dir,
+    cargo_ok(
+        &dir,
         &["build", "--quiet", "--release"],
         &[
             ("CARGO_TARGET_DIR", &shared),
@@ -264,13 +198,13 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     check("release + LTO", &release_bin);
 
     // 8. Copied alone: it cannot start, and verify-symbols says why and what fixes it.
-    let alone_dir = p.scratch.join("alone");
+    let alone_dir = scratch.join("alone");
     std::fs::create_dir_all(&alone_dir).unwrap();
     let alone = alone_dir.join(NAME);
     std::fs::copy(&release_bin, &alone).unwrap();
     assert_eq!(run_alone(&alone).status.code(), Some(127));
-    let verified = p.cargo_status(
-        &p.dir,
+    let verified = common::cargo(
+        &dir,
         &["verify-symbols", "--binary", alone.to_str().unwrap()],
         &[("CARGO_TARGET_DIR", &shared)],
     );
@@ -283,9 +217,9 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
 
     // 9. Shipped: `cargo dist` (the template's alias of the toolkit's jit-dist) writes bin/ and
     //    lib/; the layout works wherever it is moved.
-    let dist = p.scratch.join("dist");
-    p.cargo(
-        &p.dir,
+    let dist = scratch.join("dist");
+    cargo_ok(
+        &dir,
         &[
             "dist",
             "--out",
@@ -295,12 +229,12 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
         &[("CARGO_TARGET_DIR", &shared)],
     );
     assert!(dist.join("lib/libtextlib.so").is_file());
-    let moved = p.scratch.join("moved, somewhere else");
+    let moved = scratch.join("moved, somewhere else");
     std::fs::rename(&dist, &moved).unwrap();
     check("dist, moved", &moved.join("bin").join(NAME));
     // The aliased verify-symbols reads the note of the shipped binary: exit 0.
-    let verified = p.cargo_status(
-        &p.dir,
+    let verified = common::cargo(
+        &dir,
         &[
             "verify-symbols",
             "--binary",

@@ -1,0 +1,82 @@
+//! Shared by the tests that build projects outside the workspace.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The LLVM under test (`cargo xtask test --llvm N` sets it) and its llvm-sys line.
+pub fn llvm() -> (String, String) {
+    let llvm = std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into());
+    let line = match llvm.as_str() {
+        "19" => "191".to_owned(),
+        "22" => "221".to_owned(),
+        other => format!("{other}0"),
+    };
+    (llvm, line)
+}
+
+/// The toolkit checkout.
+pub fn toolkit() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The directory where every outside project's dependencies are built once. Its name has a
+/// comma, a space and a quote: every path that reaches the linker must survive them.
+pub fn shared_build() -> PathBuf {
+    toolkit().join("target/generated projects, 'all'")
+}
+
+/// `cargo ARGS` in `cwd` with `env` added, its status left to the caller. LLVM's prefix is given
+/// explicitly (a project's `.cargo/config.toml` is not read from another directory, and a
+/// different value would rebuild llvm-sys), and the caller's target settings are removed.
+pub fn cargo(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let (llvm, line) = llvm();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_BUILD_DIR")
+        .env(
+            format!("LLVM_SYS_{line}_PREFIX"),
+            format!("/usr/lib/llvm-{llvm}"),
+        );
+    for (var, value) in env {
+        command.env(var, value);
+    }
+    command.output().unwrap()
+}
+
+/// [`cargo`], which must succeed.
+pub fn cargo_ok(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let out = cargo(cwd, args, env);
+    assert!(
+        out.status.success(),
+        "cargo {args:?} {env:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `binary` with an empty environment from an unrelated directory: no `LD_LIBRARY_PATH`,
+/// which `cargo run` would add.
+pub fn run_alone(binary: &Path) -> Output {
+    Command::new(binary)
+        .env_clear()
+        .current_dir("/")
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", binary.display()))
+}
+
+/// A fresh scratch directory.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,3 @@
+fn main() {
+    println!("bench: {}", real_libs::run().unwrap());
+}

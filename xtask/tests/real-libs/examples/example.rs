@@ -1,0 +1,3 @@
+fn main() {
+    println!("example: {}", real_libs::run().unwrap());
+}
