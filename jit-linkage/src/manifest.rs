@@ -585,6 +585,107 @@ symbols = ["a"]
     }
 
     #[test]
+    fn sources_take_globs_defines_flags_and_cpp() {
+        let path = fixture("globs");
+        let dir = path.parent().unwrap();
+        std::fs::write(dir.join("src/b.c"), "int b(void) { return 2; }\n").unwrap();
+        std::fs::create_dir_all(dir.join("cpp")).unwrap();
+        std::fs::write(
+            dir.join("cpp/w.cpp"),
+            "extern \"C\" int w() { return 3; }\n",
+        )
+        .unwrap();
+        let text = GOOD.replace(
+            "[\"src/a.c\"]",
+            "[\"src/*.c\"]\ndefines = [\"X\", \"Y=2\"]\nflags = [\"-Wall\"]",
+        );
+        let manifest = Manifest::parse(&text, &path).unwrap();
+        let lib = manifest.library("a").unwrap();
+        assert_eq!(lib.sources, [dir.join("src/a.c"), dir.join("src/b.c")]);
+        assert_eq!(lib.defines, ["X", "Y=2"]);
+        assert_eq!(lib.flags, ["-Wall"]);
+        assert!(!lib.cpp);
+        let cpp = GOOD.replace("[\"src/a.c\"]", "[\"cpp/*.cpp\"]");
+        assert!(Manifest::parse(&cpp, &path).unwrap().libraries[0].cpp);
+        let cases = [
+            (GOOD.replace("src/a.c", "src/*.cxx"), "matches no file"),
+            (
+                GOOD.replace("[\"src/a.c\"]", "[\"src/a.c\", \"cpp/w.cpp\"]"),
+                "mixes C and C++",
+            ),
+            (
+                GOOD.replace("symbols", "defines = [\"1X\"]\nsymbols"),
+                "define `1X`",
+            ),
+            (
+                GOOD.replace("symbols", "shared_name = \"m\"\nsymbols"),
+                "shadow it",
+            ),
+            (
+                GOOD.replace("symbols", "static_name = \"LLVM-22\"\nsymbols"),
+                "shadow it",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = Manifest::parse(&text, &path).unwrap_err().to_string();
+            assert!(err.contains(expected), "expected {expected:?} in: {err}");
+        }
+    }
+
+    #[test]
+    fn prebuilt_and_pkg_config_libraries_are_checked_for_what_applies_to_them() {
+        let path = fixture("prebuilt");
+        let dir = path.parent().unwrap();
+        std::fs::write(dir.join("libz.a"), "!<arch>\n").unwrap();
+        std::fs::write(dir.join("libz.so.1.3"), "").unwrap();
+        let prebuilt = "[[library]]\nname = \"zlib\"\nstatic_lib = \"libz.a\"\n\
+                        shared_lib = \"libz.so.1.3\"\nsymbols = [\"crc32\"]\n";
+        let manifest = Manifest::parse(prebuilt, &path).unwrap();
+        let lib = manifest.library("zlib").unwrap();
+        assert_eq!(
+            (lib.static_name.as_str(), lib.shared_name.as_str()),
+            ("z", "z")
+        );
+        assert!(matches!(
+            &lib.origin,
+            Origin::Prebuilt {
+                static_lib: Some(_),
+                shared_lib: Some(_)
+            }
+        ));
+        let pkg = "[[library]]\nname = \"sqlite\"\npkg_config = \"sqlite3\"\nsymbols = [\"s\"]\n";
+        let manifest = Manifest::parse(pkg, &path).unwrap();
+        assert_eq!(
+            manifest.libraries[0].origin,
+            Origin::PkgConfig("sqlite3".into())
+        );
+        let cases = [
+            (
+                prebuilt.replace("libz.a", "nope/libz.a"),
+                "`static_lib = \"nope/libz.a\"`",
+            ),
+            (prebuilt.replace("libz.so.1.3", "libz.a"), "lib<NAME>.so"),
+            (
+                prebuilt.replace("symbols", "defines = [\"X\"]\nsymbols"),
+                "`defines` applies to a library compiled from `sources`",
+            ),
+            (
+                prebuilt.replace("symbols", "pkg_config = \"zlib\"\nsymbols"),
+                "more than one of",
+            ),
+            (
+                "[[library]]\nname = \"x\"\nsymbols = [\"s\"]\n".to_owned(),
+                "says nowhere where it comes from",
+            ),
+            (pkg.replace("sqlite3", "has space"), "not a package name"),
+        ];
+        for (text, expected) in cases {
+            let err = Manifest::parse(&text, &path).unwrap_err().to_string();
+            assert!(err.contains(expected), "expected {expected:?} in: {err}");
+        }
+    }
+
+    #[test]
     fn unknown_library_lists_the_known_ones() {
         let path = fixture("unknown-lib");
         let manifest = Manifest::parse(GOOD, &path).unwrap();
