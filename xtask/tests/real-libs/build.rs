@@ -1,4 +1,4 @@
-// Every library of the manifest is linked, into every target of the package: the library
+// Every library of the manifest is linked (and given as files), into every target of the package: the library
 // target, the binary, the example, the tests and the bench. REAL_LIBS_LINKAGE picks the
 // linkage, REAL_LIBS_MANIFEST another manifest (the test's broken ones).
 fn main() {
@@ -14,6 +14,8 @@ fn main() {
     let mut build = jit_linkage::Build::new();
     build.manifest(&manifest);
     for library in libraries {
+        // Also as files for loading at run time (JIT_LINKAGE_STATIC_LIB_<NAME>, ..._SHARED_LIB_).
+        build.artifacts(&library.name);
         if dynamic {
             build.link_dynamic(library.name);
         } else {

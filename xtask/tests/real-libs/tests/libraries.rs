@@ -32,3 +32,15 @@ fn each_library_answers_as_its_header_and_an_independent_checksum_say() {
     );
     assert_eq!((results.words_three, results.words_empty), (3, -1));
 }
+
+#[test]
+fn every_kind_is_also_given_as_files_for_loading_at_run_time() {
+    for (archive, shared) in [
+        (env!("JIT_LINKAGE_STATIC_LIB_ZLIB"), env!("JIT_LINKAGE_SHARED_LIB_ZLIB")),
+        (env!("JIT_LINKAGE_STATIC_LIB_SQLITE"), env!("JIT_LINKAGE_SHARED_LIB_SQLITE")),
+        (env!("JIT_LINKAGE_STATIC_LIB_WORDS"), env!("JIT_LINKAGE_SHARED_LIB_WORDS")),
+    ] {
+        assert!(std::fs::read(archive).unwrap().starts_with(b"!<arch>\n"), "{archive}");
+        assert!(std::fs::read(shared).unwrap().starts_with(b"\x7fELF"), "{shared}");
+    }
+}
