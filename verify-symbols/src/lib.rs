@@ -21,6 +21,8 @@
 
 pub mod dist;
 mod elf;
+#[allow(dead_code)] // Wired into the loader next.
+mod ldcache;
 mod loader;
 mod render;
 

@@ -54,7 +54,14 @@ fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// One test, run in order: both parts build a package called real-libs into the same target
+/// directory, whose binaries and libraries (target/debug/real-libs, libwords.so) they share.
 #[test]
+fn real_libraries_link_and_mistakes_fail_the_build() {
+    zlib_sqlite_and_a_cpp_helper_linked_statically_and_dynamically_from_every_target();
+    mistakes_fail_the_build_naming_the_library_the_file_and_the_fix();
+}
+
 fn zlib_sqlite_and_a_cpp_helper_linked_statically_and_dynamically_from_every_target() {
     let scratch = fresh_dir("xtask-real-libraries");
     let project = scratch.join("real-libs");
@@ -154,7 +161,6 @@ fn zlib_sqlite_and_a_cpp_helper_linked_statically_and_dynamically_from_every_tar
     }
 }
 
-#[test]
 fn mistakes_fail_the_build_naming_the_library_the_file_and_the_fix() {
     let scratch = fresh_dir("xtask-real-libraries-mistakes");
     let project = scratch.join("real-libs");

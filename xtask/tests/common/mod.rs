@@ -57,8 +57,9 @@ pub fn cargo_ok(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
     let out = cargo(cwd, args, env);
     assert!(
         out.status.success(),
-        "cargo {args:?} {env:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+        "cargo {args:?} {env:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     out
 }
