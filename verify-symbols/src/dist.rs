@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::{Error, elf, loader, map, recorded_symbols, verify};
+use crate::{Error, elf, graph, loader, map, recorded_symbols, verify};
 
 /// What [`dist`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,20 +105,18 @@ fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> DistE
 /// A `DT_NEEDED` name and the file it resolves to.
 type Library = (String, PathBuf);
 
-/// The libraries `binary` finds through a RUNPATH (or RPATH) entry relative to `$ORIGIN`, and
-/// its RUNPATH as written.
+/// The libraries `binary` finds, as the loader would, through a RUNPATH (or RPATH) entry
+/// relative to `$ORIGIN` (a copy next to the binary is what it runs with, even when the system
+/// has one too), and its RUNPATH as written.
 fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
     let data = map(binary)?;
     let info = elf::read(&data, &mut HashMap::new()).map_err(|message| Error::Parse {
         path: binary.to_path_buf(),
         message,
     })?;
-    let origin = binary
-        .canonicalize()
-        .map_err(io(binary, "resolve"))?
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let config = loader::Config::host();
+    let graph = graph::build(&config, binary, &info);
+    let origin = &graph.nodes[0].searcher.origin;
     let own = if info.runpath.is_empty() {
         &info.rpath
     } else {
@@ -127,23 +125,26 @@ fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
     let relative: Vec<PathBuf> = own
         .iter()
         .filter(|e| e.starts_with("$ORIGIN") || e.starts_with("${ORIGIN}"))
-        .filter_map(|e| loader::expand(e, &origin))
+        .filter_map(|e| config.expand(e, origin))
         .collect();
     let runpath: Vec<String> = own.iter().map(|s| (*s).to_owned()).collect();
     let mut found = Vec::new();
     if relative.is_empty() {
         return Ok((found, runpath));
     }
-    for name in &info.needed {
-        // A library the system provides stays the system's, even if a copy sits next to us.
-        if let Some(path) = loader::resolve(name, &relative) {
-            found.push(((*name).to_owned(), path));
-        } else if loader::resolve(name, &loader::system_dirs()).is_none() {
-            return Err(DistError::MissingLibrary {
-                path: binary.to_path_buf(),
-                name: (*name).to_owned(),
-                runpath: runpath.join(":"),
-            });
+    for need in &graph.nodes[0].needs {
+        match &need.path {
+            Some(path) if relative.iter().any(|dir| path.starts_with(dir)) => {
+                found.push((need.name.clone(), path.clone()));
+            }
+            Some(_) => {}
+            None => {
+                return Err(DistError::MissingLibrary {
+                    path: binary.to_path_buf(),
+                    name: need.name.clone(),
+                    runpath: runpath.join(":"),
+                });
+            }
         }
     }
     Ok((found, runpath))

@@ -1,11 +1,16 @@
-//! One ELF file, read once: the requested names in `.dynsym` and `.symtab` (one pass over each),
-//! the dynamic section and the program headers.
+//! One ELF file, read the way the dynamic loader reads it: the dynamic section from the
+//! `PT_DYNAMIC` segment (section headers may be stripped; the loader never reads them), the
+//! dynamic symbols through the object's own hash table (`DT_GNU_HASH`, else `DT_HASH`), so the
+//! cost grows with the names asked, not with the library, and each symbol's version from
+//! `DT_VERSYM` (a hidden, non-default version is not what `dlsym` returns). `.symtab`, when
+//! present, is read only for names the dynamic symbols lack, to tell "not exported" from
+//! "missing".
 
 use std::collections::HashMap;
 
 use object::elf;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader, Sym};
-use object::{Endianness, FileKind};
+use object::{Endianness, FileKind, ReadRef};
 
 /// How a name appears in one symbol table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,12 +18,15 @@ pub(crate) struct Entry {
     pub(crate) defined: bool,
     pub(crate) bind: u8,
     pub(crate) visibility: u8,
+    /// Only a non-default version (`foo@V1`, the `VERSYM` hidden bit): `dlsym` skips it.
+    pub(crate) hidden_version: bool,
 }
 
 impl Entry {
     /// Defined, global or weak, default or protected: what `dlsym` can return.
     pub(crate) fn is_exported(self) -> bool {
         self.defined
+            && !self.hidden_version
             && matches!(
                 self.bind,
                 elf::STB_GLOBAL | elf::STB_WEAK | elf::STB_GNU_UNIQUE
@@ -33,9 +41,12 @@ impl Entry {
                 || self.bind == elf::STB_LOCAL)
     }
 
-    /// A better entry for the same name wins: defined over undefined, global over local.
+    /// A better entry for the same name wins: defined over undefined, default version over a
+    /// hidden one, global over local.
     fn rank(self) -> u8 {
-        u8::from(self.defined) * 2 + u8::from(self.bind != elf::STB_LOCAL)
+        u8::from(self.defined) * 4
+            + u8::from(!self.hidden_version) * 2
+            + u8::from(self.bind != elf::STB_LOCAL)
     }
 }
 
@@ -66,6 +77,15 @@ pub(crate) struct ElfInfo<'data> {
     pub(crate) needed: Vec<&'data str>,
     pub(crate) runpath: Vec<&'data str>,
     pub(crate) rpath: Vec<&'data str>,
+    /// `DT_SONAME`.
+    pub(crate) soname: Option<&'data str>,
+    /// `DF_1_NODEFLIB`: the loader skips ld.so.cache and the default directories for this
+    /// object's dependencies.
+    pub(crate) nodeflib: bool,
+    /// `e_machine`.
+    pub(crate) machine: u16,
+    /// ELFCLASS64.
+    pub(crate) class64: bool,
 }
 
 /// Reads `data` (a whole file), looking up `seen`'s keys in its symbol tables.
@@ -80,6 +100,207 @@ pub(crate) fn read<'data>(
     }
 }
 
+/// The file offset of `size` bytes at virtual address `vaddr`, through the `PT_LOAD` segments.
+fn offset_of<Elf: FileHeader<Endian = Endianness>>(
+    segments: &[Elf::ProgramHeader],
+    endian: Endianness,
+    vaddr: u64,
+    size: u64,
+) -> Option<usize> {
+    segments.iter().find_map(|s| {
+        if s.p_type(endian) != elf::PT_LOAD {
+            return None;
+        }
+        let start: u64 = s.p_vaddr(endian).into();
+        let filesz: u64 = s.p_filesz(endian).into();
+        let end = start.checked_add(filesz)?;
+        let last = vaddr.checked_add(size)?;
+        if vaddr >= start && last <= end {
+            let offset: u64 = s.p_offset(endian).into();
+            usize::try_from(offset.checked_add(vaddr - start)?).ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// The dynamic symbol table as the loader sees it: located through `PT_DYNAMIC`.
+struct DynamicSymbols<'data, Elf: FileHeader> {
+    data: &'data [u8],
+    endian: Endianness,
+    symtab: usize,
+    strtab: &'data [u8],
+    versym: Option<usize>,
+    gnu_hash: Option<usize>,
+    hash: Option<usize>,
+    _elf: std::marker::PhantomData<Elf>,
+}
+
+impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
+    fn symbol(&self, index: u32) -> Option<&'data Elf::Sym> {
+        let size = std::mem::size_of::<Elf::Sym>();
+        let at = self
+            .symtab
+            .checked_add(usize::try_from(index).ok()?.checked_mul(size)?)?;
+        self.data.read_at::<Elf::Sym>(at as u64).ok()
+    }
+
+    fn name(&self, symbol: &Elf::Sym) -> Option<&'data [u8]> {
+        let start = usize::try_from(symbol.st_name(self.endian)).ok()?;
+        let rest = self.strtab.get(start..)?;
+        let end = rest.iter().position(|b| *b == 0)?;
+        Some(&rest[..end])
+    }
+
+    fn hidden_version(&self, index: u32) -> bool {
+        let Some(versym) = self.versym else {
+            return false;
+        };
+        let at = versym.saturating_add(usize::try_from(index).unwrap_or(usize::MAX) * 2);
+        self.data
+            .read_at::<object::U16Bytes<Endianness>>(at as u64)
+            .is_ok_and(|v| v.get(self.endian) & 0x8000 != 0)
+    }
+
+    fn u32_at(&self, at: usize) -> Option<u32> {
+        self.data
+            .read_at::<object::U32Bytes<Endianness>>(at as u64)
+            .ok()
+            .map(|v| v.get(self.endian))
+    }
+
+    fn entry(&self, index: u32) -> Option<Entry> {
+        let symbol = self.symbol(index)?;
+        // What glibc's do_lookup_x accepts: a defined symbol of an allowed type, with a value
+        // (an absolute zero, like a version's name symbol, is an address `dlsym` returns as
+        // NULL: not found).
+        let kind = symbol.st_type();
+        let allowed = matches!(
+            kind,
+            elf::STT_NOTYPE
+                | elf::STT_OBJECT
+                | elf::STT_FUNC
+                | elf::STT_COMMON
+                | elf::STT_TLS
+                | elf::STT_GNU_IFUNC
+        );
+        let value: u64 = symbol.st_value(self.endian).into();
+        let defined = symbol.st_shndx(self.endian) != elf::SHN_UNDEF
+            && allowed
+            && (value != 0 || kind == elf::STT_TLS);
+        Some(Entry {
+            defined,
+            bind: symbol.st_bind(),
+            visibility: symbol.st_visibility(),
+            hidden_version: self.hidden_version(index),
+        })
+    }
+
+    /// The best entry named `name`: through `DT_GNU_HASH`, else `DT_HASH`. `None` when the
+    /// object has neither (the loader could not look anything up in it either).
+    fn lookup(&self, name: &str) -> Option<Option<Entry>> {
+        let mut best: Option<Entry> = None;
+        let mut consider = |index: u32| {
+            let Some(symbol) = self.symbol(index) else {
+                return;
+            };
+            if self.name(symbol) != Some(name.as_bytes()) {
+                return;
+            }
+            if let Some(entry) = self.entry(index)
+                && best.is_none_or(|b| entry.rank() > b.rank())
+            {
+                best = Some(entry);
+            }
+        };
+        if let Some(table) = self.gnu_hash {
+            self.gnu_lookup(table, name, &mut consider)?;
+            return Some(best);
+        }
+        if let Some(table) = self.hash {
+            self.sysv_lookup(table, name, &mut consider)?;
+            return Some(best);
+        }
+        None
+    }
+
+    /// `DT_GNU_HASH`: bloom filter, bucket, then the chain of equal-bucket hashes.
+    fn gnu_lookup(&self, table: usize, name: &str, consider: &mut dyn FnMut(u32)) -> Option<()> {
+        let hash = name.bytes().fold(5381u32, |h, b| {
+            h.wrapping_mul(33).wrapping_add(u32::from(b))
+        });
+        let nbuckets = self.u32_at(table)?;
+        let symoffset = self.u32_at(table + 4)?;
+        let bloom_size = self.u32_at(table + 8)?;
+        let bloom_shift = self.u32_at(table + 12)?;
+        if nbuckets == 0 || bloom_size == 0 {
+            return Some(());
+        }
+        let word = std::mem::size_of::<Elf::Word>();
+        let bits = (word * 8) as u32;
+        let bloom = table + 16;
+        let slot = usize::try_from((hash / bits) % bloom_size).ok()?;
+        let at = bloom.checked_add(slot.checked_mul(word)?)?;
+        let value: u64 = if word == 8 {
+            self.data
+                .read_at::<object::U64Bytes<Endianness>>(at as u64)
+                .ok()?
+                .get(self.endian)
+        } else {
+            u64::from(self.u32_at(at)?)
+        };
+        let mask = (1u64 << (hash % bits)) | (1u64 << ((hash >> (bloom_shift % 32)) % bits));
+        if value & mask != mask {
+            return Some(());
+        }
+        let buckets = bloom.checked_add(usize::try_from(bloom_size).ok()?.checked_mul(word)?)?;
+        let chains = buckets.checked_add(usize::try_from(nbuckets).ok()?.checked_mul(4)?)?;
+        let mut index = self.u32_at(buckets + 4 * usize::try_from(hash % nbuckets).ok()?)?;
+        if index < symoffset {
+            return Some(());
+        }
+        // A chain ends at the entry with the low bit set; a corrupt one at the file's end.
+        loop {
+            let link = usize::try_from(index - symoffset).ok()?;
+            let chain_hash = self.u32_at(chains.checked_add(link.checked_mul(4)?)?)?;
+            if chain_hash | 1 == hash | 1 {
+                consider(index);
+            }
+            if chain_hash & 1 == 1 {
+                return Some(());
+            }
+            index = index.checked_add(1)?;
+        }
+    }
+
+    /// `DT_HASH`: the System V table, bucket then chain.
+    fn sysv_lookup(&self, table: usize, name: &str, consider: &mut dyn FnMut(u32)) -> Option<()> {
+        let hash = name.bytes().fold(0u32, |h, b| {
+            let h = (h << 4).wrapping_add(u32::from(b));
+            let g = h & 0xf000_0000;
+            (h ^ (g >> 24)) & !g
+        });
+        let nbucket = self.u32_at(table)?;
+        let nchain = self.u32_at(table + 4)?;
+        if nbucket == 0 {
+            return Some(());
+        }
+        let bucket = table + 8;
+        let chain = bucket.checked_add(usize::try_from(nbucket).ok()?.checked_mul(4)?)?;
+        let mut index = self.u32_at(bucket + 4 * usize::try_from(hash % nbucket).ok()?)?;
+        // Each step visits a new index; more steps than entries means a cycle.
+        for _ in 0..=nchain {
+            if index == 0 || index >= nchain {
+                return Some(());
+            }
+            consider(index);
+            index =
+                self.u32_at(chain.checked_add(usize::try_from(index).ok()?.checked_mul(4)?)?)?;
+        }
+        Some(())
+    }
+}
+
 fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     data: &'data [u8],
     seen: &mut HashMap<&str, Seen>,
@@ -89,12 +310,11 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     }
     let header = Elf::parse(data).map_err(err("ELF header"))?;
     let endian = header.endian().map_err(err("ELF header"))?;
-    let sections = header
-        .sections(endian, data)
-        .map_err(err("section headers"))?;
     let segments = header
         .program_headers(endian, data)
         .map_err(err("program headers"))?;
+    // Section headers are optional to the loader; a binary without them still runs.
+    let sections = header.sections(endian, data).ok();
 
     let mut info = ElfInfo {
         kind: match header.e_type(endian) {
@@ -109,37 +329,85 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
         needed: Vec::new(),
         runpath: Vec::new(),
         rpath: Vec::new(),
+        soname: None,
+        nodeflib: false,
+        machine: header.e_machine(endian),
+        class64: header.is_class_64(),
     };
     let mut interp = false;
-    let mut pt_dynamic = false;
+    let mut dynamic_segment = None;
+    for (index, segment) in segments.iter().enumerate() {
+        if segment.p_type(endian) == elf::PT_LOAD {
+            // The loader maps each PT_LOAD from the file: past the end there is nothing to map
+            // and the process faults on first touch. A truncated file cannot run.
+            let offset: u64 = segment.p_offset(endian).into();
+            let size: u64 = segment.p_filesz(endian).into();
+            if offset
+                .checked_add(size)
+                .is_none_or(|end| end > data.len() as u64)
+            {
+                return Err(format!(
+                    "truncated or corrupt: PT_LOAD segment {index} ends past the end of the \
+                     file ({} bytes), where the loader would map it",
+                    data.len()
+                ));
+            }
+        }
+    }
     for segment in segments {
         match segment.p_type(endian) {
             elf::PT_INTERP => interp = true,
             elf::PT_GNU_RELRO => info.relro = true,
-            elf::PT_DYNAMIC => pt_dynamic = true,
+            elf::PT_DYNAMIC => dynamic_segment = Some(segment),
             _ => {}
         }
     }
 
     let mut flags_1 = 0u64;
-    if let Some((entries, link)) = sections.dynamic(endian, data).map_err(err(".dynamic"))? {
-        let strings = sections
-            .strings(endian, data, link)
-            .map_err(err(".dynstr"))?;
+    let mut symbols = None;
+    if let Some(segment) = dynamic_segment {
+        let entries = segment
+            .dynamic(endian, data)
+            .map_err(err("PT_DYNAMIC"))?
+            .unwrap_or(&[]);
+        let address = |tag: u32| {
+            entries
+                .iter()
+                .find(|e| e.tag32(endian) == Some(tag))
+                .map(|e| e.d_val(endian).into())
+        };
+        let strtab = address(elf::DT_STRTAB).and_then(|vaddr: u64| {
+            let size: u64 = address(elf::DT_STRSZ)?;
+            let at = offset_of::<Elf>(segments, endian, vaddr, size)?;
+            data.get(at..at.checked_add(usize::try_from(size).ok()?)?)
+        });
+        let Some(strtab) = strtab else {
+            return Err("PT_DYNAMIC: no readable string table (DT_STRTAB, DT_STRSZ)".into());
+        };
+        let located =
+            |tag: u32| address(tag).and_then(|vaddr| offset_of::<Elf>(segments, endian, vaddr, 1));
         for entry in entries {
             let Some(tag) = entry.tag32(endian) else {
                 continue;
             };
             let text = || -> Result<&'data str, String> {
-                let bytes = entry
-                    .string(endian, strings)
-                    .map_err(err(".dynamic string"))?;
-                std::str::from_utf8(bytes).map_err(|_| ".dynamic string is not UTF-8".to_owned())
+                let start = usize::try_from(Into::<u64>::into(entry.d_val(endian)))
+                    .map_err(|_| "a .dynamic string offset is out of range".to_owned())?;
+                let rest = strtab.get(start..).ok_or_else(|| {
+                    "a .dynamic string offset is past the string table".to_owned()
+                })?;
+                let end = rest
+                    .iter()
+                    .position(|b| *b == 0)
+                    .ok_or_else(|| "a .dynamic string is not terminated".to_owned())?;
+                std::str::from_utf8(&rest[..end])
+                    .map_err(|_| ".dynamic string is not UTF-8".to_owned())
             };
             match tag {
                 elf::DT_NEEDED => info.needed.push(text()?),
                 elf::DT_RUNPATH => info.runpath.extend(text()?.split(':')),
                 elf::DT_RPATH => info.rpath.extend(text()?.split(':')),
+                elf::DT_SONAME => info.soname = Some(text()?),
                 elf::DT_BIND_NOW => info.bind_now = true,
                 elf::DT_FLAGS => {
                     let value: u64 = entry.d_val(endian).into();
@@ -149,7 +417,25 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
                 _ => {}
             }
         }
+        // glibc ignores DT_RPATH when DT_RUNPATH is present (get-dynamic-info.h).
+        if !info.runpath.is_empty() {
+            info.rpath.clear();
+        }
+        if let Some(symtab) = located(elf::DT_SYMTAB) {
+            symbols = Some(DynamicSymbols::<Elf> {
+                data,
+                endian,
+                symtab,
+                strtab,
+                versym: located(elf::DT_VERSYM),
+                gnu_hash: located(elf::DT_GNU_HASH),
+                hash: located(elf::DT_HASH),
+                _elf: std::marker::PhantomData,
+            });
+        }
     }
+    info.dynamic = symbols.is_some();
+    info.nodeflib = flags_1 & u64::from(elf::DF_1_NODEFLIB) != 0;
     info.bind_now |= flags_1 & u64::from(elf::DF_1_NOW) != 0;
     // An executable is PIE when it is ET_DYN and is started by an interpreter (or says so).
     if info.kind == ObjectKind::SharedLibrary && (interp || flags_1 & u64::from(elf::DF_1_PIE) != 0)
@@ -158,37 +444,54 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
         info.pie = true;
     }
 
-    for (table_type, is_dynsym) in [(elf::SHT_DYNSYM, true), (elf::SHT_SYMTAB, false)] {
-        let table = sections
-            .symbols(endian, data, table_type)
-            .map_err(err(if is_dynsym { ".dynsym" } else { ".symtab" }))?;
-        if is_dynsym {
-            info.dynamic = pt_dynamic && !table.is_empty();
+    let mut unhashed = false;
+    if let Some(symbols) = &symbols {
+        for (name, slot) in seen.iter_mut() {
+            match symbols.lookup(name) {
+                Some(entry) => slot.dynsym = entry,
+                None => unhashed = true,
+            }
         }
-        let strings = table.strings();
-        for symbol in table.iter() {
-            // A name that does not read is skipped: it cannot be one we look for.
-            let Ok(name) = symbol.name(endian, strings) else {
+    }
+    // `.symtab` (and `.dynsym` when the object has no hash table): one pass, and only when a
+    // name is still not exported.
+    // Only for a name `.dynsym` has no definition of at all (one it defines, exported or not,
+    // is known already).
+    let wanted = unhashed || seen.values().any(|s| !s.dynsym.is_some_and(|e| e.defined));
+    if let Some(sections) = sections.filter(|_| wanted) {
+        for (table_type, is_dynsym) in [(elf::SHT_DYNSYM, true), (elf::SHT_SYMTAB, false)] {
+            if is_dynsym && !unhashed {
+                continue;
+            }
+            let Ok(table) = sections.symbols(endian, data, table_type) else {
                 continue;
             };
-            let Ok(name) = std::str::from_utf8(name) else {
-                continue;
-            };
-            let Some(slot) = seen.get_mut(name) else {
-                continue;
-            };
-            let entry = Entry {
-                defined: !symbol.is_undefined(endian),
-                bind: symbol.st_bind(),
-                visibility: symbol.st_visibility(),
-            };
-            let current = if is_dynsym {
-                &mut slot.dynsym
-            } else {
-                &mut slot.symtab
-            };
-            if current.is_none_or(|c| entry.rank() > c.rank()) {
-                *current = Some(entry);
+            let strings = table.strings();
+            for symbol in table.iter() {
+                // A name that does not read is skipped: it cannot be one we look for.
+                let Ok(name) = symbol.name(endian, strings) else {
+                    continue;
+                };
+                let Ok(name) = std::str::from_utf8(name) else {
+                    continue;
+                };
+                let Some(slot) = seen.get_mut(name) else {
+                    continue;
+                };
+                let entry = Entry {
+                    defined: !symbol.is_undefined(endian),
+                    bind: symbol.st_bind(),
+                    visibility: symbol.st_visibility(),
+                    hidden_version: false,
+                };
+                let current = if is_dynsym {
+                    &mut slot.dynsym
+                } else {
+                    &mut slot.symtab
+                };
+                if current.is_none_or(|c| entry.rank() > c.rank()) {
+                    *current = Some(entry);
+                }
             }
         }
     }

@@ -2,8 +2,9 @@
 //!
 //! A JIT (ORC's process symbol generator, `dlsym(RTLD_DEFAULT, ...)`) finds a symbol when it is
 //! *exported*: defined in the dynamic symbol table of the binary or of a library the loader
-//! maps for it. [`verify`] reads the binary (memory-mapped, parsed with the `object` crate, one
-//! pass over each symbol table) and gives each requested symbol one [`Status`]:
+//! maps for it. [`verify`] reads the binary (memory-mapped, parsed with the `object` crate, each
+//! name looked up through the binary's hash table) and gives each requested symbol one
+//! [`Status`]:
 //!
 //! | status | meaning | what to do |
 //! |---|---|---|
@@ -13,27 +14,72 @@
 //! | `hidden` | hidden/internal visibility or local binding | the C visibility attribute, `-fvisibility`, `static` |
 //! | `missing` | nowhere | static: whole-archive; shared: `DT_NEEDED` (`--as-needed`) or RUNPATH |
 //!
+//! `wrong-provider` (found, but not in the library the build's note names) is the one more
+//! status [`verify_recorded`] gives.
+//!
+//! ## The loader's rules
+//!
+//! Libraries are resolved for the whole load graph as glibc 2.36's loader does (`elf/dl-load.c`,
+//! `_dl_map_object` and `open_path`), breadth first, in the order `dlsym(RTLD_DEFAULT, ...)`
+//! then searches them. Each test fixture of `tests/loader_agreement.rs` is a probe run by the
+//! real loader, which verify-symbols must agree with.
+//!
+//! 1. A name already loaded (an earlier object's `DT_NEEDED` name or `SONAME`) is that object:
+//!    no search. A name with a `/` is a path, opened as it is.
+//! 2. When the object that needs the library (the *loader*) has no `DT_RUNPATH`: the `DT_RPATH`
+//!    of the loader, then of the object that loaded it, and so on up to the executable (an
+//!    object's `DT_RPATH` is ignored when it also has `DT_RUNPATH`: `get-dynamic-info.h`).
+//! 3. `LD_LIBRARY_PATH`: deliberately not used (the binary must work without it); when it is
+//!    set, the trace says it was ignored.
+//! 4. The loader's own `DT_RUNPATH`: it applies to that object's direct dependencies only, not
+//!    to theirs.
+//! 5. `/etc/ld.so.cache` (read as the loader reads it, `glibc-ld.so.cache1.1`; no
+//!    `ld.so.conf` guessing: a library in a configured directory but not in the cache is not
+//!    found), then the system search path, both skipped when the loader has `DF_1_NODEFLIB`.
+//! 6. In each directory of rules 2, 4 and 5, the `glibc-hwcaps` subdirectories this CPU supports
+//!    come first, then the legacy hwcaps subdirectories, then the directory itself, in the order
+//!    the loader prints with `ld.so --help` (`_dl_important_hwcaps`).
+//! 7. `$ORIGIN` (the directory of the object that has the entry), `$LIB` and `$PLATFORM` are
+//!    expanded in RPATH and RUNPATH entries (`_dl_dst_substitute`); an entry with another
+//!    `$` token is dropped.
+//! 8. A candidate file of another ELF class or machine than the executable is skipped and the
+//!    search goes on (`open_verify`).
+//! 9. The system's configuration (its search path, hwcaps subdirectories, `$PLATFORM`) is read
+//!    from the system's own loader (`ld.so --help`, `ld.so --list-diagnostics`); a binary for
+//!    another machine cannot be resolved here, and the report says so. The hwcaps levels for the
+//!    cache come from the CPU's features by glibc's definitions (`get-isa-level.h`); the loader
+//!    is asked only when a directory has hwcaps subdirectories or a token needs expanding.
+//!
+//! And for symbols (`elf/dl-lookup.c`, `do_lookup_x`): the dynamic section comes from
+//! `PT_DYNAMIC` (section headers may be stripped), each name is looked up through the object's
+//! own hash table (`DT_GNU_HASH`, else `DT_HASH`), so the cost grows with the names asked, not
+//! with the library; a symbol that exists only as a non-default version (`foo@V1`, the
+//! `VERSYM` hidden bit) is not what `dlsym` returns, nor is one whose value is zero (a version's
+//! own name symbol).
+//!
 //! ```no_run
 //! let report = verify_symbols::verify("target/debug/demo-static".as_ref(), &["external_function"])?;
 //! assert_eq!(report.symbols[0].status, verify_symbols::Status::Exported);
 //! # Ok::<(), verify_symbols::Error>(())
 //! ```
 
+pub mod cli;
 pub mod dist;
 mod elf;
-#[allow(dead_code)] // Wired into the loader next.
+mod graph;
 mod ldcache;
 mod loader;
+
+pub use crate::loader::Step;
 mod render;
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::fs::File;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::elf::{ElfInfo, ObjectKind, Seen};
-pub use crate::render::{render_json, render_text};
+pub use crate::render::{JSON_SCHEMA, render_explain, render_json, render_text};
 
 /// A file that could not be verified.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +102,14 @@ pub enum Error {
     NoRecordedSymbols {
         /// The file.
         path: PathBuf,
+    },
+    /// The path is not a regular file (a FIFO, a device, a directory): never opened for reading.
+    #[error("{}: {what}, not a binary: give the path of an ELF executable or shared library", path.display())]
+    NotARegularFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        what: String,
     },
     /// The file is not a readable ELF file.
     #[error("{}: not a readable ELF file: {message}", path.display())]
@@ -128,6 +182,17 @@ pub struct Needed {
     pub name: String,
     /// Where it resolves; `None` when the loader would not find it.
     pub path: Option<PathBuf>,
+    /// Each place the loader tries, in order, and why it was or was not taken (`--explain`).
+    pub trace: Vec<Step>,
+}
+
+/// A library needed by one of the binary's libraries that the loader would not find.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndirectNeed {
+    /// The library that needs it.
+    pub needed_by: PathBuf,
+    /// The name in its `DT_NEEDED`.
+    pub name: String,
 }
 
 /// Everything verify-symbols found out about one binary.
@@ -147,6 +212,10 @@ pub struct BinaryReport {
     pub statically_linked: bool,
     /// `DT_NEEDED`, in order, with where each resolves.
     pub needed: Vec<Needed>,
+    /// Libraries of libraries that the loader would not find: the binary cannot start.
+    pub unresolved_indirect: Vec<IndirectNeed>,
+    /// Set when the binary is for another machine: what cannot be known here.
+    pub foreign: Option<String>,
     /// `DT_RUNPATH` entries as written.
     pub runpath: Vec<String>,
     /// `DT_RPATH` entries as written.
@@ -163,9 +232,12 @@ impl BinaryReport {
         self.symbols.iter().all(|s| s.status.is_found())
     }
 
-    /// True when the loader finds every `DT_NEEDED` library: the binary can start.
+    /// True when the loader finds every `DT_NEEDED` library, the binary's and its libraries':
+    /// the binary can start (on this machine: a foreign binary is never known to).
     pub fn starts(&self) -> bool {
-        self.needed.iter().all(|n| n.path.is_some())
+        self.foreign.is_none()
+            && self.needed.iter().all(|n| n.path.is_some())
+            && self.unresolved_indirect.is_empty()
     }
 }
 
@@ -194,7 +266,45 @@ fn map(path: &Path) -> Result<memmap2::Mmap, Error> {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(io)?;
+    // Only a regular file: opening a FIFO would block until someone writes to it, and a
+    // device or a directory is no binary. O_NONBLOCK keeps even a file swapped for a FIFO after
+    // the check from blocking the open; the second check is on what was opened.
+    let not_regular = |what: String| Error::NotARegularFile {
+        path: path.to_path_buf(),
+        what,
+    };
+    let kind = |m: &std::fs::Metadata| {
+        use std::os::unix::fs::FileTypeExt;
+        let t = m.file_type();
+        if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        }
+    };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(not_regular(kind(&metadata).to_owned()));
+    }
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open(path)
+            .map_err(io)?
+    };
+    let opened = file.metadata().map_err(io)?;
+    if !opened.is_file() {
+        return Err(not_regular(kind(&opened).to_owned()));
+    }
     // SAFETY: the map is only read. If another process truncates the file while we read it,
     // accesses past the new end fault (SIGBUS); that is the accepted risk of mapping a file,
     // taken by every tool that maps binaries (object's examples, linkers). Nothing here writes.
@@ -241,14 +351,18 @@ pub fn verify_recorded(path: &Path) -> Result<BinaryReport, Error> {
         }
     };
     let names: Vec<&str> = note.iter().map(|s| s.symbol.as_str()).collect();
-    let mut report = verify_data(path, &data, &names)?;
-    check_providers(&mut report, &note);
+    let (mut report, graph) = verify_inner(path, &data, &names)?;
+    check_providers(&mut report, &graph, &note);
     Ok(report)
 }
 
 /// Holds each verdict against the provider the note names, and warns where an exported symbol
 /// interposes a same-named definition in one of the binary's dependencies.
-fn check_providers(report: &mut BinaryReport, note: &[jit_linkage::RequiredSymbol]) {
+fn check_providers(
+    report: &mut BinaryReport,
+    graph: &graph::Graph,
+    note: &[jit_linkage::RequiredSymbol],
+) {
     use jit_linkage::Linkage;
     let mut exported_static = Vec::new();
     for (verdict, wanted) in report.symbols.iter_mut().zip(note) {
@@ -308,8 +422,7 @@ fn check_providers(report: &mut BinaryReport, note: &[jit_linkage::RequiredSymbo
     // Another definition of an exported name among the dependencies: every call through the
     // dependency's own PLT now lands in the binary's copy.
     let names: Vec<&str> = exported_static.iter().map(String::as_str).collect();
-    let system = loader::system_dirs();
-    let shadowed = search_dependencies(&report.needed, &names, &system);
+    let shadowed = graph::providers(graph, &names);
     let mut shadowed: Vec<(&str, PathBuf)> = shadowed.into_iter().collect();
     shadowed.sort();
     for (name, library) in shadowed {
@@ -331,25 +444,35 @@ pub fn verify_data(
     symbols: &[impl AsRef<str>],
 ) -> Result<BinaryReport, Error> {
     let names: Vec<&str> = symbols.iter().map(AsRef::as_ref).collect();
+    verify_inner(path, data, &names).map(|(report, _)| report)
+}
+
+/// [`verify_data`], also returning the load graph.
+fn verify_inner(
+    path: &Path,
+    data: &[u8],
+    names: &[&str],
+) -> Result<(BinaryReport, graph::Graph), Error> {
     let mut seen: HashMap<&str, Seen> = names.iter().map(|n| (*n, Seen::default())).collect();
     let info = elf::read(data, &mut seen).map_err(|message| Error::Parse {
         path: path.to_path_buf(),
         message,
     })?;
-    let origin = path
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
-    let system = loader::system_dirs();
-    let dirs = loader::search_dirs(&info.runpath, &info.rpath, &origin, &system);
-    let needed: Vec<Needed> = info
-        .needed
+    let config = loader::Config::host();
+    let graph = graph::build(&config, path, &info);
+    let needed: Vec<Needed> = graph.nodes[0]
+        .needs
         .iter()
-        .map(|name| Needed {
-            name: (*name).to_owned(),
-            path: loader::resolve(name, &dirs),
+        .map(|need| Needed {
+            name: need.name.clone(),
+            path: need.path.clone(),
+            trace: need.trace.clone(),
         })
+        .collect();
+    let unresolved_indirect: Vec<IndirectNeed> = graph
+        .unresolved_indirect()
+        .into_iter()
+        .map(|(needed_by, name)| IndirectNeed { needed_by, name })
         .collect();
 
     let mut verdicts: Vec<SymbolReport> = names
@@ -363,19 +486,33 @@ pub fn verify_data(
         .map(|(n, _)| *n)
         .collect();
     if !unresolved.is_empty() {
-        let providers = search_dependencies(&needed, &unresolved, &system);
+        let providers = graph::providers(&graph, &unresolved);
         for verdict in &mut verdicts {
             if let Some(provider) = providers.get(verdict.name.as_str()) {
                 verdict.status = Status::ProvidedByDependency;
                 verdict.provider = Some(provider.clone());
                 verdict.hint = None;
             } else if verdict.status == Status::Missing {
-                verdict.hint = Some(missing_hint(&needed, &info));
+                verdict.hint = Some(missing_hint(&needed, &info, seen[verdict.name.as_str()]));
             }
         }
     }
+    let origin = graph.nodes[0].searcher.origin.clone();
+    let mut warnings = warnings(&info, &needed, &origin, &config);
+    for indirect in &unresolved_indirect {
+        warnings.push(format!(
+            "{} needs {}, which the loader would not find (a RUNPATH applies to its own object's \
+             direct dependencies only; --explain shows where it looked): the binary will not \
+             start",
+            indirect.needed_by.display(),
+            indirect.name
+        ));
+    }
+    if let Some(foreign) = &graph.foreign {
+        warnings.push(foreign.clone());
+    }
 
-    Ok(BinaryReport {
+    let report = BinaryReport {
         path: path.to_path_buf(),
         kind: match info.kind {
             ObjectKind::Executable => "executable",
@@ -386,12 +523,15 @@ pub fn verify_data(
         bind_now: info.bind_now,
         relro: info.relro,
         statically_linked: !info.dynamic,
-        warnings: warnings(&info, &needed, &origin, &system),
+        warnings,
         needed,
+        unresolved_indirect,
+        foreign: graph.foreign.clone(),
         runpath: info.runpath.iter().map(|s| (*s).to_owned()).collect(),
         rpath: info.rpath.iter().map(|s| (*s).to_owned()).collect(),
         symbols: verdicts,
-    })
+    };
+    Ok((report, graph))
 }
 
 /// The verdict from the binary's own symbol tables; `Missing` means "look in dependencies".
@@ -429,46 +569,13 @@ fn own_verdict(name: &str, seen: Seen, info: &ElfInfo<'_>) -> SymbolReport {
     }
 }
 
-/// Breadth-first over the needed libraries (and theirs), as the loader maps them; returns
-/// the first library exporting each name.
-fn search_dependencies<'n>(
-    needed: &[Needed],
-    names: &[&'n str],
-    system: &[PathBuf],
-) -> HashMap<&'n str, PathBuf> {
-    let mut found = HashMap::new();
-    let mut queue: VecDeque<PathBuf> = needed.iter().filter_map(|n| n.path.clone()).collect();
-    let mut visited = HashSet::new();
-    while let Some(path) = queue.pop_front() {
-        if found.len() == names.len() {
-            break;
-        }
-        if !visited.insert(path.clone()) {
-            continue;
-        }
-        let Ok(data) = map(&path) else { continue };
-        let mut seen: HashMap<&str, Seen> = names
-            .iter()
-            .filter(|n| !found.contains_key(*n))
-            .map(|n| (*n, Seen::default()))
-            .collect();
-        // An unreadable dependency provides nothing; the loader would fail on it too.
-        let Ok(info) = elf::read(&data, &mut seen) else {
-            continue;
-        };
-        for (name, s) in seen {
-            if s.dynsym.is_some_and(|e| e.is_exported()) {
-                found.insert(name, path.clone());
-            }
-        }
-        let origin = path.parent().unwrap_or(Path::new("/"));
-        let dirs = loader::search_dirs(&info.runpath, &info.rpath, origin, system);
-        queue.extend(info.needed.iter().filter_map(|n| loader::resolve(n, &dirs)));
+fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>, seen: Seen) -> String {
+    if seen.dynsym.is_some_and(|e| e.defined && e.hidden_version) {
+        return "only a non-default version of it is defined (`name@VERSION`, a hidden \
+                version, like glibc's compatibility symbols): dlsym and the JIT never return \
+                it. Give it a default version (`name@@VERSION`) or no version"
+            .to_owned();
     }
-    found
-}
-
-fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>) -> String {
     let mut hint = String::from(
         "not defined in the binary nor exported by any library it needs. If it comes from a \
          static archive: link the archive whole (+whole-archive) and export the symbol. If it \
@@ -505,8 +612,10 @@ fn warnings(
     info: &ElfInfo<'_>,
     needed: &[Needed],
     origin: &Path,
-    system: &[PathBuf],
+    config: &loader::Config,
 ) -> Vec<String> {
+    // The system search path is asked of the loader only when an absolute entry needs it.
+    let system = || &config.directories().system;
     let mut warnings = Vec::new();
     if !info.dynamic {
         warnings.push(
@@ -554,13 +663,13 @@ fn warnings(
                 ));
                 continue;
             }
-            if entry.starts_with('/') && !system.iter().any(|d| d == Path::new(entry)) {
+            if entry.starts_with('/') && !system().iter().any(|d| d == Path::new(entry)) {
                 warnings.push(format!(
                     "{tag} entry {entry} is an absolute path (a build directory?): the binary \
                      only works where it was built; use $ORIGIN"
                 ));
             }
-            if let Some(dir) = loader::expand(entry, origin) {
+            if let Some(dir) = config.expand(entry, origin) {
                 if is_writable_by_others(&dir) {
                     warnings.push(format!(
                         "{tag} entry {entry} ({}) is writable by other users: anyone can plant \

@@ -1,118 +1,577 @@
-//! Where the dynamic loader would find a `DT_NEEDED` library: `DT_RPATH` (only when there is no
-//! `DT_RUNPATH`), `DT_RUNPATH`, then the system's library directories (`/etc/ld.so.conf.d` and
-//! the built-in defaults). `LD_LIBRARY_PATH` is deliberately ignored: the point is to prove the
-//! binary works without it.
+//! Where glibc's dynamic loader finds each `DT_NEEDED` library: the rules are listed, each
+//! with the loader code it mirrors, in the crate documentation ("The loader's rules").
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-/// The system's library directories, as ld.so.conf lists them, then the built-in defaults.
-pub(crate) fn system_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    let mut confs: Vec<PathBuf> = std::fs::read_dir("/etc/ld.so.conf.d")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
-        .collect();
-    confs.sort();
-    confs.insert(0, PathBuf::from("/etc/ld.so.conf"));
-    for conf in confs {
-        let Ok(text) = std::fs::read_to_string(&conf) else {
-            continue;
-        };
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.starts_with('/') {
-                dirs.push(PathBuf::from(line));
+use crate::ldcache::LdCache;
+
+/// The loader's configuration on this machine.
+#[derive(Debug)]
+pub(crate) struct Config {
+    /// The machine and class of binaries this system's loader runs.
+    pub machine: u16,
+    pub class64: bool,
+    /// The glibc-hwcaps names this CPU supports, most preferred first (for ld.so.cache).
+    pub hwcaps: Vec<String>,
+    pub cache: LdCache,
+    /// What only the loader itself can say, asked the first time a directory is searched or a
+    /// token expanded (most libraries come from the cache, which needs none of it).
+    directories: std::sync::OnceLock<Directories>,
+    /// `$PLATFORM` and `$LIB`, asked the first time an entry uses one.
+    tokens: std::sync::OnceLock<(String, String)>,
+}
+
+/// The loader's directory rules, as it prints them.
+#[derive(Debug, Clone)]
+pub(crate) struct Directories {
+    /// The system search path, in order.
+    pub system: Vec<PathBuf>,
+    /// Subdirectories tried in each search directory before it, in order (`glibc-hwcaps/...`,
+    /// then the legacy ones).
+    pub subdirs: Vec<String>,
+}
+
+/// Runs this machine's loader with `arg` and returns what it printed.
+fn ask_loader(arg: &str) -> String {
+    HOST_LOADERS
+        .iter()
+        .find(|p| Path::new(p).is_file())
+        .and_then(|l| Command::new(l).arg(arg).output().ok())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Every name glibc 2.36 uses for a legacy hwcaps subdirectory on x86 and aarch64 (`tls`, the
+/// platforms, the hwcap names): a directory holding none of them (nor `glibc-hwcaps`) is searched
+/// for the library itself only, whatever the loader's exact order of subdirectories.
+const LEGACY_NAMES: &[&str] = &[
+    "tls", "haswell", "xeon_phi", "avx512_1", "x86_64", "i386", "i486", "i586", "i686", "sse2",
+    "aarch64", "asimd", "atomics",
+];
+
+/// The loader binaries of this machine's ABI.
+const HOST_LOADERS: &[&str] = &[
+    "/lib64/ld-linux-x86-64.so.2",
+    "/lib/ld-linux-aarch64.so.1",
+    "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+];
+
+impl Config {
+    /// The configuration of this machine's loader (the cache is read once per process).
+    pub(crate) fn host() -> Config {
+        static CACHE: std::sync::OnceLock<LdCache> = std::sync::OnceLock::new();
+        let (machine, class64) = host_machine();
+        Config {
+            machine,
+            class64,
+            hwcaps: crate::ldcache::supported_hwcaps()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            cache: CACHE
+                .get_or_init(|| LdCache::load().unwrap_or_default())
+                .clone(),
+            directories: std::sync::OnceLock::new(),
+            tokens: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// `($PLATFORM, $LIB)` as the loader expands them (`dl_platform`, `dl_dst_lib`).
+    fn tokens(&self) -> &(String, String) {
+        static ASKED: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+        self.tokens.get_or_init(|| {
+            ASKED
+                .get_or_init(|| {
+                    tokens_from(
+                        &ask_loader("--list-diagnostics"),
+                        &self.directories().system,
+                    )
+                })
+                .clone()
+        })
+    }
+
+    /// The loader's directory rules: asked of the loader once per process.
+    pub(crate) fn directories(&self) -> &Directories {
+        static ASKED: std::sync::OnceLock<Directories> = std::sync::OnceLock::new();
+        self.directories.get_or_init(|| {
+            ASKED
+                .get_or_init(|| Directories::from_help(&ask_loader("--help")))
+                .clone()
+        })
+    }
+}
+
+impl Directories {
+    /// The rules as `ld.so --help` prints them.
+    fn from_help(help: &str) -> Directories {
+        #[derive(PartialEq)]
+        enum Part {
+            None,
+            Path,
+            Hwcaps,
+            Legacy,
+        }
+        let mut part = Part::None;
+        let mut system = Vec::new();
+        let mut hwcaps = Vec::new();
+        let mut legacy: Vec<(String, bool)> = Vec::new();
+        for line in help.lines() {
+            if line.starts_with("Shared library search path") {
+                part = Part::Path;
+            } else if line.starts_with("Subdirectories of glibc-hwcaps") {
+                part = Part::Hwcaps;
+            } else if line.starts_with("Legacy HWCAP subdirectories") {
+                part = Part::Legacy;
+            } else if !line.starts_with("  ") {
+                part = Part::None;
+            } else {
+                let entry = line.trim();
+                let (name, note) = entry.split_once(" (").unwrap_or((entry, ""));
+                match part {
+                    Part::Path if note.starts_with("system search path") => {
+                        system.push(PathBuf::from(name));
+                    }
+                    Part::Hwcaps if note.contains("searched") && !note.contains("not") => {
+                        hwcaps.push(name.to_owned());
+                    }
+                    Part::Legacy if note.contains("searched") && !note.contains("not") => {
+                        legacy.push((name.to_owned(), note.contains("AT_PLATFORM")));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if system.is_empty() {
+            system = default_system_dirs();
+        }
+        // Legacy subdirectories nest as tls, then the platform, then the others, and are tried
+        // from the longest combination down (as the loader's `LD_DEBUG=libs` shows).
+        let mut components: Vec<String> = Vec::new();
+        if let Some((tls, _)) = legacy.iter().find(|(n, _)| n == "tls") {
+            components.push(tls.clone());
+        }
+        components.extend(legacy.iter().filter(|(_, p)| *p).map(|(n, _)| n.clone()));
+        components.extend(
+            legacy
+                .iter()
+                .filter(|(n, p)| !*p && n != "tls")
+                .map(|(n, _)| n.clone()),
+        );
+        let mut subdirs: Vec<String> = hwcaps.iter().map(|h| format!("glibc-hwcaps/{h}")).collect();
+        let n = components.len().min(16);
+        for mask in (1..(1u32 << n)).rev() {
+            let parts: Vec<&str> = (0..n)
+                .filter(|i| mask & (1 << (n - 1 - i)) != 0)
+                .map(|i| components[i].as_str())
+                .collect();
+            subdirs.push(parts.join("/"));
+        }
+        Directories { system, subdirs }
+    }
+}
+
+/// `($PLATFORM, $LIB)` from `ld.so --list-diagnostics` (`dl_platform`, `dl_dst_lib`); without
+/// them, the machine's name and the first system directory's path.
+fn tokens_from(diagnostics: &str, system: &[PathBuf]) -> (String, String) {
+    let value = |key: &str| {
+        diagnostics
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|l| l.strip_prefix("=\""))
+            .and_then(|l| l.strip_suffix('"'))
+            .map(str::to_owned)
+    };
+    let platform = value("dl_platform").unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+    let lib = value("dl_dst_lib")
+        .or_else(|| {
+            system
+                .first()
+                .and_then(|d| d.to_str())
+                .map(|d| d.trim_start_matches('/').to_owned())
+        })
+        .unwrap_or_else(|| "lib".to_owned());
+    (platform, lib)
+}
+
+impl Config {
+    /// Expands the dynamic string tokens of an RPATH/RUNPATH entry of an object in `origin`;
+    /// `None` when the entry has a token the loader does not know (it drops the entry).
+    pub(crate) fn expand(&self, entry: &str, origin: &Path) -> Option<PathBuf> {
+        let origin = origin.to_string_lossy();
+        let mut out = String::new();
+        let mut rest = entry;
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let (token, len) = if let Some(braced) = after.strip_prefix('{') {
+                let end = braced.find('}')?;
+                (&braced[..end], end + 2)
+            } else {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
+            };
+            match token {
+                "ORIGIN" => out.push_str(&origin),
+                "LIB" => out.push_str(&self.tokens().1),
+                "PLATFORM" => out.push_str(&self.tokens().0),
+                _ => return None,
+            }
+            rest = &after[len..];
+        }
+        out.push_str(rest);
+        Some(PathBuf::from(out))
+    }
+}
+
+fn host_machine() -> (u16, bool) {
+    match std::env::consts::ARCH {
+        "x86_64" => (object::elf::EM_X86_64, true),
+        "aarch64" => (object::elf::EM_AARCH64, true),
+        "x86" => (object::elf::EM_386, false),
+        _ => (0, true),
+    }
+}
+
+fn default_system_dirs() -> Vec<PathBuf> {
+    let multiarch = match std::env::consts::ARCH {
+        "x86_64" => "x86_64-linux-gnu",
+        "aarch64" => "aarch64-linux-gnu",
+        other => other,
+    };
+    [
+        format!("/lib/{multiarch}"),
+        format!("/usr/lib/{multiarch}"),
+        "/lib".to_owned(),
+        "/usr/lib".to_owned(),
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .collect()
+}
+
+/// What one object contributes to the search for its dependencies.
+#[derive(Debug, Clone)]
+pub(crate) struct Searcher {
+    /// The object's path (for the trace).
+    pub path: PathBuf,
+    /// The directory `$ORIGIN` stands for.
+    pub origin: PathBuf,
+    pub runpath: Vec<String>,
+    pub rpath: Vec<String>,
+    pub nodeflib: bool,
+}
+
+/// Why one place was or was not where the library came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Step {
+    /// Where the directory comes from: `RUNPATH of X`, `ld.so.cache`, `system search path`...
+    pub source: String,
+    /// The directory (or cache entry) tried.
+    pub place: String,
+    /// `found`, or why not.
+    pub outcome: String,
+}
+
+/// Reads the ELF identity (class, machine, type) of a candidate file.
+fn identity(path: &Path) -> Result<(bool, u16, u16), String> {
+    use std::io::Read;
+    let mut header = [0u8; 20];
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err("not a regular file".into());
+    }
+    file.read_exact(&mut header)
+        .map_err(|_| "too short for an ELF header".to_owned())?;
+    if &header[..4] != b"\x7fELF" {
+        return Err("not an ELF file".into());
+    }
+    let class64 = header[4] == 2;
+    let little = header[5] == 1;
+    let half = |at: usize| {
+        let bytes = [header[at], header[at + 1]];
+        if little {
+            u16::from_le_bytes(bytes)
+        } else {
+            u16::from_be_bytes(bytes)
+        }
+    };
+    Ok((class64, half(18), half(16)))
+}
+
+/// A machine's name, for messages.
+pub(crate) fn machine_name(machine: u16) -> String {
+    match machine {
+        object::elf::EM_X86_64 => "x86-64".into(),
+        object::elf::EM_AARCH64 => "aarch64".into(),
+        object::elf::EM_386 => "i386".into(),
+        object::elf::EM_ARM => "arm".into(),
+        object::elf::EM_RISCV => "riscv".into(),
+        other => format!("machine {other}"),
+    }
+}
+
+/// Whether `path` is a library the loader would take for a process of `class64`/`machine`.
+fn acceptable(path: &Path, class64: bool, machine: u16) -> Result<(), String> {
+    let (c, m, kind) = identity(path)?;
+    if c != class64 || m != machine {
+        return Err(format!(
+            "{}-bit {} file, the binary is {}-bit {}: skipped",
+            if c { 64 } else { 32 },
+            machine_name(m),
+            if class64 { 64 } else { 32 },
+            machine_name(machine)
+        ));
+    }
+    if kind != object::elf::ET_DYN {
+        return Err("not a shared object (ET_DYN): skipped".into());
+    }
+    Ok(())
+}
+
+/// Searches `name` for `chain[0]` (the object that needs it; then the object that loaded that
+/// one, up to the executable, last), recording each place tried.
+pub(crate) fn search(
+    config: &Config,
+    name: &str,
+    chain: &[&Searcher],
+    class64: bool,
+    machine: u16,
+    foreign: bool,
+    trace: &mut Vec<Step>,
+) -> Option<PathBuf> {
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        let outcome = acceptable(&path, class64, machine);
+        trace.push(Step {
+            source: "DT_NEEDED path".into(),
+            place: name.to_owned(),
+            outcome: outcome.clone().err().unwrap_or_else(|| "found".into()),
+        });
+        return outcome.ok().map(|()| path);
+    }
+    let loader = chain.first()?;
+    let in_dirs = |source: String, dirs: Vec<PathBuf>, trace: &mut Vec<Step>| {
+        for dir in dirs {
+            let mut reasons = Vec::new();
+            // Most directories have none of the subdirectories the loader tries first; then the
+            // loader's exact list (which means asking it) cannot matter.
+            let none = !dir.join("glibc-hwcaps").is_dir()
+                && !LEGACY_NAMES.iter().any(|n| dir.join(n).is_dir());
+            let subdirs: &[String] = if none {
+                &[]
+            } else {
+                &config.directories().subdirs
+            };
+            // A subdirectory whose first component is not there holds nothing: skip it
+            // without asking the file system about each of its nested combinations.
+            let mut present: Vec<(&str, bool)> = Vec::new();
+            for sub in subdirs.iter().map(String::as_str).chain([""]) {
+                let first = sub.split('/').next().unwrap_or("");
+                if !first.is_empty() {
+                    let exists = match present.iter().find(|(f, _)| *f == first) {
+                        Some((_, exists)) => *exists,
+                        None => {
+                            let exists = dir.join(first).is_dir();
+                            present.push((first, exists));
+                            exists
+                        }
+                    };
+                    if !exists {
+                        continue;
+                    }
+                }
+                let candidate = if sub.is_empty() {
+                    dir.join(name)
+                } else {
+                    dir.join(sub).join(name)
+                };
+                if !candidate.exists() {
+                    continue;
+                }
+                match acceptable(&candidate, class64, machine) {
+                    Ok(()) => {
+                        trace.push(Step {
+                            source,
+                            place: dir.display().to_string(),
+                            outcome: format!("found: {}", candidate.display()),
+                        });
+                        return Some(candidate);
+                    }
+                    Err(why) => reasons.push(format!("{}: {why}", candidate.display())),
+                }
+            }
+            trace.push(Step {
+                source: source.clone(),
+                place: dir.display().to_string(),
+                outcome: if reasons.is_empty() {
+                    format!(
+                        "no {name} (nor in its {} hwcaps subdirectories)",
+                        subdirs.len()
+                    )
+                } else {
+                    reasons.join("; ")
+                },
+            });
+        }
+        None
+    };
+    let dirs_of = |searcher: &Searcher, entries: &[String]| -> Vec<PathBuf> {
+        entries
+            .iter()
+            // An empty entry is the current directory, which is not known here.
+            .filter(|e| !e.is_empty())
+            .filter_map(|e| config.expand(e, &searcher.origin))
+            .collect()
+    };
+    if loader.runpath.is_empty() {
+        // The chain ends with the executable, so its DT_RPATH is tried last, once.
+        for object in chain.iter().filter(|o| !o.rpath.is_empty()) {
+            let source = format!("DT_RPATH of {}", object.path.display());
+            if let Some(found) = in_dirs(source, dirs_of(object, &object.rpath), trace) {
+                return Some(found);
             }
         }
     }
-    for default in [
-        "/lib/x86_64-linux-gnu",
-        "/usr/lib/x86_64-linux-gnu",
-        "/lib/aarch64-linux-gnu",
-        "/usr/lib/aarch64-linux-gnu",
-        "/lib64",
-        "/usr/lib64",
-        "/lib",
-        "/usr/lib",
-    ] {
-        let dir = PathBuf::from(default);
-        if !dirs.contains(&dir) {
-            dirs.push(dir);
+    if let Some(value) = std::env::var_os("LD_LIBRARY_PATH").filter(|v| !v.is_empty()) {
+        trace.push(Step {
+            source: "LD_LIBRARY_PATH".into(),
+            place: value.to_string_lossy().into_owned(),
+            outcome: "ignored: the binary must find its libraries without it".into(),
+        });
+    }
+    if !loader.runpath.is_empty() {
+        let source = format!("DT_RUNPATH of {}", loader.path.display());
+        if let Some(found) = in_dirs(source, dirs_of(loader, &loader.runpath), trace) {
+            return Some(found);
         }
     }
-    dirs
-}
-
-/// Expands `$ORIGIN`/`${ORIGIN}` against the directory of the object that has the entry.
-/// Other dynamic string tokens (`$LIB`, `$PLATFORM`) are not expanded: `None`.
-pub(crate) fn expand(entry: &str, origin: &Path) -> Option<PathBuf> {
-    let origin = origin.to_string_lossy();
-    let expanded = entry
-        .replace("${ORIGIN}", &origin)
-        .replace("$ORIGIN", &origin);
-    if expanded.contains('$') {
+    if foreign {
+        trace.push(Step {
+            source: "ld.so.cache and system search path".into(),
+            place: String::new(),
+            outcome: format!(
+                "not searched: a {} binary's loader, cache and system directories are those of \
+                 its own machine, not this one",
+                machine_name(machine)
+            ),
+        });
         return None;
     }
-    Some(PathBuf::from(expanded))
-}
-
-/// The search directories of one object, in the loader's order (system directories last).
-pub(crate) fn search_dirs(
-    runpath: &[&str],
-    rpath: &[&str],
-    origin: &Path,
-    system: &[PathBuf],
-) -> Vec<PathBuf> {
-    let own = if runpath.is_empty() { rpath } else { runpath };
-    own.iter()
-        .filter(|e| !e.is_empty())
-        .filter_map(|e| expand(e, origin))
-        .chain(system.iter().cloned())
-        .collect()
-}
-
-/// The file `name` resolves to, searching `dirs`; a name with a slash is a path itself.
-pub(crate) fn resolve(name: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
-    if name.contains('/') {
-        let path = PathBuf::from(name);
-        return path.is_file().then_some(path);
+    if loader.nodeflib {
+        trace.push(Step {
+            source: "ld.so.cache and system search path".into(),
+            place: String::new(),
+            outcome: format!(
+                "not searched: {} is linked with -z nodefaultlib (DF_1_NODEFLIB)",
+                loader.path.display()
+            ),
+        });
+        return None;
     }
-    dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())
+    let hwcaps: Vec<&str> = config.hwcaps.iter().map(String::as_str).collect();
+    match config.cache.lookup(name, machine, class64, &hwcaps) {
+        Some(path) => match acceptable(&path, class64, machine) {
+            Ok(()) => {
+                trace.push(Step {
+                    source: "ld.so.cache".into(),
+                    place: name.to_owned(),
+                    outcome: format!("found: {}", path.display()),
+                });
+                return Some(path);
+            }
+            Err(why) => trace.push(Step {
+                source: "ld.so.cache".into(),
+                place: name.to_owned(),
+                outcome: format!("{}: {why}", path.display()),
+            }),
+        },
+        None => trace.push(Step {
+            source: "ld.so.cache".into(),
+            place: name.to_owned(),
+            outcome: "no entry".into(),
+        }),
+    }
+    in_dirs(
+        "system search path".into(),
+        config.directories().system.clone(),
+        trace,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const HELP: &str = "\
+Shared library search path:
+  (libraries located via /etc/ld.so.cache)
+  /lib/x86_64-linux-gnu (system search path)
+  /usr/lib/x86_64-linux-gnu (system search path)
+  /lib (system search path)
+  /usr/lib (system search path)
+
+Subdirectories of glibc-hwcaps directories, in priority order:
+  x86-64-v4 (supported, searched)
+  x86-64-v3 (supported, searched)
+  x86-64-v2 (supported, searched)
+
+Legacy HWCAP subdirectories under library search path directories:
+  haswell (AT_PLATFORM; supported, searched)
+  tls (supported, searched)
+  avx512_1 (supported, searched)
+  x86_64 (supported, searched)
+";
+
     #[test]
-    fn origin_is_expanded_and_other_tokens_are_not() {
+    fn the_loaders_help_gives_the_search_path_and_subdirectories_in_its_order() {
+        let config = Directories::from_help(HELP);
+        assert_eq!(config.system[0], Path::new("/lib/x86_64-linux-gnu"));
+        assert_eq!(config.system.len(), 4);
+        let tokens = tokens_from(
+            "dl_dst_lib=\"lib/x\"\ndl_platform=\"haswell\"\n",
+            &config.system,
+        );
+        assert_eq!(tokens, ("haswell".to_owned(), "lib/x".to_owned()));
+        let fallback = tokens_from("", &config.system);
+        assert_eq!(fallback.1, "lib/x86_64-linux-gnu");
+        // As LD_DEBUG=libs prints them for a RUNPATH directory.
+        assert_eq!(
+            config.subdirs[..6],
+            [
+                "glibc-hwcaps/x86-64-v4",
+                "glibc-hwcaps/x86-64-v3",
+                "glibc-hwcaps/x86-64-v2",
+                "tls/haswell/avx512_1/x86_64",
+                "tls/haswell/avx512_1",
+                "tls/haswell/x86_64",
+            ]
+        );
+        assert_eq!(config.subdirs.last().unwrap(), "x86_64");
+        assert_eq!(config.subdirs.len(), 3 + 15);
+    }
+
+    #[test]
+    fn tokens_expand_and_unknown_ones_drop_the_entry() {
+        let config = Config::host();
+        let _ = config
+            .tokens
+            .set(("haswell".into(), "lib/x86_64-linux-gnu".into()));
         let origin = Path::new("/opt/app/bin");
         assert_eq!(
-            expand("$ORIGIN/../lib", origin).unwrap(),
+            config.expand("$ORIGIN/../lib", origin).unwrap(),
             Path::new("/opt/app/bin/../lib")
         );
         assert_eq!(
-            expand("${ORIGIN}", origin).unwrap(),
-            Path::new("/opt/app/bin")
+            config
+                .expand("${ORIGIN}/$LIB/x/${PLATFORM}", origin)
+                .unwrap(),
+            Path::new("/opt/app/bin/lib/x86_64-linux-gnu/x/haswell")
         );
-        assert_eq!(expand("$LIB", origin), None);
-    }
-
-    #[test]
-    fn runpath_hides_rpath() {
-        let o = Path::new("/o");
-        let dirs = search_dirs(&["/run"], &["/r"], o, &[]);
-        assert_eq!(dirs, [PathBuf::from("/run")]);
-        let dirs = search_dirs(&[], &["/r"], o, &[PathBuf::from("/sys")]);
-        assert_eq!(dirs, [PathBuf::from("/r"), PathBuf::from("/sys")]);
-    }
-
-    #[test]
-    fn libc_resolves_through_the_system_dirs() {
-        assert!(resolve("libc.so.6", &system_dirs()).is_some());
-        assert!(resolve("libnot-a-real-library.so.9", &system_dirs()).is_none());
+        assert_eq!(config.expand("$UNKNOWN/x", origin), None);
+        assert_eq!(config.expand("${ORIGIN", origin), None);
     }
 }

@@ -4,6 +4,24 @@ use std::fmt::Write;
 
 use crate::{BinaryReport, Report, Status};
 
+/// `text` with control characters escaped: names and paths come from the binary, and a name
+/// holding a terminal escape sequence must not drive the terminal.
+pub(crate) fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn clean_path(path: &std::path::Path) -> String {
+    clean(&path.display().to_string())
+}
+
 const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";
@@ -36,7 +54,7 @@ fn write_binary(
     writeln!(
         out,
         "{}  {}{} · BIND_NOW {} · RELRO {}",
-        paint(BOLD, &b.path.display().to_string()),
+        paint(BOLD, &clean_path(&b.path)),
         b.kind,
         if b.pie { " (PIE)" } else { "" },
         yes_no(b.bind_now),
@@ -45,19 +63,23 @@ fn write_binary(
     for (i, n) in b.needed.iter().enumerate() {
         let label = if i == 0 { "needed" } else { "" };
         let target = match &n.path {
-            Some(p) => p.display().to_string(),
+            Some(p) => clean_path(p),
             None => paint(RED, "not found"),
         };
-        writeln!(out, "  {label:<9}{} → {target}", n.name)?;
+        writeln!(out, "  {label:<9}{} → {target}", clean(&n.name))?;
     }
     if !b.runpath.is_empty() {
-        writeln!(out, "  {:<9}{}", "runpath", b.runpath.join(":"))?;
+        writeln!(out, "  {:<9}{}", "runpath", clean(&b.runpath.join(":")))?;
     }
     if !b.rpath.is_empty() {
-        writeln!(out, "  {:<9}{}", "rpath", b.rpath.join(":"))?;
+        writeln!(out, "  {:<9}{}", "rpath", clean(&b.rpath.join(":")))?;
     }
     for w in &b.warnings {
-        writeln!(out, "  {}", paint(YELLOW, &format!("warning: {w}")))?;
+        writeln!(
+            out,
+            "  {}",
+            paint(YELLOW, &format!("warning: {}", clean(w)))
+        )?;
     }
     let width = b
         .symbols
@@ -76,25 +98,25 @@ fn write_binary(
                 writeln!(
                     out,
                     "  {:<width$}  {status}  {}",
-                    s.name,
-                    provider.display()
+                    clean(&s.name),
+                    clean_path(provider)
                 )?;
             }
             None => writeln!(
                 out,
                 "  {:<width$}  {}",
-                s.name,
+                clean(&s.name),
                 paint(code, s.status.as_str())
             )?,
         }
         if let Some(expected) = s.expected.as_ref().filter(|_| !s.status.is_found()) {
-            writeln!(out, "  {:<width$}  expected: {expected}", "")?;
+            writeln!(out, "  {:<width$}  expected: {}", "", clean(expected))?;
         }
         if let Some(hint) = &s.hint {
             if previous_hint == Some(hint) {
                 writeln!(out, "  {:<width$}  hint: as above", "")?;
             } else {
-                writeln!(out, "  {:<width$}  hint: {hint}", "")?;
+                writeln!(out, "  {:<width$}  hint: {}", "", clean(hint))?;
             }
         }
         previous_hint = s.hint.as_ref();
@@ -122,11 +144,60 @@ fn write_binary(
     writeln!(out, "  {verdict}")
 }
 
-/// The report as one JSON object:
-/// `{"binaries": [{"path", "needed", "runpath", "symbols": [{"name", "status", "provider", "hint"}], ...}]}`.
+/// Per binary, per `DT_NEEDED`: each place the loader tries, in order, and why it was taken or
+/// skipped.
+pub fn render_explain(report: &Report) -> String {
+    let mut out = String::new();
+    for b in &report.binaries {
+        out.push_str(&format!(
+            "{}: where the loader looks\n",
+            clean_path(&b.path)
+        ));
+        for n in &b.needed {
+            out.push_str(&format!("  {}\n", clean(&n.name)));
+            for (i, step) in n.trace.iter().enumerate() {
+                let place = if step.place.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", clean(&step.place))
+                };
+                out.push_str(&format!(
+                    "    {}. {}{place}: {}\n",
+                    i + 1,
+                    clean(&step.source),
+                    clean(&step.outcome)
+                ));
+            }
+        }
+        for i in &b.unresolved_indirect {
+            out.push_str(&format!(
+                "  {} (needed by {}): not found\n",
+                clean(&i.name),
+                clean_path(&i.needed_by)
+            ));
+        }
+    }
+    out
+}
+
+/// The version of the JSON output's shape; it changes when a field changes meaning.
+pub const JSON_SCHEMA: u32 = 1;
+
+/// The report as one JSON object: `{"schema": 1, "binaries": [{"path", "needed": [{"name",
+/// "path", "trace"}], "unresolved_indirect", "foreign", "runpath", "warnings", "symbols":
+/// [{"name", "status", "provider", "expected", "hint"}], ...}]}`.
 pub fn render_json(report: &Report) -> String {
+    #[derive(serde::Serialize)]
+    struct Versioned<'a> {
+        schema: u32,
+        binaries: &'a [BinaryReport],
+    }
+    let versioned = Versioned {
+        schema: JSON_SCHEMA,
+        binaries: &report.binaries,
+    };
     // Serialising plain structs of strings, bools and vectors cannot fail.
-    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    serde_json::to_string_pretty(&versioned).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
 impl std::fmt::Display for Status {

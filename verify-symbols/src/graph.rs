@@ -1,0 +1,224 @@
+//! The load graph: the binary and every library the loader maps for it, in the loader's order
+//! (breadth first, each `DT_NEEDED` in order, a name already loaded not loaded again), which is
+//! also the order `dlsym(RTLD_DEFAULT, ...)` searches them in.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+
+use crate::elf::{self, ElfInfo, Seen};
+use crate::loader::{self, Config, Searcher, Step};
+use crate::map;
+
+/// One `DT_NEEDED` entry and where it resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct Need {
+    pub name: String,
+    /// The file, or `None` when the loader would not find it.
+    pub path: Option<PathBuf>,
+    /// Each place the loader would try, in order (`--explain`).
+    pub trace: Vec<Step>,
+}
+
+/// One object of the graph.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub path: PathBuf,
+    pub searcher: Searcher,
+    /// The node that loaded this one (the executable has none).
+    pub loader: Option<usize>,
+    pub needs: Vec<Need>,
+}
+
+/// The whole graph; node 0 is the binary.
+#[derive(Debug, Clone)]
+pub(crate) struct Graph {
+    pub nodes: Vec<Node>,
+    /// The binary is for another machine than this one.
+    pub foreign: Option<String>,
+}
+
+impl Graph {
+    /// Every `DT_NEEDED` of an object below the binary that the loader would not find, with
+    /// the object that needs it.
+    pub(crate) fn unresolved_indirect(&self) -> Vec<(PathBuf, String)> {
+        self.nodes
+            .iter()
+            .skip(1)
+            .flat_map(|n| {
+                n.needs
+                    .iter()
+                    .filter(|need| need.path.is_none())
+                    .map(|need| (n.path.clone(), need.name.clone()))
+            })
+            .collect()
+    }
+}
+
+fn searcher(path: &Path, origin: PathBuf, info: &ElfInfo<'_>) -> Searcher {
+    Searcher {
+        path: path.to_path_buf(),
+        origin,
+        runpath: info.runpath.iter().map(|s| (*s).to_owned()).collect(),
+        rpath: info.rpath.iter().map(|s| (*s).to_owned()).collect(),
+        nodeflib: info.nodeflib,
+    }
+}
+
+/// Builds the load graph of the binary at `path`, whose own `info` is already read.
+pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
+    // The executable's $ORIGIN is its real directory (the loader reads /proc/self/exe).
+    let origin = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let foreign = (info.machine != config.machine || info.class64 != config.class64).then(|| {
+        format!(
+            "this is a {}-bit {} binary and this machine runs {}-bit {} ones: its libraries are \
+             looked up only through its own RPATH/RUNPATH, as its own machine's loader, cache and \
+             system directories are not here. It cannot be checked fully on this machine",
+            if info.class64 { 64 } else { 32 },
+            loader::machine_name(info.machine),
+            if config.class64 { 64 } else { 32 },
+            loader::machine_name(config.machine)
+        )
+    });
+    let mut nodes = vec![Node {
+        path: path.to_path_buf(),
+        searcher: searcher(path, origin, info),
+        loader: None,
+        needs: Vec::new(),
+    }];
+    let mut pending_needs: Vec<Vec<String>> =
+        vec![info.needed.iter().map(|s| (*s).to_owned()).collect()];
+    // Names (DT_NEEDED names used and SONAMEs) and files already loaded.
+    let mut loaded: HashMap<String, usize> = HashMap::new();
+    let mut files: HashMap<PathBuf, usize> = HashMap::new();
+    if let Some(soname) = info.soname {
+        loaded.insert(soname.to_owned(), 0);
+    }
+    let mut queue = VecDeque::from([0usize]);
+    while let Some(index) = queue.pop_front() {
+        let names = std::mem::take(&mut pending_needs[index]);
+        for name in names {
+            if let Some(&existing) = loaded.get(&name) {
+                let path = nodes[existing].path.clone();
+                let step = Step {
+                    source: "already loaded".into(),
+                    place: path.display().to_string(),
+                    outcome: "found: the loader reuses a loaded object of that name".into(),
+                };
+                nodes[index].needs.push(Need {
+                    name,
+                    path: Some(path),
+                    trace: vec![step],
+                });
+                continue;
+            }
+            let mut chain = Vec::new();
+            let mut at = Some(index);
+            while let Some(i) = at {
+                chain.push(&nodes[i].searcher);
+                at = nodes[i].loader;
+            }
+            let mut trace = Vec::new();
+            let found = loader::search(
+                config,
+                &name,
+                &chain,
+                info.class64,
+                info.machine,
+                foreign.is_some(),
+                &mut trace,
+            );
+            let Some(found) = found else {
+                nodes[index].needs.push(Need {
+                    name,
+                    path: None,
+                    trace,
+                });
+                continue;
+            };
+            let key = found.canonicalize().unwrap_or_else(|_| found.clone());
+            let child = match files.get(&key) {
+                Some(&child) => child,
+                None => {
+                    let Ok(data) = map(&found) else {
+                        nodes[index].needs.push(Need {
+                            name,
+                            path: None,
+                            trace,
+                        });
+                        continue;
+                    };
+                    let Ok(child_info) = elf::read(&data, &mut HashMap::new()) else {
+                        trace.push(Step {
+                            source: "open".into(),
+                            place: found.display().to_string(),
+                            outcome: "not a readable ELF file: the loader would fail".into(),
+                        });
+                        nodes[index].needs.push(Need {
+                            name,
+                            path: None,
+                            trace,
+                        });
+                        continue;
+                    };
+                    let origin = found.parent().map(Path::to_path_buf).unwrap_or_default();
+                    let child = nodes.len();
+                    nodes.push(Node {
+                        path: found.clone(),
+                        searcher: searcher(&found, origin, &child_info),
+                        loader: Some(index),
+                        needs: Vec::new(),
+                    });
+                    pending_needs.push(child_info.needed.iter().map(|s| (*s).to_owned()).collect());
+                    if let Some(soname) = child_info.soname {
+                        loaded.entry(soname.to_owned()).or_insert(child);
+                    }
+                    files.insert(key, child);
+                    queue.push_back(child);
+                    child
+                }
+            };
+            loaded.entry(name.clone()).or_insert(child);
+            nodes[index].needs.push(Need {
+                name,
+                path: Some(found),
+                trace,
+            });
+        }
+    }
+    Graph { nodes, foreign }
+}
+
+/// The first object after the binary, in load order, that exports each of `names`: what
+/// `dlsym(RTLD_DEFAULT, name)` returns when the binary itself does not define it.
+pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str, PathBuf> {
+    let mut found = HashMap::new();
+    let mut visited = HashSet::new();
+    for node in graph.nodes.iter().skip(1) {
+        if found.len() == names.len() {
+            break;
+        }
+        if !visited.insert(node.path.clone()) {
+            continue;
+        }
+        let Ok(data) = map(&node.path) else { continue };
+        let mut seen: HashMap<&str, Seen> = names
+            .iter()
+            .filter(|n| !found.contains_key(*n))
+            .map(|n| (*n, Seen::default()))
+            .collect();
+        // An unreadable dependency provides nothing; the loader would fail on it too.
+        if elf::read(&data, &mut seen).is_err() {
+            continue;
+        }
+        for (name, s) in seen {
+            if s.dynsym.is_some_and(|e| e.is_exported()) {
+                found.insert(name, node.path.clone());
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,210 @@
+//! The standalone command on inputs nobody here wrote: a FIFO, a directory, a device, a
+//! library whose name holds a terminal escape sequence, binaries for other machines; and its
+//! `--explain`, `--json` and `cargo verify-symbols` forms.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn verify_symbols(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verify-symbols"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("verify-symbols-cli-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(dir: &Path, program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{program} {args:?}: {out:?}");
+}
+
+#[test]
+fn a_fifo_a_directory_and_a_device_are_refused_at_once() {
+    let dir = scratch("fifo");
+    let fifo = dir.join("fifo");
+    run(&dir, "mkfifo", &[fifo.to_str().unwrap()]);
+    for (path, what) in [
+        (fifo.to_str().unwrap(), "a FIFO"),
+        (dir.to_str().unwrap(), "a directory"),
+        ("/dev/zero", "a device"),
+    ] {
+        let start = Instant::now();
+        let out = verify_symbols(&["--binary", path, "--symbol", "x"]);
+        assert!(start.elapsed() < Duration::from_secs(10), "{path} blocked");
+        assert_eq!(out.status.code(), Some(2), "{path}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(what),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn names_from_the_binary_are_printed_escaped() {
+    let dir = scratch("escape");
+    std::fs::write(dir.join("e.c"), "int e_fn(void) { return 1; }\n").unwrap();
+    std::fs::write(dir.join("main.c"), "int main(void) { return 0; }\n").unwrap();
+    // A SONAME (so a DT_NEEDED of the binary) with an escape sequence that would turn a
+    // terminal red and clear it.
+    let evil = "libevil\x1b[31m\x1b[2J.so";
+    run(
+        &dir,
+        "cc",
+        &[
+            "-shared",
+            "-fPIC",
+            "-o",
+            "libevil.so",
+            "e.c",
+            &format!("-Wl,-soname,{evil}"),
+        ],
+    );
+    run(
+        &dir,
+        "cc",
+        &["main.c", "-o", "main", "-Wl,--no-as-needed", "./libevil.so"],
+    );
+    let out = verify_symbols(&[
+        "--binary",
+        dir.join("main").to_str().unwrap(),
+        "--symbol",
+        "e_fn",
+        "--explain",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains('\x1b'), "{text:?}");
+    assert!(text.contains("libevil\\u{1b}[31m"), "{text}");
+}
+
+#[test]
+fn binaries_for_other_machines_are_said_to_be_unresolvable_here() {
+    let dir = scratch("foreign");
+    std::fs::write(
+        dir.join("x.c"),
+        "int x_fn(void) { return 1; }\nint main(void) { return 0; }\n",
+    )
+    .unwrap();
+    // An aarch64 PIE and a 32-bit x86 shared object, each needing libc.so.6 (a stub of its own
+    // machine stands in for it at link time).
+    for (target, output, kind) in [
+        ("aarch64-linux-gnu", "x-aarch64", "-pie"),
+        ("i386-linux-gnu", "x-i386.so", "-shared"),
+    ] {
+        let stub = format!("stub-{target}.so");
+        run(
+            &dir,
+            "clang-22",
+            &[
+                &format!("--target={target}"),
+                "-fuse-ld=lld",
+                "-B/usr/lib/llvm-22/bin",
+                "-nostdlib",
+                "-shared",
+                "-fPIC",
+                "-Wl,-soname,libc.so.6",
+                "-o",
+                &stub,
+                "x.c",
+            ],
+        );
+        run(
+            &dir,
+            "clang-22",
+            &[
+                &format!("--target={target}"),
+                "-fuse-ld=lld",
+                "-B/usr/lib/llvm-22/bin",
+                "-nostdlib",
+                kind,
+                "-fPIC",
+                "-o",
+                output,
+                "x.c",
+                &stub,
+            ],
+        );
+        let out = verify_symbols(&[
+            "--binary",
+            dir.join(output).to_str().unwrap(),
+            "--symbol",
+            "x_fn",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{target}: {text}");
+        assert!(
+            text.contains("cannot be checked fully on this machine"),
+            "{target}: {text}"
+        );
+        // The x86-64 libc was not taken for it.
+        assert!(text.contains("libc.so.6 → not found"), "{target}: {text}");
+    }
+}
+
+#[test]
+fn explain_lists_each_place_in_order_and_json_carries_its_schema() {
+    let me = std::env::current_exe().unwrap();
+    let out = verify_symbols(&[
+        "--binary",
+        me.to_str().unwrap(),
+        "--symbol",
+        "malloc",
+        "--explain",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("where the loader looks"), "{text}");
+    assert!(text.contains("ld.so.cache libc.so.6: found: /"), "{text}");
+
+    let out = verify_symbols(&[
+        "--binary",
+        me.to_str().unwrap(),
+        "--symbol",
+        "malloc",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["schema"], 1);
+    let needed = json["binaries"][0]["needed"].as_array().unwrap();
+    assert!(
+        needed
+            .iter()
+            .all(|n| n["trace"].as_array().is_some_and(|t| !t.is_empty()))
+    );
+    assert_eq!(
+        json["binaries"][0]["symbols"][0]["status"],
+        "provided-by-dependency"
+    );
+}
+
+#[test]
+fn the_cargo_subcommand_form_takes_the_same_arguments() {
+    let me = std::env::current_exe().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-verify-symbols"))
+        .args([
+            "verify-symbols",
+            "--binary",
+            me.to_str().unwrap(),
+            "--symbol",
+            "malloc",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-verify-symbols"))
+        .args(["verify-symbols", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--explain"));
+}

@@ -1,0 +1,416 @@
+//! verify-symbols against the real dynamic loader. Each fixture is a probe program built with
+//! the system compiler and linker that asks `dlsym(RTLD_DEFAULT, name)` for each name and prints
+//! the file `dladdr` says the symbol is in; it is run with an empty environment. verify-symbols
+//! must say the same: the binary does not start (the loader exits 127), or for each name,
+//! found in which file, or not found.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use verify_symbols::{Status, verify};
+
+const PROBE: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        void *address = dlsym(RTLD_DEFAULT, argv[i]);
+        Dl_info info;
+        if (address && dladdr(address, &info) && info.dli_fname)
+            printf("%s %s\n", argv[i], info.dli_fname);
+        else
+            printf("%s -\n", argv[i]);
+    }
+    return 0;
+}
+"#;
+
+/// What a binary gives: it does not start, or each name's file (`None`: not found).
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    WillNotStart,
+    Symbols(Vec<(String, Option<PathBuf>)>),
+}
+
+fn real(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The loader's answer: run the probe with an empty environment.
+fn loader_says(binary: &Path, names: &[&str]) -> Outcome {
+    let out = Command::new(binary)
+        .args(names)
+        .env_clear()
+        .current_dir("/")
+        .output()
+        .unwrap();
+    if out.status.code() == Some(127) {
+        return Outcome::WillNotStart;
+    }
+    assert!(out.status.success(), "{out:?}");
+    Outcome::Symbols(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|line| {
+                let (name, file) = line.split_once(' ').unwrap();
+                let file = (file != "-").then(|| real(Path::new(file)));
+                (name.to_owned(), file)
+            })
+            .collect(),
+    )
+}
+
+/// verify-symbols' answer, in the same terms.
+fn tool_says(binary: &Path, names: &[&str]) -> Outcome {
+    let report = verify(binary, names).unwrap();
+    if !report.starts() {
+        return Outcome::WillNotStart;
+    }
+    Outcome::Symbols(
+        report
+            .symbols
+            .iter()
+            .map(|s| {
+                let file = match s.status {
+                    Status::Exported => Some(real(binary)),
+                    Status::ProvidedByDependency => s.provider.as_deref().map(real),
+                    _ => None,
+                };
+                (s.name.clone(), file)
+            })
+            .collect(),
+    )
+}
+
+fn agree(what: &str, binary: &Path, names: &[&str]) -> Outcome {
+    let loader = loader_says(binary, names);
+    let tool = tool_says(binary, names);
+    assert_eq!(
+        tool, loader,
+        "{what}: verify-symbols (left) and the loader (right) disagree"
+    );
+    loader
+}
+
+struct Fixture {
+    dir: PathBuf,
+}
+
+impl Fixture {
+    fn new(test: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!("verify-symbols-loader-{test}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("probe.c"), PROBE).unwrap();
+        Fixture { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        let path = self.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let out = Command::new(program)
+            .current_dir(&self.dir)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        assert!(
+            out.status.success(),
+            "{program} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `lib<name>.so` (SONAME the same) in `subdir` from `source`, with more link arguments.
+    fn library(&self, subdir: &str, name: &str, source: &str, extra: &[&str]) -> PathBuf {
+        let c = format!("{name}.c");
+        self.write(&c, source);
+        let out = self.path(subdir).join(format!("lib{name}.so"));
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let soname = format!("-Wl,-soname,lib{name}.so");
+        let mut args = vec!["-shared", "-fPIC", "-o", out.to_str().unwrap(), &c, &soname];
+        args.extend(extra);
+        self.run("cc", &args);
+        out
+    }
+
+    /// The probe, linked with `args` (libraries, `-Wl,...`), all kept in DT_NEEDED.
+    fn probe(&self, name: &str, args: &[&str]) -> PathBuf {
+        let out = self.path(name);
+        let mut all = vec!["probe.c", "-o", out.to_str().unwrap(), "-Wl,--no-as-needed"];
+        all.extend(args);
+        self.run("cc", &all);
+        out
+    }
+}
+
+/// The loader's own configuration, for the cases that depend on this machine.
+fn loader_help() -> String {
+    let out = Command::new("/lib64/ld-linux-x86-64.so.2")
+        .arg("--help")
+        .output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_symbol_with_only_a_non_default_version_is_not_found() {
+    let f = Fixture::new("versions");
+    f.write(
+        "ver.map",
+        "V1 { global: foo; local: *; };\nV2 { global: bar; } V1;\n",
+    );
+    f.library(
+        "",
+        "ver",
+        "int foo_old(void) { return 1; }\n__asm__(\".symver foo_old, foo@V1\");\n\
+         int bar(void) { return 2; }\n",
+        &["-Wl,--version-script=ver.map"],
+    );
+    let probe = f.probe("probe", &["-L.", "-lver", "-Wl,-rpath,$ORIGIN"]);
+    let seen = agree("foo@V1 only, bar@@V2", &probe, &["foo", "bar"]);
+    let Outcome::Symbols(symbols) = seen else {
+        panic!("the probe starts")
+    };
+    assert_eq!(symbols[0].1, None, "dlsym does not return foo@V1");
+    assert!(symbols[1].1.is_some());
+}
+
+#[test]
+fn runpath_reaches_direct_dependencies_only_and_rpath_is_inherited() {
+    let f = Fixture::new("runpath-rpath");
+    f.library("deps", "b", "int b_fn(void) { return 2; }\n", &[]);
+    f.library(
+        "deps",
+        "a",
+        "int a_fn(void) { return 1; }\n",
+        &["-Wl,--no-as-needed", "-Ldeps", "-lb"],
+    );
+    // RUNPATH: libb.so, needed by liba.so only, is not found (liba has no RUNPATH of its own).
+    let runpath = f.probe(
+        "probe-runpath",
+        &[
+            "-Ldeps",
+            "-la",
+            "-Wl,--enable-new-dtags",
+            "-Wl,-rpath,$ORIGIN/deps",
+        ],
+    );
+    assert_eq!(agree("RUNPATH", &runpath, &["a_fn"]), Outcome::WillNotStart);
+    // DT_RPATH of the executable also applies to its dependencies' dependencies.
+    let rpath = f.probe(
+        "probe-rpath",
+        &[
+            "-Ldeps",
+            "-la",
+            "-Wl,--disable-new-dtags",
+            "-Wl,-rpath,$ORIGIN/deps",
+        ],
+    );
+    let seen = agree("RPATH", &rpath, &["a_fn", "b_fn"]);
+    assert!(matches!(seen, Outcome::Symbols(ref s) if s.iter().all(|(_, f)| f.is_some())));
+}
+
+#[test]
+fn a_nodefaultlib_dependency_does_not_get_the_system_zlib() {
+    let f = Fixture::new("nodeflib");
+    f.library(
+        "",
+        "nodef",
+        "int nodef_fn(void) { return 1; }\n",
+        &["-Wl,-z,nodefaultlib", "-Wl,--no-as-needed", "-lz"],
+    );
+    let probe = f.probe("probe", &["-L.", "-lnodef", "-Wl,-rpath,$ORIGIN"]);
+    assert_eq!(
+        agree("-z nodefaultlib", &probe, &["nodef_fn"]),
+        Outcome::WillNotStart
+    );
+    // Without it, the system's zlib is found.
+    f.library(
+        "plain",
+        "nodef",
+        "int nodef_fn(void) { return 1; }\n",
+        &["-Wl,--no-as-needed", "-lz"],
+    );
+    let plain = f.probe(
+        "probe-plain",
+        &["-Lplain", "-lnodef", "-Wl,-rpath,$ORIGIN/plain"],
+    );
+    assert!(matches!(
+        agree("default", &plain, &["nodef_fn"]),
+        Outcome::Symbols(_)
+    ));
+}
+
+#[test]
+fn a_library_of_another_machine_in_origin_is_skipped_for_the_system_one() {
+    let f = Fixture::new("wrong-machine");
+    // An aarch64 libz.so.1 next to the binary: the loader skips it and maps the system's.
+    f.write("z.c", "int zlibVersion(void) { return 0; }\n");
+    f.run(
+        "clang-22",
+        &[
+            "--target=aarch64-linux-gnu",
+            "-fuse-ld=lld",
+            "-B/usr/lib/llvm-22/bin",
+            "-nostdlib",
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libz.so.1",
+            "-o",
+            "libz.so.1",
+            "z.c",
+        ],
+    );
+    let probe = f.probe("probe", &["-lz", "-Wl,-rpath,$ORIGIN"]);
+    let seen = agree("aarch64 libz.so.1 in $ORIGIN", &probe, &["zlibVersion"]);
+    let Outcome::Symbols(symbols) = seen else {
+        panic!("the probe starts")
+    };
+    assert_ne!(
+        symbols[0].1.as_deref(),
+        Some(real(&f.path("libz.so.1")).as_path())
+    );
+}
+
+#[test]
+fn glibc_hwcaps_subdirectories_and_lib_and_platform_tokens() {
+    let help = loader_help();
+    let f = Fixture::new("hwcaps");
+    let source = "int hw_fn(void) { return 1; }\n";
+    f.library("dir", "hw", source, &[]);
+    if help.contains("x86-64-v3 (supported, searched)") {
+        f.library("dir/glibc-hwcaps/x86-64-v3", "hw", source, &[]);
+    }
+    let probe = f.probe("probe", &["-Ldir", "-lhw", "-Wl,-rpath,$ORIGIN/dir"]);
+    agree("glibc-hwcaps", &probe, &["hw_fn"]);
+
+    // $LIB and $PLATFORM, as this machine's loader expands them.
+    let diagnostics = Command::new("/lib64/ld-linux-x86-64.so.2")
+        .arg("--list-diagnostics")
+        .output()
+        .unwrap();
+    let diagnostics = String::from_utf8_lossy(&diagnostics.stdout);
+    let platform = diagnostics
+        .lines()
+        .find_map(|l| l.strip_prefix("dl_platform=\""))
+        .map(|l| l.trim_end_matches('"').to_owned())
+        .unwrap();
+    f.library(
+        "tok/lib/x86_64-linux-gnu",
+        "liblib",
+        "int lib_fn(void) { return 1; }\n",
+        &[],
+    );
+    f.library(
+        &format!("tok/{platform}"),
+        "plat",
+        "int plat_fn(void) { return 1; }\n",
+        &[],
+    );
+    let probe = f.probe(
+        "probe-tokens",
+        &[
+            "-Ltok/lib/x86_64-linux-gnu",
+            &format!("-Ltok/{platform}"),
+            "-lliblib",
+            "-lplat",
+            "-Wl,-rpath,$ORIGIN/tok/$LIB:$ORIGIN/tok/$PLATFORM",
+        ],
+    );
+    let seen = agree("$LIB and $PLATFORM", &probe, &["lib_fn", "plat_fn"]);
+    assert!(matches!(seen, Outcome::Symbols(ref s) if s.iter().all(|(_, f)| f.is_some())));
+}
+
+#[test]
+fn a_binary_without_section_headers_is_read_as_the_loader_reads_it() {
+    let f = Fixture::new("no-sections");
+    f.library("", "sec", "int sec_fn(void) { return 1; }\n", &[]);
+    let probe = f.probe("probe", &["-L.", "-lsec", "-Wl,-rpath,$ORIGIN"]);
+    let mut data = std::fs::read(&probe).unwrap();
+    // e_shoff (8 bytes at 0x28), e_shnum (0x3c), e_shstrndx (0x3e): no section headers.
+    data[0x28..0x30].fill(0);
+    data[0x3c..0x40].fill(0);
+    let stripped = f.path("probe-stripped");
+    std::fs::write(&stripped, &data).unwrap();
+    std::fs::set_permissions(
+        &stripped,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let seen = agree("no section headers", &stripped, &["sec_fn", "printf"]);
+    assert!(matches!(seen, Outcome::Symbols(ref s) if s.iter().all(|(_, f)| f.is_some())));
+}
+
+#[test]
+fn ld_library_path_is_ignored_and_said_to_be() {
+    let f = Fixture::new("ld-library-path");
+    f.library("elsewhere", "llp", "int llp_fn(void) { return 1; }\n", &[]);
+    let probe = f.probe("probe", &["-Lelsewhere", "-lllp"]);
+    // With LD_LIBRARY_PATH the loader would find it; the binary itself does not.
+    assert_eq!(
+        agree("no RUNPATH", &probe, &["llp_fn"]),
+        Outcome::WillNotStart
+    );
+    let report = {
+        // SAFETY: this test sets a variable no other test of this binary reads.
+        unsafe { std::env::set_var("LD_LIBRARY_PATH", f.path("elsewhere")) };
+        let report = verify(&probe, &["llp_fn"]).unwrap();
+        // SAFETY: as above.
+        unsafe { std::env::remove_var("LD_LIBRARY_PATH") };
+        report
+    };
+    assert!(!report.starts());
+    let trace = &report
+        .needed
+        .iter()
+        .find(|n| n.name == "libllp.so")
+        .unwrap()
+        .trace;
+    assert!(
+        trace
+            .iter()
+            .any(|s| s.source == "LD_LIBRARY_PATH" && s.outcome.contains("ignored")),
+        "{trace:#?}"
+    );
+}
+
+#[test]
+fn a_library_outside_the_cache_in_a_configured_directory_is_not_found() {
+    // /usr/local/lib is in ld.so.conf, but the loader reads only the cache, which ldconfig has
+    // not rebuilt: the library is not found. Needs root to write there.
+    let dir = Path::new("/usr/local/lib");
+    let probe_dir = Fixture::new("not-cached");
+    let name = "libjitlinkagenotcached.so";
+    let target = dir.join(name);
+    let writable = std::fs::write(dir.join(".jit-linkage-probe"), b"").is_ok();
+    let _ = std::fs::remove_file(dir.join(".jit-linkage-probe"));
+    if !writable {
+        eprintln!("skipped: {} is not writable (run as root)", dir.display());
+        return;
+    }
+    probe_dir.write("nc.c", "int nc_fn(void) { return 1; }\n");
+    probe_dir.run(
+        "cc",
+        &[
+            "-shared",
+            "-fPIC",
+            "-o",
+            target.to_str().unwrap(),
+            "nc.c",
+            &format!("-Wl,-soname,{name}"),
+        ],
+    );
+    let probe = probe_dir.probe("probe", &["-L/usr/local/lib", "-ljitlinkagenotcached"]);
+    let seen = agree("not in ld.so.cache", &probe, &["nc_fn"]);
+    let _ = std::fs::remove_file(&target);
+    assert_eq!(seen, Outcome::WillNotStart);
+}
