@@ -335,12 +335,6 @@ fn print_summary(cases: &[Case], rounds: usize) {
         "  nm: the nm process, its output read into a hash set and the names looked up in \
          xtask; nm alone: the median of its process part only"
     );
-    if cfg!(debug_assertions) {
-        println!(
-            "  xtask is unoptimized (dev profile): the hash set and lookups on nm's side run \
-             slower here than in an optimized build"
-        );
-    }
     for case in cases.iter().filter(|c| c.names.len() < c.asked) {
         println!(
             "  {}: the library defines only {} names, so {} were asked, not {}",
