@@ -50,6 +50,20 @@ const LEGACY_NAMES: &[&str] = &[
     "aarch64", "asimd", "atomics",
 ];
 
+/// Whether `dir` has a `glibc-hwcaps` or legacy hwcaps subdirectory (remembered per process:
+/// each dependency is searched for in the same few directories).
+fn has_subdirectories(dir: &Path) -> bool {
+    static SEEN: std::sync::Mutex<Vec<(PathBuf, bool)>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, has)) = seen.iter().find(|(d, _)| d == dir) {
+        return *has;
+    }
+    let has =
+        dir.join("glibc-hwcaps").is_dir() || LEGACY_NAMES.iter().any(|n| dir.join(n).is_dir());
+    seen.push((dir.to_path_buf(), has));
+    has
+}
+
 /// The loader binaries of this machine's ABI.
 const HOST_LOADERS: &[&str] = &[
     "/lib64/ld-linux-x86-64.so.2",
@@ -359,8 +373,7 @@ pub(crate) fn search(
             let mut reasons = Vec::new();
             // Most directories have none of the subdirectories the loader tries first; then the
             // loader's exact list (which means asking it) cannot matter.
-            let none = !dir.join("glibc-hwcaps").is_dir()
-                && !LEGACY_NAMES.iter().any(|n| dir.join(n).is_dir());
+            let none = !has_subdirectories(&dir);
             let subdirs: &[String] = if none {
                 &[]
             } else {

@@ -89,14 +89,14 @@ pub(crate) struct Demo {
     pub(crate) llvm: Llvm,
 }
 
-/// Reads ELF binaries (with the object crate, never nm or readelf) and reports, for each symbol,
-/// whether a JIT in that process will find it: exported, provided-by-dependency, not-exported,
-/// hidden or missing, with a hint for each failure; plus DT_NEEDED resolution, RUNPATH warnings,
-/// PIE, BIND_NOW and RELRO. With no --binary, checks the demo binaries (against the symbols their
-/// build recorded in them) and the manifest's shared libraries (against the manifest's symbols),
-/// building them first.
+/// The verify-symbols command (the verify-symbols package's binary, which works on any binary
+/// anywhere: `cargo install --path verify-symbols`) run from this checkout. With --binary it is
+/// exactly that command; with no --binary it checks the demo binaries (against the symbols their
+/// build recorded in them, each from the library meant to provide it) and the manifest's shared
+/// libraries (against the manifest's symbols), building them first.
 ///
-/// Exit status: 0 when every symbol is found, 1 when some is not, 2 when a file cannot be read.
+/// Exit status: 0 when every symbol is found and every binary can start, 1 otherwise, 2 on a
+/// usage error or a file that cannot be read.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VerifySymbols {
     /// An ELF executable or shared library to check (repeatable).
@@ -106,6 +106,12 @@ pub(crate) struct VerifySymbols {
     /// recorded in it, jit-linkage's note).
     #[arg(long = "symbol", value_name = "NAME")]
     pub(crate) symbols: Vec<String>,
+    /// A file of needed symbols, one per line (with --binary).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) symbols_file: Option<std::path::PathBuf>,
+    /// Also print where the loader looks for each DT_NEEDED (with --binary).
+    #[arg(long)]
+    pub(crate) explain: bool,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub(crate) json: bool,

@@ -1,4 +1,4 @@
-//! `cargo xtask verify-symbols`: a thin front over the verify-symbols library.
+//! `cargo xtask verify-symbols`: the verify-symbols command, plus the demos as default binaries.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,21 +13,29 @@ use crate::flags::{Variant, VerifySymbols};
 
 impl VerifySymbols {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<ExitCode> {
-        // Each binary with its symbols: given with --symbol, else what its build recorded in it
-        // (each against the library meant to provide it); with no --binary, the demos and the
-        // manifest's libraries.
+        if !self.binaries.is_empty() {
+            // Exactly the standalone command.
+            let mut args: Vec<std::ffi::OsString> = vec!["verify-symbols".into()];
+            for binary in &self.binaries {
+                args.extend(["--binary".into(), binary.clone().into_os_string()]);
+            }
+            for symbol in &self.symbols {
+                args.extend(["--symbol".into(), symbol.into()]);
+            }
+            if let Some(file) = &self.symbols_file {
+                args.extend(["--symbols-file".into(), file.clone().into_os_string()]);
+            }
+            args.extend(self.explain.then(|| "--explain".into()));
+            args.extend(self.json.then(|| "--json".into()));
+            return Ok(verify_symbols::cli::main(args));
+        }
+        // The demos and the manifest's libraries: each demo against what its build recorded
+        // (each symbol from the library meant to provide it), each library its own symbols.
         let given = (!self.symbols.is_empty()).then(|| self.symbols.clone());
-        let checks: Vec<(PathBuf, Option<Vec<String>>)> = if self.binaries.is_empty() {
-            default_binaries(sh)?
-                .into_iter()
-                .map(|(binary, own)| (binary, given.clone().or(own)))
-                .collect()
-        } else {
-            self.binaries
-                .iter()
-                .map(|binary| (binary.clone(), given.clone()))
-                .collect()
-        };
+        let checks: Vec<(PathBuf, Option<Vec<String>>)> = default_binaries(sh)?
+            .into_iter()
+            .map(|(binary, own)| (binary, given.clone().or(own)))
+            .collect();
         let (report, errors) = verify_all(&checks);
         print(&report, self.json);
         for error in &errors {
