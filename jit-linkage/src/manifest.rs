@@ -517,6 +517,14 @@ mod tests {
         dir.join("libraries.toml")
     }
 
+    /// Each manifest text is refused with an error containing its expected words.
+    fn assert_rejected(path: &Path, cases: &[(String, &str)]) {
+        for (text, expected) in cases {
+            let err = Manifest::parse(text, path).unwrap_err().to_string();
+            assert!(err.contains(expected), "expected {expected:?} in: {err}");
+        }
+    }
+
     const GOOD: &str = r#"
 [[library]]
 name = "a"
@@ -578,10 +586,7 @@ symbols = ["a"]
             (GOOD.replace("name = \"a\"\n", ""), "missing field `name`"),
             ("[[library]\n".to_owned(), "line 1"),
         ];
-        for (text, expected) in cases {
-            let err = Manifest::parse(&text, &path).unwrap_err().to_string();
-            assert!(err.contains(expected), "expected {expected:?} in: {err}");
-        }
+        assert_rejected(&path, &cases);
     }
 
     #[test]
@@ -626,10 +631,7 @@ symbols = ["a"]
                 "shadow it",
             ),
         ];
-        for (text, expected) in cases {
-            let err = Manifest::parse(&text, &path).unwrap_err().to_string();
-            assert!(err.contains(expected), "expected {expected:?} in: {err}");
-        }
+        assert_rejected(&path, &cases);
     }
 
     #[test]
@@ -679,10 +681,7 @@ symbols = ["a"]
             ),
             (pkg.replace("sqlite3", "has space"), "not a package name"),
         ];
-        for (text, expected) in cases {
-            let err = Manifest::parse(&text, &path).unwrap_err().to_string();
-            assert!(err.contains(expected), "expected {expected:?} in: {err}");
-        }
+        assert_rejected(&path, &cases);
     }
 
     #[test]

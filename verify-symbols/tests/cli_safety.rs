@@ -21,6 +21,26 @@ fn scratch(test: &str) -> PathBuf {
     dir
 }
 
+/// The LLVM under test (`cargo xtask test --llvm N` sets it; its clang and lld are installed).
+fn llvm() -> String {
+    std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into())
+}
+
+/// Links for another machine with the LLVM under test's clang and lld, without a C library.
+fn cross_link(dir: &Path, target: &str, args: &[&str]) {
+    let llvm = llvm();
+    let mut all = vec![
+        format!("--target={target}"),
+        "-fuse-ld=lld".to_owned(),
+        format!("-B/usr/lib/llvm-{llvm}/bin"),
+        "-nostdlib".to_owned(),
+        "-fPIC".to_owned(),
+    ];
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    run(dir, &format!("clang-{llvm}"), &all);
+}
+
 fn run(dir: &Path, program: &str, args: &[&str]) {
     let out = Command::new(program)
         .current_dir(dir)
@@ -103,38 +123,12 @@ fn binaries_for_other_machines_are_said_to_be_unresolvable_here() {
         ("i386-linux-gnu", "x-i386.so", "-shared"),
     ] {
         let stub = format!("stub-{target}.so");
-        run(
+        cross_link(
             &dir,
-            "clang-22",
-            &[
-                &format!("--target={target}"),
-                "-fuse-ld=lld",
-                "-B/usr/lib/llvm-22/bin",
-                "-nostdlib",
-                "-shared",
-                "-fPIC",
-                "-Wl,-soname,libc.so.6",
-                "-o",
-                &stub,
-                "x.c",
-            ],
+            target,
+            &["-shared", "-Wl,-soname,libc.so.6", "-o", &stub, "x.c"],
         );
-        run(
-            &dir,
-            "clang-22",
-            &[
-                &format!("--target={target}"),
-                "-fuse-ld=lld",
-                "-B/usr/lib/llvm-22/bin",
-                "-nostdlib",
-                kind,
-                "-fPIC",
-                "-o",
-                output,
-                "x.c",
-                &stub,
-            ],
-        );
+        cross_link(&dir, target, &[kind, "-o", output, "x.c", &stub]);
         let out = verify_symbols(&[
             "--binary",
             dir.join(output).to_str().unwrap(),

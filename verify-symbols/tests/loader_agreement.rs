@@ -255,12 +255,14 @@ fn a_library_of_another_machine_in_origin_is_skipped_for_the_system_one() {
     let f = Fixture::new("wrong-machine");
     // An aarch64 libz.so.1 next to the binary: the loader skips it and maps the system's.
     f.write("z.c", "int zlibVersion(void) { return 0; }\n");
+    let llvm = std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into());
+    let tools = format!("-B/usr/lib/llvm-{llvm}/bin");
     f.run(
-        "clang-22",
+        &format!("clang-{llvm}"),
         &[
             "--target=aarch64-linux-gnu",
             "-fuse-ld=lld",
-            "-B/usr/lib/llvm-22/bin",
+            &tools,
             "-nostdlib",
             "-shared",
             "-fPIC",

@@ -43,6 +43,23 @@ fn system_file(file: &str) -> String {
     path.canonicalize().unwrap().display().to_string()
 }
 
+/// The fixture in a fresh scratch directory `name`, its placeholders filled.
+fn project(name: &str) -> PathBuf {
+    let project = fresh_dir(name).join("real-libs");
+    let (llvm, _) = llvm();
+    copy_fixture(
+        &toolkit().join("xtask/tests/real-libs"),
+        &project,
+        &[
+            ("{{toolkit_path}}", toolkit().display().to_string()),
+            ("{{llvm_version}}", llvm),
+            ("{{libz_a}}", system_file("libz.a")),
+            ("{{libz_so}}", system_file("libz.so")),
+        ],
+    );
+    project
+}
+
 fn header_define(header: &str, name: &str) -> String {
     let text = std::fs::read_to_string(header).unwrap();
     let prefix = format!("#define {name} ");
@@ -63,19 +80,7 @@ fn real_libraries_link_and_mistakes_fail_the_build() {
 }
 
 fn zlib_sqlite_and_a_cpp_helper_linked_statically_and_dynamically_from_every_target() {
-    let scratch = fresh_dir("xtask-real-libraries");
-    let project = scratch.join("real-libs");
-    let (llvm, _) = llvm();
-    copy_fixture(
-        &toolkit().join("xtask/tests/real-libs"),
-        &project,
-        &[
-            ("{{toolkit_path}}", toolkit().display().to_string()),
-            ("{{llvm_version}}", llvm),
-            ("{{libz_a}}", system_file("libz.a")),
-            ("{{libz_so}}", system_file("libz.so")),
-        ],
-    );
+    let project = project("xtask-real-libraries");
     let shared = shared_build();
     let binary = shared.join("debug/real-libs");
     let expected = format!(
@@ -162,20 +167,8 @@ fn zlib_sqlite_and_a_cpp_helper_linked_statically_and_dynamically_from_every_tar
 }
 
 fn mistakes_fail_the_build_naming_the_library_the_file_and_the_fix() {
-    let scratch = fresh_dir("xtask-real-libraries-mistakes");
-    let project = scratch.join("real-libs");
-    let (llvm, _) = llvm();
+    let project = project("xtask-real-libraries-mistakes");
     let libz_a = system_file("libz.a");
-    copy_fixture(
-        &toolkit().join("xtask/tests/real-libs"),
-        &project,
-        &[
-            ("{{toolkit_path}}", toolkit().display().to_string()),
-            ("{{llvm_version}}", llvm),
-            ("{{libz_a}}", libz_a.clone()),
-            ("{{libz_so}}", system_file("libz.so")),
-        ],
-    );
     let good = std::fs::read_to_string(project.join("c-libs/libraries.toml")).unwrap();
     let clash = "\n[[library]]\nname = \"clash\"\nsources = [\"extra/clash.c\"]\n\
                  symbols = [\"clash_extra\"]\n";
