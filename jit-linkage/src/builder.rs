@@ -183,9 +183,19 @@ impl Build {
             write(&note_path, &object, "write the symbol note")?;
         }
         if !plan.runtime_libraries.is_empty() {
+            // Next to the binaries, the examples (`examples/`) and the test and bench binaries
+            // (`deps/` of the build directory, where cargo runs them from), each found by its
+            // own `$ORIGIN`.
             let dir = self.binary_dir(&out_dir)?;
-            for (library, soname) in &plan.runtime_libraries {
-                place(library, &dir.join(soname))?;
+            let mut dirs = vec![dir.clone(), dir.join("examples")];
+            if let Some(build_profile) = out_dir.ancestors().nth(3) {
+                dirs.push(build_profile.join("deps"));
+            }
+            dirs.dedup();
+            for dir in &dirs {
+                for (library, soname) in &plan.runtime_libraries {
+                    place(library, &dir.join(soname))?;
+                }
             }
         }
 

@@ -143,9 +143,10 @@ pub enum Error {
     },
     /// A library defines a listed symbol with hidden visibility: it can never be exported.
     #[error(
-        "library `{library}`: {} defines `{symbol}` with hidden visibility, so no binary can \
-         export it to JIT code; remove `__attribute__((visibility(\"hidden\")))` or \
-         -fvisibility=hidden from its definition",
+        "library `{library}`: {} defines `{symbol}` only hidden (hidden visibility, or only a \
+         non-default version `{symbol}@VERSION`), so neither dlsym nor JIT code can find it; \
+         remove `__attribute__((visibility(\"hidden\")))` or -fvisibility=hidden from its \
+         definition, or give it a default version (`@@`)",
         file.display()
     )]
     SymbolHidden {

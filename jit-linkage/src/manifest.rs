@@ -454,7 +454,10 @@ fn external(lib: RawLibrary, base: &Path, invalid: &impl Fn(String) -> Error) ->
             })
             .filter(|s| !s.is_empty());
         match stem {
-            Some(stem) => Ok((Some(full.clone()), Some(stem.to_owned()))),
+            Some(stem) => {
+                check_name(key, stem).map_err(invalid)?;
+                Ok((Some(full.clone()), Some(stem.to_owned())))
+            }
             None => Err(invalid(format!(
                 "library `{name}`: `{key}` must name a file called lib<NAME>{suffix} (the linker \
                  finds libraries by that name), not {file_name}"

@@ -8,7 +8,10 @@
 //! holds it, so it is found even when section headers are stripped. The description is UTF-8
 //! text: a first line `jit-linkage-symbols 1`, then one line per symbol,
 //! `<symbol>\t<library>\t<static|dynamic>\t<file>`, where `<library>` is the manifest's name and
-//! `<file>` the artifact that provides the symbol (`libexternalstatic.a`, `libexternaldynamic.so`).
+//! `<file>` the artifact that provides the symbol: the archive linked in (`libexternalstatic.a`),
+//! a system library's `SONAME` (`libsqlite3.so.0`), or `$ORIGIN/<SONAME>` for a shared library
+//! the build places next to the binary (`$ORIGIN/libexternaldynamic.so`), which only that copy
+//! is.
 
 use std::path::Path;
 

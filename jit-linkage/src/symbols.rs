@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use object::read::archive::ArchiveFile;
-use object::{Object, ObjectSymbol, SymbolScope};
+use object::{Object, ObjectSection, ObjectSymbol, SymbolScope};
 
 use crate::{Error, Result};
 
@@ -28,13 +28,25 @@ impl Defined {
         } else {
             file.symbols().collect()
         };
+        // `.gnu.version`, one entry per dynamic symbol: the hidden bit marks a non-default
+        // version (`foo@V1`), which dlsym and the JIT never return.
+        let versions = dynamic
+            .then(|| file.section_by_name(".gnu.version"))
+            .flatten()
+            .and_then(|s| s.data().ok());
+        let hidden_version = |index: usize| {
+            versions
+                .and_then(|v| v.get(index * 2..index * 2 + 2))
+                .is_some_and(|b| u16::from_le_bytes([b[0], b[1]]) & 0x8000 != 0)
+        };
         for symbol in symbols {
-            if !symbol.is_definition() || symbol.is_local() {
+            // A common symbol (`-fcommon` data) is a definition once linked.
+            if !(symbol.is_definition() || symbol.is_common()) || symbol.is_local() {
                 continue;
             }
             let Ok(name) = symbol.name() else { continue };
             let name = name.to_owned();
-            if symbol.scope() != SymbolScope::Dynamic {
+            if symbol.scope() != SymbolScope::Dynamic || hidden_version(symbol.index().0) {
                 self.hidden.insert(name);
             } else if symbol.is_weak() {
                 self.weak.insert(name);
@@ -74,20 +86,33 @@ pub(crate) fn defined(path: &Path) -> std::result::Result<Defined, String> {
 
 /// The `SONAME` of the shared library at `path`, if it has one.
 pub(crate) fn soname(path: &Path) -> std::result::Result<Option<String>, String> {
-    use object::elf;
-    use object::read::elf::{Dyn, FileHeader, SectionHeader};
     let data = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    let header = elf::FileHeader64::<object::Endianness>::parse(&*data)
-        .map_err(|e| format!("not a 64-bit ELF file: {e}"))?;
+    match object::FileKind::parse(&*data).map_err(|e| e.to_string())? {
+        object::FileKind::Elf32 => {
+            soname_of::<object::elf::FileHeader32<object::Endianness>>(&data)
+        }
+        object::FileKind::Elf64 => {
+            soname_of::<object::elf::FileHeader64<object::Endianness>>(&data)
+        }
+        other => Err(format!("not an ELF shared library ({other:?})")),
+    }
+}
+
+fn soname_of<Elf: object::read::elf::FileHeader<Endian = object::Endianness>>(
+    data: &[u8],
+) -> std::result::Result<Option<String>, String> {
+    use object::elf;
+    use object::read::elf::{Dyn, SectionHeader};
+    let header = Elf::parse(data).map_err(|e| format!("not an ELF file: {e}"))?;
     let endian = header.endian().map_err(|e| e.to_string())?;
-    let sections = header.sections(endian, &*data).map_err(|e| e.to_string())?;
+    let sections = header.sections(endian, data).map_err(|e| e.to_string())?;
     for section in sections.iter() {
-        let Some((entries, link)) = section.dynamic(endian, &*data).map_err(|e| e.to_string())?
+        let Some((entries, link)) = section.dynamic(endian, data).map_err(|e| e.to_string())?
         else {
             continue;
         };
         let strings = sections
-            .strings(endian, &*data, link)
+            .strings(endian, data, link)
             .map_err(|e| e.to_string())?;
         for entry in entries {
             if entry.tag32(endian) == Some(elf::DT_SONAME) {
@@ -172,5 +197,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("did you mean `malloc`"), "{err}");
+        // A compatibility symbol: only `__ctype32_tolower@GLIBC_2.2.5`, never returned by dlsym.
+        let err = prove("c", &["__ctype32_tolower".to_owned()], libc).unwrap_err();
+        assert!(matches!(err, Error::SymbolHidden { .. }), "{err}");
     }
 }

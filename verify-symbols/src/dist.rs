@@ -132,18 +132,24 @@ fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
     if relative.is_empty() {
         return Ok((found, runpath));
     }
-    for need in &graph.nodes[0].needs {
-        match &need.path {
-            Some(path) if relative.iter().any(|dir| path.starts_with(dir)) => {
-                found.push((need.name.clone(), path.clone()));
-            }
-            Some(_) => {}
-            None => {
-                return Err(DistError::MissingLibrary {
-                    path: binary.to_path_buf(),
-                    name: need.name.clone(),
-                    runpath: runpath.join(":"),
-                });
+    // Every object of the load graph (a library's libraries too) that the loader takes from
+    // next to the binary or its ../lib ships with it.
+    for node in &graph.nodes {
+        for need in &node.needs {
+            match &need.path {
+                Some(path) if relative.iter().any(|dir| path.starts_with(dir)) => {
+                    if !found.iter().any(|(n, _): &Library| *n == need.name) {
+                        found.push((need.name.clone(), path.clone()));
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    return Err(DistError::MissingLibrary {
+                        path: node.path.clone(),
+                        name: need.name.clone(),
+                        runpath: runpath.join(":"),
+                    });
+                }
             }
         }
     }
@@ -225,6 +231,7 @@ fn check_shipped(path: &Path) -> Result<(), DistError> {
         .iter()
         .filter(|n| n.path.is_none())
         .map(|n| n.name.as_str())
+        .chain(report.unresolved_indirect.iter().map(|i| i.name.as_str()))
         .collect();
     let missing: Vec<&str> = report
         .symbols
@@ -232,7 +239,7 @@ fn check_shipped(path: &Path) -> Result<(), DistError> {
         .filter(|s| !s.status.is_found())
         .map(|s| s.name.as_str())
         .collect();
-    if unresolved.is_empty() && missing.is_empty() {
+    if report.starts() && unresolved.is_empty() && missing.is_empty() {
         return Ok(());
     }
     Err(DistError::Broken {

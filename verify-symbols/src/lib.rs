@@ -356,6 +356,29 @@ pub fn verify_recorded(path: &Path) -> Result<BinaryReport, Error> {
     Ok(report)
 }
 
+/// Whether `provider` is the library the note names: the same `SONAME` (file name as the
+/// loader found it), and for `$ORIGIN/<SONAME>` the copy next to the binary or in its `../lib`.
+fn is_expected_provider(origin: Option<&Path>, provider: Option<&Path>, file: &str) -> bool {
+    let Some(provider) = provider else {
+        return false;
+    };
+    let name = provider
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned());
+    match file.strip_prefix("$ORIGIN/") {
+        None => name.as_deref() == Some(file),
+        Some(soname) => {
+            let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+            let dir = provider.parent().map(real);
+            name.as_deref() == Some(soname)
+                && origin.is_some_and(|o| {
+                    dir.as_deref() == Some(real(o).as_path())
+                        || dir.as_deref() == Some(real(&o.join("../lib")).as_path())
+                })
+        }
+    }
+}
+
 /// Holds each verdict against the provider the note names, and warns where an exported symbol
 /// interposes a same-named definition in one of the binary's dependencies.
 fn check_providers(
@@ -364,6 +387,7 @@ fn check_providers(
     note: &[jit_linkage::RequiredSymbol],
 ) {
     use jit_linkage::Linkage;
+    let report_origin = graph.nodes.first().map(|n| n.searcher.origin.clone());
     let mut exported_static = Vec::new();
     for (verdict, wanted) in report.symbols.iter_mut().zip(note) {
         let expected = match wanted.linkage {
@@ -391,17 +415,35 @@ fn check_providers(
                 provider_name.as_deref().unwrap_or("another library")
             )),
             (Linkage::Dynamic, Status::ProvidedByDependency)
-                if provider_name.as_deref() != Some(wanted.file.as_str()) =>
+                if !is_expected_provider(
+                    report_origin.as_deref(),
+                    verdict.provider.as_deref(),
+                    &wanted.file,
+                ) =>
             {
-                Some(format!(
-                    "meant to come from {} (library `{}`), but the loader finds {} first, so \
-                     the JIT would call that copy: make sure {} is in DT_NEEDED and that no \
-                     library loaded before it defines the symbol",
-                    wanted.file,
-                    wanted.library,
-                    provider_name.as_deref().unwrap_or("another library"),
-                    wanted.file
-                ))
+                Some(match wanted.file.strip_prefix("$ORIGIN/") {
+                    Some(soname) => format!(
+                        "meant to come from the {soname} shipped next to the binary (library \
+                         `{}`), but the loader finds {} instead, so the JIT would call that \
+                         library's code: put the binary's libraries next to it or in ../lib \
+                         (`jit-dist --out DIR BINARY` ships them)",
+                        wanted.library,
+                        verdict
+                            .provider
+                            .as_deref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_else(|| "another library".into())
+                    ),
+                    None => format!(
+                        "meant to come from {} (library `{}`), but the loader finds {} first, \
+                         so the JIT would call that copy: make sure {} is in DT_NEEDED and that \
+                         no library loaded before it defines the symbol",
+                        wanted.file,
+                        wanted.library,
+                        provider_name.as_deref().unwrap_or("another library"),
+                        wanted.file
+                    ),
+                })
             }
             (Linkage::Dynamic, Status::Exported) => Some(format!(
                 "meant to come from {} (library `{}`), but the binary itself exports a \
@@ -414,6 +456,30 @@ fn check_providers(
         if let Some(hint) = wrong {
             verdict.status = Status::WrongProvider;
             verdict.hint = Some(hint);
+        }
+    }
+    // A library shipped next to the binary is, for the whole process, the one object of its
+    // SONAME: every other library that needs that name gets this copy too.
+    let mut warned = Vec::new();
+    for wanted in note.iter().filter(|w| w.linkage == Linkage::Dynamic) {
+        let Some(soname) = wanted.file.strip_prefix("$ORIGIN/") else {
+            continue;
+        };
+        if warned.contains(&soname) {
+            continue;
+        }
+        for node in graph.nodes.iter().skip(1) {
+            if node.needs.iter().any(|n| n.name == soname) {
+                warned.push(soname);
+                report.warnings.push(format!(
+                    "{} also needs {soname}, and gets the copy shipped next to the binary for \
+                     library `{}` (the loader maps one {soname} per process), not the system's: \
+                     keep the two compatible, or give the shipped library another SONAME",
+                    node.path.display(),
+                    wanted.library
+                ));
+                break;
+            }
         }
     }
     if exported_static.is_empty() {

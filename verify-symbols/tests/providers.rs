@@ -102,6 +102,22 @@ fn a_symbol_found_in_another_library_than_the_note_names_is_a_wrong_provider() {
             .contains("libmyz.so")
     );
 
+    // Meant to be the copy shipped next to the binary; there is none, the system's is found.
+    let binary = program("bundled", &["crc32\tzlib\tdynamic\t$ORIGIN/libz.so.1"]);
+    let report = verify_recorded(&binary).unwrap();
+    assert_eq!(
+        report.symbols[0].status,
+        Status::WrongProvider,
+        "{report:#?}"
+    );
+    assert!(
+        report.symbols[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("jit-dist")
+    );
+
     // The provider the note names: found.
     let binary = program("right", &["crc32\tzlib\tdynamic\tlibz.so.1"]);
     let report = verify_recorded(&binary).unwrap();

@@ -51,8 +51,8 @@ impl New {
         }
         if let Some(workspace) = other_workspace(&target) {
             bail!(
-                "{} holds another cargo workspace ({}), which the project's files would \
-                 overwrite; choose a new directory",
+                "{} holds another cargo workspace or package ({}, not written by `new`), \
+                 which the project's files would overwrite; choose a new directory",
                 self.path.display(),
                 workspace.display()
             );
@@ -174,19 +174,18 @@ fn resolved(path: &Path) -> anyhow::Result<PathBuf> {
     Ok(out)
 }
 
-/// The manifest of a cargo workspace with members in `dir`, if there is one (a project made
-/// by `new` has an empty `[workspace]` of its own, which may be written over with --force).
+/// The manifest of a cargo project in `dir` that `new` did not write, if there is one: another
+/// workspace, or a package of someone's (every project `new` writes carries the template's
+/// marker line, and only such a project may be written over with --force).
 fn other_workspace(dir: &Path) -> Option<PathBuf> {
     let manifest = dir.join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).ok()?;
-    let members = text
-        .lines()
-        .map(str::trim)
-        .skip_while(|l| *l != "[workspace]")
-        .take_while(|l| *l == "[workspace]" || !l.starts_with('['))
-        .any(|l| l.starts_with("members"));
-    members.then_some(manifest)
+    (!text.contains(TEMPLATE_MARKER)).then_some(manifest)
 }
+
+/// The line every template's Cargo.toml has, by which `new --force` knows its own projects.
+const TEMPLATE_MARKER: &str =
+    "# A project of its own, even when generated inside another workspace's directory.";
 
 /// Copies `from` into `to`, replacing the placeholders in every file. Writes only the files the
 /// template has, and never through a symbolic link.

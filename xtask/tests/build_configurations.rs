@@ -44,7 +44,7 @@ fn check(what: &str, binary: &Path) {
             (
                 "text_length".to_owned(),
                 jit_linkage::Linkage::Dynamic,
-                "libtextlib.so".to_owned()
+                "$ORIGIN/libtextlib.so".to_owned()
             ),
         ],
         "{what}"

@@ -184,6 +184,15 @@ fn never_writes_inside_the_toolkit_another_workspace_or_through_a_link() {
     let dir = fresh_dir("other-workspace");
     std::fs::write(dir.join("Cargo.toml"), "[workspace]\nmembers = [\"a\"]\n").unwrap();
     refused_with_force(&dir, "another cargo workspace");
+    // Nor is somebody's single package.
+    let dir = fresh_dir("other-package");
+    std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"mine\"\n").unwrap();
+    refused_with_force(&dir, "another cargo workspace or package");
+    assert!(
+        std::fs::read_to_string(dir.join("Cargo.toml"))
+            .unwrap()
+            .contains("mine")
+    );
 
     // A `src` that links elsewhere is not written through.
     let dir = fresh_dir("symlink");

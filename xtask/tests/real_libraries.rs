@@ -110,6 +110,13 @@ fn zlib_sqlite_and_a_cpp_helper_linked_statically_and_dynamically_from_every_tar
         );
         let example = cargo_ok(&project, &["run", "--quiet", "--example", "example"], &env);
         assert_eq!(stdout(&example).trim(), format!("example: {expected}"));
+        // Run directly too: cargo adds LD_LIBRARY_PATH, the example's own RUNPATH must do.
+        let direct = run_alone(&shared.join("debug/examples/example"));
+        assert_eq!(
+            stdout(&direct).trim(),
+            format!("example: {expected}"),
+            "{linkage}: {direct:?}"
+        );
         let bench = cargo_ok(&project, &["bench", "--quiet", "--bench", "calls"], &env);
         assert!(
             stdout(&bench).contains(&format!("bench: {expected}")),
@@ -153,6 +160,27 @@ fn zlib_sqlite_and_a_cpp_helper_linked_statically_and_dynamically_from_every_tar
                 report.warnings
             );
         } else {
+            // The zlib shipped next to the binary is also what libLLVM gets for its libz.so.1.
+            assert!(
+                report
+                    .warnings
+                    .iter()
+                    .any(|w| w.contains("also needs libz.so.1") && w.contains("`zlib`")),
+                "{:#?}",
+                report.warnings
+            );
+            // Copied alone, the binary would get the system's zlib (and no libwords.so): the
+            // zlib symbols are from the wrong provider, and the binary cannot start.
+            let alone = fresh_dir("xtask-real-libraries-alone").join("real-libs");
+            std::fs::copy(&binary, &alone).unwrap();
+            let copied = verify_symbols::verify_recorded(&alone).unwrap();
+            assert!(!copied.starts(), "{copied:#?}");
+            for symbol in copied.symbols.iter().filter(|s| s.name != "words_count") {
+                let system = ["zlibVersion", "crc32"].contains(&symbol.name.as_str());
+                if system {
+                    assert_eq!(symbol.status, Status::WrongProvider, "{symbol:?}");
+                }
+            }
             // The C++ helper's shared library needs the C++ runtime, and got it from the C++
             // driver.
             let words = shared.join("debug/libwords.so");
