@@ -124,6 +124,10 @@ fn offset_of<Elf: FileHeader<Endian = Endianness>>(
     })
 }
 
+/// The longest hash chain walked for one name: a real table's chains hold a few symbols, a
+/// corrupt one (no end mark, a cycle) must not make one lookup walk the whole file.
+const MAX_CHAIN: u32 = 1 << 16;
+
 /// The dynamic symbol table as the loader sees it: located through `PT_DYNAMIC`.
 struct DynamicSymbols<'data, Elf: FileHeader> {
     data: &'data [u8],
@@ -259,8 +263,9 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
         if index < symoffset {
             return Some(());
         }
-        // A chain ends at the entry with the low bit set; a corrupt one at the file's end.
-        loop {
+        // A chain ends at the entry with the low bit set; a corrupt one without that mark is cut
+        // off after MAX_CHAIN entries (real chains hold a handful).
+        for _ in 0..MAX_CHAIN {
             let link = usize::try_from(index - symoffset).ok()?;
             let chain_hash = self.u32_at(chains.checked_add(link.checked_mul(4)?)?)?;
             if chain_hash | 1 == hash | 1 {
@@ -271,6 +276,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
             }
             index = index.checked_add(1)?;
         }
+        Some(())
     }
 
     /// `DT_HASH`: the System V table, bucket then chain.
@@ -288,8 +294,9 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
         let bucket = table + 8;
         let chain = bucket.checked_add(usize::try_from(nbucket).ok()?.checked_mul(4)?)?;
         let mut index = self.u32_at(bucket + 4 * usize::try_from(hash % nbucket).ok()?)?;
-        // Each step visits a new index; more steps than entries means a cycle.
-        for _ in 0..=nchain {
+        // Each step visits a new index; more steps than entries means a cycle, and a corrupt
+        // count is cut off after MAX_CHAIN steps.
+        for _ in 0..=nchain.min(MAX_CHAIN) {
             if index == 0 || index >= nchain {
                 return Some(());
             }

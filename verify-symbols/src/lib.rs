@@ -35,15 +35,18 @@
 //!    to theirs.
 //! 5. `/etc/ld.so.cache` (read as the loader reads it, `glibc-ld.so.cache1.1`; no
 //!    `ld.so.conf` guessing: a library in a configured directory but not in the cache is not
-//!    found), then the system search path, both skipped when the loader has `DF_1_NODEFLIB`.
+//!    found), then the system search path. When the loader has `DF_1_NODEFLIB`, a cache entry in
+//!    a system directory is refused and the system search path is skipped.
 //! 6. In each directory of rules 2, 4 and 5, the `glibc-hwcaps` subdirectories this CPU supports
 //!    come first, then the legacy hwcaps subdirectories, then the directory itself, in the order
 //!    the loader prints with `ld.so --help` (`_dl_important_hwcaps`).
 //! 7. `$ORIGIN` (the directory of the object that has the entry), `$LIB` and `$PLATFORM` are
-//!    expanded in RPATH and RUNPATH entries (`_dl_dst_substitute`); an entry with another
-//!    `$` token is dropped.
+//!    expanded in RPATH and RUNPATH entries (`_dl_dst_substitute`); any other `$` stays as it
+//!    is, as the loader keeps it.
 //! 8. A candidate file of another ELF class or machine than the executable is skipped and the
-//!    search goes on (`open_verify`).
+//!    search goes on; any other file the loader cannot load there (not ELF, too short, an
+//!    executable, not a regular file) stops it with an error: the program does not start
+//!    (`open_verify`).
 //! 9. The system's configuration (its search path, hwcaps subdirectories, `$PLATFORM`) is read
 //!    from the system's own loader (`ld.so --help`, `ld.so --list-diagnostics`); a binary for
 //!    another machine cannot be resolved here, and the report says so. The hwcaps levels for the

@@ -210,8 +210,8 @@ fn tokens_from(diagnostics: &str, system: &[PathBuf]) -> (String, String) {
 }
 
 impl Config {
-    /// Expands the dynamic string tokens of an RPATH/RUNPATH entry of an object in `origin`;
-    /// `None` when the entry has a token the loader does not know (it drops the entry).
+    /// Expands the dynamic string tokens of an RPATH/RUNPATH entry of an object in `origin`; a
+    /// `$` that starts no known token stays as it is, as the loader keeps it.
     pub(crate) fn expand(&self, entry: &str, origin: &Path) -> Option<PathBuf> {
         let origin = origin.to_string_lossy();
         let mut out = String::new();
@@ -220,8 +220,10 @@ impl Config {
             out.push_str(&rest[..at]);
             let after = &rest[at + 1..];
             let (token, len) = if let Some(braced) = after.strip_prefix('{') {
-                let end = braced.find('}')?;
-                (&braced[..end], end + 2)
+                match braced.find('}') {
+                    Some(end) => (&braced[..end], end + 2),
+                    None => ("", 0),
+                }
             } else {
                 let end = after
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -232,7 +234,13 @@ impl Config {
                 "ORIGIN" => out.push_str(&origin),
                 "LIB" => out.push_str(&self.tokens().1),
                 "PLATFORM" => out.push_str(&self.tokens().0),
-                _ => return None,
+                // Not a token the loader knows: it keeps the `$` and goes on
+                // (`_dl_dst_substitute`).
+                _ => {
+                    out.push('$');
+                    rest = after;
+                    continue;
+                }
             }
             rest = &after[len..];
         }
@@ -294,10 +302,11 @@ pub struct Step {
 fn identity(path: &Path) -> Result<(bool, u16, u16), String> {
     use std::io::Read;
     let mut header = [0u8; 20];
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return Err("not a regular file".into());
+    // Checked before opening: opening a FIFO blocks (so does the loader; this tool must not).
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Err("not a regular file (the loader would block or fail on it)".into());
     }
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     file.read_exact(&mut header)
         .map_err(|_| "too short for an ELF header".to_owned())?;
     if &header[..4] != b"\x7fELF" {
@@ -328,22 +337,41 @@ pub(crate) fn machine_name(machine: u16) -> String {
     }
 }
 
-/// Whether `path` is a library the loader would take for a process of `class64`/`machine`.
-fn acceptable(path: &Path, class64: bool, machine: u16) -> Result<(), String> {
-    let (c, m, kind) = identity(path)?;
+/// Why a candidate file is not taken: skipped (the search goes on), or fatal (the loader stops
+/// with an error there, and the program does not start).
+enum Reject {
+    Skip(String),
+    Fatal(String),
+}
+
+/// Whether `path` is a library the loader would take for a process of `class64`/`machine`
+/// (glibc's `open_verify`: another class or machine is skipped; anything else that is not a
+/// loadable ELF shared object is an error that stops the program).
+fn acceptable(path: &Path, class64: bool, machine: u16) -> Result<(), Reject> {
+    let (c, m, kind) = identity(path).map_err(Reject::Fatal)?;
     if c != class64 || m != machine {
-        return Err(format!(
+        return Err(Reject::Skip(format!(
             "{}-bit {} file, the binary is {}-bit {}: skipped",
             if c { 64 } else { 32 },
             machine_name(m),
             if class64 { 64 } else { 32 },
             machine_name(machine)
-        ));
+        )));
     }
     if kind != object::elf::ET_DYN {
-        return Err("not a shared object (ET_DYN): skipped".into());
+        return Err(Reject::Fatal(
+            "not a shared object (ET_DYN): the loader stops here".into(),
+        ));
     }
     Ok(())
+}
+
+/// What searching one list of directories gave.
+enum Searched {
+    Found(PathBuf),
+    NotHere,
+    /// The loader stopped at a file it could not load.
+    Stopped,
 }
 
 /// Searches `name` for `chain[0]` (the object that needs it; then the object that loaded that
@@ -363,7 +391,10 @@ pub(crate) fn search(
         trace.push(Step {
             source: "DT_NEEDED path".into(),
             place: name.to_owned(),
-            outcome: outcome.clone().err().unwrap_or_else(|| "found".into()),
+            outcome: match &outcome {
+                Ok(()) => "found".into(),
+                Err(Reject::Skip(why) | Reject::Fatal(why)) => why.clone(),
+            },
         });
         return outcome.ok().map(|()| path);
     }
@@ -412,9 +443,22 @@ pub(crate) fn search(
                             place: dir.display().to_string(),
                             outcome: format!("found: {}", candidate.display()),
                         });
-                        return Some(candidate);
+                        return Searched::Found(candidate);
                     }
-                    Err(why) => reasons.push(format!("{}: {why}", candidate.display())),
+                    Err(Reject::Skip(why)) => {
+                        reasons.push(format!("{}: {why}", candidate.display()))
+                    }
+                    Err(Reject::Fatal(why)) => {
+                        trace.push(Step {
+                            source,
+                            place: dir.display().to_string(),
+                            outcome: format!(
+                                "{}: {why}; the loader stops with an error here",
+                                candidate.display()
+                            ),
+                        });
+                        return Searched::Stopped;
+                    }
                 }
             }
             trace.push(Step {
@@ -430,7 +474,7 @@ pub(crate) fn search(
                 },
             });
         }
-        None
+        Searched::NotHere
     };
     let dirs_of = |searcher: &Searcher, entries: &[String]| -> Vec<PathBuf> {
         entries
@@ -444,8 +488,10 @@ pub(crate) fn search(
         // The chain ends with the executable, so its DT_RPATH is tried last, once.
         for object in chain.iter().filter(|o| !o.rpath.is_empty()) {
             let source = format!("DT_RPATH of {}", object.path.display());
-            if let Some(found) = in_dirs(source, dirs_of(object, &object.rpath), trace) {
-                return Some(found);
+            match in_dirs(source, dirs_of(object, &object.rpath), trace) {
+                Searched::Found(found) => return Some(found),
+                Searched::Stopped => return None,
+                Searched::NotHere => {}
             }
         }
     }
@@ -458,8 +504,10 @@ pub(crate) fn search(
     }
     if !loader.runpath.is_empty() {
         let source = format!("DT_RUNPATH of {}", loader.path.display());
-        if let Some(found) = in_dirs(source, dirs_of(loader, &loader.runpath), trace) {
-            return Some(found);
+        match in_dirs(source, dirs_of(loader, &loader.runpath), trace) {
+            Searched::Found(found) => return Some(found),
+            Searched::Stopped => return None,
+            Searched::NotHere => {}
         }
     }
     if foreign {
@@ -474,19 +522,27 @@ pub(crate) fn search(
         });
         return None;
     }
-    if loader.nodeflib {
-        trace.push(Step {
-            source: "ld.so.cache and system search path".into(),
-            place: String::new(),
+    let hwcaps: Vec<&str> = config.hwcaps.iter().map(String::as_str).collect();
+    let cached = config.cache.lookup(name, machine, class64, &hwcaps);
+    // With DF_1_NODEFLIB the loader still reads the cache, but refuses an entry in a system
+    // directory, and skips the system search path (`_dl_map_object`).
+    let in_system = |path: &Path| {
+        config
+            .directories()
+            .system
+            .iter()
+            .any(|d| path.starts_with(d))
+    };
+    match cached {
+        Some(path) if loader.nodeflib && in_system(&path) => trace.push(Step {
+            source: "ld.so.cache".into(),
+            place: name.to_owned(),
             outcome: format!(
-                "not searched: {} is linked with -z nodefaultlib (DF_1_NODEFLIB)",
+                "{}: in a system directory, which {} refuses (-z nodefaultlib, DF_1_NODEFLIB)",
+                path.display(),
                 loader.path.display()
             ),
-        });
-        return None;
-    }
-    let hwcaps: Vec<&str> = config.hwcaps.iter().map(String::as_str).collect();
-    match config.cache.lookup(name, machine, class64, &hwcaps) {
+        }),
         Some(path) => match acceptable(&path, class64, machine) {
             Ok(()) => {
                 trace.push(Step {
@@ -496,11 +552,19 @@ pub(crate) fn search(
                 });
                 return Some(path);
             }
-            Err(why) => trace.push(Step {
+            Err(Reject::Skip(why)) => trace.push(Step {
                 source: "ld.so.cache".into(),
                 place: name.to_owned(),
                 outcome: format!("{}: {why}", path.display()),
             }),
+            Err(Reject::Fatal(why)) => {
+                trace.push(Step {
+                    source: "ld.so.cache".into(),
+                    place: name.to_owned(),
+                    outcome: format!("{}: {why}; the loader stops here", path.display()),
+                });
+                return None;
+            }
         },
         None => trace.push(Step {
             source: "ld.so.cache".into(),
@@ -508,11 +572,25 @@ pub(crate) fn search(
             outcome: "no entry".into(),
         }),
     }
-    in_dirs(
+    if loader.nodeflib {
+        trace.push(Step {
+            source: "system search path".into(),
+            place: String::new(),
+            outcome: format!(
+                "not searched: {} is linked with -z nodefaultlib (DF_1_NODEFLIB)",
+                loader.path.display()
+            ),
+        });
+        return None;
+    }
+    match in_dirs(
         "system search path".into(),
         config.directories().system.clone(),
         trace,
-    )
+    ) {
+        Searched::Found(found) => Some(found),
+        Searched::Stopped | Searched::NotHere => None,
+    }
 }
 
 #[cfg(test)]
@@ -584,7 +662,13 @@ Legacy HWCAP subdirectories under library search path directories:
                 .unwrap(),
             Path::new("/opt/app/bin/lib/x86_64-linux-gnu/x/haswell")
         );
-        assert_eq!(config.expand("$UNKNOWN/x", origin), None);
-        assert_eq!(config.expand("${ORIGIN", origin), None);
+        assert_eq!(
+            config.expand("$UNKNOWN/x", origin).unwrap(),
+            Path::new("$UNKNOWN/x")
+        );
+        assert_eq!(
+            config.expand("${ORIGIN", origin).unwrap(),
+            Path::new("${ORIGIN")
+        );
     }
 }

@@ -416,3 +416,49 @@ fn a_library_outside_the_cache_in_a_configured_directory_is_not_found() {
     let _ = std::fs::remove_file(&target);
     assert_eq!(seen, Outcome::WillNotStart);
 }
+
+#[test]
+fn a_file_the_loader_cannot_load_stops_it_and_an_unknown_token_stays_literal() {
+    let f = Fixture::new("broken-candidate");
+    // A text file called libz.so.1 next to a binary with RUNPATH $ORIGIN: the loader does not
+    // skip it for the system's zlib; it stops ("file too short").
+    let probe = f.probe(
+        "probe",
+        &["-lz", "-Wl,--enable-new-dtags", "-Wl,-rpath,$ORIGIN"],
+    );
+    std::fs::write(f.path("libz.so.1"), "not a library\n").unwrap();
+    assert_eq!(
+        agree("a text libz.so.1 in $ORIGIN", &probe, &["zlibVersion"]),
+        Outcome::WillNotStart
+    );
+
+    // `$FOO` is no token: the loader searches a directory literally called `$FOO`.
+    let t = Fixture::new("literal-token");
+    t.library("$FOO", "tok", "int tok_fn(void) { return 1; }\n", &[]);
+    let probe = t.probe(
+        "probe",
+        &[
+            "-L$FOO",
+            "-ltok",
+            "-Wl,--enable-new-dtags",
+            "-Wl,-rpath,$ORIGIN/$FOO",
+        ],
+    );
+    let seen = agree("$ORIGIN/$FOO", &probe, &["tok_fn"]);
+    assert!(matches!(seen, Outcome::Symbols(ref s) if s[0].1.is_some()));
+}
+
+#[test]
+fn a_fifo_where_a_library_is_looked_for_does_not_hang_the_tool() {
+    // The loader itself would block opening it; verify-symbols must answer, and say the binary
+    // does not start.
+    let f = Fixture::new("fifo-candidate");
+    let probe = f.probe(
+        "probe",
+        &["-lz", "-Wl,--enable-new-dtags", "-Wl,-rpath,$ORIGIN"],
+    );
+    f.run("mkfifo", &["libz.so.1"]);
+    let start = std::time::Instant::now();
+    assert_eq!(tool_says(&probe, &["zlibVersion"]), Outcome::WillNotStart);
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+}
