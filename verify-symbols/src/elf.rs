@@ -79,6 +79,8 @@ pub(crate) struct ElfInfo<'data> {
     pub(crate) rpath: Vec<&'data str>,
     /// `DT_SONAME`.
     pub(crate) soname: Option<&'data str>,
+    /// `PT_INTERP`: the loader that starts the program.
+    pub(crate) interp: Option<&'data str>,
     /// `DF_1_NODEFLIB`: the loader skips ld.so.cache and the default directories for this
     /// object's dependencies.
     pub(crate) nodeflib: bool,
@@ -337,6 +339,7 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
         runpath: Vec::new(),
         rpath: Vec::new(),
         soname: None,
+        interp: None,
         nodeflib: false,
         machine: header.e_machine(endian),
         class64: header.is_class_64(),
@@ -363,7 +366,14 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     }
     for segment in segments {
         match segment.p_type(endian) {
-            elf::PT_INTERP => interp = true,
+            elf::PT_INTERP => {
+                interp = true;
+                info.interp = segment
+                    .data(endian, data)
+                    .ok()
+                    .and_then(|d| std::str::from_utf8(d).ok())
+                    .map(|s| s.trim_end_matches('\0'));
+            }
             elf::PT_GNU_RELRO => info.relro = true,
             elf::PT_DYNAMIC => dynamic_segment = Some(segment),
             _ => {}

@@ -65,7 +65,17 @@ fn searcher(path: &Path, origin: PathBuf, info: &ElfInfo<'_>) -> Searcher {
 }
 
 /// Builds the load graph of the binary at `path`, whose own `info` is already read.
-pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
+pub(crate) fn build(config: Option<&Config>, path: &Path, info: &ElfInfo<'_>) -> Graph {
+    // A binary this machine cannot run is resolved through its own RPATH/RUNPATH only, by the
+    // host's rules for the rest (which `foreign` makes the search skip).
+    let host;
+    let config = match config {
+        Some(config) => config,
+        None => {
+            host = Config::host();
+            &host
+        }
+    };
     // The executable's $ORIGIN is its real directory (the loader reads /proc/self/exe).
     let origin = path
         .canonicalize()

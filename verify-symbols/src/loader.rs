@@ -20,6 +20,8 @@ pub(crate) struct Config {
     directories: std::sync::OnceLock<Directories>,
     /// `$PLATFORM` and `$LIB`, asked the first time an entry uses one.
     tokens: std::sync::OnceLock<(String, String)>,
+    /// The loader asked, when not this machine's own (another ABI's, like i386 on x86-64).
+    loader: Option<PathBuf>,
 }
 
 /// The loader's directory rules, as it prints them.
@@ -32,14 +34,25 @@ pub(crate) struct Directories {
     pub subdirs: Vec<String>,
 }
 
-/// Runs this machine's loader with `arg` and returns what it printed.
-fn ask_loader(arg: &str) -> String {
-    HOST_LOADERS
-        .iter()
-        .find(|p| Path::new(p).is_file())
+/// Runs `loader` (else this machine's own) with `arg`; what it printed, each answer asked once
+/// per process.
+fn ask_loader(loader: Option<&Path>, arg: &str) -> String {
+    type Asked = Vec<(Option<PathBuf>, String, String)>;
+    static ASKED: std::sync::Mutex<Asked> = std::sync::Mutex::new(Vec::new());
+    let key = loader.map(Path::to_path_buf);
+    let mut asked = ASKED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, _, out)) = asked.iter().find(|(l, a, _)| *l == key && a == arg) {
+        return out.clone();
+    }
+    let program = key
+        .clone()
+        .or_else(|| HOST_LOADERS.iter().map(PathBuf::from).find(|p| p.is_file()));
+    let out = program
         .and_then(|l| Command::new(l).arg(arg).output().ok())
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    asked.push((key, arg.to_owned(), out.clone()));
+    out
 }
 
 /// Every name glibc 2.36 uses for a legacy hwcaps subdirectory on x86 and aarch64 (`tls`, the
@@ -88,32 +101,46 @@ impl Config {
                 .clone(),
             directories: std::sync::OnceLock::new(),
             tokens: std::sync::OnceLock::new(),
+            loader: None,
         }
+    }
+
+    /// The configuration for a binary of `machine`/`class64` started by `interp`: this
+    /// machine's, or, when this machine also has the loader of that other ABI (a 32-bit x86
+    /// binary on x86-64 with `/lib/ld-linux.so.2`), that loader's own. `None` when this machine
+    /// cannot run it.
+    pub(crate) fn for_binary(machine: u16, class64: bool, interp: Option<&str>) -> Option<Config> {
+        let mut config = Config::host();
+        if machine == config.machine && class64 == config.class64 {
+            return Some(config);
+        }
+        let interp = PathBuf::from(interp?);
+        match identity(&interp) {
+            Ok((c, m, _)) if c == class64 && m == machine => {}
+            _ => return None,
+        }
+        config.machine = machine;
+        config.class64 = class64;
+        // The glibc-hwcaps levels are x86-64's.
+        config.hwcaps = Vec::new();
+        config.loader = Some(interp);
+        Some(config)
     }
 
     /// `($PLATFORM, $LIB)` as the loader expands them (`dl_platform`, `dl_dst_lib`).
     fn tokens(&self) -> &(String, String) {
-        static ASKED: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
         self.tokens.get_or_init(|| {
-            ASKED
-                .get_or_init(|| {
-                    tokens_from(
-                        &ask_loader("--list-diagnostics"),
-                        &self.directories().system,
-                    )
-                })
-                .clone()
+            tokens_from(
+                &ask_loader(self.loader.as_deref(), "--list-diagnostics"),
+                &self.directories().system,
+            )
         })
     }
 
     /// The loader's directory rules: asked of the loader once per process.
     pub(crate) fn directories(&self) -> &Directories {
-        static ASKED: std::sync::OnceLock<Directories> = std::sync::OnceLock::new();
-        self.directories.get_or_init(|| {
-            ASKED
-                .get_or_init(|| Directories::from_help(&ask_loader("--help")))
-                .clone()
-        })
+        self.directories
+            .get_or_init(|| Directories::from_help(&ask_loader(self.loader.as_deref(), "--help")))
     }
 }
 

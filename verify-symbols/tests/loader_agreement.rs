@@ -462,3 +462,41 @@ fn a_fifo_where_a_library_is_looked_for_does_not_hang_the_tool() {
     assert_eq!(tool_says(&probe, &["zlibVersion"]), Outcome::WillNotStart);
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn a_32_bit_binary_is_resolved_by_its_own_loader_where_this_machine_has_it() {
+    // x86-64 machines with the i386 C library run 32-bit binaries through /lib/ld-linux.so.2;
+    // verify-symbols asks that loader, not the 64-bit one.
+    if !Path::new("/lib/ld-linux.so.2").exists() || !Path::new("/lib32/libc.so.6").exists() {
+        eprintln!("skipped: no i386 loader and C library on this machine");
+        return;
+    }
+    let f = Fixture::new("i386");
+    f.write(
+        "s32.c",
+        "extern int puts(const char *); extern void exit(int);\n\
+         void _start(void) { puts(\"hi32\"); exit(0); }\n",
+    );
+    f.run(
+        "cc",
+        &[
+            "-m32",
+            "-nostdlib",
+            "-no-pie",
+            "s32.c",
+            "/lib32/libc.so.6",
+            "-Wl,-dynamic-linker,/lib/ld-linux.so.2",
+            "-o",
+            "app32",
+        ],
+    );
+    let out = Command::new(f.path("app32")).env_clear().output().unwrap();
+    assert!(out.status.success(), "the loader runs it: {out:?}");
+    let report = verify(&f.path("app32"), &["puts"]).unwrap();
+    assert!(report.starts() && report.foreign.is_none(), "{report:#?}");
+    assert_eq!(
+        report.symbols[0].status,
+        Status::ProvidedByDependency,
+        "{report:#?}"
+    );
+}
