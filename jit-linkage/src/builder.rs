@@ -92,7 +92,9 @@ impl Build {
     /// `$ORIGIN` RUNPATH finds them. By default the profile directory of cargo's target
     /// directory (`target/debug`, `target/<triple>/release`...), found from `OUT_DIR` and from
     /// `cargo metadata`, which knows `CARGO_TARGET_DIR`, `CARGO_BUILD_BUILD_DIR` and the config
-    /// files. Set it when the target and build directories are both given on the command line.
+    /// files. Set it when the target directory is given on the command line (`--target-dir`)
+    /// and the build directory is set apart: neither the environment nor `cargo metadata` shows
+    /// a command-line target directory to a build script.
     pub fn runtime_dir(&mut self, dir: impl AsRef<Path>) -> &mut Build {
         self.runtime_dir = Some(dir.as_ref().to_path_buf());
         self
@@ -257,8 +259,16 @@ impl Build {
             }
         }
         for i in artifacts {
-            selected[i].2.archive = true;
-            selected[i].2.shared = true;
+            // A prebuilt library gives the files it has.
+            let (archive, shared) = match &selected[i].0.origin {
+                Origin::Prebuilt {
+                    static_lib,
+                    shared_lib,
+                } => (static_lib.is_some(), shared_lib.is_some()),
+                _ => (true, true),
+            };
+            selected[i].2.archive |= archive;
+            selected[i].2.shared |= shared;
         }
         for i in bitcode {
             selected[i].2.bitcode = Some(llvm);
@@ -298,6 +308,22 @@ fn prove_all(libraries: &[Built<'_>]) -> Result<()> {
             None => Vec::new(),
         };
         for file in files.into_iter().flatten() {
+            // A prebuilt file is proven (and named in errors) where the manifest says it is,
+            // not as the copy in OUT_DIR.
+            let file = match &built.lib.origin {
+                Origin::Prebuilt {
+                    static_lib,
+                    shared_lib,
+                } => {
+                    let original = if Some(file) == built.got.archive.as_ref() {
+                        static_lib
+                    } else {
+                        shared_lib
+                    };
+                    original.as_ref().unwrap_or(file)
+                }
+                _ => file,
+            };
             let defined = prove(&built.lib.name, &built.lib.symbols, file)?;
             if built.linkage.is_some() {
                 linked.push((&built.lib.name, defined));

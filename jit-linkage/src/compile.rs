@@ -71,6 +71,9 @@ pub(crate) struct Shared {
     pub soname: String,
     /// Whether it must be placed next to the binary (false for a system library).
     pub bundled: bool,
+    /// Its GNU build ID, which the note records for a placed library: another build of a
+    /// library of the same name (another package's, in the same directory) is not it.
+    pub build_id: Option<String>,
 }
 
 /// Collects what the compiler says, so it reaches the user in our own error or warnings.
@@ -216,6 +219,7 @@ fn compile(lib: &Library, dir: PathBuf, needs: Needs, includes: &[PathBuf]) -> R
         let file = dir.join(lib.shared_file_name());
         let mut link = compiler.to_command();
         link.arg("-shared")
+            .arg("-Wl,--build-id")
             .arg(format!("-Wl,-soname,{}", lib.shared_file_name()))
             .arg("-o")
             .arg(&file)
@@ -229,6 +233,7 @@ fn compile(lib: &Library, dir: PathBuf, needs: Needs, includes: &[PathBuf]) -> R
         })?;
         warnings.extend(stderr.lines().map(str::to_owned));
         shared = Some(Shared {
+            build_id: crate::symbols::build_id(&file),
             file,
             link_name: lib.shared_name.clone(),
             link_dir: Some(dir.clone()),
@@ -298,6 +303,7 @@ fn prebuilt(
             })?
             .unwrap_or_else(|| lib.shared_file_name());
         compiled.shared = Some(Shared {
+            build_id: crate::symbols::build_id(&file),
             file,
             link_name: lib.shared_name.clone(),
             link_dir: Some(dir.clone()),
@@ -381,6 +387,7 @@ fn pkg_config(lib: &Library, dir: PathBuf, needs: Needs, package: &str) -> Resul
             link_dir: None,
             soname,
             bundled: false,
+            build_id: None,
         });
     }
     compiled.dir = dir;

@@ -58,6 +58,8 @@ pub struct Library {
     pub origin: Origin,
     /// Source files (absolute, globs expanded); empty unless compiled.
     pub sources: Vec<PathBuf>,
+    /// The directories of the glob patterns in `sources`: a file added there changes the set.
+    pub source_dirs: Vec<PathBuf>,
     /// Include directories (absolute).
     pub include_dirs: Vec<PathBuf>,
     /// Preprocessor definitions: `NAME` or `NAME=VALUE`.
@@ -305,6 +307,7 @@ fn compiled(
         )));
     }
     let mut sources = Vec::new();
+    let mut source_dirs = Vec::new();
     for pattern in patterns {
         let full = base.join(&pattern);
         if !pattern.contains(['*', '?', '[']) {
@@ -336,6 +339,12 @@ fn compiled(
         }
         found.sort();
         sources.extend(found);
+        // The directory the pattern lists (up to its first wildcard), watched for new files.
+        let fixed: PathBuf = Path::new(&pattern)
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+            .collect();
+        source_dirs.push(base.join(fixed));
     }
     sources.dedup();
     let is_cpp = |p: &PathBuf| {
@@ -377,6 +386,7 @@ fn compiled(
         name,
         origin: Origin::Sources,
         sources,
+        source_dirs,
         include_dirs,
         defines: lib.defines,
         flags: lib.flags,
@@ -417,6 +427,7 @@ fn external(lib: RawLibrary, base: &Path, invalid: &impl Fn(String) -> Error) ->
             name,
             origin: Origin::PkgConfig(package),
             sources: Vec::new(),
+            source_dirs: Vec::new(),
             include_dirs: Vec::new(),
             defines: Vec::new(),
             flags: Vec::new(),
@@ -478,6 +489,7 @@ fn external(lib: RawLibrary, base: &Path, invalid: &impl Fn(String) -> Error) ->
             shared_lib,
         },
         sources: Vec::new(),
+        source_dirs: Vec::new(),
         include_dirs: Vec::new(),
         defines: Vec::new(),
         flags: Vec::new(),
@@ -610,6 +622,8 @@ symbols = ["a"]
         let manifest = Manifest::parse(&text, &path).unwrap();
         let lib = manifest.library("a").unwrap();
         assert_eq!(lib.sources, [dir.join("src/a.c"), dir.join("src/b.c")]);
+        // A file added to src/ later changes the set: the build watches the directory.
+        assert_eq!(lib.source_dirs, [dir.join("src")]);
         assert_eq!(lib.defines, ["X", "Y=2"]);
         assert_eq!(lib.flags, ["-Wall"]);
         assert!(!lib.cpp);

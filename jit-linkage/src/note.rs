@@ -9,9 +9,9 @@
 //! text: a first line `jit-linkage-symbols 1`, then one line per symbol,
 //! `<symbol>\t<library>\t<static|dynamic>\t<file>`, where `<library>` is the manifest's name and
 //! `<file>` the artifact that provides the symbol: the archive linked in (`libexternalstatic.a`),
-//! a system library's `SONAME` (`libsqlite3.so.0`), or `$ORIGIN/<SONAME>` for a shared library
-//! the build places next to the binary (`$ORIGIN/libexternaldynamic.so`), which only that copy
-//! is.
+//! a system library's `SONAME` (`libsqlite3.so.0`), or `$ORIGIN/<SONAME>#<build id>` for a
+//! shared library the build places next to the binary (`$ORIGIN/libexternaldynamic.so#07ae…`),
+//! which only that copy, of that build, is.
 
 use std::path::Path;
 

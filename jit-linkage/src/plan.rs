@@ -78,7 +78,7 @@ const RUNTIME_DIR_VARS: &[&str] = &[
 pub(crate) fn plan(request: &Request<'_>) -> Plan {
     let mut directives = vec![Directive::RerunIfChanged(request.manifest.to_path_buf())];
     for built in &request.libraries {
-        for input in &built.got.inputs {
+        for input in built.got.inputs.iter().chain(&built.lib.source_dirs) {
             directives.push(Directive::RerunIfChanged(input.clone()));
         }
     }
@@ -122,7 +122,10 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             // A library the build places next to the binary is that copy, `$ORIGIN/<SONAME>`:
             // the system's library of the same name is not it.
             Some(Linkage::Dynamic) => match &built.got.shared {
-                Some(shared) if shared.bundled => format!("$ORIGIN/{}", shared.soname),
+                Some(shared) if shared.bundled => match &shared.build_id {
+                    Some(id) => format!("$ORIGIN/{}#{id}", shared.soname),
+                    None => format!("$ORIGIN/{}", shared.soname),
+                },
                 Some(shared) => shared.soname.clone(),
                 None => built.lib.shared_file_name(),
             },
@@ -295,6 +298,7 @@ symbols = ["d_one"]
             link_dir: Some(dir.clone()),
             soname: lib.shared_file_name(),
             bundled: true,
+            build_id: None,
         };
         Built {
             lib,

@@ -84,6 +84,15 @@ pub(crate) fn defined(path: &Path) -> std::result::Result<Defined, String> {
     Ok(defined)
 }
 
+/// The GNU build ID of the file at `path` (hex), if it has one: what tells two builds of a
+/// library with the same name apart.
+pub(crate) fn build_id(path: &Path) -> Option<String> {
+    let data = std::fs::read(path).ok()?;
+    let file = object::File::parse(&*data).ok()?;
+    let id = file.build_id().ok()??;
+    Some(id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// The `SONAME` of the shared library at `path`, if it has one.
 pub(crate) fn soname(path: &Path) -> std::result::Result<Option<String>, String> {
     let data = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;

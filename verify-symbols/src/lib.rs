@@ -370,7 +370,11 @@ fn is_expected_provider(origin: Option<&Path>, provider: Option<&Path>, file: &s
         .map(|f| f.to_string_lossy().into_owned());
     match file.strip_prefix("$ORIGIN/") {
         None => name.as_deref() == Some(file),
-        Some(soname) => {
+        Some(shipped) => {
+            let (soname, build) = match shipped.split_once('#') {
+                Some((soname, build)) => (soname, Some(build)),
+                None => (shipped, None),
+            };
             let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
             let dir = provider.parent().map(real);
             name.as_deref() == Some(soname)
@@ -378,8 +382,18 @@ fn is_expected_provider(origin: Option<&Path>, provider: Option<&Path>, file: &s
                     dir.as_deref() == Some(real(o).as_path())
                         || dir.as_deref() == Some(real(&o.join("../lib")).as_path())
                 })
+                && build.is_none_or(|build| build_id(provider).as_deref() == Some(build))
         }
     }
+}
+
+/// The GNU build ID (hex) of the file at `path`.
+fn build_id(path: &Path) -> Option<String> {
+    use object::Object;
+    let data = map(path).ok()?;
+    let file = object::File::parse(&*data).ok()?;
+    let id = file.build_id().ok()??;
+    Some(id.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Holds each verdict against the provider the note names, and warns where an exported symbol
@@ -425,18 +439,48 @@ fn check_providers(
                 ) =>
             {
                 Some(match wanted.file.strip_prefix("$ORIGIN/") {
-                    Some(soname) => format!(
-                        "meant to come from the {soname} shipped next to the binary (library \
-                         `{}`), but the loader finds {} instead, so the JIT would call that \
-                         library's code: put the binary's libraries next to it or in ../lib \
-                         (`jit-dist --out DIR BINARY` ships them)",
-                        wanted.library,
-                        verdict
+                    Some(shipped) => {
+                        let soname = shipped.split('#').next().unwrap_or(shipped);
+                        let found = verdict
                             .provider
                             .as_deref()
                             .map(|p| p.display().to_string())
-                            .unwrap_or_else(|| "another library".into())
-                    ),
+                            .unwrap_or_else(|| "another library".into());
+                        let same_name = verdict
+                            .provider
+                            .as_deref()
+                            .and_then(|p| p.file_name())
+                            .is_some_and(|f| f == soname);
+                        let next_to = report_origin.as_deref().is_some_and(|o| {
+                            o.join(soname).is_file() || o.join("../lib").join(soname).is_file()
+                        });
+                        if same_name && next_to {
+                            format!(
+                                "meant to come from the {soname} its build placed next to it \
+                                 (library `{}`), but the {found} there is another build of that \
+                                 name: another package's library of the same name in the same \
+                                 directory, or a stale copy. Give the libraries distinct names \
+                                 (`shared_name`), or build and ship the binary with its own",
+                                wanted.library
+                            )
+                        } else if next_to {
+                            format!(
+                                "meant to come from the {soname} next to the binary (library \
+                                 `{}`), but the loader finds {found} first: a library loaded \
+                                 before it defines the same name. Rename the symbol in the \
+                                 library",
+                                wanted.library
+                            )
+                        } else {
+                            format!(
+                                "meant to come from the {soname} shipped next to the binary \
+                                 (library `{}`), but the loader finds {found} instead, so the \
+                                 JIT would call that library's code: put the binary's libraries \
+                                 next to it or in ../lib (`jit-dist --out DIR BINARY` ships them)",
+                                wanted.library
+                            )
+                        }
+                    }
                     None => format!(
                         "meant to come from {} (library `{}`), but the loader finds {} first, \
                          so the JIT would call that copy: make sure {} is in DT_NEEDED and that \
@@ -465,9 +509,10 @@ fn check_providers(
     // SONAME: every other library that needs that name gets this copy too.
     let mut warned = Vec::new();
     for wanted in note.iter().filter(|w| w.linkage == Linkage::Dynamic) {
-        let Some(soname) = wanted.file.strip_prefix("$ORIGIN/") else {
+        let Some(shipped) = wanted.file.strip_prefix("$ORIGIN/") else {
             continue;
         };
+        let soname = shipped.split('#').next().unwrap_or(shipped);
         if warned.contains(&soname) {
             continue;
         }

@@ -40,24 +40,51 @@ fn note_assembly(lines: &[&str]) -> String {
     )
 }
 
+/// The system's zlib, as the compiler finds it.
+fn system_libz() -> PathBuf {
+    let out = Command::new("cc")
+        .arg("-print-file-name=libz.so.1")
+        .output()
+        .unwrap();
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    path.canonicalize().unwrap()
+}
+
+/// The GNU build ID of `path`, as readelf prints it.
+fn build_id_of(path: &Path) -> String {
+    let out = Command::new("readelf")
+        .arg("-n")
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Build ID: ").map(str::to_owned))
+        .expect("the system's zlib has a build ID")
+}
+
 /// A program linked against the system's zlib (kept in DT_NEEDED), carrying `note`.
 fn program(test: &str, note: &[&str]) -> PathBuf {
+    program_with(test, note, &[])
+}
+
+/// [`program`] with more link arguments.
+fn program_with(test: &str, note: &[&str], extra: &[&str]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("verify-symbols-providers-{test}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("main.c"), "int main(void) { return 0; }\n").unwrap();
     std::fs::write(dir.join("note.s"), note_assembly(note)).unwrap();
-    cc(
-        &dir,
-        &[
-            "main.c",
-            "note.s",
-            "-Wl,--no-as-needed",
-            "-lz",
-            "-o",
-            "program",
-        ],
-    );
+    let mut args = vec![
+        "main.c",
+        "note.s",
+        "-Wl,--no-as-needed",
+        "-lz",
+        "-o",
+        "program",
+    ];
+    args.extend(extra);
+    cc(&dir, &args);
     dir.join("program")
 }
 
@@ -116,6 +143,44 @@ fn a_symbol_found_in_another_library_than_the_note_names_is_a_wrong_provider() {
             .as_deref()
             .unwrap()
             .contains("jit-dist")
+    );
+
+    // A copy of that name next to the binary, but another build than the one the note names
+    // (another package's library of the same name in a shared target directory).
+    let rpath = program_with(
+        "another-build",
+        &["crc32\tzlib\tdynamic\t$ORIGIN/libz.so.1#00112233"],
+        &["-Wl,--enable-new-dtags", "-Wl,-rpath,$ORIGIN"],
+    );
+    let here = rpath.parent().unwrap().join("libz.so.1");
+    std::fs::copy(system_libz(), &here).unwrap();
+    let report = verify_recorded(&rpath).unwrap();
+    assert_eq!(
+        report.symbols[0].status,
+        Status::WrongProvider,
+        "{report:#?}"
+    );
+    assert!(
+        report.symbols[0]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("another build"),
+        "{report:#?}"
+    );
+    // The same copy, recorded with its own build ID: the right provider.
+    let id = build_id_of(&here);
+    let right = program_with(
+        "same-build",
+        &[&format!("crc32\tzlib\tdynamic\t$ORIGIN/libz.so.1#{id}")],
+        &["-Wl,--enable-new-dtags", "-Wl,-rpath,$ORIGIN"],
+    );
+    std::fs::copy(system_libz(), right.parent().unwrap().join("libz.so.1")).unwrap();
+    let report = verify_recorded(&right).unwrap();
+    assert_eq!(
+        report.symbols[0].status,
+        Status::ProvidedByDependency,
+        "{report:#?}"
     );
 
     // The provider the note names: found.
