@@ -39,12 +39,23 @@ fn real(path: &Path) -> PathBuf {
 
 /// The loader's answer: run the probe with an empty environment.
 fn loader_says(binary: &Path, names: &[&str]) -> Outcome {
-    let out = Command::new(binary)
-        .args(names)
-        .env_clear()
-        .current_dir("/")
-        .output()
-        .unwrap();
+    // A binary this test process just wrote can be briefly "busy": another test thread's fork
+    // may hold the write descriptor until its exec (ETXTBSY). Try again shortly.
+    let mut attempts = 0;
+    let out = loop {
+        match Command::new(binary)
+            .args(names)
+            .env_clear()
+            .current_dir("/")
+            .output()
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 100 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     if out.status.code() == Some(127) {
         return Outcome::WillNotStart;
     }
