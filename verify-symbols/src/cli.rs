@@ -88,14 +88,20 @@ fn run(args: &Args) -> Result<u8, String> {
         };
         report.binaries.push(verified.map_err(|e| e.to_string())?);
     }
-    if args.json {
-        println!("{}", render_json(&report));
+    print(&report, args.json, args.explain);
+    Ok(report.exit_code())
+}
+
+/// Prints a report: JSON, or tables coloured when stdout is a terminal (and NO_COLOR is unset),
+/// then, with `explain`, where the loader looks.
+pub fn print(report: &Report, json: bool, explain: bool) {
+    if json {
+        println!("{}", render_json(report));
     } else {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", render_text(&report, color));
-        if args.explain {
-            print!("{}", render_explain(&report));
+        print!("{}", render_text(report, color));
+        if explain {
+            print!("{}", render_explain(report));
         }
     }
-    Ok(report.exit_code())
 }

@@ -166,7 +166,7 @@ pub(crate) fn run_variants(sh: &Shell, variants: &[Variant], llvm: Llvm) -> anyh
                 let report = Report {
                     binaries: vec![report],
                 };
-                crate::verify::print(&report, false);
+                verify_symbols::cli::print(&report, false, false);
                 Err("verify-symbols: the JIT would not find every symbol (see above)".to_owned())
             }
             Ok(_) => run_one(variant.command(lib, bitcode), variant.expected()),

@@ -1,10 +1,9 @@
 //! `cargo xtask verify-symbols`: the verify-symbols command, plus the demos as default binaries.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use verify_symbols::{Report, render_json, render_text, verify_all};
+use verify_symbols::verify_all;
 use xshell::Shell;
 
 use crate::build_libs;
@@ -37,7 +36,7 @@ impl VerifySymbols {
             .map(|(binary, own)| (binary, given.clone().or(own)))
             .collect();
         let (report, errors) = verify_all(&checks);
-        print(&report, self.json);
+        verify_symbols::cli::print(&report, self.json, false);
         for error in &errors {
             eprintln!("error: {error}");
         }
@@ -64,14 +63,4 @@ fn default_binaries(sh: &Shell) -> anyhow::Result<Vec<(PathBuf, Option<Vec<Strin
     demo::build(sh, &linked, crate::llvm::Llvm::DEFAULT)?;
     binaries.extend(linked.into_iter().map(|v| (v.binary(), None)));
     Ok(binaries)
-}
-
-/// Prints a report: JSON, or tables coloured when stdout is a terminal (and NO_COLOR is unset).
-pub(crate) fn print(report: &Report, json: bool) {
-    if json {
-        println!("{}", render_json(report));
-    } else {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", render_text(report, color));
-    }
 }
