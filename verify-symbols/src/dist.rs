@@ -114,9 +114,8 @@ fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
         path: binary.to_path_buf(),
         message,
     })?;
-    let config = loader::Config::for_binary(info.machine, info.class64, info.interp)
-        .unwrap_or_else(loader::Config::host);
-    let graph = graph::build(Some(&config), binary, &info);
+    let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+    let graph = graph::build(&config, binary, &info);
     let origin = &graph.nodes[0].searcher.origin;
     let own = if info.runpath.is_empty() {
         &info.rpath

@@ -26,6 +26,9 @@ pub(crate) struct Node {
     pub searcher: Searcher,
     /// The node that loaded this one (the executable has none).
     pub loader: Option<usize>,
+    /// The library's file, mapped while the graph was built, for the symbol search (none for
+    /// the binary, which the caller has).
+    pub data: Option<std::sync::Arc<memmap2::Mmap>>,
     pub needs: Vec<Need>,
 }
 
@@ -65,17 +68,7 @@ fn searcher(path: &Path, origin: PathBuf, info: &ElfInfo<'_>) -> Searcher {
 }
 
 /// Builds the load graph of the binary at `path`, whose own `info` is already read.
-pub(crate) fn build(config: Option<&Config>, path: &Path, info: &ElfInfo<'_>) -> Graph {
-    // A binary this machine cannot run is resolved through its own RPATH/RUNPATH only, by the
-    // host's rules for the rest (which `foreign` makes the search skip).
-    let host;
-    let config = match config {
-        Some(config) => config,
-        None => {
-            host = Config::host();
-            &host
-        }
-    };
+pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
     // The executable's $ORIGIN is its real directory (the loader reads /proc/self/exe).
     let origin = path
         .canonicalize()
@@ -97,6 +90,7 @@ pub(crate) fn build(config: Option<&Config>, path: &Path, info: &ElfInfo<'_>) ->
         path: path.to_path_buf(),
         searcher: searcher(path, origin, info),
         loader: None,
+        data: None,
         needs: Vec::new(),
     }];
     let mut pending_needs: Vec<Vec<String>> =
@@ -176,16 +170,21 @@ pub(crate) fn build(config: Option<&Config>, path: &Path, info: &ElfInfo<'_>) ->
                     };
                     let origin = found.parent().map(Path::to_path_buf).unwrap_or_default();
                     let child = nodes.len();
-                    nodes.push(Node {
-                        path: found.clone(),
-                        searcher: searcher(&found, origin, &child_info),
-                        loader: Some(index),
-                        needs: Vec::new(),
-                    });
-                    pending_needs.push(child_info.needed.iter().map(|s| (*s).to_owned()).collect());
+                    let child_searcher = searcher(&found, origin, &child_info);
+                    let child_needs: Vec<String> =
+                        child_info.needed.iter().map(|s| (*s).to_owned()).collect();
                     if let Some(soname) = child_info.soname {
                         loaded.entry(soname.to_owned()).or_insert(child);
                     }
+                    // Kept for the symbol search: no second open and map of the same file.
+                    nodes.push(Node {
+                        path: found.clone(),
+                        searcher: child_searcher,
+                        loader: Some(index),
+                        data: Some(std::sync::Arc::new(data)),
+                        needs: Vec::new(),
+                    });
+                    pending_needs.push(child_needs);
                     files.insert(key, child);
                     queue.push_back(child);
                     child
@@ -214,14 +213,14 @@ pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str
         if !visited.insert(node.path.clone()) {
             continue;
         }
-        let Ok(data) = map(&node.path) else { continue };
+        let Some(data) = &node.data else { continue };
         let mut seen: HashMap<&str, Seen> = names
             .iter()
             .filter(|n| !found.contains_key(*n))
             .map(|n| (*n, Seen::default()))
             .collect();
         // An unreadable dependency provides nothing; the loader would fail on it too.
-        if elf::read(&data, &mut seen).is_err() {
+        if elf::read(data, &mut seen).is_err() {
             continue;
         }
         for (name, s) in seen {

@@ -572,9 +572,8 @@ fn verify_inner(
         path: path.to_path_buf(),
         message,
     })?;
-    let runnable = loader::Config::for_binary(info.machine, info.class64, info.interp);
-    let graph = graph::build(runnable.as_ref(), path, &info);
-    let config = runnable.unwrap_or_else(loader::Config::host);
+    let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+    let graph = graph::build(&config, path, &info);
     let needed: Vec<Needed> = graph.nodes[0]
         .needs
         .iter()

@@ -14,7 +14,8 @@ pub(crate) struct Config {
     pub class64: bool,
     /// The glibc-hwcaps names this CPU supports, most preferred first (for ld.so.cache).
     pub hwcaps: Vec<String>,
-    pub cache: LdCache,
+    /// `/etc/ld.so.cache`, read once per process.
+    pub cache: &'static LdCache,
     /// What only the loader itself can say, asked the first time a directory is searched or a
     /// token expanded (most libraries come from the cache, which needs none of it).
     directories: std::sync::OnceLock<Directories>,
@@ -96,9 +97,7 @@ impl Config {
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
-            cache: CACHE
-                .get_or_init(|| LdCache::load().unwrap_or_default())
-                .clone(),
+            cache: CACHE.get_or_init(|| LdCache::load().unwrap_or_default()),
             directories: std::sync::OnceLock::new(),
             tokens: std::sync::OnceLock::new(),
             loader: None,
@@ -107,24 +106,26 @@ impl Config {
 
     /// The configuration for a binary of `machine`/`class64` started by `interp`: this
     /// machine's, or, when this machine also has the loader of that other ABI (a 32-bit x86
-    /// binary on x86-64 with `/lib/ld-linux.so.2`), that loader's own. `None` when this machine
-    /// cannot run it.
-    pub(crate) fn for_binary(machine: u16, class64: bool, interp: Option<&str>) -> Option<Config> {
+    /// binary on x86-64 with `/lib/ld-linux.so.2`), that loader's own. For a binary this machine
+    /// cannot run it is this machine's, whose machine the load graph sees differ (`foreign`).
+    pub(crate) fn for_binary(machine: u16, class64: bool, interp: Option<&str>) -> Config {
         let mut config = Config::host();
         if machine == config.machine && class64 == config.class64 {
-            return Some(config);
+            return config;
         }
-        let interp = PathBuf::from(interp?);
+        let Some(interp) = interp.map(PathBuf::from) else {
+            return config;
+        };
         match identity(&interp) {
             Ok((c, m, _)) if c == class64 && m == machine => {}
-            _ => return None,
+            _ => return config,
         }
         config.machine = machine;
         config.class64 = class64;
         // The glibc-hwcaps levels are x86-64's.
         config.hwcaps = Vec::new();
         config.loader = Some(interp);
-        Some(config)
+        config
     }
 
     /// `($PLATFORM, $LIB)` as the loader expands them (`dl_platform`, `dl_dst_lib`).
