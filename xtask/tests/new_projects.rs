@@ -1,8 +1,12 @@
 //! `cargo xtask new`: each template generated outside the workspace, built, run, tested and
 //! verified, the way a downstream team would start.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
+
+use common::shared_build;
 
 const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
 
@@ -10,27 +14,13 @@ fn xtask(args: &[&str]) -> Output {
     Command::new(XTASK).args(args).output().unwrap()
 }
 
-/// One target directory for every generated project, so dependencies build once. Its name has
-/// a comma, a space and a quote: every path that reaches the linker must survive them.
-fn shared_target() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/generated projects, 'all'")
-}
-
+/// `cargo ARGS` in a generated project, its target directory the shared one.
 fn cargo(project: &Path, args: &[&str]) -> Output {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    Command::new(cargo)
-        .args(args)
-        .current_dir(project)
-        .env("CARGO_TARGET_DIR", shared_target())
-        .output()
-        .unwrap()
+    common::cargo(project, args, &[("CARGO_TARGET_DIR", &shared_build())])
 }
 
-fn fresh_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xtask-new-{test}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn fresh_dir(test: &str) -> std::path::PathBuf {
+    common::fresh_dir(&format!("xtask-new-{test}"))
 }
 
 #[test]
@@ -78,7 +68,7 @@ fn every_template_builds_runs_passes_its_tests_and_verifies() {
             String::from_utf8_lossy(&test.stdout)
         );
 
-        let binary = shared_target().join("debug").join(&name);
+        let binary = shared_build().join("debug").join(&name);
         let mut args = vec!["verify-symbols", "--binary", binary.to_str().unwrap()];
         if linkage == "ipo" {
             // It links no library, so its build recorded no symbols: nothing to check by
