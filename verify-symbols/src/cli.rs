@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::{Report, render_explain, render_json, render_text, verify, verify_recorded};
+use crate::{Report, render_explain, render_text, verify, verify_recorded, write_json};
 
 /// Proves that each BINARY gives its JIT code every needed symbol, as glibc's dynamic loader and
 /// `dlsym` would find it: for each symbol one status (exported, provided-by-dependency,
@@ -96,7 +96,9 @@ fn run(args: &Args) -> Result<u8, String> {
 /// then, with `explain`, where the loader looks.
 pub fn print(report: &Report, json: bool, explain: bool) {
     if json {
-        println!("{}", render_json(report));
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        // A closed stdout (a pipe whose reader left) is no error of the verification.
+        let _ = write_json(report, &mut out).and_then(|()| std::io::Write::flush(&mut out));
     } else {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         print!("{}", render_text(report, color));

@@ -110,7 +110,7 @@ type Library = (String, PathBuf);
 /// has one too), and its RUNPATH as written.
 fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
     let data = map(binary)?;
-    let info = elf::read(&data, &mut HashMap::new()).map_err(|message| Error::Parse {
+    let info = elf::read_info(&data).map_err(|message| Error::Parse {
         path: binary.to_path_buf(),
         message,
     })?;

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use object::elf;
-use object::read::elf::{Dyn, FileHeader, ProgramHeader, Sym};
+use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader, Sym};
 use object::{Endianness, FileKind, ReadRef};
 
 /// How a name appears in one symbol table.
@@ -90,16 +90,41 @@ pub(crate) struct ElfInfo<'data> {
     pub(crate) class64: bool,
 }
 
-/// Reads `data` (a whole file), looking up `seen`'s keys in its symbol tables.
+/// Which symbol tables [`read`] looks the names up in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tables {
+    /// The dynamic symbols only, through the hash table: what the loader searches in a
+    /// dependency.
+    Dynamic,
+    /// Also `.symtab` for a name the dynamic symbols do not export, to tell "hidden" and "not
+    /// exported" from "missing" in the binary being verified. The one pass over `.symtab` is
+    /// linear in its size, and is made only when such a name is asked.
+    WithSymtab,
+}
+
+/// Reads `data` (a whole file) and looks each of `names` up in its symbol tables: the result's
+/// `Seen` list is parallel to `names`.
 pub(crate) fn read<'data>(
     data: &'data [u8],
-    seen: &mut HashMap<&str, Seen>,
-) -> Result<ElfInfo<'data>, String> {
-    match FileKind::parse(data).map_err(|e| e.to_string())? {
-        FileKind::Elf64 => read_as::<elf::FileHeader64<Endianness>>(data, seen),
-        FileKind::Elf32 => read_as::<elf::FileHeader32<Endianness>>(data, seen),
-        other => Err(format!("not an ELF file (looks like {other:?})")),
-    }
+    names: &[&str],
+    tables: Tables,
+) -> Result<(ElfInfo<'data>, Vec<Seen>), String> {
+    let mut seen = vec![Seen::default(); names.len()];
+    let info = match FileKind::parse(data).map_err(|e| e.to_string())? {
+        FileKind::Elf64 => {
+            read_as::<elf::FileHeader64<Endianness>>(data, names, &mut seen, tables)?
+        }
+        FileKind::Elf32 => {
+            read_as::<elf::FileHeader32<Endianness>>(data, names, &mut seen, tables)?
+        }
+        other => return Err(format!("not an ELF file (looks like {other:?})")),
+    };
+    Ok((info, seen))
+}
+
+/// Reads only what the loader needs of `data`: no names looked up.
+pub(crate) fn read_info(data: &[u8]) -> Result<ElfInfo<'_>, String> {
+    read(data, &[], Tables::Dynamic).map(|(info, _)| info)
 }
 
 /// The file offset of `size` bytes at virtual address `vaddr`, through the `PT_LOAD` segments.
@@ -312,7 +337,9 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
 
 fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     data: &'data [u8],
-    seen: &mut HashMap<&str, Seen>,
+    names: &[&str],
+    seen: &mut [Seen],
+    tables: Tables,
 ) -> Result<ElfInfo<'data>, String> {
     fn err(what: &'static str) -> impl Fn(object::Error) -> String {
         move |e| format!("{what}: {e}")
@@ -463,48 +490,59 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
 
     let mut unhashed = false;
     if let Some(symbols) = &symbols {
-        for (name, slot) in seen.iter_mut() {
+        for (name, slot) in names.iter().zip(seen.iter_mut()) {
             match symbols.lookup(name) {
                 Some(entry) => slot.dynsym = entry,
                 None => unhashed = true,
             }
         }
     }
-    // `.symtab` (and `.dynsym` when the object has no hash table): one pass, and only when a
-    // name is still not exported.
-    // Only for a name `.dynsym` has no definition of at all (one it defines, exported or not,
-    // is known already).
-    let wanted = unhashed || seen.values().any(|s| !s.dynsym.is_some_and(|e| e.defined));
-    if let Some(sections) = sections.filter(|_| wanted) {
-        for (table_type, is_dynsym) in [(elf::SHT_DYNSYM, true), (elf::SHT_SYMTAB, false)] {
-            if is_dynsym && !unhashed {
-                continue;
-            }
-            let Ok(table) = sections.symbols(endian, data, table_type) else {
+    // `.dynsym` without a hash table (the loader could not search it either, but it tells what
+    // the object holds) and `.symtab`: one pass each, only for the names `.dynsym` has no
+    // definition of (one it defines, exported or not, is known already).
+    let pending: Vec<usize> = (0..names.len())
+        .filter(|&i| !seen[i].dynsym.is_some_and(|e| e.defined))
+        .collect();
+    if pending.is_empty() {
+        return Ok(info);
+    }
+    let Some(sections) = sections else {
+        return Ok(info);
+    };
+    for (table_type, is_dynsym) in [(elf::SHT_DYNSYM, true), (elf::SHT_SYMTAB, false)] {
+        let wanted = if is_dynsym {
+            unhashed
+        } else {
+            tables == Tables::WithSymtab
+        };
+        if !wanted {
+            continue;
+        }
+        let Ok(table) = sections.symbols(endian, data, table_type) else {
+            continue;
+        };
+        let Ok(strtab) = sections
+            .section(table.string_section())
+            .and_then(|s| s.data(endian, data))
+        else {
+            continue;
+        };
+        let slots = NameSlots::new(names, &pending);
+        for symbol in table.iter() {
+            let Some(index) = slots.find(strtab, symbol.st_name(endian)) else {
                 continue;
             };
-            let strings = table.strings();
-            for symbol in table.iter() {
-                // A name that does not read is skipped: it cannot be one we look for.
-                let Ok(name) = symbol.name(endian, strings) else {
-                    continue;
-                };
-                let Ok(name) = std::str::from_utf8(name) else {
-                    continue;
-                };
-                let Some(slot) = seen.get_mut(name) else {
-                    continue;
-                };
-                let entry = Entry {
-                    defined: !symbol.is_undefined(endian),
-                    bind: symbol.st_bind(),
-                    visibility: symbol.st_visibility(),
-                    hidden_version: false,
-                };
+            let entry = Entry {
+                defined: !symbol.is_undefined(endian),
+                bind: symbol.st_bind(),
+                visibility: symbol.st_visibility(),
+                hidden_version: false,
+            };
+            for &i in &slots.indices[index] {
                 let current = if is_dynsym {
-                    &mut slot.dynsym
+                    &mut seen[i].dynsym
                 } else {
-                    &mut slot.symtab
+                    &mut seen[i].symtab
                 };
                 if current.is_none_or(|c| entry.rank() > c.rank()) {
                     *current = Some(entry);
@@ -513,4 +551,93 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
         }
     }
     Ok(info)
+}
+
+/// The names a linear pass over a symbol table looks for. Most symbols of a large table are
+/// none of them, so a symbol is first checked against the first two bytes of the names (one
+/// bit of a 64 Ki-bit set, no string scanned), and only then its whole name read and hashed.
+struct NameSlots<'n> {
+    prefixes: Vec<u64>,
+    by_name: HashMap<&'n [u8], usize>,
+    /// For each distinct name: the positions in `names` that ask for it.
+    indices: Vec<Vec<usize>>,
+}
+
+impl<'n> NameSlots<'n> {
+    fn new(names: &[&'n str], pending: &[usize]) -> Self {
+        let mut slots = NameSlots {
+            prefixes: vec![0; 1 << 10],
+            by_name: HashMap::with_capacity(pending.len()),
+            indices: Vec::new(),
+        };
+        for &i in pending {
+            let name = names[i].as_bytes();
+            let prefix = Self::prefix(name);
+            slots.prefixes[prefix / 64] |= 1 << (prefix % 64);
+            let next = slots.indices.len();
+            let slot = *slots.by_name.entry(name).or_insert(next);
+            if slot == next {
+                slots.indices.push(Vec::new());
+            }
+            slots.indices[slot].push(i);
+        }
+        slots
+    }
+
+    /// The first two bytes of a name (a NUL for a missing one) as one 16-bit number.
+    fn prefix(name: &[u8]) -> usize {
+        match name {
+            [] | [0, ..] => 0,
+            [first] | [first, 0, ..] => usize::from(*first) << 8,
+            [first, second, ..] => usize::from(*first) << 8 | usize::from(*second),
+        }
+    }
+
+    /// The slot of the name at `offset` in `strtab`, if it is one of the names.
+    fn find(&self, strtab: &[u8], offset: u32) -> Option<usize> {
+        let rest = strtab.get(usize::try_from(offset).ok()?..)?;
+        let prefix = Self::prefix(rest);
+        if self.prefixes[prefix / 64] & (1 << (prefix % 64)) == 0 {
+            return None;
+        }
+        let end = rest.iter().position(|b| *b == 0)?;
+        self.by_name.get(&rest[..end]).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NameSlots;
+
+    /// Each asked name is found at its offset, whatever its length (one byte, two, more), and
+    /// a name that only starts like an asked one, or is a prefix of one, is not.
+    #[test]
+    fn name_slots_find_exactly_the_asked_names() {
+        let strtab = b"\0a\0ab\0abc\0abd\0b\0zz_not_asked\0";
+        let names = ["ab", "a", "abc", "b", "ab"];
+        let slots = NameSlots::new(&names, &[0, 1, 2, 3, 4]);
+        let at = |name: &str| {
+            let needle = format!("\0{name}\0");
+            let position = strtab
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+                .unwrap();
+            u32::try_from(position + 1).unwrap()
+        };
+        let indices = |name: &str| {
+            slots
+                .find(strtab, at(name))
+                .map(|slot| slots.indices[slot].clone())
+        };
+        assert_eq!(indices("a"), Some(vec![1]));
+        assert_eq!(indices("ab"), Some(vec![0, 4]));
+        assert_eq!(indices("abc"), Some(vec![2]));
+        assert_eq!(indices("b"), Some(vec![3]));
+        assert_eq!(indices("abd"), None);
+        assert_eq!(indices("zz_not_asked"), None);
+        // The empty name at offset 0, an offset past the table, one inside a name's tail.
+        assert_eq!(slots.find(strtab, 0), None);
+        assert_eq!(slots.find(strtab, 999), None);
+        assert_eq!(slots.find(strtab, at("abc") + 1), None);
+    }
 }

@@ -2,10 +2,10 @@
 //! (breadth first, each `DT_NEEDED` in order, a name already loaded not loaded again), which is
 //! also the order `dlsym(RTLD_DEFAULT, ...)` searches them in.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
-use crate::elf::{self, ElfInfo, Seen};
+use crate::elf::{self, ElfInfo};
 use crate::loader::{self, Config, Searcher, Step};
 use crate::map;
 
@@ -155,7 +155,7 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
                         });
                         continue;
                     };
-                    let Ok(child_info) = elf::read(&data, &mut HashMap::new()) else {
+                    let Ok(child_info) = elf::read_info(&data) else {
                         trace.push(Step {
                             source: "open".into(),
                             place: found.display().to_string(),
@@ -205,29 +205,25 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
 /// `dlsym(RTLD_DEFAULT, name)` returns when the binary itself does not define it.
 pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str, PathBuf> {
     let mut found = HashMap::new();
-    let mut visited = HashSet::new();
+    let mut pending: Vec<&str> = names.to_vec();
     for node in graph.nodes.iter().skip(1) {
-        if found.len() == names.len() {
+        if pending.is_empty() {
             break;
         }
-        if !visited.insert(node.path.clone()) {
-            continue;
-        }
         let Some(data) = &node.data else { continue };
-        let mut seen: HashMap<&str, Seen> = names
-            .iter()
-            .filter(|n| !found.contains_key(*n))
-            .map(|n| (*n, Seen::default()))
-            .collect();
         // An unreadable dependency provides nothing; the loader would fail on it too.
-        if elf::read(data, &mut seen).is_err() {
+        let Ok((_, seen)) = elf::read(data, &pending, elf::Tables::Dynamic) else {
             continue;
-        }
-        for (name, s) in seen {
+        };
+        let mut still = Vec::with_capacity(pending.len());
+        for (name, s) in pending.iter().zip(seen) {
             if s.dynsym.is_some_and(|e| e.is_exported()) {
-                found.insert(name, node.path.clone());
+                found.insert(*name, node.path.clone());
+            } else {
+                still.push(*name);
             }
         }
+        pending = still;
     }
     found
 }

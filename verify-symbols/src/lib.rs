@@ -58,7 +58,9 @@
 //! own hash table (`DT_GNU_HASH`, else `DT_HASH`), so the cost grows with the names asked, not
 //! with the library; a symbol that exists only as a non-default version (`foo@V1`, the
 //! `VERSYM` hidden bit) is not what `dlsym` returns, nor is one whose value is zero (a version's
-//! own name symbol).
+//! own name symbol). The one linear pass: a name the binary's dynamic symbols do not define is
+//! looked for in the binary's `.symtab` (when it has one), which tells `hidden` and
+//! `not-exported` from `missing`; a dependency is only ever searched through its hash table.
 //!
 //! ```no_run
 //! let report = verify_symbols::verify("target/debug/demo-static".as_ref(), &["external_function"])?;
@@ -76,13 +78,12 @@ mod loader;
 pub use crate::loader::Step;
 mod render;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::elf::{ElfInfo, ObjectKind, Seen};
-pub use crate::render::{JSON_SCHEMA, render_explain, render_json, render_text};
+pub use crate::render::{JSON_SCHEMA, render_explain, render_json, render_text, write_json};
 
 /// A file that could not be verified.
 #[derive(Debug, thiserror::Error)]
@@ -567,11 +568,11 @@ fn verify_inner(
     data: &[u8],
     names: &[&str],
 ) -> Result<(BinaryReport, graph::Graph), Error> {
-    let mut seen: HashMap<&str, Seen> = names.iter().map(|n| (*n, Seen::default())).collect();
-    let info = elf::read(data, &mut seen).map_err(|message| Error::Parse {
-        path: path.to_path_buf(),
-        message,
-    })?;
+    let (info, seen) =
+        elf::read(data, names, elf::Tables::WithSymtab).map_err(|message| Error::Parse {
+            path: path.to_path_buf(),
+            message,
+        })?;
     let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
     let graph = graph::build(&config, path, &info);
     let needed: Vec<Needed> = graph.nodes[0]
@@ -591,7 +592,8 @@ fn verify_inner(
 
     let mut verdicts: Vec<SymbolReport> = names
         .iter()
-        .map(|name| own_verdict(name, seen[name], &info))
+        .zip(&seen)
+        .map(|(name, seen)| own_verdict(name, *seen, &info))
         .collect();
     let unresolved: Vec<&str> = names
         .iter()
@@ -601,13 +603,13 @@ fn verify_inner(
         .collect();
     if !unresolved.is_empty() {
         let providers = graph::providers(&graph, &unresolved);
-        for verdict in &mut verdicts {
+        for (verdict, seen) in verdicts.iter_mut().zip(&seen) {
             if let Some(provider) = providers.get(verdict.name.as_str()) {
                 verdict.status = Status::ProvidedByDependency;
                 verdict.provider = Some(provider.clone());
                 verdict.hint = None;
             } else if verdict.status == Status::Missing {
-                verdict.hint = Some(missing_hint(&needed, &info, seen[verdict.name.as_str()]));
+                verdict.hint = Some(missing_hint(&needed, &info, *seen));
             }
         }
     }

@@ -187,6 +187,14 @@ pub const JSON_SCHEMA: u32 = 1;
 /// "path", "trace"}], "unresolved_indirect", "foreign", "runpath", "warnings", "symbols":
 /// [{"name", "status", "provider", "expected", "hint"}], ...}]}`.
 pub fn render_json(report: &Report) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and the serialiser writes UTF-8.
+    write_json(report, &mut out).unwrap_or_else(|e| out = format!("{{\"error\": \"{e}\"}}").into());
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`render_json`] written straight into `out` (for a large report, no copy of it in memory).
+pub fn write_json(report: &Report, out: &mut impl std::io::Write) -> std::io::Result<()> {
     #[derive(serde::Serialize)]
     struct Versioned<'a> {
         schema: u32,
@@ -196,8 +204,8 @@ pub fn render_json(report: &Report) -> String {
         schema: JSON_SCHEMA,
         binaries: &report.binaries,
     };
-    // Serialising plain structs of strings, bools and vectors cannot fail.
-    serde_json::to_string_pretty(&versioned).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    serde_json::to_writer(&mut *out, &versioned)?;
+    out.write_all(b"\n")
 }
 
 impl std::fmt::Display for Status {
