@@ -214,39 +214,19 @@ extern crate llvm_sys_191 as llvm_sys;
 #[cfg(jit_llvm = "22")]
 extern crate llvm_sys_221 as llvm_sys;
 
-#[cfg(not(any(
-    feature = "llvm14",
-    feature = "llvm15",
-    feature = "llvm16",
-    feature = "llvm19",
-    feature = "llvm22"
-)))]
+#[cfg(jit_llvm_choice = "none")]
 compile_error!(
     "jit-core needs one LLVM version: enable exactly one of the features llvm14, llvm15, \
-     llvm16, llvm19, llvm22 (the default is llvm22; with default-features = false, choose one)"
+     llvm16, llvm19, llvm22 (libLLVM as a shared library) or llvm14-static ... llvm22-static \
+     (LLVM linked statically); the default is llvm22; with default-features = false, choose one"
 );
 
-#[cfg(any(
-    all(
-        feature = "llvm14",
-        any(
-            feature = "llvm15",
-            feature = "llvm16",
-            feature = "llvm19",
-            feature = "llvm22"
-        )
-    ),
-    all(
-        feature = "llvm15",
-        any(feature = "llvm16", feature = "llvm19", feature = "llvm22")
-    ),
-    all(feature = "llvm16", any(feature = "llvm19", feature = "llvm22")),
-    all(feature = "llvm19", feature = "llvm22"),
-))]
+#[cfg(jit_llvm_choice = "several")]
 compile_error!(
-    "jit-core links one LLVM: its features llvm14, llvm15, llvm16, llvm19, llvm22 are mutually \
-     exclusive, and more than one is enabled (a dependency with default features brings in \
-     llvm22: depend on jit-core with default-features = false and one version feature)"
+    "jit-core links one LLVM, once: its features llvm14 ... llvm22 and llvm14-static ... \
+     llvm22-static are mutually exclusive, and more than one is enabled (a dependency with \
+     default features brings in llvm22: depend on jit-core with default-features = false and \
+     one version feature)"
 );
 
 mod bitcode;

@@ -21,6 +21,15 @@ fn on_path(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
+/// Whether the C compiler's linker finds `file` (`cc -print-file-name` answers with a path only
+/// when it does).
+fn c_library_present(file: &str) -> bool {
+    std::process::Command::new("cc")
+        .arg(format!("-print-file-name={file}"))
+        .output()
+        .is_ok_and(|o| Path::new(String::from_utf8_lossy(&o.stdout).trim()).is_absolute())
+}
+
 /// What LLVM `llvm` needs, and the tools every version needs.
 fn requirements(llvm: Llvm) -> Vec<Requirement> {
     let prefix = llvm.prefix();
@@ -35,6 +44,21 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
                 && present("include/llvm-c/Orc.h")
                 && present(&format!("lib/libLLVM-{n}.so")),
             package: format!("llvm-{n}-dev"),
+        },
+        Requirement {
+            what: format!(
+                "LLVM {n}'s Polly static library (libPolly.a: llvm-config lists it among the \
+                 static libraries the llvm{n}-static feature links)"
+            ),
+            present: present("lib/libPolly.a"),
+            package: format!("libpolly-{n}-dev"),
+        },
+        Requirement {
+            what: "zstd's development library (libzstd.so: LLVM 16 and later link it when \
+                   linked statically)"
+                .into(),
+            present: c_library_present("libzstd.so"),
+            package: "libzstd-dev".into(),
         },
         Requirement {
             what: format!("LLVM {n} tools (llvm-as-{n}, llvm-link-{n}, lli-{n})"),

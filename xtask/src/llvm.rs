@@ -43,6 +43,15 @@ impl Llvm {
             format!("llvm{}", self.0),
         ]
     }
+
+    /// [`Llvm::cargo_args`] with LLVM linked statically (the `llvm<N>-static` features).
+    pub(crate) fn static_cargo_args(self) -> [String; 3] {
+        [
+            "--no-default-features".into(),
+            "--features".into(),
+            format!("llvm{}-static", self.0),
+        ]
+    }
 }
 
 impl fmt::Display for Llvm {
