@@ -61,12 +61,29 @@ impl BuildLibs {
 /// Builds the c-artifacts package for LLVM `llvm` and copies every manifest library's files to
 /// [`c_libs_dir`].
 pub(crate) fn build(llvm: Llvm) -> anyhow::Result<Vec<Built>> {
+    build_with(llvm, &[])
+}
+
+/// [`build`], and the packages `also` in the same cargo run (one cargo start, one lock, one
+/// freshness check instead of two).
+pub(crate) fn build_with(llvm: Llvm, also: &[&str]) -> anyhow::Result<Vec<Built>> {
     let manifest = Manifest::load(manifest_path())?;
-    progress!("build-libs: building the manifest's libraries (package c-artifacts, LLVM {llvm})");
+    if also.is_empty() {
+        progress!(
+            "build-libs: building the manifest's libraries (package c-artifacts, LLVM {llvm})"
+        );
+    } else {
+        progress!(
+            "build-libs: building the manifest's libraries (package c-artifacts) and {} with \
+             LLVM {llvm}",
+            also.join(", ")
+        );
+    }
     let mut command = Command::new(cargo());
     command
         .current_dir(project_root())
         .args(["build", "--quiet", "--package", "c-artifacts"])
+        .args(also.iter().flat_map(|p| ["--package", p]))
         .args(["--message-format", "json-render-diagnostics"])
         .args(llvm.cargo_args())
         .stderr(Stdio::inherit());

@@ -22,7 +22,7 @@ impl Variant {
         Variant::Ipo,
     ];
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Variant::Static => "static",
             Variant::Dynamic => "dynamic",
@@ -63,8 +63,18 @@ impl Variant {
 
     /// The command that runs the variant; `lib` is the manifest's first library, `bitcode`
     /// the first bitcode library's.
-    fn command(self, lib: &Built, bitcode: Option<&PathBuf>) -> Command {
-        let mut command = Command::new(self.binary());
+    pub(crate) fn command(self, lib: &Built, bitcode: Option<&PathBuf>) -> Command {
+        self.command_in(&target_dir().join("debug"), lib, bitcode)
+    }
+
+    /// [`Variant::command`] for the binary in a profile directory.
+    pub(crate) fn command_in(
+        self,
+        profile: &std::path::Path,
+        lib: &Built,
+        bitcode: Option<&PathBuf>,
+    ) -> Command {
+        let mut command = Command::new(self.binary_in(profile));
         match self {
             Variant::Static | Variant::Dynamic => {}
             Variant::Ipo => {
@@ -117,34 +127,82 @@ impl Demo {
         } else {
             self.variants
         };
-        run_variants(sh, &variants, self.llvm)
+        run_variants(&variants, self.llvm)
     }
+}
+
+/// The cargo packages of `variants`, each once.
+fn packages(variants: &[Variant]) -> Vec<&'static str> {
+    let mut names: Vec<&str> = variants.iter().map(|v| v.package()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Builds the binaries of `variants` with LLVM `llvm` linked statically (the `llvm<N>-static`
+/// features), in a target directory of their own (`target/static-llvm`, so that the shared
+/// builds are not rebuilt), and returns its debug profile directory.
+pub(crate) fn build_static_llvm(
+    sh: &Shell,
+    variants: &[Variant],
+    llvm: Llvm,
+) -> anyhow::Result<PathBuf> {
+    let cargo = cargo();
+    let names = packages(variants);
+    let dir = target_dir().join("static-llvm");
+    progress!(
+        "demo: building {} with LLVM {llvm} linked statically, in {}",
+        names.join(", "),
+        dir.display()
+    );
+    let packages = names.iter().flat_map(|p| ["--package", p]);
+    let features = llvm.static_cargo_args();
+    let _dir = sh.push_env("CARGO_TARGET_DIR", &dir);
+    cmd!(sh, "{cargo} build --quiet {packages...} {features...}").run()?;
+    Ok(dir.join("debug"))
 }
 
 /// Builds the binaries of `variants` with LLVM `llvm`.
 pub(crate) fn build(sh: &Shell, variants: &[Variant], llvm: Llvm) -> anyhow::Result<()> {
+    build_with(sh, variants, llvm, &[])
+}
+
+/// [`build`] with more cargo arguments (`--release`, `--target-dir DIR`, features).
+pub(crate) fn build_with(
+    sh: &Shell,
+    variants: &[Variant],
+    llvm: Llvm,
+    extra: &[&str],
+) -> anyhow::Result<()> {
     let cargo = cargo();
-    let mut names: Vec<&str> = variants.iter().map(|v| v.package()).collect();
-    names.sort_unstable();
-    names.dedup();
-    progress!("demo: building {} with LLVM {llvm}", names.join(", "));
+    let names = packages(variants);
+    progress!(
+        "demo: building {} with LLVM {llvm}{}{}",
+        names.join(", "),
+        if extra.is_empty() { "" } else { " " },
+        extra.join(" ")
+    );
     let packages = names.iter().flat_map(|p| ["--package", p]);
     let version = llvm.cargo_args();
-    cmd!(sh, "{cargo} build --quiet {packages...} {version...}").run()?;
+    cmd!(
+        sh,
+        "{cargo} build --quiet {packages...} {version...} {extra...}"
+    )
+    .run()?;
     Ok(())
 }
 
 /// Builds what the variants need, verifies the symbols of each binary that must export them,
 /// then runs each variant and prints its line. A variant that fails verification is not run:
 /// its diagnosis is printed instead.
-pub(crate) fn run_variants(sh: &Shell, variants: &[Variant], llvm: Llvm) -> anyhow::Result<()> {
+pub(crate) fn run_variants(variants: &[Variant], llvm: Llvm) -> anyhow::Result<()> {
     // The archive and library variants load the manifest's first library by path.
-    let libraries = build_libs::build(llvm)?;
+    // The libraries and the demos in one cargo run.
+    let libraries = build_libs::build_with(llvm, &packages(variants))?;
     let Some(lib) = libraries.first() else {
         bail!("the manifest declares no library");
     };
     let bitcode = libraries.iter().find_map(|b| b.bitcode.as_ref());
-    build(sh, variants, llvm)?;
 
     let mut failed = Vec::new();
     for &variant in variants {

@@ -62,7 +62,7 @@ fn everything(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
         cmd!(sh, "{cargo} doc --workspace --no-deps --quiet {version...}").run()?;
     }
     progress!("test: LLVM {llvm}: [5/6] demos");
-    demo::run_variants(sh, &Variant::ALL, llvm)?;
+    demo::run_variants(&Variant::ALL, llvm)?;
     progress!("test: LLVM {llvm}: [6/6] the linked demos under other cargo settings");
     demos_under_cargo_settings(sh, llvm)
 }
@@ -152,5 +152,5 @@ fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     progress!("test: LLVM {llvm}: [3/4] jit-core's tests");
     cmd!(sh, "{cargo} test --package jit-core {version...}").run()?;
     progress!("test: LLVM {llvm}: [4/4] demos");
-    demo::run_variants(sh, &Variant::ALL, llvm)
+    demo::run_variants(&Variant::ALL, llvm)
 }

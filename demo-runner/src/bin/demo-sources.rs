@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use jit_core::JitBuilder;
 
-const USAGE: &str = "usage: demo-sources archive LIB.a [MODULE]
-       demo-sources library LIB.so [MODULE]
-       demo-sources host-function [MODULE]
+const USAGE: &str = "usage: demo-sources archive LIB.a [MODULE | --bench-calls N]
+       demo-sources library LIB.so [MODULE | --bench-calls N]
+       demo-sources host-function [MODULE | --bench-calls N]
 
 JIT-compiles MODULE (.ll or .bc; default: the bundled module.ll) and prints its `i32 f()`,
 resolving external symbols only from the source named: a static archive linked into the JIT,
@@ -31,29 +31,34 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        ["archive", path, module @ ..] if module.len() <= 1 => {
+        ["archive", path, module @ ..] if module.len() <= 2 => {
             builder.static_archive(path);
-            (module.first(), "the archive must define the symbol")
+            (module, "the archive must define the symbol")
         }
-        ["library", path, module @ ..] if module.len() <= 1 => {
+        ["library", path, module @ ..] if module.len() <= 2 => {
             builder.shared_library(path);
-            (module.first(), "the library must export the symbol")
+            (module, "the library must export the symbol")
         }
-        ["host-function", module @ ..] if module.len() <= 1 => {
+        ["host-function", module @ ..] if module.len() <= 2 => {
             builder.host_function(
                 "external_function",
                 external_function as extern "C" fn(i32) -> i32,
             );
-            (
-                module.first(),
-                "only `external_function` is provided by the host",
-            )
+            (module, "only `external_function` is provided by the host")
         }
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
-    let module = module.map(PathBuf::from);
+    let module = match module {
+        [] => None,
+        ["--bench-calls", n] => return demo_runner::bench_calls(&builder, n),
+        [path] if !path.starts_with("--") => Some(PathBuf::from(path)),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     demo_runner::report(demo_runner::run(module.as_deref(), &builder), hint)
 }
