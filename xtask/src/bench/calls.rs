@@ -1,0 +1,184 @@
+//! A call from JIT code into a C helper through each symbol source, against ahead-of-time
+//! calls through the PLT and direct.
+
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use xshell::{Shell, cmd};
+
+use super::{Bound, Goal, Outcome, Row, Settings, field, ratio};
+use crate::flags::{BenchTarget, Variant};
+use crate::{build_libs, demo, progress, project_root};
+
+const CALLS: u64 = 100_000_000;
+const TINY_CALLS: u64 = 100_000;
+
+/// The JIT sides: label, variant, and the symbol source's arguments before `--bench-calls`.
+enum Source {
+    Process(Variant),
+    Archive,
+    Library,
+    HostFunction,
+}
+
+const SOURCES: [(&str, Source); 5] = [
+    (
+        "process symbol, static link (demo-static)",
+        Source::Process(Variant::Static),
+    ),
+    (
+        "process symbol, dynamic link (demo-dynamic)",
+        Source::Process(Variant::Dynamic),
+    ),
+    (".static_archive in the JIT", Source::Archive),
+    (".shared_library loaded by path", Source::Library),
+    ("Rust host function", Source::HostFunction),
+];
+
+const PLT: &str = "AOT call through the PLT";
+const DIRECT: &str = "AOT direct call";
+
+pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
+    let llvm = settings.llvm;
+    let calls = if settings.tiny { TINY_CALLS } else { CALLS }.to_string();
+    let libs = build_libs::build(llvm)?;
+    let lib = libs.first().context("the manifest has no library")?;
+    let variants = [Variant::Static, Variant::Dynamic, Variant::Archive];
+    demo::build_with(sh, &variants, llvm, &["--release"])?;
+    let release = crate::target_dir().join("release");
+
+    let root = project_root();
+    let source = root.join("c-libs/bench/call_loop.c");
+    let include = root.join("c-libs/include");
+    let clang = format!("clang-{llvm}");
+    let plt = settings.dir.join("call_loop_plt");
+    let direct = settings.dir.join("call_loop_direct");
+    let (shared, archive) = (&lib.shared_lib, &lib.static_lib);
+    let shared_dir = shared
+        .parent()
+        .context("the shared library has no directory")?;
+    let rpath = format!("-Wl,-rpath,{}", shared_dir.display());
+    cmd!(
+        sh,
+        "{clang} -O2 -fno-lto -I {include} -o {plt} {source} {shared} {rpath}"
+    )
+    .run()?;
+    cmd!(
+        sh,
+        "{clang} -O2 -fno-lto -I {include} -o {direct} {source} {archive}"
+    )
+    .run()?;
+
+    progress!(
+        "bench calls: {calls} calls per side, 1 warm-up + {} rounds, alternating",
+        settings.rounds
+    );
+    let sides = SOURCES.len() + 2;
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); sides];
+    let mut expected: Option<String> = None;
+    for round in 0..=settings.rounds {
+        for turn in 0..sides {
+            let side = (turn + round) % sides;
+            let (ns, result) = if side < SOURCES.len() {
+                let mut command = match &SOURCES[side].1 {
+                    Source::Process(variant) => Command::new(variant.binary_in(&release)),
+                    Source::Archive => {
+                        let mut c = Command::new(Variant::Archive.binary_in(&release));
+                        c.arg("archive").arg(archive);
+                        c
+                    }
+                    Source::Library => {
+                        let mut c = Command::new(Variant::Archive.binary_in(&release));
+                        c.arg("library").arg(shared);
+                        c
+                    }
+                    Source::HostFunction => {
+                        let mut c = Command::new(Variant::Archive.binary_in(&release));
+                        c.arg("host-function");
+                        c
+                    }
+                };
+                command.arg("--bench-calls").arg(&calls);
+                let (_, output) = super::timed(&mut command)?;
+                let result = output
+                    .split_whitespace()
+                    .skip_while(|w| *w != "result")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                (field(&output, "ns-per-call")?, result)
+            } else {
+                let binary = if side == SOURCES.len() { &plt } else { &direct };
+                let (_, output) = super::timed(Command::new(binary).arg(&calls))?;
+                let Some((result, ns)) = output.trim().split_once(' ') else {
+                    bail!("unexpected output of {}: {output}", binary.display());
+                };
+                (ns.parse::<f64>()?, result.to_owned())
+            };
+            match &expected {
+                Some(value) if *value != result => {
+                    bail!("side {side} computed {result}, another side {value}")
+                }
+                Some(_) => {}
+                None => expected = Some(result),
+            }
+            if round > 0 {
+                samples[side].push(ns);
+            }
+        }
+    }
+    let case = "one call";
+    let mut rows: Vec<Row> = SOURCES
+        .iter()
+        .zip(&samples)
+        .map(|((label, _), s)| Row::ours(case, *label, s.clone()))
+        .collect();
+    rows.push(Row::peer(case, PLT, samples[SOURCES.len()].clone()));
+    rows.push(Row::peer(case, DIRECT, samples[SOURCES.len() + 1].clone()));
+    let mut goals = Vec::new();
+    let mut against_direct = Vec::new();
+    for (label, _) in &SOURCES {
+        goals.push(Goal {
+            text: format!("{label} / {PLT}"),
+            ratio: ratio(&rows, (case, label), (case, PLT))?,
+            bound: Bound::AtMost(1.1),
+        });
+        against_direct.push(format!(
+            "{label} {:.2}x",
+            ratio(&rows, (case, label), (case, DIRECT))?
+        ));
+    }
+    let notes = vec![
+        format!(
+            "Against the direct call: {}; the PLT call itself is {:.2}x the direct one.",
+            against_direct.join(", "),
+            ratio(&rows, (case, PLT), (case, DIRECT))?
+        ),
+        "What would reach the direct call: JIT code calls a symbol it does not define through \
+         an indirect jump (a stub or GOT entry written when the symbol is resolved), because the \
+         callee may be anywhere in the 64-bit address space and code is materialised before it \
+         is known where. A direct `call rel32` needs the callee within ±2 GiB and known at link \
+         time: that is the case only for code linked into the same JIT memory with the small \
+         code model, or removed altogether by inlining the helper from bitcode (the `ipo` \
+         benchmark, where the call disappears)."
+            .to_owned(),
+    ];
+    Ok(Outcome {
+        target: BenchTarget::Calls,
+        title: "A call into C through each symbol source".into(),
+        method: format!(
+            "{calls} iterations of a loop in JIT code (`demo-runner/call_loop.ll`, LLVM {llvm}) \
+             that calls the C library's `external_function` — a symbol the module does not \
+             define, so never inlined — timed inside the process (ns per call, after a warm-up \
+             call that resolves the symbol). Each symbol source is its own release demo \
+             process (`--bench-calls N`). The peers are the same loop in C \
+             (`c-libs/bench/call_loop.c`, clang-{llvm} -O2) calling the same function linked \
+             from the shared library (through the PLT) and from the static archive into the \
+             executable (a direct call). All sides must compute the same sum."
+        ),
+        unit: "ns/call",
+        rows,
+        goals,
+        notes,
+    })
+}
