@@ -67,6 +67,16 @@ pub(crate) fn build(llvm: Llvm) -> anyhow::Result<Vec<Built>> {
 /// [`build`], and the packages `also` in the same cargo run (one cargo start, one lock, one
 /// freshness check instead of two).
 pub(crate) fn build_with(llvm: Llvm, also: &[&str]) -> anyhow::Result<Vec<Built>> {
+    build_profile(llvm, also, false)
+}
+
+/// [`build`] with cargo's release profile (the C compiled at `-O3`), into a `release`
+/// directory below [`c_libs_dir`]: what a benchmark against release binaries calls.
+pub(crate) fn build_release(llvm: Llvm) -> anyhow::Result<Vec<Built>> {
+    build_profile(llvm, &[], true)
+}
+
+fn build_profile(llvm: Llvm, also: &[&str], release: bool) -> anyhow::Result<Vec<Built>> {
     let manifest = Manifest::load(manifest_path())?;
     if also.is_empty() {
         progress!(
@@ -84,6 +94,7 @@ pub(crate) fn build_with(llvm: Llvm, also: &[&str]) -> anyhow::Result<Vec<Built>
         .current_dir(project_root())
         .args(["build", "--quiet", "--package", "c-artifacts"])
         .args(also.iter().flat_map(|p| ["--package", p]))
+        .args(release.then_some("--release"))
         .args(["--message-format", "json-render-diagnostics"])
         .args(llvm.cargo_args())
         .stderr(Stdio::inherit());
@@ -92,7 +103,11 @@ pub(crate) fn build_with(llvm: Llvm, also: &[&str]) -> anyhow::Result<Vec<Built>
         bail!("building the C libraries failed (cargo's messages are above)");
     }
     let env = build_script_env(&String::from_utf8_lossy(&out.stdout))?;
-    let dir = c_libs_dir(llvm);
+    let dir = if release {
+        c_libs_dir(llvm).join("release")
+    } else {
+        c_libs_dir(llvm)
+    };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let var = |kind: &str, lib: &Library| {
         format!(

@@ -1,11 +1,12 @@
 //! `cargo xtask test`: everything CI checks, in the order a developer would run it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
-use crate::flags::{Deps, Test, Variant};
+use crate::flags::{Bench, BenchTarget, Deps, Test, Variant};
 use crate::llvm::{Llvm, LlvmChoice};
 use crate::{cargo, demo, progress, target_dir};
 
@@ -46,25 +47,29 @@ fn everything(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     let cargo = cargo();
     let version = &llvm.cargo_args();
     let _llvm = sh.push_env(LLVM_ENV, llvm.to_string());
-    progress!("test: LLVM {llvm}: [1/6] system packages");
+    progress!("test: LLVM {llvm}: [1/8] system packages");
     Deps { check: false, llvm }.run(sh)?;
-    progress!("test: LLVM {llvm}: [2/6] cargo clippy");
+    progress!("test: LLVM {llvm}: [2/8] cargo clippy");
     cmd!(
         sh,
         "{cargo} clippy --workspace --all-targets --quiet {version...} -- -D warnings"
     )
     .run()?;
-    progress!("test: LLVM {llvm}: [3/6] cargo test");
+    progress!("test: LLVM {llvm}: [3/8] cargo test");
     cmd!(sh, "{cargo} test --workspace {version...}").run()?;
-    progress!("test: LLVM {llvm}: [4/6] cargo doc (warnings are errors)");
+    progress!("test: LLVM {llvm}: [4/8] cargo doc (warnings are errors)");
     {
         let _deny = sh.push_env("RUSTDOCFLAGS", "-D warnings");
         cmd!(sh, "{cargo} doc --workspace --no-deps --quiet {version...}").run()?;
     }
-    progress!("test: LLVM {llvm}: [5/6] demos");
+    progress!("test: LLVM {llvm}: [5/8] demos");
     demo::run_variants(&Variant::ALL, llvm)?;
-    progress!("test: LLVM {llvm}: [6/6] the linked demos under other cargo settings");
-    demos_under_cargo_settings(sh, llvm)
+    progress!("test: LLVM {llvm}: [6/8] the linked demos under other cargo settings");
+    demos_under_cargo_settings(sh, llvm)?;
+    progress!("test: LLVM {llvm}: [7/8] the linked demos with LLVM linked statically");
+    static_llvm_demos(sh, llvm)?;
+    progress!("test: LLVM {llvm}: [8/8] every benchmark once, at its smallest size");
+    tiny_benchmarks(sh, llvm)
 }
 
 /// The demos that link the C libraries, built with the target directory moved (with the build
@@ -116,21 +121,123 @@ fn demos_under_cargo_settings(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
         .run()?;
         drop(pushed);
         for variant in &variants {
-            let binary = variant.binary_in(&profile);
-            let out = std::process::Command::new(&binary)
-                .env_clear()
-                .current_dir("/")
-                .output()?;
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            if !out.status.success() || !stdout.contains("f() = 42") {
-                anyhow::bail!(
-                    "{what}: {} exited with {}: {stdout}{}",
+            run_directly(&variant.binary_in(&profile), what)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a demo binary directly, with an empty environment from `/`: it must print `f() = 42`.
+fn run_directly(binary: &Path, what: &str) -> anyhow::Result<()> {
+    let out = std::process::Command::new(binary)
+        .env_clear()
+        .current_dir("/")
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || !stdout.contains("f() = 42") {
+        bail!(
+            "{what}: {} exited with {}: {stdout}{}",
+            binary.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    progress!("test: {what}: {} ok", binary.display());
+    Ok(())
+}
+
+/// demo-static and demo-dynamic with LLVM linked statically (`llvm<N>-static`): the same
+/// guarantees as with the shared libLLVM. Each runs directly; its `.dynsym` exports the
+/// manifest's symbols and nothing of the program or of LLVM (a handful of C++ standard-library
+/// template copies that libstdc++.so refers to are the linker's doing and allowed); no
+/// `DT_NEEDED` names libLLVM; verify-symbols passes what its build recorded.
+fn static_llvm_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
+    use object::{Object, ObjectSymbol};
+
+    let variants = [Variant::Static, Variant::Dynamic];
+    let profile = demo::build_static_llvm(sh, &variants, llvm)?;
+    let manifest = jit_linkage::Manifest::load(crate::build_libs::manifest_path())?;
+    let external = manifest
+        .libraries
+        .iter()
+        .find(|l| l.name == "external")
+        .context("the manifest has no library `external`")?;
+    for variant in variants {
+        let binary = variant.binary_in(&profile);
+        let what = format!("LLVM {llvm} linked statically");
+        run_directly(&binary, &what)?;
+        let data = std::fs::read(&binary)?;
+        let file = object::File::parse(&*data)?;
+        let needed = verify_symbols::verify_recorded(&binary)?;
+        if !needed.all_found() || needed.needed.iter().any(|n| n.name.contains("LLVM")) {
+            bail!(
+                "{what}: {}: verify-symbols does not pass, or libLLVM is still needed:\n{}",
+                binary.display(),
+                verify_symbols::render_text(
+                    &verify_symbols::Report {
+                        binaries: vec![needed]
+                    },
+                    false
+                )
+            );
+        }
+        let exported: Vec<String> = file
+            .dynamic_symbols()
+            .filter(|s| s.is_definition())
+            .filter_map(|s| s.name().ok().map(str::to_owned))
+            .collect();
+        let own_library = variant == Variant::Static;
+        for symbol in &external.symbols {
+            if own_library != exported.contains(symbol) {
+                bail!(
+                    "{what}: {}: {symbol} is {} .dynsym",
                     binary.display(),
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
+                    if own_library { "missing from" } else { "in" }
                 );
             }
-            progress!("test: {what}: {} ok", binary.display());
+        }
+        let leaked: Vec<&String> = exported
+            .iter()
+            .filter(|s| {
+                let rust = s.starts_with("_R") || (s.starts_with("_ZN") && s.contains("17h"));
+                let llvm = s.starts_with("LLVM") || s.contains("4llvm");
+                rust || llvm || *s == "external_unlisted"
+            })
+            .collect();
+        if !leaked.is_empty() || exported.len() > 100 {
+            bail!(
+                "{what}: {} exports {} symbols, among them {leaked:?}: the program or LLVM \
+                 leaked into .dynsym",
+                binary.display(),
+                exported.len()
+            );
+        }
+        progress!(
+            "test: {what}: {} exports {} symbols, verify-symbols passes",
+            binary.display(),
+            exported.len()
+        );
+    }
+    Ok(())
+}
+
+/// Every benchmark once, at its smallest size: the report and each plot must be written.
+fn tiny_benchmarks(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
+    Bench {
+        targets: Vec::new(),
+        rounds: 1,
+        tiny: true,
+        llvm,
+    }
+    .run(sh)?;
+    let dir = target_dir().join("bench/tiny");
+    let report = std::fs::read_to_string(dir.join("report.md"))
+        .with_context(|| format!("no report in {}", dir.display()))?;
+    for target in BenchTarget::ALL {
+        let plot = format!("{}.svg", target.name());
+        let svg = std::fs::read_to_string(dir.join(&plot)).unwrap_or_default();
+        if !report.contains(&format!("]({plot})")) || !svg.starts_with("<svg") {
+            bail!("the tiny benchmark report lacks {plot} or its plot");
         }
     }
     Ok(())

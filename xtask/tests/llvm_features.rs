@@ -1,5 +1,5 @@
-//! jit-core's LLVM version features: none, or two at once, is a compile error that says what
-//! to do (checked with real cargo builds, in a target directory of their own).
+//! jit-core's LLVM version features: none, or two at once (shared or static), is a compile error
+//! that says what to do (checked with real cargo builds, in a target directory of their own).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -47,6 +47,38 @@ fn two_llvm_versions_are_a_compile_error() {
         return;
     };
     let out = check_jit_core(&[&format!("llvm{tested}"), &format!("llvm{other}")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("mutually exclusive"), "{stderr}");
+}
+
+#[test]
+fn shared_and_static_llvm_of_one_version_are_refused() {
+    // llvm<N> asks llvm-sys for `prefer-dynamic`, llvm<N>-static for `force-static`; llvm-sys
+    // refuses both at once before jit-core's own check can run, and cargo names it.
+    let tested = std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into());
+    let out = check_jit_core(&[&format!("llvm{tested}"), &format!("llvm{tested}-static")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("llvm-sys") && stderr.contains("Only one of the features"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn two_static_versions_are_a_compile_error() {
+    let tested = std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into());
+    let Some(other) = ["14", "15", "16", "19", "22"].into_iter().find(|v| {
+        *v != tested && Path::new(&format!("/usr/lib/llvm-{v}/bin/llvm-config")).exists()
+    }) else {
+        eprintln!("only LLVM {tested} is installed: no second version to enable with it");
+        return;
+    };
+    let out = check_jit_core(&[
+        &format!("llvm{tested}-static"),
+        &format!("llvm{other}-static"),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("mutually exclusive"), "{stderr}");
