@@ -141,11 +141,12 @@ fn packages(variants: &[Variant]) -> Vec<&'static str> {
 
 /// Builds the binaries of `variants` with LLVM `llvm` linked statically (the `llvm<N>-static`
 /// features), in a target directory of their own (`target/static-llvm`, so that the shared
-/// builds are not rebuilt), and returns its debug profile directory.
+/// builds are not rebuilt), and returns its profile directory (`debug`, or `release`).
 pub(crate) fn build_static_llvm(
     sh: &Shell,
     variants: &[Variant],
     llvm: Llvm,
+    release: bool,
 ) -> anyhow::Result<PathBuf> {
     let cargo = cargo();
     let names = packages(variants);
@@ -158,8 +159,9 @@ pub(crate) fn build_static_llvm(
     let packages = names.iter().flat_map(|p| ["--package", p]);
     let features = llvm.static_cargo_args();
     let _dir = sh.push_env("CARGO_TARGET_DIR", &dir);
-    cmd!(sh, "{cargo} build --quiet {packages...} {features...}").run()?;
-    Ok(dir.join("debug"))
+    let profile = release.then_some("--release");
+    cmd!(sh, "{cargo} build --quiet {packages...} {features...} {profile...}").run()?;
+    Ok(dir.join(if release { "release" } else { "debug" }))
 }
 
 /// Builds the binaries of `variants` with LLVM `llvm`.

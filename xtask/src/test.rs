@@ -155,7 +155,7 @@ fn static_llvm_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     use object::{Object, ObjectSymbol};
 
     let variants = [Variant::Static, Variant::Dynamic];
-    let profile = demo::build_static_llvm(sh, &variants, llvm)?;
+    let profile = demo::build_static_llvm(sh, &variants, llvm, false)?;
     let manifest = jit_linkage::Manifest::load(crate::build_libs::manifest_path())?;
     let external = manifest
         .libraries

@@ -94,8 +94,11 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     let llvm = settings.llvm;
     let libs = build_libs::build(llvm)?;
     let lib = libs.first().context("the manifest has no library")?;
-    demo::build(sh, &DEMOS, llvm)?;
-    let static_llvm = demo::build_static_llvm(sh, &[Variant::Static, Variant::Dynamic], llvm)?;
+    // Release builds, as a program is shipped (lli is one too).
+    demo::build_with(sh, &DEMOS, llvm, &["--release"])?;
+    let release = crate::target_dir().join("release");
+    let static_llvm =
+        demo::build_static_llvm(sh, &[Variant::Static, Variant::Dynamic], llvm, true)?;
     let module = settings.dir.join("lli-module.ll");
     std::fs::write(&module, LLI_MODULE)
         .with_context(|| format!("cannot write {}", module.display()))?;
@@ -109,7 +112,7 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
             (
                 demo_label(*demo).to_owned(),
                 Kind::Demo,
-                demo.command(lib, None),
+                demo.command_in(&release, lib, None),
             )
         })
         .collect();
@@ -120,7 +123,7 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
             demo.command_in(&static_llvm, lib, None),
         ));
     }
-    let mut bare = Command::new(Variant::Static.binary());
+    let mut bare = Command::new(Variant::Static.binary_in(&release));
     bare.arg("--help");
     sides.push(("demo-static --help (no JIT)".into(), Kind::Whole, bare));
     let mut peer_command = Command::new(&lli);
@@ -214,9 +217,7 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
             "`demo-static --help` starts the same binary and exits before creating a JIT: the \
              price of loading the program and libLLVM alone."
                 .to_owned(),
-            "The demos are debug builds, as `cargo xtask demo` builds them; their own code is \
-             a small part of the time (see the breakdown)."
-                .to_owned(),
+            "Every demo is a release build, as a program is shipped (lli is one too).".to_owned(),
         ],
     })
 }
