@@ -160,7 +160,11 @@ pub(crate) fn build_static_llvm(
     let features = llvm.static_cargo_args();
     let _dir = sh.push_env("CARGO_TARGET_DIR", &dir);
     let profile = release.then_some("--release");
-    cmd!(sh, "{cargo} build --quiet {packages...} {features...} {profile...}").run()?;
+    cmd!(
+        sh,
+        "{cargo} build --quiet {packages...} {features...} {profile...}"
+    )
+    .run()?;
     Ok(dir.join(if release { "release" } else { "debug" }))
 }
 

@@ -218,8 +218,22 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
              price of loading the program and libLLVM alone."
                 .to_owned(),
             "Every demo is a release build, as a program is shipped (lli is one too).".to_owned(),
+            format!(
+                "Binary sizes: demo-static {:.1} MB with the shared libLLVM, {:.1} MB with LLVM \
+                 linked statically.",
+                megabytes(&Variant::Static.binary_in(&release))?,
+                megabytes(&Variant::Static.binary_in(&static_llvm))?
+            ),
         ],
     })
+}
+
+/// A file's size in MB (10^6 bytes).
+fn megabytes(path: &std::path::Path) -> anyhow::Result<f64> {
+    let bytes = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    Ok(bytes as f64 / 1e6)
 }
 
 fn demo_label(demo: Variant) -> &'static str {
