@@ -88,22 +88,31 @@ fn run(args: &Args) -> Result<u8, String> {
         };
         report.binaries.push(verified.map_err(|e| e.to_string())?);
     }
-    print(&report, args.json, args.explain);
-    Ok(report.exit_code())
+    match print(&report, args.json, args.explain) {
+        // A reader that left early (`verify-symbols ... | head`) does not change the answer.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the report to stdout: {e}"))
+        }
+        _ => Ok(report.exit_code()),
+    }
 }
 
-/// Prints a report: JSON, or tables coloured when stdout is a terminal (and NO_COLOR is unset),
-/// then, with `explain`, where the loader looks.
-pub fn print(report: &Report, json: bool, explain: bool) {
+/// Prints a report to stdout: JSON, or tables coloured when stdout is a terminal (and NO_COLOR
+/// is unset), then, with `explain`, where the loader looks. A write error (a full disk, a
+/// closed pipe) is returned, so that the output is never silently cut short.
+pub fn print(report: &Report, json: bool, explain: bool) -> std::io::Result<()> {
+    use std::io::Write as _;
+
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if json {
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        // A closed stdout (a pipe whose reader left) is no error of the verification.
-        let _ = write_json(report, &mut out).and_then(|()| std::io::Write::flush(&mut out));
+        write_json(report, &mut out)?;
+        out.write_all(b"\n")?;
     } else {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", render_text(report, color));
+        out.write_all(render_text(report, color).as_bytes())?;
         if explain {
-            print!("{}", render_explain(report));
+            out.write_all(render_explain(report).as_bytes())?;
         }
     }
+    out.flush()
 }

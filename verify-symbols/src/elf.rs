@@ -84,6 +84,8 @@ pub(crate) struct ElfInfo<'data> {
     /// `DF_1_NODEFLIB`: the loader skips ld.so.cache and the default directories for this
     /// object's dependencies.
     pub(crate) nodeflib: bool,
+    /// Dynamic symbols but neither `DT_GNU_HASH` nor `DT_HASH`: the loader finds nothing in it.
+    pub(crate) hashless: bool,
     /// `e_machine`.
     pub(crate) machine: u16,
     /// ELFCLASS64.
@@ -96,9 +98,10 @@ pub(crate) enum Tables {
     /// The dynamic symbols only, through the hash table: what the loader searches in a
     /// dependency.
     Dynamic,
-    /// Also `.symtab` for a name the dynamic symbols do not export, to tell "hidden" and "not
-    /// exported" from "missing" in the binary being verified. The one pass over `.symtab` is
-    /// linear in its size, and is made only when such a name is asked.
+    /// Also `.symtab` (and a `.dynsym` without a hash table) for a name the dynamic symbols do
+    /// not define, to tell "hidden" and "not exported" from "missing" in the binary being
+    /// verified. The one pass over each is linear in its size, and is made only when such a
+    /// name is asked.
     WithSymtab,
 }
 
@@ -368,6 +371,7 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
         soname: None,
         interp: None,
         nodeflib: false,
+        hashless: false,
         machine: header.e_machine(endian),
         class64: header.is_class_64(),
     };
@@ -497,9 +501,12 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
             }
         }
     }
-    // `.dynsym` without a hash table (the loader could not search it either, but it tells what
-    // the object holds) and `.symtab`: one pass each, only for the names `.dynsym` has no
-    // definition of (one it defines, exported or not, is known already).
+    info.hashless = unhashed;
+    // `.dynsym` without a hash table and `.symtab`: one pass each, for the binary being
+    // verified only, and only for the names `.dynsym` has no definition of (one it defines,
+    // exported or not, is known already). The loader cannot look a name up in an object
+    // without a hash table (glibc's do_lookup_x skips it), so what such a `.dynsym` holds is
+    // recorded like `.symtab`: present in the file, never found by `dlsym`.
     let pending: Vec<usize> = (0..names.len())
         .filter(|&i| !seen[i].dynsym.is_some_and(|e| e.defined))
         .collect();
@@ -509,12 +516,10 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     let Some(sections) = sections else {
         return Ok(info);
     };
-    for (table_type, is_dynsym) in [(elf::SHT_DYNSYM, true), (elf::SHT_SYMTAB, false)] {
-        let wanted = if is_dynsym {
-            unhashed
-        } else {
-            tables == Tables::WithSymtab
-        };
+    if tables == Tables::Dynamic {
+        return Ok(info);
+    }
+    for (table_type, wanted) in [(elf::SHT_DYNSYM, unhashed), (elf::SHT_SYMTAB, true)] {
         if !wanted {
             continue;
         }
@@ -539,11 +544,7 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
                 hidden_version: false,
             };
             for &i in &slots.indices[index] {
-                let current = if is_dynsym {
-                    &mut seen[i].dynsym
-                } else {
-                    &mut seen[i].symtab
-                };
+                let current = &mut seen[i].symtab;
                 if current.is_none_or(|c| entry.rank() > c.rank()) {
                     *current = Some(entry);
                 }

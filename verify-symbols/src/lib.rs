@@ -58,9 +58,11 @@
 //! own hash table (`DT_GNU_HASH`, else `DT_HASH`), so the cost grows with the names asked, not
 //! with the library; a symbol that exists only as a non-default version (`foo@V1`, the
 //! `VERSYM` hidden bit) is not what `dlsym` returns, nor is one whose value is zero (a version's
-//! own name symbol). The one linear pass: a name the binary's dynamic symbols do not define is
+//! own name symbol). The linear passes: a name the binary's dynamic symbols do not define is
 //! looked for in the binary's `.symtab` (when it has one), which tells `hidden` and
-//! `not-exported` from `missing`; a dependency is only ever searched through its hash table.
+//! `not-exported` from `missing`; a dependency is searched through its hash table only. An
+//! object without a hash table provides nothing (glibc's `do_lookup_x` skips it): in the
+//! binary, its dynamic symbols count as `not-exported`, with a hint saying why.
 //!
 //! ```no_run
 //! let report = verify_symbols::verify("target/debug/demo-static".as_ref(), &["external_function"])?;
@@ -665,7 +667,11 @@ fn own_verdict(name: &str, seen: Seen, info: &ElfInfo<'_>) -> SymbolReport {
             ),
         )
     } else if seen.symtab.is_some_and(|e| e.defined) {
-        let hint = if info.dynamic {
+        let hint = if info.hashless {
+            "the binary has dynamic symbols but no hash table (DT_GNU_HASH or DT_HASH), so the \
+             loader and dlsym cannot look up any of them: link it again with the system linker, \
+             which writes one (do not strip it with a tool that drops it)"
+        } else if info.dynamic {
             "linked in but not exported to .dynsym: list it in the manifest's `symbols` (the \
              generated --dynamic-list) or link with -Wl,--export-dynamic"
         } else {

@@ -205,7 +205,7 @@ pub fn write_json(report: &Report, out: &mut impl std::io::Write) -> std::io::Re
         binaries: &report.binaries,
     };
     serde_json::to_writer(&mut *out, &versioned)?;
-    out.write_all(b"\n")
+    Ok(())
 }
 
 impl std::fmt::Display for Status {

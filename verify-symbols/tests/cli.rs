@@ -59,3 +59,40 @@ fn symbols_come_from_flags_a_file_or_the_note_and_none_is_a_usage_error() {
         "a --binary is required: {out:?}"
     );
 }
+
+#[test]
+fn a_report_that_cannot_be_written_is_an_error_and_a_closed_pipe_is_not() {
+    let libc = libc();
+    for json in [false, true] {
+        let mut args = vec!["--binary", libc.as_str(), "--symbol", "malloc"];
+        if json {
+            args.push("--json");
+        }
+        // A full disk: the report would be cut short, so it is exit 2 and said.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_verify-symbols"))
+            .args(&args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "json {json}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot write the report"),
+            "json {json}: {out:?}"
+        );
+        // A reader that left at once: the answer (exit 0) stands, and nothing panics.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_verify-symbols"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "json {json}: {out:?}");
+        assert!(out.stderr.is_empty(), "json {json}: {out:?}");
+    }
+}

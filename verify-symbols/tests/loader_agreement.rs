@@ -364,6 +364,59 @@ fn a_binary_without_section_headers_is_read_as_the_loader_reads_it() {
 }
 
 #[test]
+fn a_library_without_a_hash_table_provides_nothing() {
+    let f = Fixture::new("no-hash");
+    let library = f.library(
+        "",
+        "nohash",
+        "int nohash_fn(void) { return 1; }\n",
+        &["-Wl,--hash-style=gnu"],
+    );
+    // Turn its DT_GNU_HASH (and any DT_HASH) into DT_DEBUG, which a library's loader ignores:
+    // the loader still maps it, but looks no name up in it (glibc's do_lookup_x skips an
+    // object with no hash buckets). Its `.dynsym` still holds nohash_fn.
+    let mut data = std::fs::read(&library).unwrap();
+    fn word(data: &[u8], at: usize, size: usize) -> usize {
+        let mut bytes = [0u8; 8];
+        bytes[..size].copy_from_slice(&data[at..at + size]);
+        u64::from_le_bytes(bytes) as usize
+    }
+    let (phoff, phentsize, phnum) = (
+        word(&data, 0x20, 8),
+        word(&data, 0x36, 2),
+        word(&data, 0x38, 2),
+    );
+    let dynamic = (0..phnum)
+        .map(|i| phoff + i * phentsize)
+        .find(|&ph| word(&data, ph, 4) == 2)
+        .expect("a PT_DYNAMIC segment");
+    let (offset, size) = (word(&data, dynamic + 8, 8), word(&data, dynamic + 32, 8));
+    let mut patched = 0;
+    for entry in (offset..offset + size).step_by(16) {
+        if matches!(word(&data, entry, 8), 0x6fff_fef5 | 4) {
+            data[entry..entry + 8].copy_from_slice(&21u64.to_le_bytes());
+            patched += 1;
+        }
+    }
+    assert!(patched > 0, "the library has a hash table to remove");
+    std::fs::write(&library, &data).unwrap();
+    let probe = f.probe("probe", &["-L.", "-lnohash", "-Wl,-rpath,$ORIGIN"]);
+    let seen = agree(
+        "a library without a hash table",
+        &probe,
+        &["nohash_fn", "printf"],
+    );
+    let Outcome::Symbols(symbols) = seen else {
+        panic!("the probe starts")
+    };
+    assert_eq!(
+        symbols[0].1, None,
+        "dlsym finds nothing in a library without hash table"
+    );
+    assert!(symbols[1].1.is_some());
+}
+
+#[test]
 fn ld_library_path_is_ignored_and_said_to_be() {
     let f = Fixture::new("ld-library-path");
     f.library("elsewhere", "llp", "int llp_fn(void) { return 1; }\n", &[]);
