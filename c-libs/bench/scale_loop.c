@@ -10,7 +10,7 @@
 __attribute__((noinline)) static int64_t scale_loop(int64_t n) {
     int64_t acc = 0;
     for (int64_t i = 0; i < n; i++) {
-        acc += WrappedScale(acc + i);
+        acc += WrappedScale(i);
     }
     return acc;
 }

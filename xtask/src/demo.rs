@@ -132,7 +132,7 @@ impl Demo {
 }
 
 /// The cargo packages of `variants`, each once.
-fn packages(variants: &[Variant]) -> Vec<&'static str> {
+pub(crate) fn packages(variants: &[Variant]) -> Vec<&'static str> {
     let mut names: Vec<&str> = variants.iter().map(|v| v.package()).collect();
     names.sort_unstable();
     names.dedup();
@@ -230,7 +230,7 @@ pub(crate) fn run_variants(variants: &[Variant], llvm: Llvm) -> anyhow::Result<(
                 let report = Report {
                     binaries: vec![report],
                 };
-                verify_symbols::cli::print(&report, false, false);
+                verify_symbols::cli::print(&report, false, false)?;
                 Err("verify-symbols: the JIT would not find every symbol (see above)".to_owned())
             }
             Ok(_) => run_one(variant.command(lib, bitcode), variant.expected()),

@@ -44,6 +44,14 @@ impl Llvm {
         ]
     }
 
+    /// The versions whose `llvm-config` is installed, oldest first.
+    pub(crate) fn installed() -> Vec<Llvm> {
+        Llvm::ALL
+            .into_iter()
+            .filter(|v| v.prefix().join("bin/llvm-config").is_file())
+            .collect()
+    }
+
     /// [`Llvm::cargo_args`] with LLVM linked statically (the `llvm<N>-static` features).
     pub(crate) fn static_cargo_args(self) -> [String; 3] {
         [

@@ -36,7 +36,7 @@ impl VerifySymbols {
             .map(|(binary, own)| (binary, given.clone().or(own)))
             .collect();
         let (report, errors) = verify_all(&checks);
-        verify_symbols::cli::print(&report, self.json, false);
+        verify_symbols::cli::print(&report, self.json, false)?;
         for error in &errors {
             eprintln!("error: {error}");
         }

@@ -24,10 +24,7 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     demo::build(sh, &Variant::ALL, llvm)?;
     let cargo = crate::cargo();
     let llvm_arg = llvm.to_string();
-    let mut packages: Vec<&str> = Variant::ALL.iter().map(|v| v.package()).collect();
-    packages.sort_unstable();
-    packages.dedup();
-    let build_args: Vec<String> = packages
+    let build_args: Vec<String> = demo::packages(&Variant::ALL)
         .iter()
         .flat_map(|p| ["--package".to_owned(), (*p).to_owned()])
         .chain(llvm.cargo_args())
@@ -38,34 +35,33 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
         settings.rounds
     );
     let (mut ours, mut peer) = (Vec::new(), Vec::new());
-    for round in 0..=settings.rounds {
-        for turn in 0..2 {
-            if (turn + round) % 2 == 0 {
-                let mut command = Command::new(&cargo);
-                command
-                    .current_dir(project_root())
-                    .args(["xtask", "demo", "--llvm", &llvm_arg]);
-                let (ms, _) = super::timed(&mut command)?;
-                if round > 0 {
-                    ours.push(ms);
-                }
-            } else {
-                let start = std::time::Instant::now();
-                let mut build = Command::new(&cargo);
-                build
-                    .current_dir(project_root())
-                    .args(["build", "--quiet"])
-                    .args(&build_args);
-                super::timed(&mut build)?;
-                for variant in Variant::ALL {
-                    super::timed(&mut variant.command(lib, bitcode.as_ref()))?;
-                }
-                if round > 0 {
-                    peer.push(start.elapsed().as_secs_f64() * 1e3);
-                }
+    super::alternate(settings.rounds, 2, |side, counted| {
+        if side == 0 {
+            let mut command = Command::new(&cargo);
+            command
+                .current_dir(project_root())
+                .args(["xtask", "demo", "--llvm", &llvm_arg]);
+            let (ms, _) = super::timed(&mut command)?;
+            if counted {
+                ours.push(ms);
+            }
+        } else {
+            let start = std::time::Instant::now();
+            let mut build = Command::new(&cargo);
+            build
+                .current_dir(project_root())
+                .args(["build", "--quiet"])
+                .args(&build_args);
+            super::timed(&mut build)?;
+            for variant in Variant::ALL {
+                super::timed(&mut variant.command(lib, bitcode.as_ref()))?;
+            }
+            if counted {
+                peer.push(start.elapsed().as_secs_f64() * 1e3);
             }
         }
-    }
+        Ok(())
+    })?;
     let objects_after = c_objects()?;
     if objects_after != objects_before {
         bail!(

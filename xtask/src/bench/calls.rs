@@ -6,7 +6,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
-use super::{Bound, Goal, Outcome, Row, Settings, field, ratio};
+use super::{Bound, Goal, Outcome, Row, Settings, ratio};
 use crate::flags::{BenchTarget, Variant};
 use crate::{build_libs, demo, progress, project_root};
 
@@ -78,57 +78,45 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     let sides = SOURCES.len() + 2;
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); sides];
     let mut expected: Option<String> = None;
-    for round in 0..=settings.rounds {
-        for turn in 0..sides {
-            let side = (turn + round) % sides;
-            let (ns, result) = if side < SOURCES.len() {
-                let mut command = match &SOURCES[side].1 {
-                    Source::Process(variant) => Command::new(variant.binary_in(&release)),
-                    Source::Archive => {
-                        let mut c = Command::new(Variant::Archive.binary_in(&release));
-                        c.arg("archive").arg(archive);
-                        c
-                    }
-                    Source::Library => {
-                        let mut c = Command::new(Variant::Archive.binary_in(&release));
-                        c.arg("library").arg(shared);
-                        c
-                    }
-                    Source::HostFunction => {
-                        let mut c = Command::new(Variant::Archive.binary_in(&release));
-                        c.arg("host-function");
-                        c
-                    }
-                };
-                command.arg("--bench-calls").arg(&calls);
-                let (_, output) = super::timed(&mut command)?;
-                let result = output
-                    .split_whitespace()
-                    .skip_while(|w| *w != "result")
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_owned();
-                (field(&output, "ns-per-call")?, result)
-            } else {
-                let binary = if side == SOURCES.len() { &plt } else { &direct };
-                let (_, output) = super::timed(Command::new(binary).arg(&calls))?;
-                let Some((result, ns)) = output.trim().split_once(' ') else {
-                    bail!("unexpected output of {}: {output}", binary.display());
-                };
-                (ns.parse::<f64>()?, result.to_owned())
-            };
-            match &expected {
-                Some(value) if *value != result => {
-                    bail!("side {side} computed {result}, another side {value}")
+    super::alternate(settings.rounds, sides, |side, counted| {
+        let (result, ns) = if side < SOURCES.len() {
+            let runner = Variant::Archive.binary_in(&release);
+            let mut command = match &SOURCES[side].1 {
+                Source::Process(variant) => Command::new(variant.binary_in(&release)),
+                Source::Archive => {
+                    let mut c = Command::new(&runner);
+                    c.arg("archive").arg(archive);
+                    c
                 }
-                Some(_) => {}
-                None => expected = Some(result),
-            }
-            if round > 0 {
-                samples[side].push(ns);
-            }
+                Source::Library => {
+                    let mut c = Command::new(&runner);
+                    c.arg("library").arg(shared);
+                    c
+                }
+                Source::HostFunction => {
+                    let mut c = Command::new(&runner);
+                    c.arg("host-function");
+                    c
+                }
+            };
+            command.arg("--bench-calls").arg(&calls);
+            // The demo prints `ns-per-call NS result R`.
+            let (_, output) = super::timed(&mut command)?;
+            let fields: Vec<&str> = output.split_whitespace().collect();
+            let ["ns-per-call", ns, "result", result] = fields.as_slice() else {
+                bail!("unexpected output of {command:?}: {output}");
+            };
+            ((*result).to_owned(), ns.parse::<f64>()?)
+        } else {
+            let binary = if side == SOURCES.len() { &plt } else { &direct };
+            super::aot_loop(Command::new(binary).arg(&calls))?
+        };
+        super::same_result(&mut expected, &result)?;
+        if counted {
+            samples[side].push(ns);
         }
-    }
+        Ok(())
+    })?;
     let case = "one call";
     let mut rows: Vec<Row> = SOURCES
         .iter()

@@ -20,10 +20,10 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     let version = settings.llvm.cargo_args();
     cmd!(
         sh,
-        "{cargo} build --quiet --package demo-runner --bin compile-bench {version...}"
+        "{cargo} build --release --quiet --package demo-runner --bin compile-bench {version...}"
     )
     .run()?;
-    let bench = crate::target_dir().join("debug/compile-bench");
+    let bench = crate::target_dir().join("release/compile-bench");
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let modules = if settings.tiny { TINY_MODULES } else { MODULES };
     let (latency_rounds, modules_arg, workers_arg) = (
@@ -36,7 +36,9 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
         settings.rounds
     );
     let mut samples: [Vec<f64>; 4] = Default::default();
-    for _ in 0..settings.rounds {
+    // One side: compile-bench alternates inside (the latency rounds); the warm-up round is not
+    // counted.
+    super::alternate(settings.rounds, 1, |_, counted| {
         let output = cmd!(sh, "{bench} {latency_rounds} {modules_arg} {workers_arg}")
             .quiet()
             .read()?;
@@ -46,9 +48,13 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
             "throughput-in-process-ms",
             "throughput-isolated-ms",
         ]) {
-            series.push(field(&output, key)?);
+            let value = field(&output, key)?;
+            if counted {
+                series.push(value);
+            }
         }
-    }
+        Ok(())
+    })?;
     let [one_in, one_iso, all_in, all_iso] = samples;
     let (one, all) = (
         "one small module".to_owned(),
@@ -72,8 +78,9 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
                 (&all, "in-process, one after another")
             )?
         ),
-        "Each round is one compile-bench process; its latency rows are the median of 10 \
-         alternating single-module compiles."
+        "Each round is one release compile-bench process (after one warm-up process): its \
+         latency rows are the median of 10 alternating single-module compiles; its throughput \
+         rows run the in-process batch first, then the isolated one."
             .to_owned(),
     ];
     let goals: Vec<Goal> = Vec::new();

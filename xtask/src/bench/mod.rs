@@ -200,6 +200,54 @@ pub(crate) fn timed(command: &mut std::process::Command) -> anyhow::Result<(f64,
     Ok((ms, String::from_utf8_lossy(&output.stdout).into_owned()))
 }
 
+/// Runs one warm-up round (not counted: `run(side, false)`) and `rounds` timed rounds
+/// (`run(side, true)`), each running every side once. The order rotates every other round and
+/// runs backwards on odd rounds, so no side always goes first, or always follows the same one.
+pub(crate) fn alternate(
+    rounds: usize,
+    sides: usize,
+    mut run: impl FnMut(usize, bool) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for round in 0..=rounds {
+        let mut order: Vec<usize> = (0..sides).map(|t| (t + round / 2) % sides).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for side in order {
+            run(side, round > 0)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every side of a benchmark must compute the same result: the first one seen is kept in
+/// `expected`, and any other is an error.
+pub(crate) fn same_result(expected: &mut Option<String>, result: &str) -> anyhow::Result<()> {
+    match expected {
+        Some(value) if value != result => {
+            bail!("the sides disagree: one computed {value}, another {result}")
+        }
+        Some(_) => Ok(()),
+        None => {
+            *expected = Some(result.to_owned());
+            Ok(())
+        }
+    }
+}
+
+/// Runs an ahead-of-time loop of `c-libs/bench/` (it prints `RESULT NS-PER-CALL`).
+pub(crate) fn aot_loop(command: &mut std::process::Command) -> anyhow::Result<(String, f64)> {
+    let (_, output) = timed(command)?;
+    let fields: Vec<&str> = output.split_whitespace().collect();
+    let [result, ns] = fields.as_slice() else {
+        bail!("unexpected output of {command:?}: {output}");
+    };
+    let ns = ns
+        .parse::<f64>()
+        .with_context(|| format!("unexpected output of {command:?}: {output}"))?;
+    Ok(((*result).to_owned(), ns))
+}
+
 /// The number after `key` on a line `key NUMBER ...` of `output`.
 pub(crate) fn field(output: &str, key: &str) -> anyhow::Result<f64> {
     output
@@ -274,7 +322,12 @@ impl Bench {
         } else {
             self.targets.clone()
         };
-        targets.dedup();
+        let mut seen = Vec::new();
+        targets.retain(|t| {
+            let first = !seen.contains(t);
+            seen.push(*t);
+            first
+        });
         let dir = if self.tiny {
             crate::target_dir().join("bench/tiny")
         } else {

@@ -228,11 +228,7 @@ fn machine(llvm: Llvm) -> Vec<(&'static str, String)> {
             .unwrap_or_else(|| format!("{program}: not found"))
     };
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let installed: Vec<String> = Llvm::ALL
-        .iter()
-        .filter(|v| v.prefix().join("bin/llvm-config").is_file())
-        .map(ToString::to_string)
-        .collect();
+    let installed: Vec<String> = Llvm::installed().iter().map(ToString::to_string).collect();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     vec![
         ("CPU", cpu),
@@ -313,12 +309,14 @@ fn draw(outcome: &Outcome, path: &Path) -> anyhow::Result<()> {
         let y = SegmentValue::CenterOf(i32::try_from(rows.len() - 1 - index).unwrap_or(0));
         let color = if row.peer { PEER } else { OURS };
         let spread = row.spread();
-        if !spread.median.is_finite() {
+        // A log axis has no place for zero or less (an empty row, a clock's rounding).
+        if !(spread.median.is_finite() && spread.median > 0.0) {
             continue;
         }
+        let (min, max) = (spread.min.max(low), spread.max.max(low));
         chart
             .draw_series(std::iter::once(PathElement::new(
-                vec![(spread.min, y.clone()), (spread.max, y.clone())],
+                vec![(min, y.clone()), (max, y.clone())],
                 color.stroke_width(2),
             )))
             .map_err(|e| anyhow::anyhow!("{e}"))?;

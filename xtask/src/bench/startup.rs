@@ -92,7 +92,7 @@ enum Kind {
 
 pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     let llvm = settings.llvm;
-    let libs = build_libs::build(llvm)?;
+    let libs = build_libs::build_release(llvm)?;
     let lib = libs.first().context("the manifest has no library")?;
     // Release builds, as a program is shipped (lli is one too).
     demo::build_with(sh, &DEMOS, llvm, &["--release"])?;
@@ -138,34 +138,30 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     let mut walls: Vec<Vec<f64>> = vec![Vec::new(); sides.len()];
     // For the demos: process start and loading, each step, exit.
     let mut parts: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); STEPS.len() + 2]; sides.len()];
-    for round in 0..=settings.rounds {
-        // Who goes first rotates, so no side always follows the same one.
-        for turn in 0..sides.len() {
-            let index = (turn + round) % sides.len();
-            let (_, kind, command) = &mut sides[index];
-            match kind {
-                Kind::Whole => {
-                    let (ms, _) = super::timed(command)?;
-                    if round > 0 {
-                        walls[index].push(ms);
-                    }
+    super::alternate(settings.rounds, sides.len(), |index, counted| {
+        let (_, kind, command) = &mut sides[index];
+        match kind {
+            Kind::Whole => {
+                let (ms, _) = super::timed(command)?;
+                if counted {
+                    walls[index].push(ms);
                 }
-                Kind::Demo => {
-                    let run = run_demo(command)?;
-                    if round == 0 {
-                        continue;
-                    }
+            }
+            Kind::Demo => {
+                let run = run_demo(command)?;
+                if counted {
                     walls[index].push(run.wall);
                     let inside: f64 = run.steps.iter().sum();
                     parts[index][0].push(run.to_main);
                     for (slot, value) in parts[index][1..].iter_mut().zip(run.steps) {
                         slot.push(value);
                     }
-                    parts[index][STEPS.len() + 1].push((run.wall - run.to_main - inside).max(0.0));
+                    parts[index][STEPS.len() + 1].push(run.wall - run.to_main - inside);
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     let case = "whole process";
     let mut rows = Vec::new();
     for ((label, _, _), wall) in sides.iter().zip(&walls) {

@@ -12,10 +12,7 @@ use crate::llvm::Llvm;
 use crate::{demo, progress};
 
 pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
-    let installed: Vec<Llvm> = Llvm::ALL
-        .into_iter()
-        .filter(|v| v.prefix().join("bin/llvm-config").is_file())
-        .collect();
+    let installed = Llvm::installed();
     let mut binaries = Vec::new();
     for &llvm in &installed {
         demo::build(sh, &[Variant::Static], llvm)?;
@@ -44,17 +41,15 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     );
     let mut walls = vec![Vec::new(); binaries.len()];
     let mut work = vec![Vec::new(); binaries.len()];
-    for round in 0..=settings.rounds {
-        for turn in 0..binaries.len() {
-            let index = (turn + round) % binaries.len();
-            let run = run_demo(&mut Command::new(&binaries[index].1))?;
-            if round > 0 {
-                walls[index].push(run.wall);
-                // LLJIT creation, parse, add and lookup (code generation): the JIT's work.
-                work[index].push(run.steps[..4].iter().sum());
-            }
+    super::alternate(settings.rounds, binaries.len(), |index, counted| {
+        let run = run_demo(&mut Command::new(&binaries[index].1))?;
+        if counted {
+            walls[index].push(run.wall);
+            // LLJIT creation, parse, add and lookup (code generation): the JIT's work.
+            work[index].push(run.steps[..4].iter().sum());
         }
-    }
+        Ok(())
+    })?;
     let mut rows = Vec::new();
     for ((llvm, _), (wall, jit)) in binaries.iter().zip(walls.into_iter().zip(work)) {
         rows.push(Row::ours("whole process", format!("LLVM {llvm}"), wall));
