@@ -147,7 +147,7 @@ fn run_directly(binary: &Path, what: &str) -> anyhow::Result<()> {
 }
 
 /// demo-static and demo-dynamic with LLVM linked statically (`llvm<N>-static`): the same
-/// guarantees as with the shared libLLVM. Each runs directly; its `.dynsym` exports the
+/// guarantees as with the shared libLLVM (whose default builds must need libLLVM). Each runs directly; its `.dynsym` exports the
 /// manifest's symbols and nothing of the program or of LLVM (a handful of C++ standard-library
 /// template copies that libstdc++.so refers to are the linker's doing and allowed); no
 /// `DT_NEEDED` names libLLVM; verify-symbols passes what its build recorded.
@@ -155,6 +155,19 @@ fn static_llvm_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     use object::{Object, ObjectSymbol};
 
     let variants = [Variant::Static, Variant::Dynamic];
+    // The other way round first: llvm-sys's `prefer-dynamic` falls back to a static link when
+    // it finds no libLLVM.so, so the default build is checked to need libLLVM.
+    for variant in variants {
+        let shared = variant.binary();
+        let report = verify_symbols::verify_recorded(&shared)?;
+        if !report.needed.iter().any(|n| n.name.contains("LLVM")) {
+            bail!(
+                "{}: built with the `llvm{llvm}` feature, it does not need libLLVM: LLVM was \
+                 linked statically",
+                shared.display()
+            );
+        }
+    }
     let profile = demo::build_static_llvm(sh, &variants, llvm, false)?;
     let manifest = jit_linkage::Manifest::load(crate::build_libs::manifest_path())?;
     let external = manifest
