@@ -30,9 +30,10 @@ pub(crate) enum Command {
     Dist(Dist),
     /// Prove that binaries export every symbol their JIT code needs (exit 0 yes, 1 no, 2 unreadable).
     VerifySymbols(VerifySymbols),
-    /// Everything CI checks: deps, fmt, clippy, the tests, the demos.
+    /// Everything CI checks: deps, fmt, clippy, the tests, the demos (shared and static LLVM),
+    /// every benchmark once.
     Test(Test),
-    /// Benchmarks side by side with their peers: verify-symbols vs nm; inlined vs plain vs AOT.
+    /// Every benchmark against its peer, a summary, and target/bench/report.md with plots.
     Bench(Bench),
 }
 
