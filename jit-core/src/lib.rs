@@ -2,7 +2,9 @@
 //!
 //! One code base for LLVM 14, 15, 16, 19 and 22, chosen by a cargo feature (`llvm14` ...
 //! `llvm22`; the default is `llvm22`, the newest); [`LLVM_VERSION`] says which one a build
-//! uses. From LLVM 15 on, every module is read with opaque pointers (typed-pointer IR such as
+//! uses. Those features link libLLVM as the shared library; `llvm14-static` ... `llvm22-static`
+//! link LLVM's static libraries into the binary instead (a faster start, a larger binary; the
+//! system needs the version's `libpolly-N-dev`). From LLVM 15 on, every module is read with opaque pointers (typed-pointer IR such as
 //! `i8*` still parses, as `ptr`).
 //!
 //! ```
