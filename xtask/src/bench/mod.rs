@@ -21,7 +21,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use xshell::Shell;
 
-use crate::flags::{Bench, BenchTarget};
+use crate::flags::{Bench, BenchTarget, Deps};
 use crate::llvm::Llvm;
 use crate::progress;
 
@@ -341,6 +341,13 @@ impl Bench {
             llvm: self.llvm,
             dir,
         };
+        // The system packages every benchmark needs (lli, clang, the static libraries), as
+        // `cargo xtask demo` does.
+        Deps {
+            check: false,
+            llvm: self.llvm,
+        }
+        .run(sh)?;
         let started = Instant::now();
         let mut outcomes = Vec::new();
         for (index, target) in targets.iter().enumerate() {

@@ -204,7 +204,10 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
              nothing else is. The breakdown comes from the demo itself (`JIT_DEMO_TIMINGS=1`): \
              process start and loading is spawn to the start of its `run` (wall clock on both \
              sides: the loading and relocation of the program and libLLVM, and LLVM's static \
-             initialisers), exit is what remains after `call` (destructors, unmapping)."
+             initialisers), exit is what remains after `call` (destructors, unmapping). There \
+             is no separate optimisation step: jit-core's default path runs no IR pass \
+             pipeline, only the code generator at O2; and code generation is part of the \
+             lookup, because ORC compiles a module when one of its symbols is first looked up."
         ),
         unit: "ms",
         rows,
