@@ -45,6 +45,19 @@ pub struct RequiredSymbol {
     pub file: String,
 }
 
+impl RequiredSymbol {
+    /// For a shared library the build placed next to the binary (`file` is
+    /// `$ORIGIN/<SONAME>#<build id>`, or `$ORIGIN/<SONAME>` from a build without one): its
+    /// `SONAME` and its GNU build ID (hex), if recorded. `None` for any other provider.
+    pub fn placed(&self) -> Option<(&str, Option<&str>)> {
+        let shipped = self.file.strip_prefix("$ORIGIN/")?;
+        Some(match shipped.split_once('#') {
+            Some((soname, build)) => (soname, Some(build)),
+            None => (shipped, None),
+        })
+    }
+}
+
 /// The note's description text for `symbols`.
 fn description(symbols: &[RequiredSymbol]) -> String {
     let mut text = format!("{HEADER}\n");

@@ -20,7 +20,7 @@ pub(crate) struct Need {
 }
 
 /// One object of the graph.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Node {
     pub path: PathBuf,
     pub searcher: Searcher,
@@ -28,12 +28,12 @@ pub(crate) struct Node {
     pub loader: Option<usize>,
     /// The library's file, mapped while the graph was built, for the symbol search (none for
     /// the binary, which the caller has).
-    pub data: Option<std::sync::Arc<memmap2::Mmap>>,
+    pub data: Option<memmap2::Mmap>,
     pub needs: Vec<Need>,
 }
 
 /// The whole graph; node 0 is the binary.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Graph {
     pub nodes: Vec<Node>,
     /// The binary is for another machine than this one.
@@ -181,7 +181,7 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
                         path: found.clone(),
                         searcher: child_searcher,
                         loader: Some(index),
-                        data: Some(std::sync::Arc::new(data)),
+                        data: Some(data),
                         needs: Vec::new(),
                     });
                     pending_needs.push(child_needs);

@@ -363,38 +363,38 @@ pub fn verify_recorded(path: &Path) -> Result<BinaryReport, Error> {
 }
 
 /// Whether `provider` is the library the note names: the same `SONAME` (file name as the
-/// loader found it), and for `$ORIGIN/<SONAME>` the copy next to the binary or in its `../lib`.
-fn is_expected_provider(origin: Option<&Path>, provider: Option<&Path>, file: &str) -> bool {
+/// loader found it), and for a library placed next to the binary that copy (next to it or in
+/// its `../lib`) of that build.
+fn is_expected_provider(
+    graph: &graph::Graph,
+    provider: Option<&Path>,
+    wanted: &jit_linkage::RequiredSymbol,
+) -> bool {
     let Some(provider) = provider else {
         return false;
     };
     let name = provider
         .file_name()
         .map(|f| f.to_string_lossy().into_owned());
-    match file.strip_prefix("$ORIGIN/") {
-        None => name.as_deref() == Some(file),
-        Some(shipped) => {
-            let (soname, build) = match shipped.split_once('#') {
-                Some((soname, build)) => (soname, Some(build)),
-                None => (shipped, None),
-            };
-            let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-            let dir = provider.parent().map(real);
-            name.as_deref() == Some(soname)
-                && origin.is_some_and(|o| {
-                    dir.as_deref() == Some(real(o).as_path())
-                        || dir.as_deref() == Some(real(&o.join("../lib")).as_path())
-                })
-                && build.is_none_or(|build| build_id(provider).as_deref() == Some(build))
-        }
-    }
+    let Some((soname, build)) = wanted.placed() else {
+        return name.as_deref() == Some(wanted.file.as_str());
+    };
+    let origin = graph.nodes.first().map(|n| n.searcher.origin.as_path());
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let dir = provider.parent().map(real);
+    name.as_deref() == Some(soname)
+        && origin.is_some_and(|o| {
+            dir.as_deref() == Some(real(o).as_path())
+                || dir.as_deref() == Some(real(&o.join("../lib")).as_path())
+        })
+        && build.is_none_or(|build| build_id(graph, provider).as_deref() == Some(build))
 }
 
-/// The GNU build ID (hex) of the file at `path`.
-fn build_id(path: &Path) -> Option<String> {
+/// The GNU build ID (hex) of the library at `path`, read from the file the load graph mapped.
+fn build_id(graph: &graph::Graph, path: &Path) -> Option<String> {
     use object::Object;
-    let data = map(path).ok()?;
-    let file = object::File::parse(&*data).ok()?;
+    let data = graph.nodes.iter().find(|n| n.path == path)?.data.as_ref()?;
+    let file = object::File::parse(&**data).ok()?;
     let id = file.build_id().ok()??;
     Some(id.iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -435,15 +435,10 @@ fn check_providers(
                 provider_name.as_deref().unwrap_or("another library")
             )),
             (Linkage::Dynamic, Status::ProvidedByDependency)
-                if !is_expected_provider(
-                    report_origin.as_deref(),
-                    verdict.provider.as_deref(),
-                    &wanted.file,
-                ) =>
+                if !is_expected_provider(graph, verdict.provider.as_deref(), wanted) =>
             {
-                Some(match wanted.file.strip_prefix("$ORIGIN/") {
-                    Some(shipped) => {
-                        let soname = shipped.split('#').next().unwrap_or(shipped);
+                Some(match wanted.placed() {
+                    Some((soname, _)) => {
                         let found = verdict
                             .provider
                             .as_deref()
@@ -512,10 +507,9 @@ fn check_providers(
     // SONAME: every other library that needs that name gets this copy too.
     let mut warned = Vec::new();
     for wanted in note.iter().filter(|w| w.linkage == Linkage::Dynamic) {
-        let Some(shipped) = wanted.file.strip_prefix("$ORIGIN/") else {
+        let Some((soname, _)) = wanted.placed() else {
             continue;
         };
-        let soname = shipped.split('#').next().unwrap_or(shipped);
         if warned.contains(&soname) {
             continue;
         }
