@@ -148,23 +148,10 @@ pub(crate) fn build_static_llvm(
     llvm: Llvm,
     release: bool,
 ) -> anyhow::Result<PathBuf> {
-    let cargo = cargo();
-    let names = packages(variants);
     let dir = target_dir().join("static-llvm");
-    progress!(
-        "demo: building {} with LLVM {llvm} linked statically, in {}",
-        names.join(", "),
-        dir.display()
-    );
-    let packages = names.iter().flat_map(|p| ["--package", p]);
-    let features = llvm.static_cargo_args();
     let _dir = sh.push_env("CARGO_TARGET_DIR", &dir);
-    let profile = release.then_some("--release");
-    cmd!(
-        sh,
-        "{cargo} build --quiet {packages...} {features...} {profile...}"
-    )
-    .run()?;
+    let profile: &[&str] = if release { &["--release"] } else { &[] };
+    cargo_build(sh, variants, &llvm.static_cargo_args(), profile)?;
     Ok(dir.join(if release { "release" } else { "debug" }))
 }
 
@@ -173,26 +160,39 @@ pub(crate) fn build(sh: &Shell, variants: &[Variant], llvm: Llvm) -> anyhow::Res
     build_with(sh, variants, llvm, &[])
 }
 
-/// [`build`] with more cargo arguments (`--release`, `--target-dir DIR`, features).
+/// [`build`] with more cargo arguments (`--release`).
 pub(crate) fn build_with(
     sh: &Shell,
     variants: &[Variant],
     llvm: Llvm,
     extra: &[&str],
 ) -> anyhow::Result<()> {
+    cargo_build(sh, variants, &llvm.cargo_args(), extra)
+}
+
+/// `cargo build` of the packages of `variants` with the LLVM `features` arguments and `extra`.
+fn cargo_build(
+    sh: &Shell,
+    variants: &[Variant],
+    features: &[String],
+    extra: &[&str],
+) -> anyhow::Result<()> {
     let cargo = cargo();
     let names = packages(variants);
     progress!(
-        "demo: building {} with LLVM {llvm}{}{}",
+        "demo: building {} ({})",
         names.join(", "),
-        if extra.is_empty() { "" } else { " " },
-        extra.join(" ")
+        features
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let packages = names.iter().flat_map(|p| ["--package", p]);
-    let version = llvm.cargo_args();
     cmd!(
         sh,
-        "{cargo} build --quiet {packages...} {version...} {extra...}"
+        "{cargo} build --quiet {packages...} {features...} {extra...}"
     )
     .run()?;
     Ok(())
