@@ -173,7 +173,7 @@ fn build_script_env(messages: &str) -> anyhow::Result<Vec<(String, String)>> {
 
 /// Copies `from` to `to` through a rename, so a running process that maps the old file keeps
 /// a valid mapping.
-fn place(from: &Path, to: &Path) -> anyhow::Result<()> {
+pub(crate) fn place(from: &Path, to: &Path) -> anyhow::Result<()> {
     let mut tmp = to.as_os_str().to_owned();
     tmp.push(".tmp");
     std::fs::copy(from, &tmp).with_context(|| format!("copying {}", from.display()))?;

@@ -182,22 +182,36 @@ pub(crate) fn ratio(rows: &[Row], ours: (&str, &str), peer: (&str, &str)) -> any
     Ok(find(ours)? / find(peer)?)
 }
 
-/// Runs `command` to its end with its output captured, and returns the wall time (ms) and the
-/// output; a failure (non-zero exit, a signal) is an error naming the command.
-pub(crate) fn timed(command: &mut std::process::Command) -> anyhow::Result<(f64, String)> {
+/// A process run to its end: its wall time (ms) and output.
+pub(crate) struct Ran {
+    pub(crate) ms: f64,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Runs `command` to its end with its output captured, timed from spawn to exit; an exit
+/// status not in `ok` (or a signal) is an error naming the command.
+pub(crate) fn run_timed(command: &mut std::process::Command, ok: &[i32]) -> anyhow::Result<Ran> {
     let start = Instant::now();
     let output = command
         .output()
         .with_context(|| format!("cannot run {command:?}"))?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
-    if !output.status.success() {
-        bail!(
-            "{command:?} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    if !output.status.code().is_some_and(|code| ok.contains(&code)) {
+        bail!("{command:?} failed ({}): {}", output.status, stderr.trim());
     }
-    Ok((ms, String::from_utf8_lossy(&output.stdout).into_owned()))
+    Ok(Ran {
+        ms,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr,
+    })
+}
+
+/// [`run_timed`] for a command that must succeed: its wall time (ms) and stdout.
+pub(crate) fn timed(command: &mut std::process::Command) -> anyhow::Result<(f64, String)> {
+    let ran = run_timed(command, &[0])?;
+    Ok((ran.ms, ran.stdout))
 }
 
 /// Runs one warm-up round (not counted: `run(side, false)`) and `rounds` timed rounds

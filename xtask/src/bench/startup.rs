@@ -2,7 +2,7 @@
 //! demo's time goes.
 
 use std::process::Command;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use xshell::Shell;
@@ -58,14 +58,10 @@ pub(super) struct Run {
 pub(super) fn run_demo(command: &mut Command) -> anyhow::Result<Run> {
     command.env("JIT_DEMO_TIMINGS", "1");
     let spawned = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
-    let start = Instant::now();
-    let output = command
-        .output()
-        .with_context(|| format!("cannot run {command:?}"))?;
-    let wall = start.elapsed().as_secs_f64() * 1e3;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() || !String::from_utf8_lossy(&output.stdout).contains("f() = 42") {
-        bail!("{command:?} failed ({}): {}", output.status, stderr.trim());
+    let ran = super::run_timed(command, &[0])?;
+    let (wall, stderr) = (ran.ms, ran.stderr);
+    if !ran.stdout.contains("f() = 42") {
+        bail!("{command:?} printed no `f() = 42`: {}", ran.stdout.trim());
     }
     let started = field(&stderr, "timing start-unix-ns")?;
     let mut steps = [0.0; 5];

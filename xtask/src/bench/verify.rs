@@ -89,11 +89,11 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
         for round in 0..=rounds {
             // Alternate who goes first, so both sides see the same machine noise and cache.
             let ((ours_ms, found_ours), peer) = if round % 2 == 0 {
-                let ours = run_ours(sh, &ours_bin, &case.library, &names_file)?;
+                let ours = run_ours(&ours_bin, &case.library, &names_file)?;
                 (ours, nm_lookup(sh, &case.library, &case.names)?)
             } else {
                 let peer = nm_lookup(sh, &case.library, &case.names)?;
-                (run_ours(sh, &ours_bin, &case.library, &names_file)?, peer)
+                (run_ours(&ours_bin, &case.library, &names_file)?, peer)
             };
             let found_peer = peer.found;
             if found_ours != found_peer {
@@ -292,32 +292,19 @@ fn generated_library(sh: &Shell, bench_dir: &Path, functions: usize) -> anyhow::
 /// Ours: the verify-symbols process, timed from spawn until it exited with its JSON read; the
 /// JSON is then parsed (untimed, only to check agreement) for the names whose status is
 /// "exported".
-fn run_ours(
-    sh: &Shell,
-    binary: &Path,
-    library: &Path,
-    names_file: &Path,
-) -> anyhow::Result<(f64, usize)> {
-    let start = Instant::now();
-    let output = cmd!(
-        sh,
-        "{binary} --binary {library} --symbols-file {names_file} --json"
-    )
-    .quiet()
-    .ignore_status()
-    .output()?;
-    let ms = start.elapsed().as_secs_f64() * 1e3;
+fn run_ours(binary: &Path, library: &Path, names_file: &Path) -> anyhow::Result<(f64, usize)> {
+    let mut command = std::process::Command::new(binary);
+    command
+        .arg("--binary")
+        .arg(library)
+        .arg("--symbols-file")
+        .arg(names_file)
+        .arg("--json");
     // 0: every name found, 1: some not found; both are results. 2 (or a signal) is an error.
-    if !matches!(output.status.code(), Some(0 | 1)) {
-        bail!(
-            "verify-symbols failed on {} ({}): {}",
-            library.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .context("verify-symbols --json printed no valid JSON")?;
+    let ran = super::run_timed(&mut command, &[0, 1])?;
+    let ms = ran.ms;
+    let json: serde_json::Value =
+        serde_json::from_str(&ran.stdout).context("verify-symbols --json printed no valid JSON")?;
     let symbols = json["binaries"][0]["symbols"]
         .as_array()
         .context("verify-symbols --json printed no binaries[0].symbols array")?;

@@ -9,7 +9,7 @@ use super::startup::run_demo;
 use super::{Outcome, Row, Settings};
 use crate::flags::{BenchTarget, Variant};
 use crate::llvm::Llvm;
-use crate::{demo, progress};
+use crate::{build_libs, demo, progress};
 
 pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     let installed = Llvm::installed();
@@ -20,12 +20,7 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let copy = dir.join("demo-static");
-        // Through a new name: a running copy of the old file is not overwritten.
-        let partial = dir.join("demo-static.partial");
-        std::fs::copy(Variant::Static.binary(), &partial)
-            .with_context(|| format!("cannot copy demo-static to {}", partial.display()))?;
-        std::fs::rename(&partial, &copy)
-            .with_context(|| format!("cannot rename {}", partial.display()))?;
+        build_libs::place(&Variant::Static.binary(), &copy)?;
         binaries.push((llvm, copy));
     }
     // Leave the default build as it was.
