@@ -88,6 +88,16 @@ fn program_with(test: &str, note: &[&str], extra: &[&str]) -> PathBuf {
     dir.join("program")
 }
 
+/// The first symbol of `report` is a wrong provider, with a hint that says `part`.
+fn assert_wrong_provider_saying(report: &verify_symbols::BinaryReport, part: &str) {
+    let symbol = &report.symbols[0];
+    assert_eq!(symbol.status, Status::WrongProvider, "{report:#?}");
+    assert!(
+        symbol.hint.as_deref().unwrap_or("").contains(part),
+        "{report:#?}"
+    );
+}
+
 #[test]
 fn a_symbol_found_in_another_library_than_the_note_names_is_a_wrong_provider() {
     // The build meant crc32 to come from libz.a linked into the binary (whole, exported); the
@@ -116,34 +126,12 @@ fn a_symbol_found_in_another_library_than_the_note_names_is_a_wrong_provider() {
     // Meant to come from a library of the user's, found in the system's zlib instead.
     let binary = program("dynamic", &["crc32\tmyzlib\tdynamic\tlibmyz.so"]);
     let report = verify_recorded(&binary).unwrap();
-    assert_eq!(
-        report.symbols[0].status,
-        Status::WrongProvider,
-        "{report:#?}"
-    );
-    assert!(
-        report.symbols[0]
-            .hint
-            .as_deref()
-            .unwrap()
-            .contains("libmyz.so")
-    );
+    assert_wrong_provider_saying(&report, "libmyz.so");
 
     // Meant to be the copy shipped next to the binary; there is none, the system's is found.
     let binary = program("bundled", &["crc32\tzlib\tdynamic\t$ORIGIN/libz.so.1"]);
     let report = verify_recorded(&binary).unwrap();
-    assert_eq!(
-        report.symbols[0].status,
-        Status::WrongProvider,
-        "{report:#?}"
-    );
-    assert!(
-        report.symbols[0]
-            .hint
-            .as_deref()
-            .unwrap()
-            .contains("jit-dist")
-    );
+    assert_wrong_provider_saying(&report, "jit-dist");
 
     // A copy of that name next to the binary, but another build than the one the note names
     // (another package's library of the same name in a shared target directory).
@@ -155,19 +143,7 @@ fn a_symbol_found_in_another_library_than_the_note_names_is_a_wrong_provider() {
     let here = rpath.parent().unwrap().join("libz.so.1");
     std::fs::copy(system_libz(), &here).unwrap();
     let report = verify_recorded(&rpath).unwrap();
-    assert_eq!(
-        report.symbols[0].status,
-        Status::WrongProvider,
-        "{report:#?}"
-    );
-    assert!(
-        report.symbols[0]
-            .hint
-            .as_deref()
-            .unwrap()
-            .contains("another build"),
-        "{report:#?}"
-    );
+    assert_wrong_provider_saying(&report, "another build");
     // The same copy, recorded with its own build ID: the right provider.
     let id = build_id_of(&here);
     let right = program_with(
