@@ -507,6 +507,9 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     // exported or not, is known already). The loader cannot look a name up in an object
     // without a hash table (glibc's do_lookup_x skips it), so what such a `.dynsym` holds is
     // recorded like `.symtab`: present in the file, never found by `dlsym`.
+    if tables == Tables::Dynamic {
+        return Ok(info);
+    }
     let pending: Vec<usize> = (0..names.len())
         .filter(|&i| !seen[i].dynsym.is_some_and(|e| e.defined))
         .collect();
@@ -516,9 +519,7 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     let Some(sections) = sections else {
         return Ok(info);
     };
-    if tables == Tables::Dynamic {
-        return Ok(info);
-    }
+    let slots = NameSlots::new(names, &pending);
     for (table_type, wanted) in [(elf::SHT_DYNSYM, unhashed), (elf::SHT_SYMTAB, true)] {
         if !wanted {
             continue;
@@ -532,7 +533,6 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
         else {
             continue;
         };
-        let slots = NameSlots::new(names, &pending);
         for symbol in table.iter() {
             let Some(index) = slots.find(strtab, symbol.st_name(endian)) else {
                 continue;
