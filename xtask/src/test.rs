@@ -147,10 +147,11 @@ fn run_directly(binary: &Path, what: &str) -> anyhow::Result<()> {
 }
 
 /// demo-static and demo-dynamic with LLVM linked statically (`llvm<N>-static`): the same
-/// guarantees as with the shared libLLVM (whose default builds must need libLLVM). Each runs directly; its `.dynsym` exports the
-/// manifest's symbols and nothing of the program or of LLVM (a handful of C++ standard-library
-/// template copies that libstdc++.so refers to are the linker's doing and allowed); no
-/// `DT_NEEDED` names libLLVM; verify-symbols passes what its build recorded.
+/// guarantees as with the shared libLLVM (whose default builds must need libLLVM). Each runs
+/// directly; its `.dynsym` exports the manifest's symbols and nothing of the program or of LLVM
+/// (a handful of C++ standard-library template copies that libstdc++.so refers to are the
+/// linker's doing and allowed); no `DT_NEEDED` names libLLVM; verify-symbols passes what its
+/// build recorded.
 fn static_llvm_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     use object::{Object, ObjectSymbol};
 
