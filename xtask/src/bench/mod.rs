@@ -97,6 +97,15 @@ pub(crate) enum Bound {
 }
 
 impl Goal {
+    /// "holds" or "does not hold".
+    pub(crate) fn verdict(&self) -> &'static str {
+        if self.holds() {
+            "holds"
+        } else {
+            "does not hold"
+        }
+    }
+
     pub(crate) fn holds(&self) -> bool {
         match self.bound {
             Bound::AtMost(limit) => self.ratio <= limit,
@@ -384,7 +393,7 @@ impl Bench {
                         g.text,
                         g.ratio,
                         g.wanted(),
-                        if g.holds() { "holds" } else { "does not hold" }
+                        g.verdict()
                     )
                 })
                 .collect();

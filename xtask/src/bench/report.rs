@@ -57,9 +57,9 @@ pub(crate) fn summary(outcomes: &[Outcome]) -> String {
                 goal.ratio,
                 goal.wanted(),
                 if goal.holds() {
-                    "holds"
+                    "holds".to_owned()
                 } else {
-                    "DOES NOT HOLD"
+                    goal.verdict().to_uppercase()
                 }
             );
         }
@@ -147,11 +147,7 @@ pub(crate) fn write(
                 goal.text,
                 goal.wanted(),
                 goal.ratio,
-                if goal.holds() {
-                    "holds"
-                } else {
-                    "does not hold"
-                }
+                goal.verdict()
             );
         }
         if !outcome.notes.is_empty() {
