@@ -84,38 +84,48 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
             thousands(case.names.len() - case.defined),
             case.library.display()
         );
-        // The warm-up (untimed) fills the page cache and checks agreement once before timing.
+        // Sides: verify-symbols, nm, and for the goal's case the process start alone. The
+        // warm-up (untimed) fills the page cache. Both must find the same exported names.
         let goal_case = case.library == library && case.asked == GOAL_SIZE;
-        for round in 0..=rounds {
-            // Alternate who goes first, so both sides see the same machine noise and cache.
-            let ((ours_ms, found_ours), peer) = if round % 2 == 0 {
-                let ours = run_ours(&ours_bin, &case.library, &names_file)?;
-                (ours, nm_lookup(sh, &case.library, &case.names)?)
-            } else {
-                let peer = nm_lookup(sh, &case.library, &case.names)?;
-                (run_ours(&ours_bin, &case.library, &names_file)?, peer)
-            };
-            let found_peer = peer.found;
-            if found_ours != found_peer {
-                bail!(
-                    "{}: verify-symbols found {found_ours} exported symbols, nm {found_peer}: \
-                     they disagree",
-                    case.label
-                );
-            }
-            case.found = found_ours;
-            if goal_case {
-                let (ms, _) = super::timed(std::process::Command::new(&ours_bin).arg("--version"))?;
-                if round > 0 {
-                    floor_samples.push(ms);
+        let sides = if goal_case { 3 } else { 2 };
+        let mut found: Option<usize> = None;
+        super::alternate(rounds, sides, |side, counted| {
+            let count = match side {
+                0 => {
+                    let (ms, count) = run_ours(&ours_bin, &case.library, &names_file)?;
+                    if counted {
+                        case.ours.push(ms);
+                    }
+                    count
                 }
+                1 => {
+                    let peer = nm_lookup(sh, &case.library, &case.names)?;
+                    if counted {
+                        case.peer.push(peer.ms);
+                        case.nm_alone.push(peer.nm_ms);
+                    }
+                    peer.found
+                }
+                _ => {
+                    let mut version = std::process::Command::new(&ours_bin);
+                    let (ms, _) = super::timed(version.arg("--version"))?;
+                    if counted {
+                        floor_samples.push(ms);
+                    }
+                    return Ok(());
+                }
+            };
+            match found {
+                Some(other) if other != count => bail!(
+                    "{}: verify-symbols and nm disagree on the exported names found: {other} \
+                     against {count}",
+                    case.label
+                ),
+                _ => found = Some(count),
             }
-            if round > 0 {
-                case.ours.push(ours_ms);
-                case.peer.push(peer.ms);
-                case.nm_alone.push(peer.nm_ms);
-            }
-        }
+            Ok(())
+        })?;
+        case.found = found.unwrap_or_default();
         let (ours, peer) = (Spread::of(&case.ours), Spread::of(&case.peer));
         progress!(
             "bench verify-symbols: {}: verify-symbols {ours} ms, nm {peer} ms (nm process \
