@@ -35,7 +35,7 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
     let prefix = llvm.prefix();
     let n = llvm.major();
     let present = |path: &str| prefix.join(path).exists();
-    vec![
+    let mut requirements = vec![
         Requirement {
             what: format!(
                 "LLVM {n} headers and shared library (llvm-config, llvm-c/Orc.h, libLLVM-{n}.so)"
@@ -44,14 +44,6 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
                 && present("include/llvm-c/Orc.h")
                 && present(&format!("lib/libLLVM-{n}.so")),
             package: format!("llvm-{n}-dev"),
-        },
-        Requirement {
-            what: format!(
-                "LLVM {n}'s Polly static library (libPolly.a: llvm-config lists it among the \
-                 static libraries the llvm{n}-static feature links)"
-            ),
-            present: present("lib/libPolly.a"),
-            package: format!("libpolly-{n}-dev"),
         },
         Requirement {
             what: "zstd's development library (libzstd.so: LLVM 16 and later link it when \
@@ -107,7 +99,20 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             present: Path::new("/usr/include/sqlite3.h").is_file(),
             package: "libsqlite3-dev".into(),
         },
-    ]
+    ];
+    // Debian 12 builds LLVM 15 without Polly (there is no libpolly-15-dev, and its llvm-config
+    // lists no Polly library); every other version's static link needs it.
+    if n != 15 {
+        requirements.push(Requirement {
+            what: format!(
+                "LLVM {n}'s Polly static library (libPolly.a: llvm-config lists it among the \
+                 static libraries the llvm{n}-static feature links)"
+            ),
+            present: present("lib/libPolly.a"),
+            package: format!("libpolly-{n}-dev"),
+        });
+    }
+    requirements
 }
 
 impl Deps {
