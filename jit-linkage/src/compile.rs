@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use cc::{BuildMessage, BuildMessageKind, BuildMessageLogger};
 
-use crate::manifest::{Library, Origin};
+use crate::manifest::{Library, Origin, is_reserved_soname};
 use crate::{Error, Result};
 
 /// What a build needs of one library.
@@ -302,6 +302,7 @@ fn prebuilt(
                 message,
             })?
             .unwrap_or_else(|| lib.shared_file_name());
+        check_placed_name(lib, from, &soname)?;
         compiled.shared = Some(Shared {
             build_id: crate::symbols::build_id(&file),
             file,
@@ -313,6 +314,49 @@ fn prebuilt(
     }
     compiled.dir = dir;
     Ok(compiled)
+}
+
+/// A prebuilt shared library is placed next to the binaries (and in `deps/` and `examples/`)
+/// under `soname`, the name the loader matches, so the name must be a plain file name and must
+/// not be a system or toolchain library's: a `libevil.so` with the SONAME `libm.so.6` would be
+/// every later process's libm there, rustc's first (cargo runs it with `deps/` on its library
+/// path). The system's own file under its own name is allowed: placing it replaces nothing.
+fn check_placed_name(lib: &Library, file: &Path, soname: &str) -> Result<()> {
+    let plain = !soname.is_empty() && soname != "." && soname != ".." && !soname.contains('/');
+    if !plain {
+        return Err(Error::SonameNotAFileName {
+            library: lib.name.clone(),
+            file: file.to_path_buf(),
+            soname: soname.to_owned(),
+        });
+    }
+    if is_reserved_soname(soname) && !is_system_copy(file, soname) {
+        return Err(Error::ReservedSoname {
+            library: lib.name.clone(),
+            file: file.to_path_buf(),
+            soname: soname.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// True when `file` is, or holds the same bytes as, the library the system has as `name`.
+fn is_system_copy(file: &Path, name: &str) -> bool {
+    let Some(system) = find_library(name, &[]) else {
+        return false;
+    };
+    if file.canonicalize().is_ok_and(|f| f == system) {
+        return true;
+    }
+    let same_size = match (std::fs::metadata(file), std::fs::metadata(&system)) {
+        (Ok(a), Ok(b)) => a.len() == b.len(),
+        _ => false,
+    };
+    same_size
+        && matches!(
+            (std::fs::read(file), std::fs::read(&system)),
+            (Ok(a), Ok(b)) if a == b
+        )
 }
 
 /// A system library found by pkg-config: `--static` for a static link, its `-L` and its other

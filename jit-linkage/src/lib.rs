@@ -186,6 +186,43 @@ pub enum Error {
         /// The system library it would shadow.
         system: PathBuf,
     },
+    /// A prebuilt shared library's `SONAME` (or, without one, its link name) is the name of a
+    /// system or toolchain library: placed next to the binaries, it would replace that library.
+    #[error(
+        "library `{library}`: the shared library {} is known to the loader as `{soname}` (its \
+         SONAME, or its file name when it has none), the name of a system or toolchain library. \
+         The build places it next to the binaries under that name, where it would replace the \
+         system's {soname} in every process that loads them, and in rustc itself, which cargo \
+         runs with the target directory on its library path. Give the library a SONAME of its \
+         own (relink it with `-Wl,-soname,lib<NAME>.so`, or `patchelf --set-soname \
+         lib<NAME>.so FILE`); to link the system's own library, point `shared_lib` at the \
+         system's file or use `pkg_config`",
+        file.display()
+    )]
+    ReservedSoname {
+        /// The manifest library.
+        library: String,
+        /// The prebuilt file, where the manifest says it is.
+        file: PathBuf,
+        /// The name the loader would know it by.
+        soname: String,
+    },
+    /// A prebuilt shared library's `SONAME` is not a plain file name.
+    #[error(
+        "library `{library}`: the shared library {} has the SONAME `{soname}`, which is not a \
+         plain file name. The build places the library next to the binaries under its SONAME, \
+         and the loader takes a name with a `/` in `DT_NEEDED` as a path; relink it with \
+         `-Wl,-soname,lib<NAME>.so` (or `patchelf --set-soname lib<NAME>.so FILE`)",
+        file.display()
+    )]
+    SonameNotAFileName {
+        /// The manifest library.
+        library: String,
+        /// The prebuilt file, where the manifest says it is.
+        file: PathBuf,
+        /// Its `SONAME`.
+        soname: String,
+    },
     /// A binary's symbol note is malformed.
     #[error("{}: {message}", path.display())]
     Note {

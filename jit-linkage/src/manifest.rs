@@ -18,7 +18,10 @@
 //! [[library]]
 //! name = "zlib"
 //! static_lib = "vendor/libz.a"      # a prebuilt archive, for link_static
-//! shared_lib = "vendor/libz.so"     # and/or a prebuilt shared library, for link_dynamic
+//! shared_lib = "vendor/libz.so"     # and/or a prebuilt shared library, for link_dynamic:
+//!                                   # placed next to the binaries under its SONAME, which
+//!                                   # must not be a system library's (here libz.so.1 is
+//!                                   # accepted only for the system's own file)
 //! symbols = ["zlibVersion", "crc32"]
 //!
 //! [[library]]
@@ -154,6 +157,23 @@ pub(crate) fn is_reserved(name: &str) -> bool {
             .strip_prefix("LLVM-")
             .or_else(|| name.strip_prefix("LLVM."))
             .is_some_and(|v| !v.is_empty())
+}
+
+/// True when a shared library known to the loader as `soname` would shadow a system or
+/// toolchain library: `lib<NAME>.so[.VERSION]` for a reserved NAME (`libm.so.6`,
+/// `libLLVM.so.22.1`), or the dynamic loader itself (`ld-linux-x86-64.so.2`, `ld.so.1`).
+pub(crate) fn is_reserved_soname(soname: &str) -> bool {
+    if soname.starts_with("ld-") || soname.starts_with("ld.so") {
+        return true;
+    }
+    let Some(rest) = soname.strip_prefix("lib") else {
+        return false;
+    };
+    let Some(at) = rest.find(".so") else {
+        return false;
+    };
+    let after = &rest[at + ".so".len()..];
+    (after.is_empty() || after.starts_with('.')) && is_reserved(&rest[..at])
 }
 
 const CPP_EXTENSIONS: &[&str] = &["cpp", "cc", "cxx", "C", "c++"];
@@ -699,6 +719,35 @@ symbols = ["a"]
             (pkg.replace("sqlite3", "has space"), "not a package name"),
         ];
         assert_rejected(&path, &cases);
+    }
+
+    #[test]
+    fn sonames_of_system_and_toolchain_libraries_are_reserved() {
+        for reserved in [
+            "libm.so.6",
+            "libc.so.6",
+            "libm.so",
+            "libstdc++.so.6",
+            "libgcc_s.so.1",
+            "libz.so.1",
+            "libLLVM.so.22.1",
+            "libLLVM-14.so.1",
+            "ld-linux-x86-64.so.2",
+            "ld.so.1",
+        ] {
+            assert!(is_reserved_soname(reserved), "{reserved}");
+        }
+        for own in [
+            "libevil.so",
+            "libmath.so.6",
+            "libm2.so",
+            "libm.something.so",
+            "m.so.6",
+            "lib.so",
+            "libwords.so",
+        ] {
+            assert!(!is_reserved_soname(own), "{own}");
+        }
     }
 
     #[test]
