@@ -135,7 +135,8 @@ pub(crate) struct New {
     /// The toolkit checkout the project depends on (default: this one).
     #[arg(long, value_name = "DIR")]
     pub(crate) toolkit: Option<std::path::PathBuf>,
-    /// Write into a non-empty directory, overwriting files of the same name.
+    /// Write into a non-empty directory, replacing only files `new` wrote there and nobody
+    /// changed since (recorded in .jit-toolkit-new.sums); any other file is refused, by name.
     #[arg(long)]
     pub(crate) force: bool,
     /// The LLVM version the project's jit-core uses (14, 15, 16, 19, 22).

@@ -1,5 +1,20 @@
 //! `cargo xtask new`: a standalone project from `templates/<linkage>/`.
+//!
+//! `new` writes a file only where there is none, or over a file it wrote itself that nobody has
+//! changed since. It knows which from its record in the project, [`RECORD`]: each file it wrote
+//! with a hash of the content it wrote. Every file is checked before any is written, so a
+//! refusal leaves the directory as it was.
+//!
+//! It never writes into an existing file: a replacement is written as a new file and renamed
+//! over the old one. So a file with several links (a `Cargo.lock` hard-linked to the toolkit's)
+//! is not refused but replaced in this directory only, and its other names keep their content:
+//! that is what a hard link's other name means (a `cp -al` snapshot of the project keeps the old
+//! files), and a rename cannot write through a link made after the check either. Symbolic links,
+//! to files or directories, are refused: someone pointed them somewhere on purpose.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -76,11 +91,15 @@ impl New {
             ("{{toolkit_path}}", toolkit.display().to_string()),
             ("{{llvm_version}}", self.llvm.to_string()),
         ];
-        copy_template(&template, &self.path, &values)?;
+        let mut files = Vec::new();
+        template_files(&template, "", &values, &mut files)?;
         // The versions this toolkit was tested with.
-        refuse_symlink(&self.path.join("Cargo.lock"))?;
-        std::fs::copy(toolkit.join("Cargo.lock"), self.path.join("Cargo.lock"))
-            .context("copying Cargo.lock")?;
+        let lock = toolkit.join("Cargo.lock");
+        files.push(ProjectFile {
+            path: "Cargo.lock".into(),
+            content: std::fs::read(&lock).with_context(|| format!("reading {}", lock.display()))?,
+        });
+        write_project(&self.path, &files)?;
         progress!(
             "new: wrote {} ({} linkage); next: cd {} && cargo run",
             self.path.display(),
@@ -187,33 +206,276 @@ fn other_workspace(dir: &Path) -> Option<PathBuf> {
 const TEMPLATE_MARKER: &str =
     "# A project of its own, even when generated inside another workspace's directory.";
 
-/// Copies `from` into `to`, replacing the placeholders in every file. Writes only the files the
-/// template has, and never through a symbolic link.
-fn copy_template(from: &Path, to: &Path, values: &[(&str, String)]) -> anyhow::Result<()> {
-    refuse_symlink(to)?;
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    let entries = std::fs::read_dir(from)
+/// One file of the project: its path below the project directory (`/`-separated) and content.
+struct ProjectFile {
+    path: String,
+    content: Vec<u8>,
+}
+
+/// The files of the template `from` (below `prefix`), the placeholders replaced, in a stable
+/// order.
+fn template_files(
+    from: &Path,
+    prefix: &str,
+    values: &[(&str, String)],
+    out: &mut Vec<ProjectFile>,
+) -> anyhow::Result<()> {
+    let mut entries = std::fs::read_dir(from)
+        .with_context(|| format!("reading the template {}", from.display()))?
+        .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("reading the template {}", from.display()))?;
+    entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let entry = entry?;
-        let source: PathBuf = entry.path();
-        let target = to.join(entry.file_name());
         if entry.file_name() == TEMPLATE_CONFIG {
             continue;
         }
+        let name = entry.file_name();
+        let name = name
+            .to_str()
+            .with_context(|| format!("{}: not a UTF-8 name", entry.path().display()))?;
+        let path = format!("{prefix}{name}");
         if entry.file_type()?.is_dir() {
-            copy_template(&source, &target, values)?;
+            template_files(&entry.path(), &format!("{path}/"), values, out)?;
             continue;
         }
+        let source = entry.path();
         let mut text = std::fs::read_to_string(&source)
             .with_context(|| format!("reading {}", source.display()))?;
         for (placeholder, value) in values {
             text = text.replace(placeholder, value);
         }
-        refuse_symlink(&target)?;
-        std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
+        out.push(ProjectFile {
+            path,
+            content: text.into_bytes(),
+        });
     }
     Ok(())
+}
+
+/// The file in a generated project where `new` records what it wrote.
+const RECORD: &str = ".jit-toolkit-new.sums";
+
+const RECORD_HEADER: &str = "\
+# Written by `cargo xtask new` of the JIT linkage toolkit: each file it wrote here, with the
+# FNV-1a 64-bit hash of the content it wrote (`fnv1a64:HASH  PATH`). `new --force` replaces
+# only these files, and only while unchanged; it never overwrites any other file. Keep this
+# file with the project; without it, `new --force` will overwrite no file here.
+";
+
+/// What `new` wrote into a project: each file's path and the hash of its content.
+#[derive(Default)]
+struct Record {
+    files: BTreeMap<String, u64>,
+}
+
+impl Record {
+    /// The record in `dir`, empty when there is none.
+    fn read(dir: &Path) -> anyhow::Result<Record> {
+        let path = dir.join(RECORD);
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Record::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            Ok(meta) if !meta.is_file() => bail!(
+                "{} is not the record `new` writes (it is a link or not a file); remove it, or \
+                 choose a new directory",
+                path.display()
+            ),
+            Ok(_) => {}
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let mut files = BTreeMap::new();
+        for (number, line) in text.lines().enumerate() {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let entry = line.split_once("  ").and_then(|(hash, file)| {
+                let hex = hash.strip_prefix("fnv1a64:")?;
+                let hash = u64::from_str_radix(hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == 16)?;
+                (!file.is_empty()).then(|| (file.to_owned(), hash))
+            });
+            let Some((file, hash)) = entry else {
+                bail!(
+                    "{}:{}: not a line `new` writes (`fnv1a64:HASH  PATH`); restore the file \
+                     from the project's history, or delete it (then `new --force` overwrites no \
+                     file here)",
+                    path.display(),
+                    number + 1
+                );
+            };
+            files.insert(file, hash);
+        }
+        Ok(Record { files })
+    }
+
+    fn render(&self) -> String {
+        let mut text = RECORD_HEADER.to_owned();
+        for (file, hash) in &self.files {
+            text.push_str(&format!("fnv1a64:{hash:016x}  {file}\n"));
+        }
+        text
+    }
+}
+
+/// FNV-1a, 64 bits (offset basis 0xcbf29ce484222325, prime 0x100000001b3; the reference is
+/// <http://www.isthe.com/chongo/tech/comp/fnv/>). It tells a file someone edited from the one
+/// `new` wrote. It guards nothing against an adversary (whoever can edit the files can edit the
+/// record), so a cryptographic hash would buy nothing here.
+fn fnv1a_64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// How a file is written: where there is none, or over the one `new` wrote before.
+#[derive(Clone, Copy)]
+enum WriteKind {
+    Create,
+    Replace,
+}
+
+/// How `new` may write `file` into `dir`, or why it may not.
+fn may_write(dir: &Path, file: &ProjectFile, record: &Record) -> Result<WriteKind, String> {
+    let parts: Vec<&str> = file.path.split('/').collect();
+    let mut at = dir.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let shown = parts[..=i].join("/");
+        let meta = match std::fs::symlink_metadata(&at) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(WriteKind::Create),
+            Err(e) => return Err(format!("{shown}: cannot be read ({e})")),
+            Ok(meta) => meta,
+        };
+        if meta.file_type().is_symlink() {
+            return Err(format!(
+                "{shown}: a symbolic link; `new` does not write through links"
+            ));
+        }
+        let last = i + 1 == parts.len();
+        if !last && !meta.is_dir() {
+            return Err(format!(
+                "{shown}: not a directory, where the project has one"
+            ));
+        }
+        if last && !meta.is_file() {
+            return Err(format!("{shown}: not a regular file"));
+        }
+    }
+    let Some(recorded) = record.files.get(&file.path) else {
+        return Err(format!(
+            "{}: not written by `new` (it is not in {RECORD})",
+            file.path
+        ));
+    };
+    let content = std::fs::read(&at).map_err(|e| format!("{}: cannot be read ({e})", file.path))?;
+    if fnv1a_64(&content) != *recorded {
+        return Err(format!("{}: changed since `new` wrote it", file.path));
+    }
+    Ok(WriteKind::Replace)
+}
+
+/// Writes `files` into `dir`, each only where `new` may (see the module's documentation), and
+/// the record of what it wrote.
+fn write_project(dir: &Path, files: &[ProjectFile]) -> anyhow::Result<()> {
+    refuse_symlink(dir)?;
+    let record = Record::read(dir)?;
+    let mut writes = Vec::with_capacity(files.len());
+    let mut refusals: Vec<String> = Vec::new();
+    for file in files {
+        match may_write(dir, file, &record) {
+            Ok(how) => writes.push((file, how)),
+            Err(why) if !refusals.contains(&why) => refusals.push(why),
+            Err(_) => {}
+        }
+    }
+    if !refusals.is_empty() {
+        let no_record = if std::fs::symlink_metadata(dir.join(RECORD)).is_err() {
+            format!(
+                "\n({} has no {RECORD}: its files are someone's own, or from cargo-generate or \
+                 a `new` older than the record)",
+                dir.display()
+            )
+        } else {
+            String::new()
+        };
+        bail!(
+            "{} has files `new` does not overwrite (it replaces only files it wrote itself, \
+             recorded in {RECORD}, that nobody changed since):\n  {}{no_record}\nNothing was \
+             written. Move each of them away (or delete it) to have `new` write its own, or \
+             choose a new directory",
+            dir.display(),
+            refusals.join("\n  ")
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Files recorded before that this run does not write stay replaceable while unchanged.
+    let mut written = Record::default();
+    for (path, hash) in &record.files {
+        if files.iter().all(|f| &f.path != path) {
+            let unchanged = std::fs::symlink_metadata(dir.join(path)).is_ok_and(|m| m.is_file())
+                && std::fs::read(dir.join(path)).is_ok_and(|c| fnv1a_64(&c) == *hash);
+            if unchanged {
+                written.files.insert(path.clone(), *hash);
+            }
+        }
+    }
+    for (file, how) in writes {
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        match how {
+            WriteKind::Create => create_new(&path, &file.content)?,
+            WriteKind::Replace => replace(&path, &file.content)?,
+        }
+        written
+            .files
+            .insert(file.path.clone(), fnv1a_64(&file.content));
+    }
+    let path = dir.join(RECORD);
+    let text = written.render();
+    if std::fs::symlink_metadata(&path).is_ok() {
+        replace(&path, text.as_bytes())
+    } else {
+        create_new(&path, text.as_bytes())
+    }
+}
+
+/// Writes `content` to `path`, which must not exist (not even as a link).
+fn create_new(path: &Path, content: &[u8]) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(content)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes `content` to a new file beside `path` and renames it over `path`: the old file is
+/// never opened for writing, so its other names (hard links) keep their content.
+fn replace(path: &Path, content: &[u8]) -> anyhow::Result<()> {
+    let mut name = OsString::from(".");
+    name.push(path.file_name().context("a file to replace has a name")?);
+    name.push(format!(".new-{}", std::process::id()));
+    let temporary = path.with_file_name(name);
+    match std::fs::remove_file(&temporary) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("removing {}", temporary.display()));
+        }
+        _ => {}
+    }
+    let result = create_new(&temporary, content).and_then(|()| {
+        std::fs::rename(&temporary, path)
+            .with_context(|| format!("renaming {} to {}", temporary.display(), path.display()))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
 }
 
 fn refuse_symlink(path: &Path) -> anyhow::Result<()> {
@@ -229,7 +491,15 @@ fn refuse_symlink(path: &Path) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_crate_name;
+    use super::{check_crate_name, fnv1a_64};
+
+    #[test]
+    fn fnv1a_64_gives_the_reference_values() {
+        // From the test vectors of the FNV reference (www.isthe.com/chongo/tech/comp/fnv).
+        assert_eq!(fnv1a_64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a_64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a_64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
 
     #[test]
     fn crate_names() {

@@ -192,6 +192,151 @@ fn never_writes_inside_the_toolkit_another_workspace_or_through_a_link() {
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
 
+/// `cargo xtask new DIR --linkage LINKAGE --name NAME` with `more` arguments.
+fn new_project(dir: &Path, linkage: &str, more: &[&str]) -> Output {
+    let mut args = vec![
+        "new",
+        dir.to_str().unwrap(),
+        "--linkage",
+        linkage,
+        "--name",
+        "recorded",
+    ];
+    args.extend(more);
+    xtask(&args)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A stand-in for a toolkit checkout (`--toolkit`), whose Cargo.lock a test may link to without
+/// risking this checkout's.
+fn toolkit_copy(test: &str) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let toolkit = fresh_dir(test);
+    std::fs::create_dir_all(toolkit.join("jit-core")).unwrap();
+    std::fs::copy(
+        root.join("jit-core/Cargo.toml"),
+        toolkit.join("jit-core/Cargo.toml"),
+    )
+    .unwrap();
+    std::fs::copy(root.join("Cargo.lock"), toolkit.join("Cargo.lock")).unwrap();
+    toolkit
+}
+
+#[test]
+fn force_never_writes_through_a_hard_link() {
+    use std::os::unix::fs::MetadataExt;
+    let toolkit = toolkit_copy("hard-link-toolkit");
+    let toolkit_lock = toolkit.join("Cargo.lock");
+    let lock = std::fs::read(&toolkit_lock).unwrap();
+    let with_toolkit = ["--toolkit", toolkit.to_str().unwrap(), "--force"];
+
+    // A Cargo.lock linked to the toolkit's in a directory `new` never wrote: refused (`new`
+    // used to copy onto it, which truncated the toolkit's lock to 0 bytes).
+    let dir = fresh_dir("hard-link");
+    std::fs::hard_link(&toolkit_lock, dir.join("Cargo.lock")).unwrap();
+    let out = new_project(&dir, "static", &with_toolkit);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        stderr(&out).contains("Cargo.lock: not written by `new`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&toolkit_lock).unwrap(), lock);
+    assert!(!dir.join("build.rs").exists(), "refused, yet written");
+    std::fs::remove_file(dir.join("Cargo.lock")).unwrap();
+
+    // In a project `new` wrote, the same link holds the content `new` recorded: replaced by a
+    // file of the project's own, and the toolkit's lock keeps its content.
+    let dir = fresh_dir("hard-link-recorded");
+    let out = new_project(&dir, "static", &with_toolkit);
+    assert!(out.status.success(), "{out:?}");
+    std::fs::remove_file(dir.join("Cargo.lock")).unwrap();
+    std::fs::hard_link(&toolkit_lock, dir.join("Cargo.lock")).unwrap();
+    let out = new_project(&dir, "static", &with_toolkit);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(std::fs::read(&toolkit_lock).unwrap(), lock);
+    assert_eq!(std::fs::read(dir.join("Cargo.lock")).unwrap(), lock);
+    let (theirs, ours) = (
+        std::fs::metadata(&toolkit_lock).unwrap(),
+        std::fs::metadata(dir.join("Cargo.lock")).unwrap(),
+    );
+    assert_ne!(theirs.ino(), ours.ino());
+    assert_eq!((theirs.nlink(), ours.nlink()), (1, 1));
+}
+
+#[test]
+fn force_never_overwrites_a_file_it_did_not_write_or_that_was_changed() {
+    // The user's own README.md and .gitignore: refused by name, and nothing is written.
+    let dir = fresh_dir("users-files");
+    std::fs::write(dir.join("README.md"), "my notes\n").unwrap();
+    std::fs::write(dir.join(".gitignore"), "/mine\n").unwrap();
+    let out = new_project(&dir, "static", &["--force"]);
+    assert!(!out.status.success(), "{out:?}");
+    for expected in [
+        "README.md: not written by `new`",
+        ".gitignore: not written by `new`",
+        "has no .jit-toolkit-new.sums",
+        "Move each of them away",
+    ] {
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("README.md")).unwrap(),
+        "my notes\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".gitignore")).unwrap(),
+        "/mine\n"
+    );
+    assert!(!dir.join("build.rs").exists(), "refused, yet written");
+
+    // A project `new` wrote, regenerated unchanged with another linkage: its files are
+    // replaced, the user's own file next to them is left alone, and the record follows.
+    let dir = fresh_dir("regenerated");
+    assert!(new_project(&dir, "static", &[]).status.success());
+    let record = std::fs::read_to_string(dir.join(".jit-toolkit-new.sums")).unwrap();
+    for file in ["Cargo.lock", "Cargo.toml", "src/main.rs", ".gitignore"] {
+        assert!(record.contains(&format!("  {file}\n")), "{file}: {record}");
+    }
+    std::fs::write(dir.join("keep.txt"), "mine").unwrap();
+    let out = new_project(&dir, "dynamic", &["--force"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        std::fs::read_to_string(dir.join("build.rs"))
+            .unwrap()
+            .contains("link_dynamic")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("keep.txt")).unwrap(),
+        "mine"
+    );
+    assert_ne!(
+        std::fs::read_to_string(dir.join(".jit-toolkit-new.sums")).unwrap(),
+        record
+    );
+
+    // An edit to a file `new` wrote: refused by name, the edit kept, nothing written.
+    let main = dir.join("src/main.rs");
+    let edited = format!("{}// my change\n", std::fs::read_to_string(&main).unwrap());
+    std::fs::write(&main, &edited).unwrap();
+    let build_rs = std::fs::read_to_string(dir.join("build.rs")).unwrap();
+    let out = new_project(&dir, "static", &["--force"]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        stderr(&out).contains("src/main.rs: changed since `new` wrote it"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), edited);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("build.rs")).unwrap(),
+        build_rs
+    );
+}
+
 /// cargo-generate runs without a terminal (`--silent`) only when every placeholder a template
 /// uses is built in (`project-name`, `crate_name`) or declared with a default; a prompt without
 /// a terminal fails and leaves an empty directory. Checked on the files themselves, the way
