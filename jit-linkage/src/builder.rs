@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::compile::{Compiled, Needs, find_library, obtain};
+use crate::compile::{Compiled, Needs, check_placed_name, find_library, obtain};
 use crate::directive::{Directive, emit};
 use crate::manifest::{Library, Manifest, Origin};
 use crate::note::note_object;
@@ -293,8 +293,9 @@ impl Build {
 }
 
 /// Before anything is linked: every listed symbol is defined by its library's file, no two
-/// linked libraries define the same symbol, and no compiled library takes the name of a library
-/// the compiler would otherwise find (it would shadow it).
+/// linked libraries define the same symbol, no compiled library takes the name of a library the
+/// compiler would otherwise find, and no placed library the SONAME of a system or toolchain
+/// library (either would shadow it).
 fn prove_all(libraries: &[Built<'_>]) -> Result<()> {
     let mut linked: Vec<(&str, Defined)> = Vec::new();
     for built in libraries {
@@ -328,6 +329,17 @@ fn prove_all(libraries: &[Built<'_>]) -> Result<()> {
             if built.linkage.is_some() {
                 linked.push((&built.lib.name, defined));
             }
+        }
+        // What is placed next to the binaries (a prebuilt library linked dynamically) is
+        // placed under its SONAME, which must shadow nothing.
+        if built.linkage == Some(Linkage::Dynamic)
+            && let Origin::Prebuilt {
+                shared_lib: Some(file),
+                ..
+            } = &built.lib.origin
+            && let Some(shared) = &built.got.shared
+        {
+            check_placed_name(built.lib, file, &shared.soname)?;
         }
         if built.linkage.is_some() && matches!(built.lib.origin, Origin::Sources) {
             let file = match built.linkage {

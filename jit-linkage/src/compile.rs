@@ -302,7 +302,6 @@ fn prebuilt(
                 message,
             })?
             .unwrap_or_else(|| lib.shared_file_name());
-        check_placed_name(lib, from, &soname)?;
         compiled.shared = Some(Shared {
             build_id: crate::symbols::build_id(&file),
             file,
@@ -316,12 +315,13 @@ fn prebuilt(
     Ok(compiled)
 }
 
-/// A prebuilt shared library is placed next to the binaries (and in `deps/` and `examples/`)
-/// under `soname`, the name the loader matches, so the name must be a plain file name and must
-/// not be a system or toolchain library's: a `libevil.so` with the SONAME `libm.so.6` would be
-/// every later process's libm there, rustc's first (cargo runs it with `deps/` on its library
-/// path). The system's own file under its own name is allowed: placing it replaces nothing.
-fn check_placed_name(lib: &Library, file: &Path, soname: &str) -> Result<()> {
+/// A prebuilt shared library linked dynamically is placed next to the binaries (and in `deps/`
+/// and `examples/`) under `soname`, the name the loader matches, so the name must be a plain
+/// file name and must not be a system or toolchain library's: a `libevil.so` with the SONAME
+/// `libm.so.6` would be every later process's libm there, rustc's first (cargo runs it with
+/// `deps/` on its library path). The system's own file under its own name is allowed: placing
+/// it replaces nothing.
+pub(crate) fn check_placed_name(lib: &Library, file: &Path, soname: &str) -> Result<()> {
     let plain = !soname.is_empty() && soname != "." && soname != ".." && !soname.contains('/');
     if !plain {
         return Err(Error::SonameNotAFileName {
