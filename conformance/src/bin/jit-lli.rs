@@ -173,11 +173,13 @@ fn c_strings(items: impl Iterator<Item = Vec<u8>>) -> CStrings {
 }
 
 type Main0 = extern "C" fn() -> i32;
+type Main1 = extern "C" fn(i32) -> i32;
 type Main2 = extern "C" fn(i32, *const *const c_char) -> i32;
 type Main3 = extern "C" fn(i32, *const *const c_char, *const *const c_char) -> i32;
 
-/// Looks `main` up with each signature C allows for it (jit-core's lookup is ABI-checked, so a
-/// wrong one is a `SignatureMismatch`) and calls it.
+/// Looks `main` up with each signature C allows for it, and `main(int)`, which lli runs too (it
+/// calls every main as `main(argc, argv)`; LLVM's tests have one), and calls it. jit-core's
+/// lookup is ABI-checked, so a wrong one is a `SignatureMismatch`.
 fn call_main(jit: &Jit, argv: &CStrings, envp: &CStrings) -> Result<i32, Error> {
     let argc = i32::try_from(argv.pointers.len() - 1).unwrap_or(i32::MAX);
     let mismatch = match jit.lookup::<Main2>("main") {
@@ -190,6 +192,12 @@ fn call_main(jit: &Jit, argv: &CStrings, envp: &CStrings) -> Result<i32, Error> 
     match jit.lookup::<Main0>("main") {
         // SAFETY: as above.
         Ok(main) => return Ok(unsafe { main.call() }),
+        Err(Error::SignatureMismatch { .. }) => {}
+        Err(err) => return Err(err),
+    }
+    match jit.lookup::<Main1>("main") {
+        // SAFETY: as above.
+        Ok(main) => return Ok(unsafe { main.call(argc) }),
         Err(Error::SignatureMismatch { .. }) => {}
         Err(err) => return Err(err),
     }

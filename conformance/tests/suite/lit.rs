@@ -205,6 +205,10 @@ const LLI_ONLY_DROPPED: &[(&str, &str)] = &[
     ("no-process-syms", "hides the process's symbols from lli"),
     ("lljit-platform", "chooses lli's platform support"),
     ("emulated-tls", "chooses lli's TLS lowering"),
+    (
+        "force-interpreter",
+        "chooses LLVM's interpreter; lli's JIT runs the program instead",
+    ),
 ];
 
 /// lli options that change what the program is or how it runs, which jit-lli cannot express:
@@ -214,7 +218,6 @@ const UNSUPPORTED_OPTIONS: &[(&str, &str)] = &[
     ("mcjit-remote-process", "runs the code in another process"),
     ("mtriple", "compiles for another target"),
     ("march", "compiles for another architecture"),
-    ("force-interpreter", "uses LLVM's interpreter"),
     ("extra-object", "adds an object file"),
     ("extra-archive", "adds an archive"),
     ("dlopen", "loads a shared library"),
@@ -241,6 +244,8 @@ const HOST_FEATURES: &[&str] = &[
     "thread_support",
     "host-byteorder-little-endian",
     "default_triple",
+    // lli (libLLVM) loads libstdc++.so, as jit-lli does.
+    "cxx-shared-library",
 ];
 const HOST_TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
@@ -289,12 +294,24 @@ fn feature(name: &str) -> Option<bool> {
     if HOST_FEATURES.contains(&name) {
         return Some(true);
     }
+    if name == "fma3" {
+        return Some(cpu_has("fma"));
+    }
     // Another target's name, an OS, or a build feature this host lacks (asserts, ...).
     if name.contains(['{', '[', '(']) {
         None
     } else {
         Some(false)
     }
+}
+
+/// Whether /proc/cpuinfo lists the CPU flag `flag`.
+fn cpu_has(flag: &str) -> bool {
+    std::fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| {
+        info.lines()
+            .filter(|l| l.starts_with("flags"))
+            .any(|l| l.split_whitespace().any(|f| f == flag))
+    })
 }
 
 /// lit's `target=` patterns: literal text with `{{regex}}` parts; only `.*` is understood.
@@ -456,7 +473,7 @@ pub fn tags_of(texts: &[String], multi_module: bool) -> Vec<String> {
         has("personality") || has("__cxa_throw") || has("landingpad"),
         "exceptions",
     );
-    tag(has(" common "), "common");
+    tag(has(" common global "), "common");
     tag(has("comdat"), "comdat");
     tag(has(" weak ") || has("extern_weak"), "weak");
     tag(has("\\01"), "names");
@@ -503,6 +520,8 @@ mod tests {
 
     #[test]
     fn skips_what_jit_lli_cannot_express() {
+        let interpreter = run_line("; RUN: %lli -jit-kind=mcjit -force-interpreter=true %s\n");
+        assert_eq!(interpreter.unwrap().lli_args, ["-jit-kind=mcjit"]);
         let remote = run_line("; RUN: %lli -remote-mcjit -mcjit-remote-process=x %s\n");
         assert!(remote.unwrap_err().0.contains("remote-mcjit"));
         let stdin = run_line("; RUN: %lli %s < %s\n");
