@@ -176,7 +176,8 @@ pub(crate) enum Variant {
 
 /// Runs, in order: deps, cargo fmt --check, cargo clippy -D warnings, cargo test, cargo doc
 /// (warnings denied), the demos, for one LLVM version. With `--llvm all`: all of it on LLVM 14
-/// and 22, and on 15, 16 and 19 a build of everything, jit-core's tests and the demos.
+/// and 22, and on 15, 16 and 19 a build of everything, jit-core's tests, the conformance suite
+/// (jit-core against that version's lli) and the demos.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Test {
     /// The LLVM version (14, 15, 16, 19, 22) or `all`.

@@ -257,7 +257,8 @@ fn tiny_benchmarks(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// deps, a build of everything (tests included), jit-core's tests and the demos, on `llvm`.
+/// deps, a build of everything (tests included), jit-core's tests, the conformance suite
+/// (jit-core against this version's lli) and the demos, on `llvm`.
 fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     let cargo = cargo();
     let version = &llvm.cargo_args();
@@ -270,8 +271,12 @@ fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
         "{cargo} build --workspace --all-targets --quiet {version...}"
     )
     .run()?;
-    progress!("test: LLVM {llvm}: [3/4] jit-core's tests");
-    cmd!(sh, "{cargo} test --package jit-core {version...}").run()?;
+    progress!("test: LLVM {llvm}: [3/4] jit-core's tests and the conformance suite");
+    cmd!(
+        sh,
+        "{cargo} test --package jit-core --package conformance {version...}"
+    )
+    .run()?;
     progress!("test: LLVM {llvm}: [4/4] demos");
     demo::run_variants(&Variant::ALL, llvm)
 }
