@@ -2,54 +2,12 @@
 
 use std::path::Path;
 
-use llvm_sys::target_machine::{LLVMCodeGenOptLevel, LLVMCodeModel, LLVMRelocMode};
-
 use crate::Result;
-use crate::isolate::{Codegen, CompilerPool, IsolationLimits, WorkerProgram};
+use crate::isolate::{CompilerPool, IsolationLimits, WorkerProgram};
 use crate::jit::Jit;
 use crate::signature::JitFn;
 use crate::sources::{HostFunction, SymbolLookup, SymbolSource, search_order};
-use crate::target::TargetMachine;
-
-/// How code refers to addresses. JIT code should be position-independent, like the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum RelocModel {
-    /// Position-independent code (the default).
-    #[default]
-    Pic,
-    /// Absolute addresses.
-    Static,
-    /// Position-dependent code that may refer to symbols in shared libraries.
-    DynamicNoPic,
-}
-
-/// The code model of the target machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum CodeModel {
-    /// LLVM's choice for JIT code (the default).
-    #[default]
-    JitDefault,
-    /// Code and data within 2 GiB.
-    Small,
-    /// Code within 2 GiB, data anywhere.
-    Medium,
-    /// No assumptions.
-    Large,
-}
-
-/// The code generator's optimisation level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum OptLevel {
-    /// `-O0`.
-    O0,
-    /// `-O1`.
-    O1,
-    /// `-O2` (the default).
-    #[default]
-    O2,
-    /// `-O3`.
-    O3,
-}
+use crate::target::{CodeModel, Codegen, OptLevel, RelocModel, TargetMachine};
 
 /// Configures a [`Jit`]: code generation and the [`SymbolSource`]s its code can call into.
 #[derive(Debug, Clone)]
@@ -176,12 +134,12 @@ impl JitBuilder {
         if self.process_symbols {
             sources.push(SymbolSource::Process);
         }
-        let machine = TargetMachine::host(self.opt_level, self.reloc, self.code_model)?;
         let codegen = Codegen {
             opt: self.opt_level,
             reloc: self.reloc,
             code_model: self.code_model,
         };
+        let machine = TargetMachine::host(codegen)?;
         let pool = CompilerPool::new(self.worker.clone(), self.limits);
         Jit::create(
             machine,
@@ -218,37 +176,5 @@ impl JitBuilder {
     pub fn isolation_limits(&mut self, limits: IsolationLimits) -> &mut Self {
         self.limits = limits;
         self
-    }
-}
-
-impl From<RelocModel> for LLVMRelocMode {
-    fn from(model: RelocModel) -> Self {
-        match model {
-            RelocModel::Pic => LLVMRelocMode::LLVMRelocPIC,
-            RelocModel::Static => LLVMRelocMode::LLVMRelocStatic,
-            RelocModel::DynamicNoPic => LLVMRelocMode::LLVMRelocDynamicNoPic,
-        }
-    }
-}
-
-impl From<CodeModel> for LLVMCodeModel {
-    fn from(model: CodeModel) -> Self {
-        match model {
-            CodeModel::JitDefault => LLVMCodeModel::LLVMCodeModelJITDefault,
-            CodeModel::Small => LLVMCodeModel::LLVMCodeModelSmall,
-            CodeModel::Medium => LLVMCodeModel::LLVMCodeModelMedium,
-            CodeModel::Large => LLVMCodeModel::LLVMCodeModelLarge,
-        }
-    }
-}
-
-impl From<OptLevel> for LLVMCodeGenOptLevel {
-    fn from(level: OptLevel) -> Self {
-        match level {
-            OptLevel::O0 => LLVMCodeGenOptLevel::LLVMCodeGenLevelNone,
-            OptLevel::O1 => LLVMCodeGenOptLevel::LLVMCodeGenLevelLess,
-            OptLevel::O2 => LLVMCodeGenOptLevel::LLVMCodeGenLevelDefault,
-            OptLevel::O3 => LLVMCodeGenOptLevel::LLVMCodeGenLevelAggressive,
-        }
     }
 }

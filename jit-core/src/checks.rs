@@ -1,22 +1,19 @@
 //! Cheap checks of a parsed module against this host, before any code is generated, for what
 //! LLVM would otherwise turn into a crash: a function asking for CPU features this machine
 //! lacks (SIGILL when called), an intrinsic of another architecture (`Cannot select`, an abort
-//! in code generation), an intrinsic LLVM does not know (reported by ORC as a missing symbol).
+//! in code generation), an intrinsic LLVM does not know (reported by ORC as a missing symbol),
+//! an ifunc (which neither JIT linker resolves).
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use llvm_sys::core::{
     LLVMGetAttributeCountAtIndex, LLVMGetStringAttributeAtIndex, LLVMGetStringAttributeValue,
-    LLVMLookupIntrinsicID,
+    LLVMGlobalGetValueType, LLVMLookupIntrinsicID,
 };
 use llvm_sys::prelude::{LLVMModuleRef, LLVMValueRef};
-use llvm_sys::target_machine::{
-    LLVMGetDefaultTargetTriple, LLVMGetHostCPUFeatures, LLVMGetHostCPUName,
-};
 
-use crate::llvm::take_message;
-use crate::module::{functions, globals, value_name};
+use crate::ir::{functions, globals, value_name};
 
 /// The host, as LLVM sees it.
 struct Host {
@@ -31,18 +28,12 @@ struct Host {
 fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();
     HOST.get_or_init(|| {
-        // SAFETY: each string is LLVM's, freed once by take_message.
-        let (triple, cpu, features) = unsafe {
-            (
-                take_message(LLVMGetDefaultTargetTriple()),
-                take_message(LLVMGetHostCPUName()),
-                take_message(LLVMGetHostCPUFeatures()),
-            )
-        };
+        let host = crate::target::Host::get();
         Host {
-            arch: triple.split('-').next().unwrap_or_default().to_owned(),
-            cpu,
-            lacking: features
+            arch: host.triple.split('-').next().unwrap_or_default().to_owned(),
+            cpu: host.cpu.clone(),
+            lacking: host
+                .features
                 .split(',')
                 .filter_map(|f| f.strip_prefix('-'))
                 .map(str::to_owned)
@@ -82,14 +73,14 @@ pub(crate) unsafe fn check(module: LLVMModuleRef) -> Option<String> {
     // SAFETY: caller; we only read names and attributes of the module's functions and
     // globals.
     unsafe {
-        if !llvm_sys::core::LLVMGetFirstGlobalAlias(module).is_null()
-            || !llvm_sys::core::LLVMGetFirstGlobalIFunc(module).is_null()
-        {
-            return Some(
-                "the module has a global alias or ifunc, whose target the JIT cannot check or \
-                 track: define the function under each name instead"
-                    .into(),
-            );
+        let ifunc = llvm_sys::core::LLVMGetFirstGlobalIFunc(module);
+        if !ifunc.is_null() {
+            return Some(format!(
+                "`{}` is an ifunc (a function whose address a resolver picks at load time), \
+                 which neither of ORC's object linkers resolves: define the function directly, \
+                 or call the implementation you want",
+                value_name(ifunc)
+            ));
         }
         for value in functions(module).into_iter().chain(globals(module)) {
             if let Some(reason) = name_problem(value) {
@@ -97,18 +88,20 @@ pub(crate) unsafe fn check(module: LLVMModuleRef) -> Option<String> {
             }
         }
         for global in globals(module) {
-            if llvm_sys::core::LLVMIsThreadLocal(global) != 0 {
-                return Some(format!(
-                    "`{}` is a thread-local variable: LLJIT without the ORC runtime cannot \
-                     allocate or resolve thread-local storage (RuntimeDyld aborts with \
-                     \"allocation of TLS not implemented\", JITLink needs the ORC runtime's \
-                     ELF platform); make it a plain global, or pass per-thread data by pointer",
-                    value_name(global)
-                ));
+            if crate::version::is_target_extension(LLVMGlobalGetValueType(global)) {
+                return Some(target_extension(&value_name(global)));
             }
         }
         for function in functions(module) {
             let name = value_name(function);
+            let uses_target_type =
+                crate::version::is_target_extension(LLVMGlobalGetValueType(function))
+                    || crate::ir::instructions(function).into_iter().any(|i| {
+                        crate::version::is_target_extension(llvm_sys::core::LLVMTypeOf(i))
+                    });
+            if uses_target_type {
+                return Some(target_extension(&name));
+            }
             if let Some(reason) = intrinsic(&name, host) {
                 return Some(reason);
             }
@@ -120,8 +113,16 @@ pub(crate) unsafe fn check(module: LLVMModuleRef) -> Option<String> {
     None
 }
 
-/// Names the JIT cannot key exactly: not UTF-8 (two names would look alike), or starting with
-/// `\x01` (LLVM's "do not mangle" mark, which ORC strips, so the JIT would see another name).
+fn target_extension(name: &str) -> String {
+    format!(
+        "`{name}` uses a target extension type (`target(\"...\")`, such as SPIR-V's), which \
+         only its own target can compile: LLVM's code generator for this host crashes on it"
+    )
+}
+
+/// Names the JIT cannot key exactly: not UTF-8 (two names would look alike). A leading `\x01`
+/// ("do not mangle") is fine: the object file and ORC both name the symbol without it, and so
+/// does the JIT (`ir::symbol_name`).
 ///
 /// # Safety
 /// `value` is a live global value.
@@ -137,11 +138,6 @@ unsafe fn name_problem(value: LLVMValueRef) -> Option<String> {
             "the symbol name {} is not UTF-8, so the JIT cannot tell it from similar names: \
              rename it",
             String::from_utf8_lossy(bytes).escape_debug()
-        )),
-        Ok(name) if name.starts_with('\u{1}') => Some(format!(
-            "the symbol name {} starts with \\01 (\"do not mangle\"), which ORC strips: name \
-             it without the mark",
-            name.escape_debug()
         )),
         Ok(_) => None,
     }

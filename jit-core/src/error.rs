@@ -58,6 +58,16 @@ pub enum Error {
         /// The name looked up.
         name: String,
     },
+    /// The name is defined, but not as a function whose ABI jit-core knows.
+    #[error("`{name}` is defined by {module} as {what}, not as a function to look up")]
+    NotAFunction {
+        /// The name looked up.
+        name: String,
+        /// The module that defines it.
+        module: String,
+        /// What it is.
+        what: &'static str,
+    },
     /// The function exists but its ABI is not the one of the Rust type asked for (types,
     /// calling convention, `zeroext`/`signext`, `byval`/`sret`/..., varargs).
     #[error(
@@ -153,6 +163,16 @@ pub enum Error {
         module: String,
         /// The modules that refer to it.
         dependents: Vec<String>,
+    },
+    /// The module's thread-local objects on other threads still need their destructors (C++
+    /// `thread_local` with a destructor), which run when those threads exit: removing the
+    /// module's code now would leave them calling freed code.
+    #[error("{module}: cannot remove the module now: {reason}")]
+    ThreadLocalsAlive {
+        /// The module being removed.
+        module: String,
+        /// How many threads, and what to do.
+        reason: String,
     },
     /// A symbol lookup callback called back into the JIT that is looking up.
     #[error(

@@ -21,7 +21,6 @@
 
 use std::ffi::{CStr, c_char};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use llvm_sys::LLVMLinkage;
 use llvm_sys::LLVMVisibility;
@@ -33,9 +32,10 @@ use llvm_sys::transforms::pass_builder::{
     LLVMCreatePassBuilderOptions, LLVMDisposePassBuilderOptions, LLVMRunPasses,
 };
 
+use crate::ir::{aliased_function, aliases, functions, globals, instructions, value_name};
 use crate::jit::{Jit, ModuleHandle, read_module_file};
 use crate::llvm::{c_string, take_error, take_message};
-use crate::module::{Module, functions, globals, instructions, value_name};
+use crate::module::Module;
 use crate::target::TargetMachine;
 use crate::version;
 use crate::{Error, Result};
@@ -65,9 +65,6 @@ impl IpoRuntime {
     }
 }
 
-/// Distinguishes the promoted names of runtimes loaded into one process.
-static NEXT_RUNTIME: AtomicU64 = AtomicU64::new(0);
-
 impl Jit {
     /// Adds the helpers' bitcode (or IR) file as this JIT's IPO runtime.
     pub fn add_ipo_runtime(&self, path: impl AsRef<std::path::Path>) -> Result<IpoRuntime> {
@@ -81,21 +78,11 @@ impl Jit {
     pub fn add_ipo_runtime_bitcode(&self, name: &str, bytes: &[u8]) -> Result<IpoRuntime> {
         let module = self.parse_module(name, bytes)?;
         let raw = module.raw();
-        let ipo_error = |message: String| Error::Ipo {
-            name: name.to_owned(),
-            message,
-        };
         // SAFETY: `raw` is the live module owned by `module`; we only read and rename its
         // globals, and the buffer from the bitcode writer is copied and disposed once.
         let (importable, kept_as_calls, bitcode) = unsafe {
-            if !LLVMGetFirstGlobalAlias(raw).is_null() {
-                return Err(ipo_error(
-                    "the helper module has global aliases, which cannot be imported; define \
-                     the functions directly"
-                        .into(),
-                ));
-            }
-            promote_locals(raw, NEXT_RUNTIME.fetch_add(1, Ordering::Relaxed))?;
+            // Named after the runtime's bytes: the same in every process (see key.rs).
+            promote_locals(raw, &module.key().short())?;
             let mut importable = Vec::new();
             let mut kept = Vec::new();
             for function in functions(raw) {
@@ -128,7 +115,7 @@ impl Jit {
     /// result can be inspected ([`Module::to_ir`]) and then added with [`Jit::add_module`].
     pub fn optimize_with_runtime<'jit>(
         &'jit self,
-        module: Module<'jit>,
+        mut module: Module<'jit>,
         runtime: &IpoRuntime,
     ) -> Result<Module<'jit>> {
         if runtime.jit != self.id() {
@@ -146,11 +133,11 @@ impl Jit {
             message,
         };
         let raw = module.raw();
-        let machine = TargetMachine::host(
-            crate::OptLevel::O3,
-            crate::RelocModel::Pic,
-            crate::CodeModel::JitDefault,
-        )?;
+        let machine = TargetMachine::host(crate::target::Codegen {
+            opt: crate::OptLevel::O3,
+            reloc: crate::RelocModel::Pic,
+            code_model: crate::CodeModel::JitDefault,
+        })?;
         // SAFETY: `raw` is live and owned by `module`. The imported module is parsed into the
         // same context, prepared, and consumed by LLVMLinkModules2 (which destroys it in all
         // cases). Pass options are created and disposed once; errors and messages consumed once.
@@ -201,6 +188,8 @@ impl Jit {
             }
         }
         module.verify()?;
+        // What it was made from now includes the runtime (its object depends on it).
+        module.mix_into_key("ipo runtime", &runtime.bitcode);
         Ok(module)
     }
 
@@ -220,7 +209,7 @@ impl Jit {
 ///
 /// # Safety
 /// `module` is live.
-unsafe fn promote_locals(module: LLVMModuleRef, runtime: u64) -> Result<()> {
+unsafe fn promote_locals(module: LLVMModuleRef, runtime: &str) -> Result<()> {
     // SAFETY: caller; renaming and relinking globals of a live module.
     unsafe {
         let mut values = functions(module);
@@ -239,7 +228,7 @@ unsafe fn promote_locals(module: LLVMModuleRef, runtime: u64) -> Result<()> {
             } else {
                 old
             };
-            let new = c_string(&format!("__jit_ipo{runtime}.{base}"))?;
+            let new = c_string(&format!("__jit_ipo.{runtime}.{base}"))?;
             LLVMSetValueName2(value, new.as_ptr(), new.as_bytes().len());
             LLVMSetLinkage(value, LLVMLinkage::LLVMExternalLinkage);
             LLVMSetVisibility(value, LLVMVisibility::LLVMHiddenVisibility);
@@ -300,6 +289,18 @@ unsafe fn prepare_import(module: LLVMModuleRef, importable: &[String]) {
             let kind = LLVMGetEnumAttributeKindForName(c"noinline".as_ptr(), "noinline".len());
             LLVMCreateEnumAttribute(context, kind, 0)
         };
+        // An alias must point at a definition, which `available_externally` is not: the copy
+        // refers to what an alias stands for directly (the same address: a C++ constructor's
+        // C1 is its C2), and the module's own uses of the alias's name stay declarations,
+        // resolved to the runtime's alias when linked.
+        for alias in aliases(module) {
+            let target = match aliased_function(alias) {
+                Some(function) => function,
+                None => LLVMAliasGetAliasee(alias),
+            };
+            LLVMReplaceAllUsesWith(alias, LLVMConstPointerCast(target, LLVMTypeOf(alias)));
+            LLVMDeleteGlobal(alias);
+        }
         for function in functions(module) {
             if LLVMIsDeclaration(function) != 0 {
                 continue;

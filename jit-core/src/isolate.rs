@@ -10,25 +10,25 @@
 //!
 //! The protocol, over the worker's stdin and stdout: frames of a little-endian `u32` length and
 //! a JSON header, then a `u64` length and that many bytes (the module, or the object file).
+//! The host trusts none of it: every length is bounded before anything is allocated for it
+//! ([`IsolationLimits::object_bytes`] for the object), a frame must arrive whole, and the
+//! object is checked before it is linked (object_file.rs).
 
 use std::collections::VecDeque;
-use std::ffi::c_char;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use llvm_sys::target_machine::{
-    LLVMCodeGenFileType, LLVMCreateTargetDataLayout, LLVMGetTargetMachineTriple,
-    LLVMTargetMachineEmitToMemoryBuffer,
-};
-
-use crate::builder::{CodeModel, OptLevel, RelocModel};
-use crate::llvm::take_message;
-use crate::module::{Module, ModuleSymbols};
-use crate::target::TargetMachine;
+use crate::compile::Compiled;
+use crate::key::ModuleKey;
+use crate::module::Module;
+use crate::object_file::ObjectLimits;
+use crate::symbols::ModuleSymbols;
+use crate::target::{Codegen, TargetMachine};
 use crate::{Error, Result};
 
 /// Set in a worker's environment; its value is the protocol version.
@@ -48,13 +48,19 @@ pub enum WorkerProgram {
     Path(PathBuf),
 }
 
-/// What one worker may use to compile one module.
+/// What one worker may use to compile one module, and what the host will allocate for the
+/// object it returns.
+/// Build it from the default and change what you need (`IsolationLimits { time, ..Default::default() }`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IsolationLimits {
     /// Address space of the worker process (`RLIMIT_AS`); LLVM's own mappings count too.
     pub memory_bytes: u64,
     /// Wall-clock time per module; the worker is killed after it.
     pub time: Duration,
+    /// What the host allocates for one module's object: the object file itself plus every
+    /// section it would allocate when linked (`.bss` included, with alignment). A module over
+    /// it is refused before anything is linked ([`Error::ModuleRejected`]).
+    pub object_bytes: u64,
 }
 
 impl Default for IsolationLimits {
@@ -62,17 +68,14 @@ impl Default for IsolationLimits {
         IsolationLimits {
             memory_bytes: 8 << 30,
             time: Duration::from_secs(60),
+            object_bytes: 1 << 30,
         }
     }
 }
 
-/// The code generation settings a worker compiles with: the JIT's.
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Codegen {
-    pub(crate) opt: OptLevel,
-    pub(crate) reloc: RelocModel,
-    pub(crate) code_model: CodeModel,
-}
+/// The largest JSON header either side accepts: a module's symbols and signatures (about 200
+/// bytes a function) for the largest modules anyone compiles, with room to spare.
+const MAX_HEADER: u64 = 256 << 20;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Request {
@@ -93,12 +96,6 @@ enum Failure {
     Verify,
     Unsupported,
     Compile,
-}
-
-/// A module compiled by a worker: the object file and what the module defines and needs.
-pub(crate) struct Compiled {
-    pub(crate) object: Vec<u8>,
-    pub(crate) symbols: ModuleSymbols,
 }
 
 /// If this process was started as a compile worker, serves compile requests until the host
@@ -130,7 +127,9 @@ pub fn serve_if_worker() {
 
 fn serve(mut input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
     write_frame(&mut output, &Reply::Hello { protocol: PROTOCOL }, &[])?;
-    while let Some((request, module)) = read_frame::<Request>(&mut input)? {
+    // The host is trusted; the bound only keeps a broken host from making the worker allocate
+    // without end.
+    while let Some((request, module)) = read_frame::<Request>(&mut input, u64::MAX >> 1)? {
         let worker = std::thread::Builder::new()
             .name("compile".into())
             .stack_size(WORKER_STACK)
@@ -147,64 +146,37 @@ fn failed(kind: Failure, message: String) -> (Reply, Vec<u8>) {
     (Reply::Failed { kind, message }, Vec::new())
 }
 
-/// Parses, verifies and compiles one module to an object file for this host.
+/// Parses, verifies and compiles one module to an object file for this host, as the host
+/// itself would (compile.rs).
 fn compile(request: &Request, bytes: &[u8]) -> (Reply, Vec<u8>) {
-    let mut module = match Module::parse(0, &request.name, bytes) {
+    let module = match Module::parse(0, &request.name, bytes) {
         Ok(module) => module,
-        Err(Error::Verify { diagnostic, .. }) => return failed(Failure::Verify, diagnostic),
-        Err(Error::Parse { diagnostic, .. }) => return failed(Failure::Parse, diagnostic),
-        Err(Error::Unsupported { reason, .. }) => return failed(Failure::Unsupported, reason),
-        Err(other) => return failed(Failure::Parse, other.to_string()),
+        Err(e) => return failure(e),
     };
-    let structors = module.take_structors();
-    let mut symbols = module.symbols();
-    symbols.structors = structors;
-    let codegen = request.codegen;
-    let machine = match TargetMachine::host(codegen.opt, codegen.reloc, codegen.code_model) {
+    let machine = match TargetMachine::host(request.codegen) {
         Ok(machine) => machine,
         Err(e) => return failed(Failure::Compile, e.to_string()),
     };
-    let mut message: *mut c_char = std::ptr::null_mut();
-    let mut buffer = std::ptr::null_mut();
-    // SAFETY: the module and the target machine are live and ours; the module gets the
-    // machine's triple and data layout (the JIT's, so the object links there), then is
-    // compiled; every string and the buffer LLVM hands back are freed once.
-    let (failed_to_emit, error, object) = unsafe {
-        let triple = LLVMGetTargetMachineTriple(machine.raw());
-        llvm_sys::core::LLVMSetTarget(module.raw(), triple);
-        take_message(triple);
-        let layout = LLVMCreateTargetDataLayout(machine.raw());
-        llvm_sys::target::LLVMSetModuleDataLayout(module.raw(), layout);
-        llvm_sys::target::LLVMDisposeTargetData(layout);
-        let failed = LLVMTargetMachineEmitToMemoryBuffer(
-            machine.raw(),
-            module.raw(),
-            LLVMCodeGenFileType::LLVMObjectFile,
-            &mut message,
-            &mut buffer,
-        ) != 0;
-        let error = take_message(message);
-        let object = if buffer.is_null() {
-            Vec::new()
-        } else {
-            let start = llvm_sys::core::LLVMGetBufferStart(buffer) as *const u8;
-            let size = llvm_sys::core::LLVMGetBufferSize(buffer);
-            let object = std::slice::from_raw_parts(start, size).to_vec();
-            llvm_sys::core::LLVMDisposeMemoryBuffer(buffer);
-            object
-        };
-        (failed, error, object)
-    };
-    // Code generation reports some errors (inline assembly, for one) as diagnostics and goes on.
-    let said = module.diagnostics().take_errors();
-    if failed_to_emit || !said.is_empty() {
-        let mut lines: Vec<String> = said.iter().map(|s| s.trim_end().to_owned()).collect();
-        if !error.is_empty() {
-            lines.push(error);
-        }
-        return failed(Failure::Compile, lines.join("\n"));
+    match crate::compile::compile(module, &machine) {
+        Ok(compiled) => (
+            Reply::Compiled {
+                symbols: compiled.symbols,
+            },
+            compiled.object,
+        ),
+        Err(e) => failure(e),
     }
-    (Reply::Compiled { symbols }, object)
+}
+
+/// The reply for an error of parsing or compiling.
+fn failure(error: Error) -> (Reply, Vec<u8>) {
+    match error {
+        Error::Verify { diagnostic, .. } => failed(Failure::Verify, diagnostic),
+        Error::Parse { diagnostic, .. } => failed(Failure::Parse, diagnostic),
+        Error::Unsupported { reason, .. } => failed(Failure::Unsupported, reason),
+        Error::Compile { message, .. } => failed(Failure::Compile, message),
+        other => failed(Failure::Compile, other.to_string()),
+    }
 }
 
 fn write_frame(
@@ -220,34 +192,77 @@ fn write_frame(
     out.flush()
 }
 
-/// The next frame, or `None` at a clean end of input.
+/// The next frame, or `None` at a clean end of input. A header over [`MAX_HEADER`] or a blob
+/// over `max_blob` bytes is refused before anything is allocated for it, and a frame cut short
+/// is an error, never a shorter frame.
 fn read_frame<T: serde::de::DeserializeOwned>(
     input: &mut impl Read,
+    max_blob: u64,
 ) -> std::io::Result<Option<(T, Vec<u8>)>> {
     let mut length = [0; 4];
     match input.read_exact(&mut length) {
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
         other => other?,
     }
-    let mut header = vec![0; u32::from_le_bytes(length) as usize];
-    input.read_exact(&mut header)?;
+    let header_length = u64::from(u32::from_le_bytes(length));
+    if header_length > MAX_HEADER {
+        return Err(protocol_error(format!(
+            "a frame header of {header_length} bytes (at most {MAX_HEADER})"
+        )));
+    }
+    let header = read_exactly(input, header_length, "a frame header")?;
     let header = serde_json::from_slice(&header)?;
     let mut length = [0; 8];
     input.read_exact(&mut length)?;
-    let mut blob = Vec::new();
-    input
-        .take(u64::from_le_bytes(length))
-        .read_to_end(&mut blob)?;
-    Ok(Some((header, blob)))
+    let blob_length = u64::from_le_bytes(length);
+    if blob_length > max_blob {
+        return Err(protocol_error(format!(
+            "{blob_length} bytes of data, over the limit of {max_blob}"
+        )));
+    }
+    Ok(Some((
+        header,
+        read_exactly(input, blob_length, "the data")?,
+    )))
+}
+
+/// Exactly `length` bytes (already bounded by the caller), or an error if the input ends first.
+fn read_exactly(input: &mut impl Read, length: u64, what: &str) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    input.take(length).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 != length {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!(
+                "{what} was cut short: {} of {length} bytes arrived",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn protocol_error(what: String) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("broke the protocol: it sent {what}"),
+    )
 }
 
 /// Runs `talk` (an exchange with the worker `child`), killing the worker if it takes longer
-/// than `limit`, which makes the exchange fail.
-fn within<T>(child: &Arc<Mutex<Child>>, limit: Duration, talk: impl FnOnce() -> T) -> T {
+/// than `limit`, which makes the exchange fail; `timed_out` says afterwards whether it did.
+fn within<T>(
+    child: &Arc<Mutex<Child>>,
+    timed_out: &Arc<AtomicBool>,
+    limit: Duration,
+    talk: impl FnOnce() -> T,
+) -> T {
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let child = child.clone();
+    let timed_out = timed_out.clone();
     let watchdog = std::thread::spawn(move || {
         if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+            timed_out.store(true, Ordering::Relaxed);
             let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
         }
     });
@@ -260,6 +275,8 @@ fn within<T>(child: &Arc<Mutex<Child>>, limit: Duration, talk: impl FnOnce() -> 
 /// One running worker.
 struct Worker {
     child: Arc<Mutex<Child>>,
+    /// Set when jit-core killed it for taking too long.
+    timed_out: Arc<AtomicBool>,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
     /// Reads the worker's stderr until it closes, and returns the last lines (LLVM's
@@ -310,7 +327,11 @@ impl CompilerPool {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(worker);
-                Ok(Compiled { object, symbols })
+                Ok(Compiled {
+                    object,
+                    symbols,
+                    key: ModuleKey::of(bytes),
+                })
             }
             Ok((Reply::Failed { kind, message }, _)) => {
                 self.idle
@@ -349,12 +370,20 @@ impl CompilerPool {
         request: &Request,
         bytes: &[u8],
     ) -> std::io::Result<(Reply, Vec<u8>)> {
-        within(&worker.child, self.limits.time, || {
+        let max = self.limits.object_bytes;
+        within(&worker.child, &worker.timed_out, self.limits.time, || {
             write_frame(&mut worker.input, request, bytes)?;
-            read_frame::<Reply>(&mut worker.output)?.ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker exited")
+            read_frame::<Reply>(&mut worker.output, max)?.ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "exited before answering")
             })
         })
+    }
+
+    /// What the host may allocate for one object a worker returns.
+    pub(crate) fn object_limits(&self) -> ObjectLimits {
+        ObjectLimits {
+            max_bytes: self.limits.object_bytes,
+        }
     }
 
     /// The error for a worker that died or broke the protocol, with its exit and last words.
@@ -372,19 +401,27 @@ impl CompilerPool {
             .unwrap_or_default()
             .into();
         let signal = status.and_then(|s| s.signal());
-        let message = said
+        let timed_out = worker.timed_out.load(Ordering::Relaxed);
+        let last_words = said
             .iter()
             .rev()
             .find(|l| l.contains("LLVM ERROR") || l.contains("error"))
             .or(said.last())
-            .cloned()
-            .unwrap_or_else(|| match signal {
-                Some(9) => format!(
-                    "killed: over the time limit of {} s, or out of memory",
-                    self.limits.time.as_secs()
-                ),
-                _ => format!("the worker {what}"),
-            });
+            .cloned();
+        let message = match (timed_out, last_words) {
+            (true, _) => format!(
+                "jit-core killed it after the time limit of {:?} (IsolationLimits::time)",
+                self.limits.time
+            ),
+            (false, Some(words)) => words,
+            (false, None) => match signal {
+                Some(9) => "killed by SIGKILL, not by jit-core: by the kernel (out of memory, \
+                            see dmesg) or by another process"
+                    .to_owned(),
+                Some(_) => "it said nothing".to_owned(),
+                None => format!("it {what}"),
+            },
+        };
         Error::CompilerCrashed {
             module: name.to_owned(),
             signal,
@@ -448,14 +485,18 @@ impl CompilerPool {
         });
         let mut worker = Worker {
             child: Arc::new(Mutex::new(child)),
+            timed_out: Arc::new(AtomicBool::new(false)),
             input,
             output: BufReader::new(output),
             stderr: Some(reader),
         };
         // The worker greets first; a program that does not call serve_if_worker does not.
-        let hello = within(&worker.child, Duration::from_secs(10), || {
-            read_frame::<Reply>(&mut worker.output)
-        });
+        let hello = within(
+            &worker.child,
+            &worker.timed_out,
+            Duration::from_secs(10),
+            || read_frame::<Reply>(&mut worker.output, 0),
+        );
         match hello {
             Ok(Some((Reply::Hello { protocol }, _))) if protocol == PROTOCOL => Ok(worker),
             _ => Err(Error::Llvm(format!(
@@ -465,5 +506,23 @@ impl CompilerPool {
                 program.display()
             ))),
         }
+    }
+}
+
+/// Compiles IR to an object file in this process, exactly as a worker does, for tests of what
+/// the host does with the objects LLVM produces (object_file.rs).
+#[cfg(test)]
+pub(crate) fn compile_here(
+    name: &str,
+    ir: &[u8],
+    codegen: Codegen,
+) -> std::result::Result<Vec<u8>, String> {
+    let request = Request {
+        name: name.to_owned(),
+        codegen,
+    };
+    match compile(&request, ir) {
+        (Reply::Compiled { .. }, object) => Ok(object),
+        (reply, _) => Err(format!("{name} did not compile: {reply:?}")),
     }
 }

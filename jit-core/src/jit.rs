@@ -12,9 +12,9 @@ use llvm_sys::error::LLVMErrorRef;
 use llvm_sys::orc2::LLVMOrcResourceTrackerRef;
 use llvm_sys::orc2::lljit::{
     LLVMOrcCreateLLJIT, LLVMOrcCreateLLJITBuilder, LLVMOrcDisposeLLJIT,
-    LLVMOrcLLJITAddLLVMIRModuleWithRT, LLVMOrcLLJITAddObjectFileWithRT,
-    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder, LLVMOrcLLJITGetExecutionSession,
-    LLVMOrcLLJITGetMainJITDylib, LLVMOrcLLJITRef, LLVMOrcOpaqueLLJIT,
+    LLVMOrcLLJITAddObjectFileWithRT, LLVMOrcLLJITBuilderSetJITTargetMachineBuilder,
+    LLVMOrcLLJITGetExecutionSession, LLVMOrcLLJITGetMainJITDylib, LLVMOrcLLJITRef,
+    LLVMOrcOpaqueLLJIT,
 };
 use llvm_sys::orc2::{
     LLVMOrcExecutionSessionGetSymbolStringPool, LLVMOrcExecutionSessionSetErrorReporter,
@@ -24,23 +24,23 @@ use llvm_sys::orc2::{
 };
 
 use crate::builder::JitBuilder;
-use crate::isolate::{Codegen, CompilerPool};
+use crate::compile::{Compiled, compile};
+use crate::isolate::CompilerPool;
+use crate::key::ModuleKey;
 use crate::llvm::{Diagnostics, c_string, session_error_reporter, take_error};
-use crate::module::{Module, ModuleSymbols, Strength};
+use crate::module::Module;
+use crate::object_file::{ObjectLimits, inspect};
 use crate::registry::Registry;
 use crate::signature::{JitFn, Signature, check_call};
-use crate::sources::{HostFunction, Installed, SymbolSource, install};
-use crate::structors::Structors;
-use crate::target::TargetMachine;
-use crate::{Error, Result};
+use crate::sources::{HostFunction, Installed, SymbolSource, define_absolute_symbols, install};
+use crate::symbols::{ModuleSymbols, Strength};
+use crate::target::{Codegen, TargetMachine};
+use crate::{Error, Result, exits};
 
 /// The LLVM resources of a module in the JIT.
 pub(crate) struct Loaded {
     tracker: NonNull<LLVMOrcOpaqueResourceTracker>,
-    /// The sink the module's context reports to; kept until the tracker is removed.
-    pub(crate) diagnostics: Box<Diagnostics>,
-    /// Run before the module goes (see structors.rs).
-    destructors: Vec<String>,
+    key: ModuleKey,
 }
 
 #[derive(Default)]
@@ -82,28 +82,72 @@ pub struct Jit {
     pub(crate) resolved: Mutex<HashSet<String>>,
     /// In search order.
     pub(crate) sources: Vec<SymbolSource>,
-    /// Host functions by name.
+    /// Host functions by name, and the runtime functions jit-core defines for JIT code
+    /// (exit handlers, emulated TLS: see exits.rs).
     pub(crate) host: HashMap<String, HostFunction>,
     /// Kept alive for LLVM until the LLJIT is disposed.
     installed: Installed,
     /// Compile workers for untrusted modules, started on first use.
     pool: CompilerPool,
-    /// The code generation settings, for the workers.
+    /// The code generation settings of every module.
     codegen: Codegen,
+    /// Target machines for in-process compilation, one per compiling thread at a time (a
+    /// TargetMachine is not thread-safe).
+    machines: Mutex<Vec<TargetMachine>>,
     /// Whether modules' constructors and destructors run ([`JitBuilder::run_constructors`]).
     run_structors: bool,
 }
 
-// SAFETY: ORC's ExecutionSession is designed for concurrent use: adding modules and looking
-// symbols up take the session's locks, and each module lives in its own ThreadSafeContext.
-// Compilation, which the default LLJIT does with one shared TargetMachine, only happens inside
-// lookups, and those are serialised by `compile_lock`. Our own state is behind Mutexes
-// (modules, diagnostics), and the lookup callbacks we hold are `Send + Sync`. Removing a
-// module or dropping the JIT needs `&mut Jit` or ownership, so it cannot race with a call into
-// code it frees.
+// SAFETY: ORC's ExecutionSession is designed for concurrent use: adding objects and looking
+// symbols up take the session's locks. Modules are compiled outside ORC, each in its own LLVM
+// context with a target machine no other thread uses at the same time (`machines`). Our own
+// state is behind Mutexes (modules, diagnostics, machines), and the lookup callbacks we hold
+// are `Send + Sync`. Removing a module or dropping the JIT needs `&mut Jit` or ownership, so it
+// cannot race with a call into code it frees.
 unsafe impl Send for Jit {}
 // SAFETY: as above: every `&self` method is safe to run from several threads at once.
 unsafe impl Sync for Jit {}
+
+/// The runtime functions jit-core defines in every JIT, for what JIT code would otherwise hand
+/// to libc (exits.rs) and for emulated thread-locals (lower.rs).
+fn runtime_functions(jit_handle: usize) -> Vec<HostFunction> {
+    type Register3 = extern "C" fn(usize, usize, usize) -> std::ffi::c_int;
+    type Register2 = extern "C" fn(usize, usize) -> std::ffi::c_int;
+    let with_pointers = |name: &str, params: usize, address: usize| {
+        let pointer = crate::Value::plain(crate::ValueType::Ptr);
+        let signature = Signature {
+            calling_convention: crate::CallingConvention::C,
+            ret: crate::Value::plain(crate::ValueType::Int(32)),
+            params: vec![pointer; params],
+            variadic: false,
+        };
+        HostFunction::runtime(name, address as u64, Some(signature))
+    };
+    let cxa_atexit = exits::cxa_atexit as Register3 as usize;
+    let thread_atexit = exits::cxa_thread_atexit as Register3 as usize;
+    let atexit = exits::atexit_with_handle as Register2 as usize;
+    let pointer = crate::Value::plain(crate::ValueType::Ptr);
+    vec![
+        with_pointers(crate::lower::RT_CXA_ATEXIT, 3, cxa_atexit),
+        with_pointers(crate::lower::RT_CXA_THREAD_ATEXIT, 3, thread_atexit),
+        with_pointers(crate::lower::RT_ATEXIT, 2, atexit),
+        // For what the JIT links without lower.rs's rewrite (static archive members).
+        with_pointers("__cxa_atexit", 3, cxa_atexit),
+        with_pointers("__cxa_thread_atexit", 3, thread_atexit),
+        with_pointers("__cxa_thread_atexit_impl", 3, thread_atexit),
+        HostFunction::runtime("__dso_handle", jit_handle as u64, None),
+        HostFunction::runtime(
+            "__emutls_get_address",
+            exits::emutls_get_address() as u64,
+            Some(Signature {
+                calling_convention: crate::CallingConvention::C,
+                ret: pointer.clone(),
+                params: vec![pointer],
+                variadic: false,
+            }),
+        ),
+    ]
+}
 
 impl Jit {
     /// A JIT for `machine` (handed to LLVM) with `sources`, in search order.
@@ -127,7 +171,8 @@ impl Jit {
             }
             NonNull::new(lljit).ok_or_else(|| Error::Llvm("LLJIT creation returned null".into()))?
         };
-        let host = sources
+        let id = NEXT_JIT.fetch_add(1, Ordering::Relaxed);
+        let mut host: HashMap<String, HostFunction> = sources
             .iter()
             .filter_map(|s| match s {
                 SymbolSource::HostFunctions(list) => Some(list),
@@ -136,9 +181,39 @@ impl Jit {
             .flatten()
             .map(|f| (f.name().to_owned(), f.clone()))
             .collect();
+        // LLJIT's own platform support defines some of these names in the main JITDylib on
+        // some versions (`__dso_handle` on 22, `__cxa_atexit` on 14): those stay what static
+        // archive members get (modules reach the runtime under its own names), and LLJIT's
+        // `__dso_handle` is then the JIT's handle.
+        let defined_by_lljit = |name: &str| {
+            let c_name = c_string(name).ok()?;
+            let mut address = 0;
+            // SAFETY: the LLJIT is live; the name is a C string; the error is consumed. No
+            // generator is installed yet, so only LLJIT's own definitions can answer.
+            let found = unsafe {
+                take_error(llvm_sys::orc2::lljit::LLVMOrcLLJITLookup(
+                    lljit.as_ptr(),
+                    &mut address,
+                    c_name.as_ptr(),
+                ))
+            }
+            .is_none();
+            found.then_some(address as usize)
+        };
+        let own_handle = defined_by_lljit("__dso_handle");
+        let jit_handle = exits::jit_created(id, own_handle);
+        // The user's host function of the same name, if any, is what JIT code gets.
+        let runtime: Vec<HostFunction> = runtime_functions(jit_handle)
+            .into_iter()
+            .filter(|f| !host.contains_key(f.name()))
+            .filter(|f| f.name().starts_with("__jit_rt_") || defined_by_lljit(f.name()).is_none())
+            .collect();
+        for function in &runtime {
+            host.insert(function.name().to_owned(), function.clone());
+        }
         let mut jit = Jit {
             lljit,
-            id: NEXT_JIT.fetch_add(1, Ordering::Relaxed),
+            id,
             session_errors,
             modules: Mutex::new(Modules::default()),
             compile_lock: Mutex::new(()),
@@ -148,6 +223,7 @@ impl Jit {
             installed: Installed::default(),
             pool,
             codegen,
+            machines: Mutex::new(Vec::new()),
             run_structors,
         };
         // SAFETY: the session lives as long as the LLJIT; the reporter's context is the
@@ -160,6 +236,15 @@ impl Jit {
                 jit.session_errors.as_context(),
             );
         }
+        // SAFETY: the LLJIT is live; the runtime's addresses are jit-core's own functions and
+        // handles, alive while the JIT is (exits.rs frees handles only when it is dropped).
+        unsafe {
+            install(
+                jit.lljit.as_ptr(),
+                &SymbolSource::HostFunctions(runtime),
+                &mut jit.installed,
+            )?
+        };
         for source in jit.sources.clone() {
             // SAFETY: the LLJIT is live; `installed` lives in the Jit, which disposes the LLJIT
             // before dropping it. On error the half-built Jit is dropped, which is sound.
@@ -190,11 +275,15 @@ impl Jit {
         self.parse_module(&name, &bytes)
     }
 
-    /// Adds a module. Its functions can be looked up afterwards; it is compiled on first lookup.
+    /// Compiles a module to machine code and adds it. Its functions can be looked up
+    /// afterwards; it is linked on first lookup (a module with constructors or destructors
+    /// at once, and its constructors run).
     ///
-    /// Refused: a module parsed by another JIT ([`Error::ForeignModule`]); a declaration of a
-    /// host function, or of a function another module defines, whose ABI differs from the
-    /// definition ([`Error::DeclarationMismatch`]); a definition ORC already has
+    /// Refused: a module parsed by another JIT ([`Error::ForeignModule`]); a module for another
+    /// target (data layout, triple: [`Error::Unsupported`]); one LLVM cannot compile
+    /// ([`Error::Compile`], with LLVM's message); a declaration of a host function, or of a
+    /// function another module defines, whose ABI differs from the definition
+    /// ([`Error::DeclarationMismatch`]); a definition ORC already has
     /// ([`Error::ModuleRejected`]).
     pub fn add_module(&self, module: Module<'_>) -> Result<ModuleHandle> {
         self.not_reentrant()?;
@@ -202,48 +291,43 @@ impl Jit {
         if module.owner() != self.id {
             return Err(Error::ForeignModule { name });
         }
-        let mut module = module;
-        let structors = if module.has_structors() {
-            if !self.run_structors {
-                return Err(Error::Constructors { name });
-            }
-            module.take_structors()
-        } else {
-            Structors::default()
+        if module.has_structors() && !self.run_structors {
+            return Err(Error::Constructors { name });
+        }
+        let compiled = self.compile_here(module)?;
+        self.add_compiled(&name, compiled, None)
+    }
+
+    /// Compiles `module` on this thread, with one of the JIT's target machines.
+    fn compile_here(&self, module: Module<'_>) -> Result<Compiled> {
+        let machine = self
+            .machines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let machine = match machine {
+            Some(machine) => machine,
+            None => TargetMachine::host(self.codegen)?,
         };
-        let mut symbols = module.symbols();
-        symbols.structors = structors.clone();
-        // Held until the registry knows the module, so that ORC and the registry see additions
-        // in the same order (which weak definition wins depends on it).
-        let mut modules = self.lock_modules();
-        self.check_declarations(&modules.registry, &name, &symbols)?;
-        let raw = module.into_raw();
-        let context = raw.context;
-        let module = raw.module;
-        let handle = self.add_tracked(
-            &mut modules,
-            name,
-            symbols,
-            raw.diagnostics,
-            |lljit, tracker| {
-                // SAFETY: the thread-safe module takes the raw module and the context;
-                // AddLLVMIRModuleWithRT takes the thread-safe module in all cases.
-                unsafe {
-                    let tsm = context.into_thread_safe_module(module.as_ptr());
-                    LLVMOrcLLJITAddLLVMIRModuleWithRT(lljit, tracker, tsm)
-                }
-            },
-        )?;
-        drop(modules);
-        self.call_structors(&structors.constructors)?;
-        Ok(handle)
+        let compiled = compile(module, &machine);
+        self.machines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(machine);
+        compiled
     }
 
     /// Compiles untrusted IR or bitcode in a compile worker (see [`crate::serve_if_worker`])
     /// and adds the object file: whatever LLVM does with the input (abort, stack overflow,
     /// runaway memory or time, within [`crate::IsolationLimits`]) ends only the worker, as
     /// [`Error::CompilerCrashed`] with LLVM's last message; the JIT stays usable. Parse,
-    /// verification and code generation errors are the same errors as in-process.
+    /// verification and code generation errors are the same errors as in-process, and the
+    /// same modules are accepted.
+    ///
+    /// Before the host links the object, it checks it ([`crate::IsolationLimits`] bounds what
+    /// it allocates; a malformed object, or unwind information for code outside the object, is
+    /// [`Error::ModuleRejected`]). Isolation contains the crashes and the resource use of
+    /// *compilation*; it does not make the code of a compromised worker safe to call.
     ///
     /// In-process ([`Jit::parse_module`] + [`Jit::add_module`]) is for trusted input: no
     /// process hop, and IPO works on it; isolated compilation costs a round trip to a warm
@@ -251,7 +335,7 @@ impl Jit {
     pub fn add_module_isolated(&self, name: &str, bytes: &[u8]) -> Result<ModuleHandle> {
         self.not_reentrant()?;
         let compiled = self.pool.compile(name, bytes, self.codegen)?;
-        self.add_object(name, &compiled.object, compiled.symbols)
+        self.add_compiled(name, compiled, Some(self.pool.object_limits()))
     }
 
     /// Reads a `.ll` or `.bc` file and adds it through a compile worker
@@ -269,7 +353,7 @@ impl Jit {
         parallel: usize,
     ) -> Vec<Result<ModuleHandle>> {
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let compiled: Vec<Mutex<Option<Result<crate::isolate::Compiled>>>> =
+        let compiled: Vec<Mutex<Option<Result<Compiled>>>> =
             modules.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|scope| {
             for _ in 0..parallel.clamp(1, modules.len().max(1)) {
@@ -292,35 +376,82 @@ impl Jit {
             .map(|((name, _), slot)| {
                 let result = slot.into_inner().unwrap_or_else(|e| e.into_inner());
                 let compiled = result.unwrap_or_else(|| Err(Error::Llvm("not compiled".into())))?;
-                self.add_object(name, &compiled.object, compiled.symbols)
+                self.add_compiled(name, compiled, Some(self.pool.object_limits()))
             })
             .collect()
     }
 
-    /// Adds an object file compiled from a module whose symbols are `symbols` (by an isolated
-    /// compiler, which parsed, checked and compiled it).
-    fn add_object(
+    /// Adds a module's object file, whichever path compiled it: checks the object (its
+    /// structure, its size against `limits`, its unwind information), takes its symbols from
+    /// its own symbol table (with the IR's signatures), checks declarations, links it into ORC,
+    /// and runs its constructors.
+    fn add_compiled(
         &self,
         name: &str,
-        object: &[u8],
-        symbols: ModuleSymbols,
+        compiled: Compiled,
+        limits: Option<ObjectLimits>,
     ) -> Result<ModuleHandle> {
         self.not_reentrant()?;
+        let Compiled {
+            object,
+            symbols,
+            key,
+        } = compiled;
         let c_name = c_string(name)?;
         if !symbols.structors.is_empty() && !self.run_structors {
             return Err(Error::Constructors {
                 name: name.to_owned(),
             });
         }
+        let limits = limits.unwrap_or(ObjectLimits {
+            max_bytes: u64::MAX,
+        });
+        let info = inspect(&object, &limits).map_err(|reason| Error::ModuleRejected {
+            name: name.to_owned(),
+            message: format!("its object file cannot be linked: {reason}"),
+        })?;
+        let symbols = ModuleSymbols::of_object(symbols, &info);
+        let handle_name = crate::lower::dso_handle(&key);
+        let owns_exits = !symbols.structors.is_empty() || symbols.referenced.contains(&handle_name);
+        if owns_exits {
+            if let Some(other) = exits::is_loaded(self.id, key) {
+                let modules = self.lock_modules();
+                return Err(Error::ModuleRejected {
+                    name: name.to_owned(),
+                    message: format!(
+                        "the same module (the same bytes) is already in the JIT as `{}`, and \
+                         its constructors or exit handlers cannot tell the two apart; remove it \
+                         first",
+                        modules.registry.name(other)
+                    ),
+                });
+            }
+        }
         let constructors = symbols.structors.constructors.clone();
+        let destructors = symbols.structors.destructors.clone();
         let mut modules = self.lock_modules();
         self.check_declarations(&modules.registry, name, &symbols)?;
-        let diagnostics = Box::new(Diagnostics::default());
+        if symbols.referenced.contains(&handle_name) {
+            let (address, new) = exits::module_handle(self.id, key);
+            if new {
+                // SAFETY: the LLJIT is live; the address is the handle exits.rs keeps until
+                // this JIT is dropped.
+                unsafe {
+                    define_absolute_symbols(
+                        self.lljit.as_ptr(),
+                        &[(handle_name.clone(), address as u64)],
+                    )
+                }
+                .map_err(|message| {
+                    Error::Llvm(format!("cannot define `{handle_name}`: {message}"))
+                })?;
+            }
+        }
         let handle = self.add_tracked(
             &mut modules,
             name.to_owned(),
+            key,
             symbols,
-            diagnostics,
             |lljit, tracker| {
                 // SAFETY: the buffer copies `object` and is named by a C string; ORC takes the
                 // buffer in all cases.
@@ -335,22 +466,66 @@ impl Jit {
             },
         )?;
         drop(modules);
-        self.call_structors(&constructors)?;
+        drop(object);
+        if owns_exits {
+            exits::module_added(self.id, key, handle.id);
+        }
+        self.start(&handle, key, &constructors, &destructors)?;
         Ok(handle)
     }
 
-    /// Calls constructors or destructors (by their names in the JIT), in the order given.
-    fn call_structors(&self, names: &[String]) -> Result<()> {
-        for name in names {
-            let address = self.lookup_address(name)?;
-            // SAFETY: only modules added while `run_constructors(true)` was set have any, and
-            // its contract is that they behave like sound C when called with no arguments;
-            // `address` is the entry of the `void ()` function the module's array named.
-            let function: extern "C" fn() =
-                unsafe { std::mem::transmute::<usize, extern "C" fn()>(address as usize) };
-            function();
+    /// Runs a new module's constructors, and finds its destructors, so that they can run
+    /// whenever it goes (at removal, drop or process exit) without compiling or linking.
+    ///
+    /// If this fails before any constructor ran (the module did not link: a missing symbol,
+    /// say), the module is taken out again: none of its code ran or was handed out, and it
+    /// can be added again once the cause is fixed. If a constructor ran, its code stays (it may
+    /// have registered handlers or handed out pointers) and the module stays failed.
+    fn start(
+        &self,
+        handle: &ModuleHandle,
+        key: ModuleKey,
+        constructors: &[String],
+        destructors: &[String],
+    ) -> Result<()> {
+        if constructors.is_empty() && destructors.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let mut ran = false;
+        let result = (|| {
+            for name in constructors {
+                let address = self.lookup_address(name)?;
+                ran = true;
+                // SAFETY: only modules added while `run_constructors(true)` was set have any,
+                // and its contract is that they behave like sound C when called with no
+                // arguments; `address` is the entry of the `void ()` function the module's
+                // array named.
+                let function: extern "C" fn() =
+                    unsafe { std::mem::transmute::<usize, extern "C" fn()>(address as usize) };
+                function();
+            }
+            destructors
+                .iter()
+                .map(|name| self.lookup_address(name))
+                .collect::<Result<Vec<u64>>>()
+        })();
+        match result {
+            Ok(addresses) => {
+                exits::set_destructors(self.id, handle.id, addresses);
+                Ok(())
+            }
+            Err(e) if !ran => {
+                exits::module_removed(self.id, key, handle.id);
+                let _ = self.unlink(handle.id);
+                Err(e)
+            }
+            Err(e) => {
+                self.lock_modules()
+                    .registry
+                    .set_state(handle.id, crate::registry::State::Failed(e.to_string()));
+                Err(e)
+            }
+        }
     }
 
     /// Creates a resource tracker for a new module, lets `add` hand the code to ORC under it,
@@ -360,8 +535,8 @@ impl Jit {
         &self,
         modules: &mut Modules,
         name: String,
+        key: ModuleKey,
         symbols: ModuleSymbols,
-        diagnostics: Box<Diagnostics>,
         add: impl FnOnce(LLVMOrcLLJITRef, LLVMOrcResourceTrackerRef) -> LLVMErrorRef,
     ) -> Result<ModuleHandle> {
         // SAFETY: the LLJIT is live; the tracker is a new reference, owned by `Loaded`
@@ -374,21 +549,14 @@ impl Jit {
             .ok_or_else(|| Error::Llvm("ORC returned no resource tracker".into()))?;
         // SAFETY: `add`'s error is ours to consume, once.
         if let Some(message) = unsafe { take_error(add(self.lljit.as_ptr(), tracker.as_ptr())) } {
-            // SAFETY: the tracker is ours and holds nothing; release our reference. ORC
-            // destroyed the code it was given (and its context), so the sink can go too.
+            // SAFETY: the tracker is ours and holds nothing; release our reference (ORC
+            // destroyed the object it was given).
             unsafe { LLVMOrcReleaseResourceTracker(tracker.as_ptr()) };
             return Err(Error::ModuleRejected { name, message });
         }
         let id = modules.next_id;
         modules.next_id += 1;
-        modules.loaded.insert(
-            id,
-            Loaded {
-                tracker,
-                diagnostics,
-                destructors: symbols.structors.destructors.clone(),
-            },
-        );
+        modules.loaded.insert(id, Loaded { tracker, key });
         let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
         modules.registry.insert(id, name, symbols, |n| {
             self.host.contains_key(n) || resolved.contains(n)
@@ -484,31 +652,40 @@ impl Jit {
         if !modules.registry.contains(handle.id) {
             return Err(Error::StaleHandle(handle.id));
         }
+        let name = modules.registry.name(handle.id).to_owned();
         let dependents = modules.registry.dependents(handle.id);
         if !dependents.is_empty() {
             return Err(Error::ModuleInUse {
-                module: modules.registry.name(handle.id).to_owned(),
+                module: name,
                 dependents,
             });
         }
-        let destructors = modules
+        let key = modules
             .loaded
             .get(&handle.id)
-            .map(|l| l.destructors.clone())
-            .unwrap_or_default();
-        // A destructor that cannot be compiled cannot run; the module goes anyway.
-        let _ = self.call_structors(&destructors);
-        let modules = self.modules.get_mut().unwrap_or_else(|e| e.into_inner());
-        let loaded = modules
-            .loaded
-            .remove(&handle.id)
+            .map(|l| l.key)
             .ok_or(Error::StaleHandle(handle.id))?;
-        modules.registry.remove(handle.id);
-        // SAFETY: the tracker is live and ours; remove it from the JIT (which frees the module,
-        // its context and its code), then release our reference exactly once. The module's
-        // diagnostics sink is dropped after that, when no context can report to it. Clearing
-        // dead pool entries only frees strings nothing refers to; `&mut self` means no lookup
-        // on another thread holds one it has not retained.
+        if let Some(reason) = exits::removal_blocked(self.id, key) {
+            return Err(Error::ThreadLocalsAlive {
+                module: name,
+                reason,
+            });
+        }
+        // Its exit handlers and destructors run while its code (and what it calls) is there.
+        exits::module_removed(self.id, key, handle.id);
+        self.unlink(handle.id)
+    }
+
+    /// Takes a module out of ORC (freeing its code) and out of the registry.
+    fn unlink(&self, id: u64) -> Result<()> {
+        let loaded = {
+            let mut modules = self.lock_modules();
+            modules.registry.remove(id);
+            modules.loaded.remove(&id).ok_or(Error::StaleHandle(id))?
+        };
+        // SAFETY: the tracker is live and ours; remove it from the JIT (which frees the
+        // module's code), then release our reference exactly once. Clearing dead pool entries
+        // only frees strings nothing refers to (lookups retain the names they use).
         // The session's string pool keeps entries whose last reference went until asked to
         // drop them: without this, every removed module's names would stay (~33 bytes a name).
         let result = unsafe {
@@ -520,7 +697,6 @@ impl Jit {
             ));
             take_error(err)
         };
-        drop(loaded.diagnostics);
         match result {
             Some(message) => Err(Error::Llvm(format!(
                 "removing the module failed: {message}"
@@ -550,36 +726,19 @@ pub(crate) fn read_module_file(path: &Path) -> Result<(String, Vec<u8>)> {
 
 impl Drop for Jit {
     fn drop(&mut self) {
-        // Destructors first, the last module added first, while everything is still there.
-        let mut destructors: Vec<(u64, Vec<String>)> = self
-            .lock_modules()
-            .loaded
-            .iter()
-            .map(|(id, loaded)| (*id, loaded.destructors.clone()))
-            .collect();
-        destructors.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
-        for (_, names) in destructors {
-            // A destructor that cannot be compiled cannot run; the JIT goes anyway.
-            let _ = self.call_structors(&names);
-        }
+        // Exit handlers and destructors first, while all the code is still there (exits.rs).
+        exits::jit_dropped(self.id);
         let modules = std::mem::take(&mut self.lock_modules().loaded);
         // `installed` (lookup callbacks) is dropped with the other fields, after this body.
         // SAFETY: each tracker reference is ours and released once; then the LLJIT, which
-        // nothing else owns, is disposed once, and with it every module and context. Its error
-        // (if any) is consumed. The modules' and the session's Diagnostics boxes are freed
-        // after that, when LLVM no longer refers to them.
-        let sinks: Vec<Box<Diagnostics>> = unsafe {
-            let sinks = modules
-                .into_values()
-                .map(|loaded| {
-                    LLVMOrcReleaseResourceTracker(loaded.tracker.as_ptr());
-                    loaded.diagnostics
-                })
-                .collect();
+        // nothing else owns, is disposed once, and with it every module's code. Its error (if
+        // any) is consumed. The session's Diagnostics box is freed after that, with the fields.
+        unsafe {
+            for loaded in modules.into_values() {
+                LLVMOrcReleaseResourceTracker(loaded.tracker.as_ptr());
+            }
             take_error(LLVMOrcDisposeLLJIT(self.lljit.as_ptr()));
-            sinks
-        };
-        drop(sinks);
+        }
     }
 }
 

@@ -234,21 +234,28 @@ compile_error!(
 mod bitcode;
 mod builder;
 mod checks;
+mod compile;
 mod error;
+mod exits;
 mod ipo;
+mod ir;
 mod isolate;
 mod jit;
+mod key;
 mod llvm;
 mod lookup;
+mod lower;
 mod module;
+mod object_file;
 mod registry;
 mod signature;
 mod sources;
 mod structors;
+mod symbols;
 mod target;
 mod version;
 
-pub use builder::{CodeModel, JitBuilder, OptLevel, RelocModel};
+pub use builder::JitBuilder;
 pub use error::{Error, Result};
 pub use ipo::IpoRuntime;
 pub use isolate::{IsolationLimits, WorkerProgram, serve_if_worker};
@@ -258,4 +265,5 @@ pub use signature::{
     CallingConvention, Extension, JitFn, JitReturn, JitValue, Signature, Value, ValueType,
 };
 pub use sources::{HostFunction, LookupFn, SymbolLookup, SymbolSource};
+pub use target::{CodeModel, OptLevel, RelocModel};
 pub use version::LLVM_VERSION;

@@ -9,6 +9,7 @@ use crate::llvm::{c_string, take_error};
 use crate::registry::State;
 use crate::signature::{JitFn, check_call};
 use crate::sources::{HostFunction, SymbolSource};
+use crate::symbols::Kind;
 use crate::{Error, Result};
 
 thread_local! {
@@ -54,7 +55,24 @@ impl Jit {
         let defined = {
             let modules = self.lock_modules();
             match modules.registry.definition(name) {
-                Some((_, d)) => d.signature.clone(),
+                Some((id, d)) => match (&d.signature, d.kind) {
+                    (Some(signature), _) => Some(signature.clone()),
+                    (None, Kind::Function) => None,
+                    (None, kind) => {
+                        return Err(Error::NotAFunction {
+                            name: name.to_owned(),
+                            module: modules.registry.name(id).to_owned(),
+                            what: match kind {
+                                Kind::AsmCode => {
+                                    "code that only `module asm` defines, whose ABI \
+                                                  jit-core cannot check (its address is \
+                                                  `lookup_address`'s, to use at your own risk)"
+                                }
+                                _ => "data",
+                            },
+                        });
+                    }
+                },
                 None => self
                     .host
                     .get(name)
@@ -203,23 +221,11 @@ impl Jit {
     ) -> Result<u64> {
         let session = self.session_errors.take();
         let mut modules = self.lock_modules();
-        // What code generation said, module by module: an error diagnostic fails the module
-        // even when LLVM went on and produced code (inline assembly, for one).
-        let failed: Vec<(u64, String)> = pending
-            .iter()
-            .filter_map(|&id| {
-                let errors = modules.loaded.get(&id)?.diagnostics.take_errors();
-                let errors: Vec<&str> = errors.iter().map(|e| e.trim_end()).collect();
-                (!errors.is_empty()).then(|| (id, errors.join("\n")))
-            })
-            .collect();
-        // ORC keeps failed symbols failed: so does the registry, with the cause, for every
-        // later lookup of them or of modules that refer to them.
-        let culprits: Vec<u64> = if failed.is_empty() {
-            target.into_iter().collect()
-        } else {
-            failed.iter().map(|(id, _)| *id).collect()
-        };
+        // Modules are compiled when added: what fails here is linking (a missing symbol, a
+        // relocation the linker cannot apply). ORC keeps failed symbols failed: so does the
+        // registry, with the cause, for every later lookup of them or of modules that refer
+        // to them.
+        let culprits: Vec<u64> = target.into_iter().collect();
         let compile_error = |lines: Vec<String>| Error::Compile {
             module: culprits
                 .first()
@@ -227,8 +233,8 @@ impl Jit {
                 .unwrap_or_default(),
             message: lines.join("\n"),
         };
-        let error = match (err, failed.is_empty()) {
-            (None, true) => {
+        let error = match err {
+            None => {
                 for &id in pending {
                     modules.registry.set_state(id, State::Compiled);
                 }
@@ -243,17 +249,14 @@ impl Jit {
                 return Ok(address);
             }
             // Not a module's symbol (a process symbol, say): nothing to mark.
-            (Some(message), true) if target.is_none() => {
+            Some(message) if target.is_none() => {
                 return Err(self.lookup_error(name, &message, &session));
             }
-            // ORC failed without a diagnostic: the target's materialisation failed.
-            (Some(message), true) => match self.lookup_error(name, &message, &session) {
+            // The target's materialisation (its linking) failed.
+            Some(message) => match self.lookup_error(name, &message, &session) {
                 missing @ Error::MissingSymbols { .. } => missing,
                 _ => compile_error(std::iter::once(message).chain(session).collect()),
             },
-            (err, false) => {
-                compile_error(failed.iter().map(|(_, m)| m.clone()).chain(err).collect())
-            }
         };
         let cause = match &error {
             Error::Compile { message, .. } => message.clone(),

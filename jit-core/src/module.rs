@@ -4,24 +4,21 @@ use std::ffi::c_char;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 
-use llvm_sys::LLVMTypeKind;
 use llvm_sys::analysis::{LLVMVerifierFailureAction, LLVMVerifyModule};
 use llvm_sys::core::{
-    LLVMContextSetDiagnosticHandler, LLVMCountParamTypes,
-    LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeModule, LLVMGetEnumAttributeAtIndex,
-    LLVMGetEnumAttributeKindForName, LLVMGetFirstBasicBlock, LLVMGetFirstFunction,
-    LLVMGetFirstGlobal, LLVMGetFirstInstruction, LLVMGetFirstUse, LLVMGetFunctionCallConv,
-    LLVMGetIntTypeWidth, LLVMGetIntrinsicID, LLVMGetLinkage, LLVMGetNextBasicBlock,
-    LLVMGetNextFunction, LLVMGetNextGlobal, LLVMGetNextInstruction, LLVMGetParamTypes,
-    LLVMGetPointerAddressSpace, LLVMGetReturnType, LLVMGetTypeKind, LLVMGetValueName2,
-    LLVMGlobalGetValueType, LLVMIsDeclaration, LLVMIsFunctionVarArg, LLVMPrintModuleToString,
-    LLVMPrintTypeToString,
+    LLVMContextSetDiagnosticHandler, LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeModule,
+    LLVMGetFirstUse, LLVMGetIntrinsicID, LLVMGetLinkage, LLVMPrintModuleToString,
 };
-use llvm_sys::prelude::{LLVMModuleRef, LLVMTypeRef, LLVMValueRef};
-use llvm_sys::{LLVMAttributeIndex, LLVMAttributeReturnIndex, LLVMLinkage, LLVMModule};
+use llvm_sys::prelude::LLVMModuleRef;
+use llvm_sys::{LLVMLinkage, LLVMModule};
 
+use crate::ir::{
+    aliased_function, aliases, function_signature, functions, globals, referable, strength,
+    symbol_name, value_name,
+};
+use crate::key::ModuleKey;
 use crate::llvm::{Diagnostics, c_string, diagnostic_handler, take_message};
-use crate::signature::{CallingConvention, Extension, Signature, Value, ValueType};
+use crate::symbols::{Defined, Kind, ModuleSymbols};
 use crate::version::{self, OwnedContext};
 use crate::{Error, Jit, Result};
 
@@ -36,19 +33,15 @@ pub struct Module<'jit> {
     // Field order is drop order only by accident; Drop below frees the module before the
     // context it lives in, and both before the diagnostics sink the context reports to.
     module: NonNull<LLVMModule>,
+    /// Owned, never read: dropped (disposed) after the module, which lives in it.
+    #[allow(dead_code)]
     context: OwnedContext,
     diagnostics: Box<Diagnostics>,
     name: String,
     owner: u64,
+    /// What the module was made from (see key.rs).
+    key: ModuleKey,
     _jit: PhantomData<&'jit Jit>,
-}
-
-/// What [`Module::into_raw`] hands over: the context reference, the module and the sink that
-/// LLVM's diagnostic handler of that context writes to (which must outlive the context).
-pub(crate) struct RawModule {
-    pub(crate) context: OwnedContext,
-    pub(crate) module: NonNull<LLVMModule>,
-    pub(crate) diagnostics: Box<Diagnostics>,
 }
 
 /// The stack LLVM's parser gets (reserved, not committed): it recurses into nested constant
@@ -174,6 +167,7 @@ impl<'jit> Module<'jit> {
             diagnostics,
             name: name.to_owned(),
             owner,
+            key: ModuleKey::of(bytes),
             _jit: PhantomData,
         };
         module.verify()?;
@@ -238,7 +232,7 @@ impl<'jit> Module<'jit> {
     /// Takes the module's global constructors and destructors out, for the JIT to call.
     pub(crate) fn take_structors(&mut self) -> crate::structors::Structors {
         // SAFETY: the module is live and exclusively ours (`&mut self`).
-        unsafe { crate::structors::extract(self.raw()) }
+        unsafe { crate::structors::extract(self.raw(), &self.key) }
     }
 
     /// Whether the module has global constructors or destructors.
@@ -247,14 +241,16 @@ impl<'jit> Module<'jit> {
         unsafe { crate::structors::present(self.raw()) }
     }
 
-    /// The symbols this module defines and the ones it needs from elsewhere.
+    /// The symbols this module defines and the ones it needs from elsewhere, as its IR says,
+    /// under the names they get in the object file. (What the JIT links is checked against the
+    /// object itself: see [`ModuleSymbols::of_object`].)
     pub(crate) fn symbols(&self) -> ModuleSymbols {
         let mut symbols = ModuleSymbols::default();
-        // SAFETY: the module is live and not mutated while we walk its functions and globals;
-        // every value returned is a global value of this module.
+        // SAFETY: the module is live and not mutated while we walk its functions, globals and
+        // aliases; every value returned is a global value of this module.
         unsafe {
             for f in functions(self.raw()) {
-                let name = value_name(f);
+                let name = symbol_name(&value_name(f)).to_owned();
                 // Intrinsics are not symbols; unnamed functions cannot be looked up by name.
                 if LLVMGetIntrinsicID(f) != 0 || name.is_empty() {
                     continue;
@@ -265,6 +261,7 @@ impl<'jit> Module<'jit> {
                         name,
                         strength,
                         signature: Some(function_signature(f)),
+                        kind: Kind::Function,
                     }),
                     None if used && referable(f) => {
                         if LLVMGetLinkage(f) == LLVMLinkage::LLVMExternalWeakLinkage {
@@ -277,7 +274,7 @@ impl<'jit> Module<'jit> {
                 }
             }
             for g in globals(self.raw()) {
-                let name = value_name(g);
+                let name = symbol_name(&value_name(g)).to_owned();
                 // LLVM's own arrays (llvm.used, the constructor lists) are not symbols.
                 if LLVMGetLinkage(g) == LLVMLinkage::LLVMAppendingLinkage || name.is_empty() {
                     continue;
@@ -287,6 +284,7 @@ impl<'jit> Module<'jit> {
                         name,
                         strength,
                         signature: None,
+                        kind: Kind::Data,
                     }),
                     None if !LLVMGetFirstUse(g).is_null() && referable(g) => {
                         if LLVMGetLinkage(g) == LLVMLinkage::LLVMExternalWeakLinkage {
@@ -297,24 +295,36 @@ impl<'jit> Module<'jit> {
                     None => {}
                 }
             }
+            // An alias is a definition of its own name: a function's alias calls like it.
+            for a in aliases(self.raw()) {
+                let name = symbol_name(&value_name(a)).to_owned();
+                let Some(strength) = strength(a) else {
+                    continue;
+                };
+                let function = aliased_function(a);
+                symbols.defined.push(Defined {
+                    name,
+                    strength,
+                    signature: function.map(|f| function_signature(f)),
+                    kind: if function.is_some() {
+                        Kind::Function
+                    } else {
+                        Kind::Data
+                    },
+                });
+            }
         }
         symbols
     }
 
-    /// Gives up ownership: returns the context reference and the module, which the caller must
-    /// dispose of or hand to LLVM.
-    pub(crate) fn into_raw(self) -> RawModule {
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never dropped, so each owned field is moved out exactly once; the
-        // name is dropped here (it owns nothing LLVM refers to).
-        unsafe {
-            drop(ptr::read(&this.name));
-            RawModule {
-                context: ptr::read(&this.context),
-                module: this.module,
-                diagnostics: ptr::read(&this.diagnostics),
-            }
-        }
+    /// What the module was made from.
+    pub(crate) fn key(&self) -> ModuleKey {
+        self.key
+    }
+
+    /// Records that `what` (an IPO runtime's bitcode) went into the module.
+    pub(crate) fn mix_into_key(&mut self, what: &str, bytes: &[u8]) {
+        self.key = self.key.with(what, bytes);
     }
 }
 
@@ -362,240 +372,4 @@ fn opaque_pointer_hint(bytes: &[u8]) -> Option<&'static str> {
          `ptr`, and IR that relies on pointee types (old `load`/`getelementptr` forms, typed \
          bitcasts) must be written for `ptr` (see LLVM's OpaquePointers document)",
     )
-}
-
-/// The symbols of one module, as ORC will see them.
-#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct ModuleSymbols {
-    /// Definitions ORC is told about (not private/internal, not `available_externally`).
-    pub(crate) defined: Vec<Defined>,
-    /// Names the module's code uses but does not define (or defines only as a copy:
-    /// `available_externally`), so they must come from elsewhere.
-    pub(crate) referenced: Vec<String>,
-    /// The `extern_weak` ones among `referenced`: they may stay unresolved (null).
-    #[serde(default)]
-    pub(crate) weak_references: Vec<String>,
-    /// The used function declarations among `referenced`, with their signatures.
-    pub(crate) declared: Vec<(String, Signature)>,
-    /// The constructors and destructors taken out of the module (see structors.rs).
-    #[serde(default)]
-    pub(crate) structors: crate::structors::Structors,
-}
-
-/// One symbol a module defines.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Defined {
-    pub(crate) name: String,
-    pub(crate) strength: Strength,
-    /// For functions.
-    pub(crate) signature: Option<Signature>,
-}
-
-/// How ORC treats two definitions of one name (mirroring `JITDylib::define`): a strong one is a
-/// duplicate-definition error, unless the other is weak and never searched, which it replaces;
-/// a weak one is discarded in favour of whatever is there first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) enum Strength {
-    Strong,
-    Weak,
-}
-
-/// `Some` for a definition ORC gets a symbol for; `None` for declarations, `private`/`internal`
-/// (no symbol) and `available_externally` (a copy for the optimiser; code generation drops it
-/// and calls go to the symbol of that name elsewhere).
-///
-/// # Safety
-/// `value` is a live global value.
-unsafe fn strength(value: LLVMValueRef) -> Option<Strength> {
-    // SAFETY: caller.
-    let (declaration, linkage) = unsafe { (LLVMIsDeclaration(value) != 0, LLVMGetLinkage(value)) };
-    if declaration {
-        return None;
-    }
-    match linkage {
-        LLVMLinkage::LLVMPrivateLinkage
-        | LLVMLinkage::LLVMInternalLinkage
-        | LLVMLinkage::LLVMAvailableExternallyLinkage
-        | LLVMLinkage::LLVMAppendingLinkage => None,
-        LLVMLinkage::LLVMWeakAnyLinkage
-        | LLVMLinkage::LLVMWeakODRLinkage
-        | LLVMLinkage::LLVMLinkOnceAnyLinkage
-        | LLVMLinkage::LLVMLinkOnceODRLinkage
-        | LLVMLinkage::LLVMLinkOnceODRAutoHideLinkage
-        | LLVMLinkage::LLVMCommonLinkage => Some(Strength::Weak),
-        _ => Some(Strength::Strong),
-    }
-}
-
-/// Whether a non-definition must be resolved from elsewhere: declarations (`extern_weak` ones
-/// too: they may stay null, but when they resolve, code calls into what they resolve to) and
-/// `available_externally` copies.
-///
-/// # Safety
-/// `value` is a live global value that [`strength`] found to be no definition.
-unsafe fn referable(value: LLVMValueRef) -> bool {
-    // SAFETY: caller.
-    let linkage = unsafe { LLVMGetLinkage(value) };
-    !matches!(
-        linkage,
-        LLVMLinkage::LLVMPrivateLinkage | LLVMLinkage::LLVMInternalLinkage
-    )
-}
-
-/// Every function of a module.
-///
-/// # Safety
-/// `module` is live and its function list is not changed while the result is used.
-pub(crate) unsafe fn functions(module: LLVMModuleRef) -> Vec<LLVMValueRef> {
-    let mut out = Vec::new();
-    // SAFETY: caller.
-    unsafe {
-        let mut f = LLVMGetFirstFunction(module);
-        while !f.is_null() {
-            out.push(f);
-            f = LLVMGetNextFunction(f);
-        }
-    }
-    out
-}
-
-/// Every global variable of a module.
-///
-/// # Safety
-/// As [`functions`].
-pub(crate) unsafe fn globals(module: LLVMModuleRef) -> Vec<LLVMValueRef> {
-    let mut out = Vec::new();
-    // SAFETY: caller.
-    unsafe {
-        let mut g = LLVMGetFirstGlobal(module);
-        while !g.is_null() {
-            out.push(g);
-            g = LLVMGetNextGlobal(g);
-        }
-    }
-    out
-}
-
-/// # Safety
-/// `value` is live.
-pub(crate) unsafe fn value_name(value: LLVMValueRef) -> String {
-    let mut len = 0;
-    // SAFETY: caller; the name is copied at once.
-    unsafe {
-        let name = LLVMGetValueName2(value, &mut len);
-        String::from_utf8_lossy(std::slice::from_raw_parts(name as *const u8, len)).into_owned()
-    }
-}
-
-/// Every instruction of a function, block by block.
-///
-/// # Safety
-/// `function` is live and its body is not changed while the result is used.
-pub(crate) unsafe fn instructions(function: LLVMValueRef) -> Vec<LLVMValueRef> {
-    let mut out = Vec::new();
-    // SAFETY: caller.
-    unsafe {
-        let mut block = LLVMGetFirstBasicBlock(function);
-        while !block.is_null() {
-            let mut inst = LLVMGetFirstInstruction(block);
-            while !inst.is_null() {
-                out.push(inst);
-                inst = LLVMGetNextInstruction(inst);
-            }
-            block = LLVMGetNextBasicBlock(block);
-        }
-    }
-    out
-}
-
-/// The ABI-relevant signature of a function: calling convention, types, extension and passing
-/// attributes, varargs.
-///
-/// # Safety
-/// `function` is a live function value.
-pub(crate) unsafe fn function_signature(function: LLVMValueRef) -> Signature {
-    // SAFETY: caller; a function's value type is a function type, whose parameter array we size
-    // from LLVMCountParamTypes before filling it.
-    unsafe {
-        let fn_type = LLVMGlobalGetValueType(function);
-        let count = LLVMCountParamTypes(fn_type) as usize;
-        let mut params: Vec<LLVMTypeRef> = vec![ptr::null_mut(); count];
-        LLVMGetParamTypes(fn_type, params.as_mut_ptr());
-        Signature {
-            calling_convention: CallingConvention(LLVMGetFunctionCallConv(function)),
-            ret: value(
-                function,
-                LLVMAttributeReturnIndex,
-                LLVMGetReturnType(fn_type),
-            ),
-            params: params
-                .into_iter()
-                .enumerate()
-                .map(|(i, ty)| value(function, i as u32 + 1, ty))
-                .collect(),
-            variadic: LLVMIsFunctionVarArg(fn_type) != 0,
-        }
-    }
-}
-
-/// Attributes that change how a value is passed, besides `zeroext`/`signext`.
-const PASSING_ATTRIBUTES: &[&str] = &[
-    "byval",
-    "byref",
-    "sret",
-    "inalloca",
-    "preallocated",
-    "inreg",
-    "nest",
-    "swiftself",
-    "swifterror",
-    "swiftasync",
-];
-
-/// # Safety
-/// `function` is a live function, `index` its return index or a parameter index, `ty` the type
-/// there.
-unsafe fn value(function: LLVMValueRef, index: LLVMAttributeIndex, ty: LLVMTypeRef) -> Value {
-    // SAFETY: caller; attribute kinds are looked up by name (0 when this LLVM has no such
-    // attribute, and then skipped) and only read.
-    unsafe {
-        let has = |name: &str| {
-            let kind = LLVMGetEnumAttributeKindForName(name.as_ptr() as *const c_char, name.len());
-            kind != 0 && !LLVMGetEnumAttributeAtIndex(function, index, kind).is_null()
-        };
-        Value {
-            ty: value_type(ty),
-            ext: if has("zeroext") {
-                Extension::Zero
-            } else if has("signext") {
-                Extension::Sign
-            } else {
-                Extension::None
-            },
-            passing: PASSING_ATTRIBUTES
-                .iter()
-                .filter(|a| has(a))
-                .map(|a| a.to_string())
-                .collect(),
-        }
-    }
-}
-
-/// # Safety
-/// `ty` is a live type.
-unsafe fn value_type(ty: LLVMTypeRef) -> ValueType {
-    // SAFETY: caller; the printed type string is ours to free (take_message).
-    unsafe {
-        match LLVMGetTypeKind(ty) {
-            LLVMTypeKind::LLVMVoidTypeKind => ValueType::Void,
-            LLVMTypeKind::LLVMIntegerTypeKind => ValueType::Int(LLVMGetIntTypeWidth(ty)),
-            LLVMTypeKind::LLVMFloatTypeKind => ValueType::F32,
-            LLVMTypeKind::LLVMDoubleTypeKind => ValueType::F64,
-            // Other address spaces can be other sizes (x86-64's 270 and 271 are 32 bits).
-            LLVMTypeKind::LLVMPointerTypeKind if LLVMGetPointerAddressSpace(ty) == 0 => {
-                ValueType::Ptr
-            }
-            _ => ValueType::Other(take_message(LLVMPrintTypeToString(ty))),
-        }
-    }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::module::{Defined, ModuleSymbols, Strength};
+use crate::symbols::{Defined, ModuleSymbols, Strength};
 
 /// How far a module's compilation got.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,6 +214,7 @@ mod tests {
                 name: name.to_string(),
                 strength,
                 signature: None,
+                kind: crate::symbols::Kind::Data,
             }
         };
         ModuleSymbols {

@@ -62,6 +62,15 @@ impl HostFunction {
         }
     }
 
+    /// One of jit-core's own runtime functions (exits.rs) or data (a handle).
+    pub(crate) fn runtime(name: &str, address: u64, signature: Option<Signature>) -> HostFunction {
+        HostFunction {
+            name: name.to_owned(),
+            address,
+            signature,
+        }
+    }
+
     /// The name JIT code uses.
     pub fn name(&self) -> &str {
         &self.name
@@ -245,10 +254,12 @@ pub(crate) unsafe fn install(
                 // leading \x01 ("do not mangle") would make ORC's name differ from the JIT's.
                 let c_names = functions
                     .iter()
-                    .map(|f| match f.name().starts_with('\u{1}') {
-                        true => Err(Error::InvalidName(f.name().to_owned())),
-                        false => c_string(f.name()),
-                    })
+                    .map(
+                        |f| match f.name().is_empty() || f.name().starts_with('\u{1}') {
+                            true => Err(Error::InvalidName(f.name().to_owned())),
+                            false => c_string(f.name()),
+                        },
+                    )
                     .collect::<Result<Vec<_>>>()?;
                 let pairs = c_names
                     .iter()
@@ -287,6 +298,33 @@ fn check_file(path: &Path, what: &str) -> Result<()> {
             path: path.to_path_buf(),
             message: format!("no such {what} (check the path; build it first if it is yours)"),
         })
+    }
+}
+
+/// Defines `symbols` (name, address) as absolute symbols in the LLJIT's main JITDylib (under
+/// its default resource tracker: they stay until the JIT goes).
+///
+/// # Safety
+/// `jit` is a live LLJIT; each address stays valid for what JIT code does with it while the
+/// JIT lives.
+pub(crate) unsafe fn define_absolute_symbols(
+    jit: LLVMOrcLLJITRef,
+    symbols: &[(String, u64)],
+) -> std::result::Result<(), String> {
+    let c_names = symbols
+        .iter()
+        .map(|(name, _)| c_string(name).map_err(|e| e.to_string()))
+        .collect::<std::result::Result<Vec<_>, String>>()?;
+    // SAFETY: caller; each interned name is a new reference that the MU takes.
+    unsafe {
+        let pairs = c_names
+            .iter()
+            .zip(symbols)
+            .map(|(c_name, (_, address))| {
+                symbol_pair(LLVMOrcLLJITMangleAndIntern(jit, c_name.as_ptr()), *address)
+            })
+            .collect();
+        define_absolute(LLVMOrcLLJITGetMainJITDylib(jit), pairs)
     }
 }
 

@@ -1,10 +1,9 @@
 //! Global constructors and destructors (`llvm.global_ctors`, `llvm.global_dtors`). LLJIT runs
 //! them only through `LLJIT::initialize`, which the C API does not have, so jit-core takes them
-//! out of the module before ORC sees it: each function they name gets a unique external hidden
-//! name, and the JIT calls them itself, in priority order (as lli does), when the module is
+//! out of the module before it is compiled: each function they name gets an external hidden name
+//! derived from the module's key (unique in the JIT, the same in every process, so an object
+//! file does not depend on where it was compiled), and the JIT calls them itself, in priority order (as lli does), when the module is
 //! added, and the destructors, in reverse order, when it is removed or the JIT dropped.
-
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use llvm_sys::LLVMLinkage;
 use llvm_sys::LLVMVisibility;
@@ -15,10 +14,8 @@ use llvm_sys::core::{
 };
 use llvm_sys::prelude::{LLVMModuleRef, LLVMValueRef};
 
-use crate::module::value_name;
-
-/// Distinguishes the renamed functions of every module in the process.
-static NEXT: AtomicU64 = AtomicU64::new(0);
+use crate::ir::{symbol_name, value_name};
+use crate::key::ModuleKey;
 
 /// The functions to call, in the order to call them.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -49,11 +46,11 @@ pub(crate) unsafe fn present(module: LLVMModuleRef) -> bool {
 ///
 /// # Safety
 /// `module` is live, owned by the caller and not used by another thread meanwhile.
-pub(crate) unsafe fn extract(module: LLVMModuleRef) -> Structors {
+pub(crate) unsafe fn extract(module: LLVMModuleRef, key: &ModuleKey) -> Structors {
     // SAFETY: caller.
     unsafe {
-        let mut constructors = take(module, c"llvm.global_ctors");
-        let mut destructors = take(module, c"llvm.global_dtors");
+        let mut constructors = take(module, c"llvm.global_ctors", &format!("{}.c", key.short()));
+        let mut destructors = take(module, c"llvm.global_dtors", &format!("{}.d", key.short()));
         // Lower priorities first, and in array order within one (a stable sort); destructors
         // run in the opposite order.
         constructors.sort_by_key(|(priority, _)| *priority);
@@ -73,7 +70,7 @@ pub(crate) unsafe fn extract(module: LLVMModuleRef) -> Structors {
 ///
 /// # Safety
 /// As [`extract`].
-unsafe fn take(module: LLVMModuleRef, name: &std::ffi::CStr) -> Vec<(u64, String)> {
+unsafe fn take(module: LLVMModuleRef, name: &std::ffi::CStr, tag: &str) -> Vec<(u64, String)> {
     let mut out = Vec::new();
     // SAFETY: caller. The array's elements are `{ i32 priority, ptr function, ptr data }`
     // structs (the verifier checked the type); a function may hide behind a bitcast (typed
@@ -97,14 +94,17 @@ unsafe fn take(module: LLVMModuleRef, name: &std::ffi::CStr) -> Vec<(u64, String
                 };
                 if llvm_sys::core::LLVMIsDeclaration(function) != 0 {
                     // Defined elsewhere: called by its own name.
-                    out.push((priority, value_name(function)));
+                    out.push((priority, symbol_name(&value_name(function)).to_owned()));
                     continue;
                 }
-                let unique = format!(
-                    "__jit_structor.{}.{}",
-                    NEXT.fetch_add(1, Ordering::Relaxed),
-                    value_name(function)
-                );
+                // The same function may be listed twice (it is then called twice): it is renamed
+                // once.
+                let current = value_name(function);
+                if current.starts_with("__jit_structor.") {
+                    out.push((priority, current));
+                    continue;
+                }
+                let unique = format!("__jit_structor.{tag}{i}.{}", symbol_name(&current));
                 LLVMSetValueName2(function, unique.as_ptr() as *const _, unique.len());
                 LLVMSetLinkage(function, LLVMLinkage::LLVMExternalLinkage);
                 LLVMSetVisibility(function, LLVMVisibility::LLVMHiddenVisibility);

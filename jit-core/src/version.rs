@@ -8,9 +8,8 @@ use std::ptr::NonNull;
 
 use llvm_sys::error::LLVMErrorRef;
 use llvm_sys::orc2::{
-    LLVMOrcCAPIDefinitionGeneratorTryToGenerateFunction, LLVMOrcCreateNewThreadSafeModule,
-    LLVMOrcDefinitionGeneratorRef, LLVMOrcDisposeThreadSafeContext, LLVMOrcObjectLayerRef,
-    LLVMOrcThreadSafeModuleRef,
+    LLVMOrcCAPIDefinitionGeneratorTryToGenerateFunction, LLVMOrcDefinitionGeneratorRef,
+    LLVMOrcObjectLayerRef,
 };
 use llvm_sys::prelude::{LLVMContextRef, LLVMModuleRef};
 
@@ -27,85 +26,36 @@ pub const LLVM_VERSION: u32 = if cfg!(jit_llvm = "14") {
     22
 };
 
-/// The LLVM context a module is parsed into, owned until the module goes to ORC.
-///
-/// Up to LLVM 19 a `ThreadSafeContext` is created first and its context borrowed; LLVM 21
-/// removed `LLVMOrcThreadSafeContextGetContext`, so from then on the context is created alone
-/// and wrapped when the module is handed over.
+/// The LLVM context a module is parsed into and compiled in (modules reach ORC as object
+/// files, so no context is ever handed to it).
 pub(crate) struct OwnedContext {
-    #[cfg(not(jit_llvm = "22"))]
-    thread_safe: NonNull<llvm_sys::orc2::LLVMOrcOpaqueThreadSafeContext>,
     context: NonNull<llvm_sys::LLVMContext>,
 }
 
 impl OwnedContext {
     pub(crate) fn new() -> Option<OwnedContext> {
-        #[cfg(not(jit_llvm = "22"))]
-        // SAFETY: creating a thread-safe context has no preconditions; the context it owns is
-        // borrowed for as long as this value holds the reference (disposed in Drop or
-        // into_thread_safe_module).
+        // SAFETY: creating a context has no preconditions; Drop disposes of it once.
         unsafe {
-            let thread_safe = NonNull::new(llvm_sys::orc2::LLVMOrcCreateNewThreadSafeContext())?;
-            let context = llvm_sys::orc2::LLVMOrcThreadSafeContextGetContext(thread_safe.as_ptr());
+            let context = NonNull::new(llvm_sys::core::LLVMContextCreate())?;
             // LLVM 15 and 16 switch a context to typed pointers when the first IR they read
             // has them, and then refuse opaque-pointer bitcode (clang-15's, the IPO runtime's).
             // Opaque from the start, they read typed IR as opaque, like LLVM 17 and later.
             #[cfg(any(jit_llvm = "15", jit_llvm = "16"))]
-            llvm_sys::core::LLVMContextSetOpaquePointers(context, 1);
-            Some(OwnedContext {
-                thread_safe,
-                context: NonNull::new(context)?,
-            })
-        }
-        #[cfg(jit_llvm = "22")]
-        // SAFETY: creating a context has no preconditions; Drop or into_thread_safe_module
-        // disposes of it once.
-        unsafe {
-            Some(OwnedContext {
-                context: NonNull::new(llvm_sys::core::LLVMContextCreate())?,
-            })
+            llvm_sys::core::LLVMContextSetOpaquePointers(context.as_ptr(), 1);
+            Some(OwnedContext { context })
         }
     }
 
     pub(crate) fn raw(&self) -> LLVMContextRef {
         self.context.as_ptr()
     }
-
-    /// Wraps `module`, which lives in this context, for ORC, which then owns both.
-    ///
-    /// # Safety
-    /// `module` is a live module of this context, owned by the caller, used by no one after.
-    pub(crate) unsafe fn into_thread_safe_module(
-        self,
-        module: LLVMModuleRef,
-    ) -> LLVMOrcThreadSafeModuleRef {
-        let this = std::mem::ManuallyDrop::new(self);
-        #[cfg(not(jit_llvm = "22"))]
-        let thread_safe = this.thread_safe.as_ptr();
-        #[cfg(jit_llvm = "22")]
-        // SAFETY: the context is ours and in no other thread-safe context; the new one takes it.
-        let thread_safe =
-            unsafe { llvm_sys::orc2::LLVMOrcCreateNewThreadSafeContextFromLLVMContext(this.raw()) };
-        // SAFETY: the thread-safe module takes the module and its own reference to the context;
-        // then we drop ours, exactly once (`this` is never dropped).
-        unsafe {
-            let tsm = LLVMOrcCreateNewThreadSafeModule(module, thread_safe);
-            LLVMOrcDisposeThreadSafeContext(thread_safe);
-            tsm
-        }
-    }
 }
 
 impl Drop for OwnedContext {
     fn drop(&mut self) {
-        // SAFETY: owned by this value and not handed over (into_thread_safe_module forgets it);
-        // the caller disposed of every module of the context first.
-        unsafe {
-            #[cfg(not(jit_llvm = "22"))]
-            LLVMOrcDisposeThreadSafeContext(self.thread_safe.as_ptr());
-            #[cfg(jit_llvm = "22")]
-            llvm_sys::core::LLVMContextDispose(self.context.as_ptr());
-        }
+        // SAFETY: owned by this value; the caller disposed of every module of the context
+        // first.
+        unsafe { llvm_sys::core::LLVMContextDispose(self.context.as_ptr()) }
     }
 }
 
@@ -211,5 +161,38 @@ pub(crate) unsafe fn static_library_generator(
                 result, layer, path, triple,
             )
         }
+    }
+}
+
+/// Whether `ty` (or, for a function type, a parameter or the result) is a target extension
+/// type (LLVM 16 on), which only its own target's code generator knows.
+///
+/// # Safety
+/// `ty` is a live type.
+pub(crate) unsafe fn is_target_extension(ty: llvm_sys::prelude::LLVMTypeRef) -> bool {
+    #[cfg(any(jit_llvm = "16", jit_llvm = "19", jit_llvm = "22"))]
+    // SAFETY: caller; only reads the type and its parameters.
+    unsafe {
+        use llvm_sys::LLVMTypeKind::{LLVMFunctionTypeKind, LLVMTargetExtTypeKind};
+        use llvm_sys::core::{
+            LLVMCountParamTypes, LLVMGetParamTypes, LLVMGetReturnType, LLVMGetTypeKind,
+        };
+        match LLVMGetTypeKind(ty) {
+            LLVMTargetExtTypeKind => true,
+            LLVMFunctionTypeKind => {
+                let mut params = vec![std::ptr::null_mut(); LLVMCountParamTypes(ty) as usize];
+                LLVMGetParamTypes(ty, params.as_mut_ptr());
+                params
+                    .into_iter()
+                    .chain([LLVMGetReturnType(ty)])
+                    .any(|t| LLVMGetTypeKind(t) == LLVMTargetExtTypeKind)
+            }
+            _ => false,
+        }
+    }
+    #[cfg(not(any(jit_llvm = "16", jit_llvm = "19", jit_llvm = "22")))]
+    {
+        let _ = ty;
+        false
     }
 }

@@ -133,11 +133,15 @@ fn inline_asm_errors_fail_the_compile_with_llvms_text() {
             ))
             .build()
             .unwrap();
-        // In-process: the lookup that compiles is the error.
-        jit.add_module(jit.parse_module(name, ir.as_bytes()).unwrap())
-            .unwrap();
-        let err = jit.lookup_address("f").unwrap_err();
+        // In-process: adding (which compiles) is the error, as isolated.
+        let err = jit
+            .add_module(jit.parse_module(name, ir.as_bytes()).unwrap())
+            .unwrap_err();
         assert!(matches!(err, Error::Compile { .. }), "{name}: {err:?}");
+        assert!(
+            jit.lookup_address("f").is_err(),
+            "{name}: nothing was added"
+        );
         // Isolated: adding is the error.
         let other = Jit::builder()
             .compile_worker(WorkerProgram::Path(

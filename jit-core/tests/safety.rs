@@ -351,16 +351,15 @@ fn a_lookup_succeeds_once_the_missing_symbol_is_added() {
 }
 
 #[test]
-fn an_inline_asm_error_fails_the_lookup_every_time() {
+fn an_inline_asm_error_fails_the_add_with_llvms_text() {
     let jit = Jit::new().unwrap();
-    add(
-        &jit,
-        "asm.ll",
-        "define i32 @f() {\nentry:\n  call void asm sideeffect \"no_such_mnemonic %eax\", \"~{eax}\"()\n  ret i32 1\n}\n",
-    )
-    .unwrap();
     for _ in 0..2 {
-        let err = jit.lookup::<extern "C" fn() -> i32>("f").unwrap_err();
+        let err = add(
+            &jit,
+            "asm.ll",
+            "define i32 @f() {\nentry:\n  call void asm sideeffect \"no_such_mnemonic %eax\", \"~{eax}\"()\n  ret i32 1\n}\n",
+        )
+        .unwrap_err();
         assert!(matches!(err, Error::Compile { .. }), "{err:?}");
         let text = err.to_string();
         assert!(
@@ -390,16 +389,43 @@ fn call_h(jit: &Jit) -> i32 {
 }
 
 #[test]
-fn aliases_and_ifuncs_are_refused() {
-    let jit = Jit::new().unwrap();
-    let err = add(
+fn aliases_are_definitions_and_ifuncs_are_refused() {
+    let mut jit = Jit::new().unwrap();
+    let aliases = add(
         &jit,
         "alias.ll",
-        "define i32 @impl() {\nentry:\n  ret i32 7\n}\n@g = alias i32 (), i32 ()* @impl\n",
+        "define i32 @impl() {\nentry:\n  ret i32 7\n}\n@g = alias i32 (), i32 ()* @impl\n\
+         @data = global i32 5\n@also = alias i32, i32* @data\n",
+    )
+    .unwrap();
+    // A function's alias is looked up, and checked, as the function.
+    let g = jit.lookup::<extern "C" fn() -> i32>("g").unwrap();
+    // SAFETY: g is impl, which returns a constant.
+    assert_eq!(unsafe { g.call() }, 7);
+    let err = jit.lookup::<extern "C" fn() -> i64>("g").unwrap_err();
+    assert!(matches!(err, Error::SignatureMismatch { .. }), "{err:?}");
+    // A data alias is not a function.
+    let err = jit.lookup::<extern "C" fn() -> i32>("also").unwrap_err();
+    assert!(err.to_string().contains("data"), "{err}");
+    // Another module's calls through the alias make it a dependency.
+    add(
+        &jit,
+        "user.ll",
+        "declare i32 @g()\ndefine i32 @h() {\nentry:\n  %r = call i32 @g()\n  ret i32 %r\n}\n",
+    )
+    .unwrap();
+    assert_eq!(call_h(&jit), 7);
+    let err = jit.remove_module(&aliases).unwrap_err();
+    assert!(matches!(err, Error::ModuleInUse { .. }), "{err:?}");
+
+    let err = add(
+        &jit,
+        "ifunc.ll",
+        "define i32 @impl2() {\nentry:\n  ret i32 7\n}\ndefine i32 ()* @resolve() {\nentry:\n  ret i32 ()* @impl2\n}\n@picked = ifunc i32 (), i32 ()* ()* @resolve\n",
     )
     .unwrap_err();
     assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
-    assert!(err.to_string().contains("alias"), "{err}");
+    assert!(err.to_string().contains("ifunc"), "{err}");
 }
 
 #[test]
@@ -451,29 +477,39 @@ fn extern_weak_references_are_tracked_and_checked() {
 }
 
 #[test]
-fn names_the_jit_cannot_key_exactly_are_refused() {
+fn names_are_keyed_as_orc_keys_them() {
     let jit = Jit::new().unwrap();
-    for (name, ir) in [
-        (
-            "unmangled.ll",
-            "define i32 @\"\\01g\"() {\nentry:\n  ret i32 7\n}\n",
-        ),
-        (
-            "not-utf8.ll",
-            "define i32 @\"g\\FF\"() {\nentry:\n  ret i32 7\n}\n",
-        ),
-    ] {
-        let err = add(&jit, name, ir).unwrap_err();
-        assert!(matches!(err, Error::Unsupported { .. }), "{name}: {err:?}");
-    }
+    // LLVM's "do not mangle" mark: never in a symbol's name. Private and internal names with
+    // it never reach the symbol table at all; an external one is the name without it.
+    add(
+        &jit,
+        "unmangled.ll",
+        "@\"\\01secret\" = private global i32 35\n\
+         define internal i32 @\"\\01helper\"() {\nentry:\n  %v = load i32, i32* @\"\\01secret\"\n  ret i32 %v\n}\n\
+         define i32 @\"\\01g\"() {\nentry:\n  %r = call i32 @\"\\01helper\"()\n  %s = add i32 %r, 7\n  ret i32 %s\n}\n",
+    )
+    .unwrap();
+    let g = jit.lookup::<extern "C" fn() -> i32>("g").unwrap();
+    // SAFETY: g adds constants.
+    assert_eq!(unsafe { g.call() }, 42);
+
+    let err = add(
+        &jit,
+        "not-utf8.ll",
+        "define i32 @\"g\\FF\"() {\nentry:\n  ret i32 7\n}\n",
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
     extern "C" fn id(x: f64) -> f64 {
         x
     }
-    let err = Jit::builder()
-        .host_function("\u{1}id", id as extern "C" fn(f64) -> f64)
-        .build()
-        .unwrap_err();
-    assert!(matches!(err, Error::InvalidName(_)), "{err:?}");
+    for bad in ["\u{1}id", ""] {
+        let err = Jit::builder()
+            .host_function(bad, id as extern "C" fn(f64) -> f64)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidName(_)), "{bad:?}: {err:?}");
+    }
     assert!(matches!(
         jit.lookup_address("").unwrap_err(),
         Error::InvalidName(_)

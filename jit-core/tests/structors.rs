@@ -84,28 +84,3 @@ fn constructors_and_destructors_run_in_order_when_allowed() {
     assert!(matches!(err, Error::Constructors { .. }), "{err:?}");
     assert!(CALLS.lock().unwrap().is_empty());
 }
-
-#[test]
-fn thread_local_variables_are_refused_before_code_is_generated() {
-    let jit = jit(false);
-    for (name, ir) in [
-        (
-            "tls.ll",
-            "@t = thread_local global i32 5\ndefine i32 @f() {\nentry:\n  %v = load i32, i32* @t\n  ret i32 %v\n}\n",
-        ),
-        (
-            "external-tls.ll",
-            "@errno_like = external thread_local global i32\ndefine i32 @f() {\nentry:\n  %v = load i32, i32* @errno_like\n  ret i32 %v\n}\n",
-        ),
-    ] {
-        for isolated in [false, true] {
-            let err = if isolated {
-                jit.add_module_isolated(name, ir.as_bytes()).unwrap_err()
-            } else {
-                jit.parse_module(name, ir.as_bytes()).unwrap_err()
-            };
-            assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
-            assert!(err.to_string().contains("thread-local"), "{err}");
-        }
-    }
-}
