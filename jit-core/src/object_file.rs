@@ -1458,9 +1458,9 @@ fn check_fde_range(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::{CodeModel, OptLevel, RelocModel};
     use crate::isolate::compile_here;
     use crate::target::Codegen;
+    use crate::target::{CodeModel, OptLevel, RelocModel};
 
     const LIMITS: ObjectLimits = ObjectLimits { max_bytes: 1 << 30 };
 

@@ -229,8 +229,20 @@ fn check_value(what: &str, consumer: &Value, producer: &Value) -> Result<(), Str
     Ok(())
 }
 
-/// A Rust type that can cross into JIT code by value.
-pub trait JitValue: Copy {
+/// A Rust type that can cross into JIT code by value: the integers (`usize`/`isize` too: C's
+/// `size_t`/`ptrdiff_t`), `bool`, `f32`, `f64` and raw pointers.
+///
+/// Sealed: what a type says about its ABI is what the lookup checks trust, so only jit-core
+/// implements it. A type of your own cannot claim to be an `i64`:
+/// ```compile_fail,E0277
+/// #[derive(Clone, Copy)]
+/// #[repr(transparent)]
+/// struct Lie(&'static u64);
+/// impl jit_core::JitValue for Lie {
+///     fn value_type() -> jit_core::ValueType { jit_core::ValueType::Int(64) }
+/// }
+/// ```
+pub trait JitValue: Copy + sealed::Sealed {
     /// Its LLVM type.
     fn value_type() -> ValueType;
 
@@ -242,6 +254,7 @@ pub trait JitValue: Copy {
 
 macro_rules! jit_value {
     ($($t:ty => $v:expr, $ext:expr);* $(;)?) => {$(
+        impl sealed::Sealed for $t {}
         impl JitValue for $t {
             fn value_type() -> ValueType { $v }
             fn extension() -> Extension { $ext }
@@ -263,6 +276,17 @@ jit_value! {
     f64 => ValueType::F64, Extension::None;
 }
 
+// `usize`/`isize` are pointer-sized: 64 bits on every target jit-core supports (x86-64 and
+// aarch64 Linux), said here so that a 32-bit port fails to compile instead of lying.
+const _: () = assert!(std::mem::size_of::<usize>() == 8);
+jit_value! {
+    usize => ValueType::Int(64), Extension::None;
+    isize => ValueType::Int(64), Extension::None;
+}
+
+impl<T> sealed::Sealed for *const T {}
+impl<T> sealed::Sealed for *mut T {}
+
 impl<T> JitValue for *const T {
     fn value_type() -> ValueType {
         ValueType::Ptr
@@ -275,11 +299,20 @@ impl<T> JitValue for *mut T {
     }
 }
 
-/// A return type: a [`JitValue`] or `()` for `void`.
-pub trait JitReturn {
+/// A return type: a [`JitValue`] or `()` for `void`. Sealed, like [`JitValue`]:
+/// ```compile_fail,E0277
+/// struct Lie;
+/// impl jit_core::JitReturn for Lie {
+///     fn return_value() -> jit_core::Value { jit_core::Value::plain(jit_core::ValueType::Int(64)) }
+/// }
+/// ```
+pub trait JitReturn: sealed::SealedReturn {
     /// Its LLVM return value.
     fn return_value() -> Value;
 }
+
+impl sealed::SealedReturn for () {}
+impl<T: JitValue> sealed::SealedReturn for T {}
 
 impl JitReturn for () {
     fn return_value() -> Value {
@@ -320,7 +353,10 @@ pub trait JitFn: Copy + sealed::Sealed {
 }
 
 mod sealed {
+    /// Implemented for the types jit-core knows the ABI of, and `extern "C" fn` types of them.
     pub trait Sealed {}
+    /// Implemented for [`super::JitValue`]s and `()`.
+    pub trait SealedReturn {}
 }
 
 macro_rules! jit_fn {
@@ -408,6 +444,8 @@ mod tests {
         );
         type V = extern "C" fn();
         assert_eq!(<V as JitFn>::signature().to_string(), "void ()");
+        type S = extern "C" fn(usize, *const u8) -> isize;
+        assert_eq!(<S as JitFn>::signature().to_string(), "i64 (i64, ptr)");
         type B = extern "C" fn(u8, i16) -> bool;
         assert_eq!(
             <B as JitFn>::signature().to_string(),
