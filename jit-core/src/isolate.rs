@@ -216,9 +216,13 @@ fn read_frame<T: serde::de::DeserializeOwned>(
     input.read_exact(&mut length)?;
     let blob_length = u64::from_le_bytes(length);
     if blob_length > max_blob {
-        return Err(protocol_error(format!(
-            "{blob_length} bytes of data, over the limit of {max_blob}"
-        )));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            OverLimit {
+                bytes: blob_length,
+                limit: max_blob,
+            },
+        ));
     }
     Ok(Some((
         header,
@@ -241,6 +245,22 @@ fn read_exactly(input: &mut impl Read, length: u64, what: &str) -> std::io::Resu
     }
     Ok(bytes)
 }
+
+/// A frame's data over what the reader accepts: for an object, the module is too big for
+/// [`IsolationLimits::object_bytes`] (not a broken worker).
+#[derive(Debug)]
+struct OverLimit {
+    bytes: u64,
+    limit: u64,
+}
+
+impl std::fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} bytes, over the limit of {}", self.bytes, self.limit)
+    }
+}
+
+impl std::error::Error for OverLimit {}
 
 fn protocol_error(what: String) -> std::io::Error {
     std::io::Error::new(
@@ -359,7 +379,22 @@ impl CompilerPool {
                 })
             }
             Ok((Reply::Hello { .. }, _)) => Err(self.crashed(name, worker, "answered out of turn")),
-            Err(e) => Err(self.crashed(name, worker, &e.to_string())),
+            Err(e) => {
+                if let Some(over) = e.get_ref().and_then(|e| e.downcast_ref::<OverLimit>()) {
+                    let message = format!(
+                        "its object file is {} bytes, over the limit of {} \
+                         (IsolationLimits::object_bytes): the host does not take it",
+                        over.bytes, over.limit
+                    );
+                    // The worker is left mid-frame: it goes.
+                    drop(worker);
+                    return Err(Error::ModuleRejected {
+                        name: name.to_owned(),
+                        message,
+                    });
+                }
+                Err(self.crashed(name, worker, &e.to_string()))
+            }
         }
     }
 
@@ -388,10 +423,13 @@ impl CompilerPool {
 
     /// The error for a worker that died or broke the protocol, with its exit and last words.
     fn crashed(&self, name: &str, mut worker: Worker, what: &str) -> Error {
-        let status = {
+        // Whether it ended by itself (its status says how), or is still there and jit-core
+        // ends it now (it broke the protocol: its status says nothing).
+        let (status, ended_itself) = {
             let mut child = worker.child.lock().unwrap_or_else(|e| e.into_inner());
+            let ended = matches!(child.try_wait(), Ok(Some(_)));
             let _ = child.kill();
-            child.wait().ok()
+            (child.wait().ok(), ended)
         };
         // The worker is gone, so its stderr is closed: the reader has everything it said.
         let said: Vec<String> = worker
@@ -400,8 +438,10 @@ impl CompilerPool {
             .and_then(|reader| reader.join().ok())
             .unwrap_or_default()
             .into();
-        let signal = status.and_then(|s| s.signal());
         let timed_out = worker.timed_out.load(Ordering::Relaxed);
+        let signal = status
+            .and_then(|s| s.signal())
+            .filter(|_| ended_itself || timed_out);
         let last_words = said
             .iter()
             .rev()

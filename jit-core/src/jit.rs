@@ -583,10 +583,12 @@ impl Jit {
                     reason,
                 })
             };
-        let not_a_function = |declared_in: &str, name: &str| Error::ModuleRejected {
-            name: declared_in.to_owned(),
+        let not_a_function = |other: &str, name: &str| Error::ModuleRejected {
+            name: module.to_owned(),
             message: format!(
-                "`{name}` is used as a function in one module and defined as data in another"
+                "`{name}` is a function in one of this module and {other} (called, or defined \
+                 weak), and the other defines it as data or in module asm only, with no ABI to \
+                 check a call against: calls would jump into it"
             ),
         };
         let weak_copies = symbols.defined.iter().filter_map(|d| {
@@ -603,10 +605,10 @@ impl Jit {
         {
             if let Some(defined) = self.host.get(name).and_then(HostFunction::signature) {
                 mismatch(module, name, declared, defined)?;
-            } else if let Some((_, defined)) = registry.definition(name) {
+            } else if let Some((provider, defined)) = registry.definition(name) {
                 match &defined.signature {
                     Some(defined) => mismatch(module, name, declared, defined)?,
-                    None => return Err(not_a_function(module, name)),
+                    None => return Err(not_a_function(registry.name(provider), name)),
                 }
             }
         }
@@ -619,8 +621,15 @@ impl Jit {
                 continue;
             }
             let Some(signature) = &defined.signature else {
-                if let Some((declared_in, _)) = registry.declarations(&defined.name).next() {
-                    return Err(not_a_function(declared_in, &defined.name));
+                // Not a function whose ABI is known (data, or code only module asm defines):
+                // no call of the name, and no weak function it replaces, may reach it.
+                let caller = registry
+                    .declarations(&defined.name)
+                    .map(|(m, _)| m)
+                    .chain(registry.weak_definitions(&defined.name).map(|(m, _)| m))
+                    .next();
+                if let Some(other) = caller {
+                    return Err(not_a_function(other, &defined.name));
                 }
                 continue;
             };
