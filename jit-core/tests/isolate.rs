@@ -180,3 +180,86 @@ fn the_crash_corpus_never_takes_the_host_down() {
         .unwrap();
     assert_eq!(call_f(&jit, -5), 5);
 }
+
+/// Issue 20, point 4: in-process and isolated accept the same modules and give the same
+/// results and the same errors, word for word.
+#[test]
+fn both_paths_give_one_answer() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "good.ll",
+            "define i32 @f(i32 %x) {\nentry:\n  ret i32 %x\n}\n",
+        ),
+        (
+            "i686-layout.ll",
+            "target datalayout = \"e-m:e-p:32:32-p270:32:32-p271:32:32-p272:64:64-i128:128-f64:32:64-f80:32-n8:16:32-S128\"\n\
+             define i32 @f(i32 %x) {\nentry:\n  ret i32 4\n}\n",
+        ),
+        (
+            "other-triple.ll",
+            "target triple = \"aarch64-unknown-linux-gnu\"\ndefine i32 @f(i32 %x) {\nentry:\n  ret i32 %x\n}\n",
+        ),
+        (
+            "alias.ll",
+            "define i32 @impl(i32 %x) {\nentry:\n  ret i32 %x\n}\n@f = alias i32 (i32), i32 (i32)* @impl\n",
+        ),
+        (
+            "tls.ll",
+            "@t = thread_local global i32 3\ndefine i32 @f(i32 %x) {\nentry:\n  %v = load i32, i32* @t\n  %r = add i32 %v, %x\n  ret i32 %r\n}\n",
+        ),
+        (
+            "comdat.ll",
+            "$f = comdat any\ndefine linkonce_odr i32 @f(i32 %x) comdat {\nentry:\n  ret i32 %x\n}\n",
+        ),
+        (
+            "ifunc.ll",
+            "define i32 @impl(i32 %x) {\nentry:\n  ret i32 %x\n}\ndefine i32 (i32)* @pick() {\nentry:\n  ret i32 (i32)* @impl\n}\n@f = ifunc i32 (i32), i32 (i32)* ()* @pick\n",
+        ),
+        (
+            "asm-error.ll",
+            "define i32 @f(i32 %x) {\nentry:\n  call void asm sideeffect \"no_such_mnemonic\", \"\"()\n  ret i32 %x\n}\n",
+        ),
+        ("syntax.ll", "define i32 @f( {\n"),
+        (
+            "invalid.ll",
+            "define i32 @f(i32 %x) {\nentry:\n  ret i64 0\n}\n",
+        ),
+        (
+            "foreign-intrinsic.ll",
+            "declare void @llvm.aarch64.isb(i32)\ndefine i32 @f(i32 %x) {\nentry:\n  call void @llvm.aarch64.isb(i32 15)\n  ret i32 %x\n}\n",
+        ),
+        (
+            "ctors.ll",
+            "@llvm.global_ctors = appending global [1 x { i32, void ()*, i8* }] [{ i32, void ()*, i8* } { i32 1, void ()* @c, i8* null }]\n\
+             define internal void @c() {\nentry:\n  ret void\n}\ndefine i32 @f(i32 %x) {\nentry:\n  ret i32 %x\n}\n",
+        ),
+    ];
+    let answer = |isolated: bool, name: &str, ir: &str| -> String {
+        let jit = Jit::builder()
+            .compile_worker(WorkerProgram::Path(
+                env!("CARGO_BIN_EXE_jit-core-worker").into(),
+            ))
+            .build()
+            .unwrap();
+        let added = if isolated {
+            jit.add_module_isolated(name, ir.as_bytes())
+        } else {
+            jit.parse_module(name, ir.as_bytes())
+                .and_then(|m| jit.add_module(m))
+        };
+        match added.and_then(|_| jit.lookup::<extern "C" fn(i32) -> i32>("f")) {
+            // SAFETY: every f here returns its argument or adds a thread-local's constant.
+            Ok(f) => format!("f(4) = {}", unsafe { f.call(4) }),
+            Err(e) => format!("error: {e}"),
+        }
+    };
+    let mut accepted = 0;
+    for (name, ir) in cases {
+        let here = answer(false, name, ir);
+        let there = answer(true, name, ir);
+        assert_eq!(here, there, "{name}: in-process and isolated differ");
+        accepted += usize::from(here.starts_with("f(4)"));
+    }
+    // The good ones run: plain, alias, thread-local (3 + 4), comdat.
+    assert_eq!(accepted, 4);
+}
