@@ -9,15 +9,20 @@
 //! - `programs/*.c`, `programs/*.cpp`: C and C++ programs, compiled now by `clang-N` /
 //!   `clang++-N -O1 -S -emit-llvm` (headers: `// TAGS:`, `// ARGS:` for the program,
 //!   `// LLI:` for lli's options);
-//! - LLVM's own ExecutionEngine tests, from the directory `JIT_CONFORMANCE_LLVM_TESTS` names
-//!   or else `llvm-tests/ExecutionEngine/` in this crate if present (not part of the
-//!   repository: see `llvm-tests/README.md`); each runs as its first lli `RUN:` line says.
+//! - LLVM's own ExecutionEngine tests of the LLVM under test, from Debian's source package
+//!   of the installed `llvm-N`, which `cargo xtask deps --llvm N` places in
+//!   `target/llvm-tests/llvm-N/` (see `llvm_tests.rs`; never part of the repository); each
+//!   runs as its first lli `RUN:` line says (`lit.rs`). Missing, the suite fails, saying how
+//!   to fetch them. Their `lit.local.cfg` files are not read: on x86-64 Linux each allows its
+//!   directory (they exclude other hosts and targets, AIX, old ARM; Interpreter's asks for an
+//!   FFI-enabled interpreter, which lli's JIT does not use).
 //!
 //! It prints a table (case, feature tags, lli's result, in-process, isolated, the counts),
 //! writes it to `target/conformance/report.md` (and `target/conformance/llvm-N/report.md`),
 //! and fails listing every case that does not match, with both outputs.
 
 mod lit;
+mod llvm_tests;
 mod process;
 mod report;
 
@@ -35,7 +40,6 @@ use process::{End, Outcome};
 const TIME_LIMIT: Duration = Duration::from_secs(30);
 /// Set in every run's environment (c_argv_env.c prints it).
 const MARKER_ENV: (&str, &str) = ("JIT_CONFORMANCE", "1");
-const LLVM_TESTS_ENV: &str = "JIT_CONFORMANCE_LLVM_TESTS";
 
 /// One program to run three ways.
 #[derive(Debug, Clone)]
@@ -302,7 +306,7 @@ struct Plan {
     cases: Vec<Case>,
     left_out: Vec<(String, String)>,
     errors: Vec<String>,
-    llvm_tests: Option<PathBuf>,
+    llvm_tests: Option<llvm_tests::LlvmTests>,
 }
 
 fn plan(tools: &Tools) -> Plan {
@@ -362,14 +366,13 @@ fn plan(tools: &Tools) -> Plan {
             .push(format!("{}: cannot read: {e}", programs.display())),
     }
 
-    let llvm_tests = match std::env::var_os(LLVM_TESTS_ENV) {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => Some(crate_dir().join("llvm-tests/ExecutionEngine")).filter(|d| d.is_dir()),
-    };
-    if let Some(dir) = &llvm_tests {
-        add_lit_dir(&mut plan, dir, "llvm", false);
+    match llvm_tests::find(&llvm_tests::location(tools.version), tools.version) {
+        Ok(tests) => {
+            add_lit_dir(&mut plan, &tests.dir, "llvm", false);
+            plan.llvm_tests = Some(tests);
+        }
+        Err(why) => plan.errors.push(why),
     }
-    plan.llvm_tests = llvm_tests;
     plan
 }
 
@@ -529,7 +532,7 @@ fn jit_core_runs_programs_as_lli_does() {
         &results,
         &summary,
         &left_out,
-        plan.llvm_tests.as_deref(),
+        plan.llvm_tests.as_ref(),
         tools.version,
     );
     let _ = writeln!(std::io::stderr(), "\n{markdown}");
