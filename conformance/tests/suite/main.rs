@@ -161,6 +161,8 @@ fn lli_refused(outcome: &Outcome) -> bool {
 /// The tools of the LLVM under test.
 struct Tools {
     version: u32,
+    /// What `REQUIRES:` lines are checked against.
+    host: lit::Host,
     lli: PathBuf,
     clang: PathBuf,
     clangxx: PathBuf,
@@ -178,8 +180,10 @@ impl Tools {
                 )
             })
         };
+        let llvm_config = find(format!("llvm-config-{version}"), format!("llvm-{version}"))?;
         Ok(Tools {
             version,
+            host: lit::Host::of_llvm(&llvm_config)?,
             lli: find(format!("lli-{version}"), format!("llvm-{version}"))?,
             clang: find(format!("clang-{version}"), format!("clang-{version}"))?,
             clangxx: find(format!("clang++-{version}"), format!("clang-{version}"))?,
@@ -229,11 +233,12 @@ fn lit_case(
     path: &Path,
     name: String,
     explicit_tags: bool,
+    host: &lit::Host,
 ) -> std::result::Result<std::result::Result<Case, lit::Skip>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     let header = lit::header(&text);
-    if let Err(skip) = lit::applicable(&header) {
+    if let Err(skip) = lit::applicable(&header, host) {
         return Ok(Err(skip));
     }
     let invocation = match lit::invocation(&header, path) {
@@ -332,7 +337,7 @@ fn plan(tools: &Tools) -> Plan {
         for path in tests {
             let relative = path.strip_prefix(dir).unwrap_or(&path).display();
             let name = format!("{prefix}/{relative}");
-            match lit_case(&path, name.clone(), explicit_tags) {
+            match lit_case(&path, name.clone(), explicit_tags, &tools.host) {
                 Ok(Ok(case)) => plan.cases.push(case),
                 Ok(Err(skip)) => plan.left_out.push((name, skip.0)),
                 Err(e) => plan.errors.push(e),
