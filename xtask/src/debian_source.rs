@@ -139,6 +139,7 @@ fn apt_suites(sh: &Shell) -> anyhow::Result<Vec<Suite>> {
 pub(crate) fn locate(sh: &Shell, package: &SourcePackage, work: &Path) -> anyhow::Result<Tarball> {
     let suites = apt_suites(sh)?;
     let mut searched = Vec::new();
+    let mut read_any = false;
     for suite in &suites {
         let index_url = format!("{}/{}/source/Sources.xz", suite.dists(), suite.component);
         let sources = match signed_sources_index(sh, suite, work)? {
@@ -148,6 +149,7 @@ pub(crate) fn locate(sh: &Shell, package: &SourcePackage, work: &Path) -> anyhow
                 continue;
             }
         };
+        read_any = true;
         searched.push(index_url.clone());
         let Some(stanza) = find_stanza(&sources, package) else {
             continue;
@@ -174,6 +176,13 @@ pub(crate) fn locate(sh: &Shell, package: &SourcePackage, work: &Path) -> anyhow
         bail!(
             "apt lists no deb repositories (apt-get indextargets printed none), so there is no \
              source index to find {package} in"
+        );
+    }
+    if !read_any {
+        bail!(
+            "no source index of apt's repositories could be read:\n  {}\nDebian's archive must be \
+             reachable from this machine (as for apt-get update)",
+            searched.join("\n  ")
         );
     }
     bail!(

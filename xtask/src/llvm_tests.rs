@@ -68,6 +68,9 @@ pub(crate) fn ensure(sh: &Shell, llvm: Llvm, check: bool) -> anyhow::Result<Path
 
 /// `Ok(files)` when `dest` holds the tests of `installed`, whole; `Err(why not)` otherwise.
 fn present(dest: &Path, installed: &SourcePackage) -> Result<usize, String> {
+    if !dest.is_dir() {
+        return Err(format!("{} does not exist", dest.display()));
+    }
     let record_path = dest.join(RECORD);
     let record = std::fs::read_to_string(&record_path)
         .map_err(|_| format!("{} does not exist", record_path.display()))?;
