@@ -64,7 +64,9 @@ fn everything(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     )
     .run()?;
     progress!("test: LLVM {llvm}: [3/8] cargo test");
-    cmd!(sh, "{cargo} test --workspace {version...}").run()?;
+    // --no-fail-fast: every test binary runs and reports (one failing binary would otherwise
+    // hide the rest, the conformance suite's table among them); any failure still fails.
+    cmd!(sh, "{cargo} test --workspace --no-fail-fast {version...}").run()?;
     progress!("test: LLVM {llvm}: [4/8] cargo doc (warnings are errors)");
     {
         let _deny = sh.push_env("RUSTDOCFLAGS", "-D warnings");
@@ -282,7 +284,7 @@ fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     progress!("test: LLVM {llvm}: [3/4] jit-core's tests and the conformance suite");
     cmd!(
         sh,
-        "{cargo} test --package jit-core --package conformance {version...}"
+        "{cargo} test --package jit-core --package conformance --no-fail-fast {version...}"
     )
     .run()?;
     progress!("test: LLVM {llvm}: [4/4] demos");
