@@ -8,9 +8,9 @@ use verify_symbols::{Report, verify, verify_recorded};
 use xshell::{Shell, cmd};
 
 use crate::build_libs::{self, Built};
-use crate::flags::{Demo, Deps, Variant};
+use crate::flags::{Demo, Variant};
 use crate::llvm::Llvm;
-use crate::{cargo, progress, target_dir};
+use crate::{cargo, deps, progress, target_dir};
 
 impl Variant {
     pub(crate) const ALL: [Variant; 6] = [
@@ -117,11 +117,7 @@ impl Variant {
 
 impl Demo {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        Deps {
-            check: false,
-            llvm: self.llvm,
-        }
-        .run(sh)?;
+        deps::system_packages(sh, self.llvm, false)?;
         let variants = if self.variants.is_empty() {
             Variant::ALL.to_vec()
         } else {

@@ -1,4 +1,6 @@
-//! `cargo xtask deps`: the system packages, checked and (as root on Debian) installed.
+//! `cargo xtask deps`: the system packages, checked and (as root on Debian) installed, and
+//! LLVM's own ExecutionEngine tests of the installed LLVM, fetched from its Debian source
+//! package for the conformance suite.
 
 use std::path::Path;
 
@@ -7,7 +9,7 @@ use xshell::{Shell, cmd};
 
 use crate::flags::Deps;
 use crate::llvm::Llvm;
-use crate::progress;
+use crate::{debian_source, llvm_tests, progress};
 
 /// One thing the workspace needs from the system, and the Debian package that provides it.
 struct Requirement {
@@ -99,6 +101,21 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             present: Path::new("/usr/include/sqlite3.h").is_file(),
             package: "libsqlite3-dev".into(),
         },
+        Requirement {
+            what: "curl (fetches LLVM's tests from Debian's archive)".into(),
+            present: on_path("curl"),
+            package: "curl".into(),
+        },
+        Requirement {
+            what: "xz (Debian's source indices and LLVM's source tarball)".into(),
+            present: on_path("xz"),
+            package: "xz-utils".into(),
+        },
+        Requirement {
+            what: "gpgv and Debian's archive keyring (check the source index's signature)".into(),
+            present: on_path("gpgv") && Path::new(debian_source::ARCHIVE_KEYRING).is_file(),
+            package: "gpgv debian-archive-keyring".into(),
+        },
     ];
     // Debian 12 builds LLVM 15 without Polly (there is no libpolly-15-dev, and its llvm-config
     // lists no Polly library); every other version's static link needs it.
@@ -116,63 +133,75 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
 }
 
 impl Deps {
+    /// The system packages, then LLVM's ExecutionEngine tests (the conformance suite's).
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let llvm = self.llvm;
-        let missing: Vec<Requirement> = requirements(llvm)
-            .into_iter()
-            .filter(|r| !r.present)
-            .collect();
-        if missing.is_empty() {
-            progress!("deps: all system packages for LLVM {llvm} are present");
-            return Ok(());
-        }
-        let packages: Vec<&str> = missing.iter().map(|r| r.package.as_str()).collect();
-        for r in &missing {
-            progress!("deps: missing {} (Debian package {})", r.what, r.package);
-        }
-        let install = format!(
-            "apt-get install -y --no-install-recommends {}",
-            packages.join(" ")
-        );
-        if self.check {
-            bail!("system packages for LLVM {llvm} are missing; install them with: sudo {install}");
-        }
-        if !is_root() || !has_apt() {
-            bail!(
-                "system packages for LLVM {llvm} are missing and xtask installs them only as \
-                 root on Debian/Ubuntu; there, run: sudo apt-get update && sudo {install}; \
-                 elsewhere install LLVM {llvm} (with its development files) and clang {llvm}, \
-                 and set LLVM_SYS_{}_PREFIX to its prefix",
-                llvm.sys_line()
-            );
-        }
-        progress!("deps: installing {}", packages.join(" "));
-        let _env = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
-        cmd!(sh, "apt-get update -q")
-            .run()
-            .context("apt-get update failed")?;
-        cmd!(
-            sh,
-            "apt-get install -y -q --no-install-recommends {packages...}"
-        )
-        .run()
-        .context("apt-get install failed")?;
-        let still: Vec<String> = requirements(llvm)
-            .into_iter()
-            .filter(|r| !r.present)
-            .map(|r| r.what)
-            .collect();
-        if !still.is_empty() {
-            bail!(
-                "still missing after installing: {}; if LLVM {llvm} is installed elsewhere set \
-                 LLVM_SYS_{}_PREFIX to its prefix",
-                still.join("; "),
-                llvm.sys_line()
-            );
-        }
-        progress!("deps: installed");
+        system_packages(sh, self.llvm, self.check)?;
+        llvm_tests::ensure(sh, self.llvm, self.check)?;
         Ok(())
     }
+}
+
+/// Checks the system packages LLVM `llvm` needs and, unless `check`, installs the missing
+/// ones (as root on Debian). What `demo`, `dist` and `bench` need; `test` also needs LLVM's
+/// tests ([`Deps::run`]).
+pub(crate) fn system_packages(sh: &Shell, llvm: Llvm, check: bool) -> anyhow::Result<()> {
+    let missing: Vec<Requirement> = requirements(llvm)
+        .into_iter()
+        .filter(|r| !r.present)
+        .collect();
+    if missing.is_empty() {
+        progress!("deps: all system packages for LLVM {llvm} are present");
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing
+        .iter()
+        .flat_map(|r| r.package.split_whitespace())
+        .collect();
+    for r in &missing {
+        progress!("deps: missing {} (Debian package {})", r.what, r.package);
+    }
+    let install = format!(
+        "apt-get install -y --no-install-recommends {}",
+        packages.join(" ")
+    );
+    if check {
+        bail!("system packages for LLVM {llvm} are missing; install them with: sudo {install}");
+    }
+    if !is_root() || !has_apt() {
+        bail!(
+            "system packages for LLVM {llvm} are missing and xtask installs them only as \
+             root on Debian/Ubuntu; there, run: sudo apt-get update && sudo {install}; \
+             elsewhere install LLVM {llvm} (with its development files) and clang {llvm}, \
+             and set LLVM_SYS_{}_PREFIX to its prefix",
+            llvm.sys_line()
+        );
+    }
+    progress!("deps: installing {}", packages.join(" "));
+    let _env = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
+    cmd!(sh, "apt-get update -q")
+        .run()
+        .context("apt-get update failed")?;
+    cmd!(
+        sh,
+        "apt-get install -y -q --no-install-recommends {packages...}"
+    )
+    .run()
+    .context("apt-get install failed")?;
+    let still: Vec<String> = requirements(llvm)
+        .into_iter()
+        .filter(|r| !r.present)
+        .map(|r| r.what)
+        .collect();
+    if !still.is_empty() {
+        bail!(
+            "still missing after installing: {}; if LLVM {llvm} is installed elsewhere set \
+             LLVM_SYS_{}_PREFIX to its prefix",
+            still.join("; "),
+            llvm.sys_line()
+        );
+    }
+    progress!("deps: installed");
+    Ok(())
 }
 
 /// Effective uid 0, read from /proc (no libc call needed).

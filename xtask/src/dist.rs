@@ -2,13 +2,13 @@
 
 use xshell::{Shell, cmd};
 
-use crate::flags::{Deps, Dist, Variant};
+use crate::flags::{Dist, Variant};
 use crate::{cargo, progress, target_dir};
 
 impl Dist {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let llvm = self.llvm;
-        Deps { check: false, llvm }.run(sh)?;
+        crate::deps::system_packages(sh, llvm, false)?;
         let cargo = cargo();
         let version = llvm.cargo_args();
         let variants: Vec<Variant> = Variant::ALL

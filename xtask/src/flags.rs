@@ -18,7 +18,8 @@ pub(crate) struct Xtask {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Check the system packages (LLVM N dev files, clang-N...); install them if missing.
+    /// Check the system packages (LLVM N dev files, clang-N...), install them if missing, and
+    /// fetch LLVM N's ExecutionEngine tests from its Debian source package.
     Deps(Deps),
     /// Compile the manifest's C libraries into target/c-libs/ (.a and .so) and print the paths.
     BuildLibs(BuildLibs),
@@ -54,10 +55,14 @@ pub(crate) struct Dist {
 
 /// Checks for the system packages this workspace needs. When some are missing and this runs as
 /// root on Debian or Ubuntu, installs them with apt-get (saying what it runs); otherwise prints
-/// the command to run and fails.
+/// the command to run and fails. Then makes sure LLVM N's own ExecutionEngine tests, which the
+/// conformance suite runs, are in target/llvm-tests/llvm-N/: taken from the Debian source
+/// package of the installed llvm-N (its upstream tarball, found in the source index of apt's
+/// repositories, checked against the index's SHA-256 and the index against Debian's signed
+/// InRelease), with LICENSE.TXT and a record of where they came from (debian-source.txt).
 #[derive(Debug, clap::Args)]
 pub(crate) struct Deps {
-    /// Only check; never install.
+    /// Only check; never install or download.
     #[arg(long)]
     pub(crate) check: bool,
     /// The LLVM version (14, 15, 16, 19, 22).

@@ -3,11 +3,13 @@
 
 mod bench;
 mod build_libs;
+mod debian_source;
 mod demo;
 mod deps;
 mod dist;
 mod flags;
 mod llvm;
+mod llvm_tests;
 mod new;
 mod test;
 mod verify;

@@ -6,9 +6,9 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
-use crate::flags::{Bench, BenchTarget, Deps, Test, Variant};
+use crate::flags::{Bench, BenchTarget, Test, Variant};
 use crate::llvm::{Llvm, LlvmChoice};
-use crate::{cargo, demo, progress, target_dir};
+use crate::{cargo, demo, deps, llvm_tests, progress, target_dir};
 
 /// Tests that read which LLVM the workspace is built with (the generated-project tests).
 pub(crate) const LLVM_ENV: &str = "JIT_TOOLKIT_LLVM";
@@ -42,13 +42,21 @@ impl Test {
     }
 }
 
+/// `cargo xtask deps --llvm N`, and the conformance suite told where LLVM N's own tests are
+/// (for as long as the returned guard lives).
+fn deps_and_llvm_tests(sh: &Shell, llvm: Llvm) -> anyhow::Result<xshell::PushEnv<'_>> {
+    deps::system_packages(sh, llvm, false)?;
+    let dir = llvm_tests::ensure(sh, llvm, false)?;
+    Ok(sh.push_env(llvm_tests::ENV, dir))
+}
+
 /// deps, clippy, every test, the docs and the demos, on LLVM `llvm`.
 fn everything(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     let cargo = cargo();
     let version = &llvm.cargo_args();
     let _llvm = sh.push_env(LLVM_ENV, llvm.to_string());
-    progress!("test: LLVM {llvm}: [1/8] system packages");
-    Deps { check: false, llvm }.run(sh)?;
+    progress!("test: LLVM {llvm}: [1/8] system packages and LLVM's ExecutionEngine tests");
+    let _tests = deps_and_llvm_tests(sh, llvm)?;
     progress!("test: LLVM {llvm}: [2/8] cargo clippy");
     cmd!(
         sh,
@@ -56,7 +64,9 @@ fn everything(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     )
     .run()?;
     progress!("test: LLVM {llvm}: [3/8] cargo test");
-    cmd!(sh, "{cargo} test --workspace {version...}").run()?;
+    // --no-fail-fast: every test binary runs and reports (one failing binary would otherwise
+    // hide the rest, the conformance suite's table among them); any failure still fails.
+    cmd!(sh, "{cargo} test --workspace --no-fail-fast {version...}").run()?;
     progress!("test: LLVM {llvm}: [4/8] cargo doc (warnings are errors)");
     {
         let _deny = sh.push_env("RUSTDOCFLAGS", "-D warnings");
@@ -263,8 +273,8 @@ fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     let cargo = cargo();
     let version = &llvm.cargo_args();
     let _llvm = sh.push_env(LLVM_ENV, llvm.to_string());
-    progress!("test: LLVM {llvm}: [1/4] system packages");
-    Deps { check: false, llvm }.run(sh)?;
+    progress!("test: LLVM {llvm}: [1/4] system packages and LLVM's ExecutionEngine tests");
+    let _tests = deps_and_llvm_tests(sh, llvm)?;
     progress!("test: LLVM {llvm}: [2/4] build everything");
     cmd!(
         sh,
@@ -274,7 +284,7 @@ fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     progress!("test: LLVM {llvm}: [3/4] jit-core's tests and the conformance suite");
     cmd!(
         sh,
-        "{cargo} test --package jit-core --package conformance {version...}"
+        "{cargo} test --package jit-core --package conformance --no-fail-fast {version...}"
     )
     .run()?;
     progress!("test: LLVM {llvm}: [4/4] demos");

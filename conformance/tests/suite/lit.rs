@@ -191,6 +191,7 @@ const VALUE_OPTIONS: &[&str] = &[
     "thread-entry",
     "load",
     "fake-argv0",
+    "object-cache-dir",
 ];
 
 /// lli options left out of lli's run: they change only what lli prints about itself, or exist
@@ -209,6 +210,11 @@ const LLI_ONLY_DROPPED: &[(&str, &str)] = &[
         "force-interpreter",
         "chooses LLVM's interpreter; lli's JIT runs the program instead",
     ),
+    (
+        "enable-cache-manager",
+        "keeps lli's compiled objects in a cache (the program is the same)",
+    ),
+    ("object-cache-dir", "names lli's object cache"),
 ];
 
 /// lli options that change what the program is or how it runs, which jit-lli cannot express:
@@ -232,11 +238,12 @@ const UNSUPPORTED_OPTIONS: &[(&str, &str)] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skip(pub String);
 
-/// Host facts for `REQUIRES:` and `UNSUPPORTED:`.
+/// Host facts for `REQUIRES:` and `UNSUPPORTED:` (besides the registered targets, [`Host`]).
 const HOST_FEATURES: &[&str] = &[
     "native",
-    "x86-registered-target",
     "x86_64-linux",
+    // lit's architecture of the target triple (LLVM 14's OrcLazy/debug-*-elf-minimal.ll).
+    "target-x86_64",
     "system-linux",
     "linux",
     "shell",
@@ -249,15 +256,48 @@ const HOST_FEATURES: &[&str] = &[
 ];
 const HOST_TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
+/// What the LLVM under test was built with, as lit's features see it.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// The targets LLVM was built with, lower-cased as in lit's `<target>-registered-target`
+    /// (`x86`, `aarch64`...): Debian builds every target, so a test that needs another target
+    /// registered is left out only for what it really does.
+    pub targets: Vec<String>,
+}
+
+impl Host {
+    /// From `llvm-config --targets-built` of the LLVM under test.
+    pub fn of_llvm(llvm_config: &Path) -> Result<Host, String> {
+        let output = std::process::Command::new(llvm_config)
+            .arg("--targets-built")
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", llvm_config.display()))?;
+        if !output.status.success() {
+            return Err(format!(
+                "{} --targets-built failed ({}): {}",
+                llvm_config.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        Ok(Host {
+            targets: String::from_utf8_lossy(&output.stdout)
+                .split_whitespace()
+                .map(str::to_lowercase)
+                .collect(),
+        })
+    }
+}
+
 /// Whether the test's `REQUIRES:` and `UNSUPPORTED:` let it run on this host.
-pub fn applicable(header: &Header) -> Result<(), Skip> {
+pub fn applicable(header: &Header, host: &Host) -> Result<(), Skip> {
     for item in &header.requires {
-        if !expression(item).unwrap_or(false) {
+        if !expression(item, host).unwrap_or(false) {
             return Err(Skip(format!("REQUIRES: {item}")));
         }
     }
     for item in &header.unsupported {
-        if expression(item).unwrap_or(true) {
+        if expression(item, host).unwrap_or(true) {
             return Err(Skip(format!("UNSUPPORTED: {item}")));
         }
     }
@@ -266,7 +306,7 @@ pub fn applicable(header: &Header) -> Result<(), Skip> {
 
 /// A lit boolean expression of features (`a && !b || c`), or `None` when it has a part this
 /// reader does not understand.
-fn expression(text: &str) -> Option<bool> {
+fn expression(text: &str, host: &Host) -> Option<bool> {
     let mut any = false;
     for alternative in text.split("||") {
         let mut all = true;
@@ -276,7 +316,7 @@ fn expression(text: &str) -> Option<bool> {
                 Some(rest) => (true, rest.trim()),
                 None => (false, term),
             };
-            let value = feature(name)?;
+            let value = feature(name, host)?;
             all &= value != negated;
         }
         any |= all;
@@ -284,9 +324,12 @@ fn expression(text: &str) -> Option<bool> {
     Some(any)
 }
 
-fn feature(name: &str) -> Option<bool> {
+fn feature(name: &str, host: &Host) -> Option<bool> {
     if let Some(pattern) = name.strip_prefix("target=") {
         return Some(lit_pattern_matches(pattern, HOST_TRIPLE));
+    }
+    if let Some(target) = name.strip_suffix("-registered-target") {
+        return Some(host.targets.iter().any(|t| t == target));
     }
     if name == "*" {
         return Some(true);
@@ -378,11 +421,19 @@ fn lli_command(command: &str, file: &Path) -> Result<Option<Invocation>, Skip> {
     let mut extra_modules = Vec::new();
     let mut module = None;
     let mut program_args = Vec::new();
+    let mut stdin = None;
     while let Some(word) = words.next() {
+        if let Some(path) = word.strip_prefix('<') {
+            let path = if path.is_empty() {
+                words.next()
+            } else {
+                Some(path)
+            };
+            let path = path.ok_or_else(|| Skip("`<` has no file".into()))?;
+            stdin = Some(PathBuf::from(substitute(path)?));
+            continue;
+        }
         if let Some(target) = redirection(word) {
-            if target == "<" {
-                return Err(Skip("RUN line reads the program's stdin".into()));
-            }
             if target.is_empty() {
                 words.next();
             }
@@ -402,21 +453,24 @@ fn lli_command(command: &str, file: &Path) -> Result<Option<Invocation>, Skip> {
             None => (option, None),
         };
         let value = match inline_value {
-            Some(value) => Some(substitute(&value)?),
-            None if VALUE_OPTIONS.contains(&name) => {
-                let value = words
+            Some(value) => Some(value),
+            None if VALUE_OPTIONS.contains(&name) => Some(
+                words
                     .next()
-                    .ok_or_else(|| Skip(format!("-{name} has no value")))?;
-                Some(substitute(value)?)
-            }
+                    .ok_or_else(|| Skip(format!("-{name} has no value")))?
+                    .to_owned(),
+            ),
             None => None,
         };
         if let Some((_, why)) = UNSUPPORTED_OPTIONS.iter().find(|(o, _)| *o == name) {
             return Err(Skip(format!("lli -{name} {why}")));
         }
+        // Before substituting: a dropped option's value may name a temporary (%t) that
+        // earlier RUN lines would have made.
         if LLI_ONLY_DROPPED.iter().any(|(o, _)| *o == name) {
             continue;
         }
+        let value = value.as_deref().map(substitute).transpose()?;
         if name == "extra-module" {
             if let Some(path) = &value {
                 extra_modules.push(PathBuf::from(path));
@@ -427,7 +481,14 @@ fn lli_command(command: &str, file: &Path) -> Result<Option<Invocation>, Skip> {
             None => format!("-{name}"),
         });
     }
-    let module = module.ok_or_else(|| Skip("the lli RUN line names no module".into()))?;
+    // lli reads its module from stdin when it names none (`lli < %s`); the program then sees
+    // an empty stdin, as under jit-lli (only its argv[0] differs: `-` under lli). A test that
+    // names its module and feeds the program's stdin is left out.
+    let module = match (module, stdin) {
+        (Some(_), Some(_)) => return Err(Skip("RUN line reads the program's stdin".into())),
+        (Some(module), None) | (None, Some(module)) => module,
+        (None, None) => return Err(Skip("the lli RUN line names no module".into())),
+    };
     Ok(Some(Invocation {
         lli_args,
         extra_modules,
@@ -436,12 +497,9 @@ fn lli_command(command: &str, file: &Path) -> Result<Option<Invocation>, Skip> {
     }))
 }
 
-/// For a shell redirection word: `Some("")` when its target is the next word, `Some("<")` for
-/// stdin, `Some(target)` otherwise; `None` for an ordinary word.
+/// For an output redirection word: `Some("")` when its target is the next word,
+/// `Some(target)` otherwise; `None` for an ordinary word.
 fn redirection(word: &str) -> Option<&str> {
-    if word.starts_with('<') {
-        return Some("<");
-    }
     let rest = word
         .strip_prefix("2>&1")
         .map(|_| "-")
@@ -526,6 +584,18 @@ mod tests {
         assert!(remote.unwrap_err().0.contains("remote-mcjit"));
         let stdin = run_line("; RUN: %lli %s < %s\n");
         assert!(stdin.unwrap_err().0.contains("stdin"));
+        let module_on_stdin = run_line("; RUN: lli -jit-kind=mcjit -O0 -force-interpreter < %s\n");
+        let module_on_stdin = module_on_stdin.unwrap();
+        assert_eq!(module_on_stdin.module, PathBuf::from("/t/dir/test.ll"));
+        assert_eq!(module_on_stdin.lli_args, ["-jit-kind=mcjit", "-O0"]);
+        let temporary = run_line("; RUN: lli -extra-object %t.o %s\n");
+        assert!(temporary.unwrap_err().0.contains("extra-object"));
+        let temporary = run_line("; RUN: lli -extra-module=%t.ll %s\n");
+        assert!(temporary.unwrap_err().0.contains("%t"));
+        let cache = run_line(
+            "; RUN: lli -jit-kind=orc-lazy -enable-cache-manager -object-cache-dir=%t %s\n",
+        );
+        assert_eq!(cache.unwrap().lli_args, ["-jit-kind=orc-lazy"]);
         let none = run_line("; RUN: llc %s -o -\n");
         assert_eq!(none.unwrap_err().0, "no RUN line runs lli");
     }
@@ -540,16 +610,25 @@ mod tests {
 
     #[test]
     fn requires_and_unsupported() {
+        let host = Host {
+            targets: vec!["aarch64".into(), "x86".into()],
+        };
         let ok = header(
             "; REQUIRES: native, x86-registered-target\n; UNSUPPORTED: target=loongarch{{.*}}\n",
         );
-        assert_eq!(applicable(&ok), Ok(()));
+        assert_eq!(applicable(&ok, &host), Ok(()));
         let asserts = header("; REQUIRES: asserts\n");
-        assert!(applicable(&asserts).is_err());
+        assert!(applicable(&asserts, &host).is_err());
         let here = header("; UNSUPPORTED: target={{.*}}-linux{{.*}}\n");
-        assert!(applicable(&here).is_err());
+        assert!(applicable(&here, &host).is_err());
         let windows = header("; UNSUPPORTED: target={{.*}}-windows-msvc\n");
-        assert_eq!(applicable(&windows), Ok(()));
+        assert_eq!(applicable(&windows, &host), Ok(()));
+        let two = header("; REQUIRES: x86-registered-target && aarch64-registered-target\n");
+        assert_eq!(applicable(&two, &host), Ok(()));
+        let x86_64 = header("; REQUIRES: native && target-x86_64\n");
+        assert_eq!(applicable(&x86_64, &host), Ok(()));
+        let riscv = header("; REQUIRES: riscv-registered-target\n");
+        assert!(applicable(&riscv, &host).is_err());
     }
 
     #[test]

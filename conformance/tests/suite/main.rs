@@ -9,15 +9,20 @@
 //! - `programs/*.c`, `programs/*.cpp`: C and C++ programs, compiled now by `clang-N` /
 //!   `clang++-N -O1 -S -emit-llvm` (headers: `// TAGS:`, `// ARGS:` for the program,
 //!   `// LLI:` for lli's options);
-//! - LLVM's own ExecutionEngine tests, from the directory `JIT_CONFORMANCE_LLVM_TESTS` names
-//!   or else `llvm-tests/ExecutionEngine/` in this crate if present (not part of the
-//!   repository: see `llvm-tests/README.md`); each runs as its first lli `RUN:` line says.
+//! - LLVM's own ExecutionEngine tests of the LLVM under test, from Debian's source package
+//!   of the installed `llvm-N`, which `cargo xtask deps --llvm N` places in
+//!   `target/llvm-tests/llvm-N/` (see `llvm_tests.rs`; never part of the repository); each
+//!   runs as its first lli `RUN:` line says (`lit.rs`). Missing, the suite fails, saying how
+//!   to fetch them. Their `lit.local.cfg` files are not read: on x86-64 Linux each allows its
+//!   directory (they exclude other hosts and targets, AIX, old ARM; Interpreter's asks for an
+//!   FFI-enabled interpreter, which lli's JIT does not use).
 //!
 //! It prints a table (case, feature tags, lli's result, in-process, isolated, the counts),
 //! writes it to `target/conformance/report.md` (and `target/conformance/llvm-N/report.md`),
 //! and fails listing every case that does not match, with both outputs.
 
 mod lit;
+mod llvm_tests;
 mod process;
 mod report;
 
@@ -35,7 +40,6 @@ use process::{End, Outcome};
 const TIME_LIMIT: Duration = Duration::from_secs(30);
 /// Set in every run's environment (c_argv_env.c prints it).
 const MARKER_ENV: (&str, &str) = ("JIT_CONFORMANCE", "1");
-const LLVM_TESTS_ENV: &str = "JIT_CONFORMANCE_LLVM_TESTS";
 
 /// One program to run three ways.
 #[derive(Debug, Clone)]
@@ -157,6 +161,8 @@ fn lli_refused(outcome: &Outcome) -> bool {
 /// The tools of the LLVM under test.
 struct Tools {
     version: u32,
+    /// What `REQUIRES:` lines are checked against.
+    host: lit::Host,
     lli: PathBuf,
     clang: PathBuf,
     clangxx: PathBuf,
@@ -174,8 +180,10 @@ impl Tools {
                 )
             })
         };
+        let llvm_config = find(format!("llvm-config-{version}"), format!("llvm-{version}"))?;
         Ok(Tools {
             version,
+            host: lit::Host::of_llvm(&llvm_config)?,
             lli: find(format!("lli-{version}"), format!("llvm-{version}"))?,
             clang: find(format!("clang-{version}"), format!("clang-{version}"))?,
             clangxx: find(format!("clang++-{version}"), format!("clang-{version}"))?,
@@ -225,11 +233,12 @@ fn lit_case(
     path: &Path,
     name: String,
     explicit_tags: bool,
+    host: &lit::Host,
 ) -> std::result::Result<std::result::Result<Case, lit::Skip>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     let header = lit::header(&text);
-    if let Err(skip) = lit::applicable(&header) {
+    if let Err(skip) = lit::applicable(&header, host) {
         return Ok(Err(skip));
     }
     let invocation = match lit::invocation(&header, path) {
@@ -302,7 +311,7 @@ struct Plan {
     cases: Vec<Case>,
     left_out: Vec<(String, String)>,
     errors: Vec<String>,
-    llvm_tests: Option<PathBuf>,
+    llvm_tests: Option<llvm_tests::LlvmTests>,
 }
 
 fn plan(tools: &Tools) -> Plan {
@@ -328,7 +337,7 @@ fn plan(tools: &Tools) -> Plan {
         for path in tests {
             let relative = path.strip_prefix(dir).unwrap_or(&path).display();
             let name = format!("{prefix}/{relative}");
-            match lit_case(&path, name.clone(), explicit_tags) {
+            match lit_case(&path, name.clone(), explicit_tags, &tools.host) {
                 Ok(Ok(case)) => plan.cases.push(case),
                 Ok(Err(skip)) => plan.left_out.push((name, skip.0)),
                 Err(e) => plan.errors.push(e),
@@ -362,14 +371,13 @@ fn plan(tools: &Tools) -> Plan {
             .push(format!("{}: cannot read: {e}", programs.display())),
     }
 
-    let llvm_tests = match std::env::var_os(LLVM_TESTS_ENV) {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => Some(crate_dir().join("llvm-tests/ExecutionEngine")).filter(|d| d.is_dir()),
-    };
-    if let Some(dir) = &llvm_tests {
-        add_lit_dir(&mut plan, dir, "llvm", false);
+    match llvm_tests::find(&llvm_tests::location(tools.version), tools.version) {
+        Ok(tests) => {
+            add_lit_dir(&mut plan, &tests.dir, "llvm", false);
+            plan.llvm_tests = Some(tests);
+        }
+        Err(why) => plan.errors.push(why),
     }
-    plan.llvm_tests = llvm_tests;
     plan
 }
 
@@ -529,7 +537,7 @@ fn jit_core_runs_programs_as_lli_does() {
         &results,
         &summary,
         &left_out,
-        plan.llvm_tests.as_deref(),
+        plan.llvm_tests.as_ref(),
         tools.version,
     );
     let _ = writeln!(std::io::stderr(), "\n{markdown}");

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::Path;
 
+use crate::llvm_tests::LlvmTests;
 use crate::process::{End, Outcome, signal_name};
 use crate::{Reference, Result, Verdict};
 
@@ -110,7 +110,7 @@ pub fn markdown(
     results: &[Result],
     summary: &Summary,
     left_out: &[(String, String)],
-    llvm_tests: Option<&Path>,
+    llvm_tests: Option<&LlvmTests>,
     version: u32,
 ) -> String {
     let mut out = String::new();
@@ -122,30 +122,26 @@ pub fn markdown(
         summary.in_process_line(),
         summary.isolated_line()
     );
-    match llvm_tests {
-        Some(dir) => {
-            let taken = results
+    if let Some(tests) = llvm_tests {
+        let taken = results
+            .iter()
+            .filter(|r| r.case.name.starts_with("llvm/"))
+            .count();
+        let _ = writeln!(
+            out,
+            "`llvm/` cases: LLVM's own ExecutionEngine tests (`llvm/test/ExecutionEngine/`), \
+             from Debian's source package {} ({}, SHA-256 {}), Apache-2.0 WITH \
+             LLVM-exception: {taken} compared, {} left out (below). Fetched into `{}` by \
+             `cargo xtask deps --llvm {version}`.\n",
+            tests.package,
+            tests.tarball,
+            tests.sha256,
+            left_out
                 .iter()
-                .filter(|r| r.case.name.starts_with("llvm/"))
-                .count();
-            let _ = writeln!(
-                out,
-                "LLVM's ExecutionEngine tests from `{}`: {taken} compared, {} left out (below).\n",
-                dir.display(),
-                left_out
-                    .iter()
-                    .filter(|(name, _)| name.starts_with("llvm/"))
-                    .count()
-            );
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "LLVM's ExecutionEngine tests: not run (set {} to a copy of llvm-project's \
-                 `llvm/test/ExecutionEngine`, or see `conformance/llvm-tests/README.md`).\n",
-                crate::LLVM_TESTS_ENV
-            );
-        }
+                .filter(|(name, _)| name.starts_with("llvm/"))
+                .count(),
+            tests.dir.display(),
+        );
     }
     let _ = writeln!(
         out,

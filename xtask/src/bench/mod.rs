@@ -21,7 +21,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use xshell::Shell;
 
-use crate::flags::{Bench, BenchTarget, Deps};
+use crate::flags::{Bench, BenchTarget};
 use crate::llvm::Llvm;
 use crate::progress;
 
@@ -366,11 +366,7 @@ impl Bench {
         };
         // The system packages every benchmark needs (lli, clang, the static libraries), as
         // `cargo xtask demo` does.
-        Deps {
-            check: false,
-            llvm: self.llvm,
-        }
-        .run(sh)?;
+        crate::deps::system_packages(sh, self.llvm, false)?;
         let started = Instant::now();
         let mut outcomes = Vec::new();
         for (index, target) in targets.iter().enumerate() {
