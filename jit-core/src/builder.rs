@@ -7,7 +7,7 @@ use crate::isolate::{CompilerPool, IsolationLimits, WorkerProgram};
 use crate::jit::Jit;
 use crate::signature::JitFn;
 use crate::sources::{HostFunction, SymbolLookup, SymbolSource, search_order};
-use crate::target::{CodeModel, Codegen, OptLevel, RelocModel, TargetMachine};
+use crate::target::{CodeModel, Codegen, ObjectLayer, OptLevel, RelocModel, TargetMachine, Tools};
 
 /// Configures a [`Jit`]: code generation and the [`SymbolSource`]s its code can call into.
 #[derive(Debug, Clone)]
@@ -20,6 +20,8 @@ pub struct JitBuilder {
     worker: WorkerProgram,
     limits: IsolationLimits,
     run_constructors: bool,
+    layer: ObjectLayer,
+    tools: Tools,
 }
 
 impl Default for JitBuilder {
@@ -33,6 +35,8 @@ impl Default for JitBuilder {
             worker: WorkerProgram::default(),
             limits: IsolationLimits::default(),
             run_constructors: false,
+            layer: ObjectLayer::default(),
+            tools: Tools::default(),
         }
     }
 }
@@ -147,7 +151,47 @@ impl JitBuilder {
             pool,
             codegen,
             self.run_constructors,
+            self.layer,
+            self.tools,
         )
+    }
+
+    /// Which object linker links the JIT's code (default: LLJIT's choice, see [`ObjectLayer`]).
+    /// [`ObjectLayer::JitLink`] on LLVM 14, 15 or 16 is an error when the JIT is built.
+    pub fn object_layer(&mut self, layer: ObjectLayer) -> &mut Self {
+        self.layer = layer;
+        self
+    }
+
+    /// Registers the JIT's code with the GDB JIT interface (`__jit_debug_register_code`), so
+    /// that gdb (and lldb) can break in it, step through it and show it in backtraces, with
+    /// source lines and locals where the module has debug information (`!dbg`, a C helper
+    /// compiled with `-g`). Off by default: registering costs a copy of each object.
+    ///
+    /// With RuntimeDyld (LLVM 14–16, or [`ObjectLayer::RuntimeDyld`]) through LLVM's GDB
+    /// registration listener; with JITLink (19 on) through LLVM's debugger support. A program
+    /// that links LLVM statically must export the interface's symbols for a stripped binary to
+    /// work with gdb, and for JITLink's support at all: the jit-linkage crate does that when the
+    /// manifest asks for a debugger, and the toolkit's verify-symbols says whether a binary
+    /// does.
+    pub fn debugger(&mut self, yes: bool) -> &mut Self {
+        self.tools.debugger = yes;
+        self
+    }
+
+    /// Appends each function of the JIT's code, at its address, to `/tmp/perf-<pid>.map`, which
+    /// `perf report` reads to name samples in JIT code. Off by default.
+    pub fn perf_map(&mut self, yes: bool) -> &mut Self {
+        self.tools.perf_map = yes;
+        self
+    }
+
+    /// Writes each function of the JIT's code, with its bytes, to a jitdump file
+    /// (`/tmp/jit-<pid>.dump`) for `perf record -k mono` and `perf inject --jit`, which then
+    /// annotate JIT code like any other. Off by default.
+    pub fn jitdump(&mut self, yes: bool) -> &mut Self {
+        self.tools.jitdump = yes;
+        self
     }
 
     /// Runs modules' global constructors (`llvm.global_ctors`) when they are added, in priority

@@ -34,7 +34,7 @@ use crate::registry::Registry;
 use crate::signature::{JitFn, Signature, check_call};
 use crate::sources::{HostFunction, Installed, SymbolSource, define_absolute_symbols, install};
 use crate::symbols::{ModuleSymbols, Strength};
-use crate::target::{Codegen, TargetMachine};
+use crate::target::{Codegen, ObjectLayer, TargetMachine, Tools};
 use crate::{Error, Result, exits};
 
 /// The LLVM resources of a module in the JIT.
@@ -149,6 +149,20 @@ fn runtime_functions(jit_handle: usize) -> Vec<HostFunction> {
     ]
 }
 
+/// LLJIT's object layer when RuntimeDyld is wanted: as LLJIT makes its own (a section memory
+/// manager per object), but known to be RuntimeDyld's.
+extern "C" fn runtime_dyld_layer(
+    _context: *mut std::ffi::c_void,
+    session: llvm_sys::orc2::LLVMOrcExecutionSessionRef,
+    _triple: *const std::ffi::c_char,
+) -> llvm_sys::orc2::LLVMOrcObjectLayerRef {
+    // SAFETY: LLJIT calls this with its live session while it is being created, and owns the
+    // layer returned.
+    unsafe {
+        llvm_sys::orc2::ee::LLVMOrcCreateRTDyldObjectLinkingLayerWithSectionMemoryManager(session)
+    }
+}
+
 impl Jit {
     /// A JIT for `machine` (handed to LLVM) with `sources`, in search order.
     pub(crate) fn create(
@@ -157,20 +171,74 @@ impl Jit {
         pool: CompilerPool,
         codegen: Codegen,
         run_structors: bool,
+        layer: ObjectLayer,
+        tools: Tools,
     ) -> Result<Jit> {
         let session_errors = Box::new(Diagnostics::default());
+        // RuntimeDyld is created here whenever a debugger listener goes on it: a listener may
+        // only be registered on a layer known to be RuntimeDyld's (the C API casts unchecked).
+        let rtdyld = match layer {
+            ObjectLayer::RuntimeDyld => true,
+            ObjectLayer::JitLink if !crate::version::HAS_JITLINK => {
+                return Err(Error::Llvm(format!(
+                    "JITLink cannot be chosen with LLVM {}: its C API has no way to create it \
+                     (LLVM 19 and later use it by default); use ObjectLayer::Default or \
+                     ObjectLayer::RuntimeDyld",
+                    crate::LLVM_VERSION
+                )));
+            }
+            ObjectLayer::JitLink => false,
+            ObjectLayer::Default => !crate::version::HAS_JITLINK && tools.debugger,
+        };
         // SAFETY: the target machine is given to the JTMB, the JTMB to the builder, the builder
-        // to LLVMOrcCreateLLJIT; each takes ownership, so none is freed by us afterwards.
+        // to LLVMOrcCreateLLJIT; each takes ownership, so none is freed by us afterwards. The
+        // layer creator is a plain function of ours that needs no context.
         let lljit = unsafe {
             let jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(machine.into_raw());
             let builder = LLVMOrcCreateLLJITBuilder();
             LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
+            if rtdyld {
+                llvm_sys::orc2::lljit::LLVMOrcLLJITBuilderSetObjectLinkingLayerCreator(
+                    builder,
+                    runtime_dyld_layer,
+                    ptr::null_mut(),
+                );
+            }
             let mut lljit = ptr::null_mut();
             if let Some(message) = take_error(LLVMOrcCreateLLJIT(&mut lljit, builder)) {
                 return Err(Error::Llvm(format!("cannot create the JIT: {message}")));
             }
             NonNull::new(lljit).ok_or_else(|| Error::Llvm("LLJIT creation returned null".into()))?
         };
+        if tools.debugger {
+            // SAFETY: the LLJIT is live; its object layer is RuntimeDyld's when `rtdyld` (we
+            // created it), JITLink's otherwise (LLJIT's choice from 19 on). The GDB listener is
+            // LLVM's process-wide one, never freed. The error is consumed; on error the LLJIT
+            // is disposed once.
+            let failed = unsafe {
+                if rtdyld {
+                    llvm_sys::orc2::ee::LLVMOrcRTDyldObjectLinkingLayerRegisterJITEventListener(
+                        llvm_sys::orc2::lljit::LLVMOrcLLJITGetObjLinkingLayer(lljit.as_ptr()),
+                        llvm_sys::execution_engine::LLVMCreateGDBRegistrationListener(),
+                    );
+                    None
+                } else {
+                    crate::version::enable_jitlink_debug_support(lljit.as_ptr())
+                        .and_then(|err| take_error(err))
+                }
+            };
+            if let Some(message) = failed {
+                // SAFETY: the LLJIT is ours and nothing else refers to it yet.
+                unsafe { take_error(LLVMOrcDisposeLLJIT(lljit.as_ptr())) };
+                return Err(Error::Llvm(format!(
+                    "cannot turn on debugger support: {message}; a program that links LLVM \
+                     statically must export the GDB JIT interface's symbols \
+                     (llvm_orc_registerJITLoaderGDBWrapper, llvm_orc_registerJITLoaderGDBAllocAction, \
+                     __jit_debug_register_code, __jit_debug_descriptor): jit-linkage does when \
+                     its manifest asks for a debugger (check the binary with verify-symbols)"
+                )));
+            }
+        }
         let id = NEXT_JIT.fetch_add(1, Ordering::Relaxed);
         let mut host: HashMap<String, HostFunction> = sources
             .iter()

@@ -265,5 +265,5 @@ pub use signature::{
     CallingConvention, Extension, JitFn, JitReturn, JitValue, Signature, Value, ValueType,
 };
 pub use sources::{HostFunction, LookupFn, SymbolLookup, SymbolSource};
-pub use target::{CodeModel, OptLevel, RelocModel};
+pub use target::{CodeModel, ObjectLayer, OptLevel, RelocModel};
 pub use version::LLVM_VERSION;

@@ -59,6 +59,32 @@ pub enum OptLevel {
     O3,
 }
 
+/// Which of ORC's object linkers links a JIT's code.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+pub enum ObjectLayer {
+    /// LLJIT's own choice (the default): RuntimeDyld on LLVM 14, 15 and 16, JITLink on 19 and
+    /// 22 (x86-64 Linux).
+    #[default]
+    Default,
+    /// RuntimeDyld (MCJIT's linker), on every version.
+    RuntimeDyld,
+    /// JITLink, LLVM 19 and later (earlier C APIs cannot create it).
+    JitLink,
+}
+
+/// What tools outside the process see of the JIT's code: a debugger (the GDB JIT interface)
+/// and profilers (a perf map, a jitdump).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+pub(crate) struct Tools {
+    pub(crate) debugger: bool,
+    pub(crate) perf_map: bool,
+    pub(crate) jitdump: bool,
+}
+
 /// The code generation settings of one JIT: every module it adds is compiled with them,
 /// in-process or by a worker.
 #[derive(

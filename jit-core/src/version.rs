@@ -196,3 +196,26 @@ pub(crate) unsafe fn is_target_extension(ty: llvm_sys::prelude::LLVMTypeRef) -> 
         false
     }
 }
+
+/// Whether this version's C API can give an LLJIT JITLink (LLJIT's own default from 19 on).
+pub(crate) const HAS_JITLINK: bool = cfg!(any(jit_llvm = "19", jit_llvm = "22"));
+
+/// LLVM's own debugger support for an LLJIT that links with JITLink (`LLVMOrcLLJITEnableDebugSupport`,
+/// LLVM 19 on): its error, if any. `None` where the C API has none.
+///
+/// # Safety
+/// `jit` is a live LLJIT whose object layer is JITLink's.
+pub(crate) unsafe fn enable_jitlink_debug_support(
+    jit: llvm_sys::orc2::lljit::LLVMOrcLLJITRef,
+) -> Option<LLVMErrorRef> {
+    #[cfg(any(jit_llvm = "19", jit_llvm = "22"))]
+    // SAFETY: caller.
+    unsafe {
+        Some(llvm_sys::orc2::lljit::LLVMOrcLLJITEnableDebugSupport(jit))
+    }
+    #[cfg(not(any(jit_llvm = "19", jit_llvm = "22")))]
+    {
+        let _ = jit;
+        None
+    }
+}
