@@ -654,9 +654,9 @@ impl Jit {
         let not_a_function = |other: &str, name: &str| Error::ModuleRejected {
             name: module.to_owned(),
             message: format!(
-                "`{name}` is a function in one of this module and {other} (called, or defined \
-                 weak), and the other defines it as data or in module asm only, with no ABI to \
-                 check a call against: calls would jump into it"
+                "`{name}` is called, or defined weak, as a function in one of this module and \
+                 {other}, and defined as data (or only in module asm, with no ABI to check a \
+                 call against) in the other: calls would jump into it"
             ),
         };
         let weak_copies = symbols.defined.iter().filter_map(|d| {
