@@ -9,6 +9,7 @@
 //!   own, `__jit_dso.<key>`, and a call of `atexit` goes to the JIT's runtime with that handle
 //!   (as glibc's own `atexit` stub does with the caller's `__dso_handle`): so jit-core, not
 //!   libc, keeps each handler, with the module it belongs to (see exits.rs);
+//! - `common` globals become weak definitions (what ORC makes of them);
 //! - thread-locals become emulated TLS (`__emutls_v.<name>` control variables and calls of
 //!   `__emutls_get_address`, libgcc's), as LLJIT's default target machine would compile them:
 //!   neither of ORC's object linkers can allocate native TLS without the ORC runtime.
@@ -62,7 +63,8 @@ pub(crate) unsafe fn prepare(
     // SAFETY: caller.
     unsafe {
         adopt_target(module, machine)?;
-        let changed = own_exit_handlers(module, key) | lower_thread_locals(module)?;
+        let changed =
+            own_exit_handlers(module, key) | lower_thread_locals(module)? | common_to_weak(module);
         if changed {
             verify(module)?;
         }
@@ -136,6 +138,28 @@ fn same_target(module: &str, jit: &str) -> bool {
     let (arch, os) = parts(module);
     let (jit_arch, jit_os) = parts(jit);
     arch == jit_arch && (os == jit_os || os == "unknown" || os.is_empty())
+}
+
+/// Makes `common` globals (C's tentative definitions under `-fcommon`) weak definitions, which
+/// is what ORC makes of them anyway (the first definition of a name wins, whatever its size):
+/// in an object file, a common symbol a second module also defines is an "unexpected
+/// definition" to LLVM 19's JITLink, where a weak one is simply not used. Returns whether any
+/// was changed.
+///
+/// # Safety
+/// As [`prepare`].
+unsafe fn common_to_weak(module: LLVMModuleRef) -> bool {
+    // SAFETY: caller; changing a global's linkage keeps every use valid.
+    unsafe {
+        let mut changed = false;
+        for global in globals(module) {
+            if LLVMGetLinkage(global) == LLVMLinkage::LLVMCommonLinkage {
+                LLVMSetLinkage(global, LLVMLinkage::LLVMWeakAnyLinkage);
+                changed = true;
+            }
+        }
+        changed
+    }
 }
 
 /// Gives the module its own `__dso_handle` and sends its `atexit` calls to the runtime with
