@@ -28,8 +28,43 @@ fn main() {
         _ => println!("cargo::rustc-cfg=jit_llvm_choice=\"several\""),
     }
     // With several chosen, pick the first so that the compile_error is the only error.
-    if let Some((version, _)) = chosen.first() {
+    if let Some((version, is_static)) = chosen.first() {
         println!("cargo::rustc-cfg=jit_llvm=\"{version}\"");
         println!("cargo::metadata=llvm_version={version}");
+        println!("cargo::metadata=llvm_static={}", u8::from(*is_static));
+        if chosen.len() == 1 {
+            check_llvm_found(version, *is_static);
+        }
     }
+}
+
+/// llvm-sys's build script records where it found LLVM (`DEP_LLVM_<N>_CONFIG_PATH`); when it
+/// found none, its only message is a generic one. Say what to install (docs.rs builds without
+/// LLVM: llvm-sys builds its docs anyway, and so does jit-core).
+fn check_llvm_found(version: &str, is_static: bool) {
+    println!("cargo::rerun-if-env-changed=DOCS_RS");
+    if std::env::var_os(format!("DEP_LLVM_{version}_CONFIG_PATH")).is_some()
+        || std::env::var_os("DOCS_RS").is_some()
+    {
+        return;
+    }
+    // The llvm-sys line of each version (its LLVM_SYS_<line>_PREFIX).
+    let line = match version {
+        "19" => "191".to_owned(),
+        "22" => "221".to_owned(),
+        other => format!("{other}0"),
+    };
+    let polly = if is_static && version != "15" {
+        format!(" libpolly-{version}-dev libzstd-dev")
+    } else {
+        String::new()
+    };
+    println!(
+        "cargo::error=jit-core was built for LLVM {version}, which is not installed: llvm-sys \
+         found no llvm-config-{version} on PATH or under LLVM_SYS_{line}_PREFIX. On Debian or \
+         Ubuntu, install it with `sudo apt-get install llvm-{version}-dev clang-{version}{polly}` \
+         (from the toolkit's checkout: `cargo xtask deps --llvm {version}`); elsewhere, set \
+         LLVM_SYS_{line}_PREFIX to where LLVM {version} is. Or build for an LLVM that is \
+         installed (jit-core's features llvm14, llvm15, llvm16, llvm19, llvm22)."
+    );
 }
