@@ -5,6 +5,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn check_jit_core(features: &[&str]) -> Output {
+    check_jit_core_with(features, &[], "feature-checks")
+}
+
+/// `cargo check -p jit-core` with `features`, `env` and a target directory of its own.
+fn check_jit_core_with(features: &[&str], env: &[(String, &str)], target: &str) -> Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
@@ -16,7 +21,8 @@ fn check_jit_core(features: &[&str]) -> Output {
             "jit-core",
             "--no-default-features",
         ])
-        .env("CARGO_TARGET_DIR", root.join("target/feature-checks"));
+        .env("CARGO_TARGET_DIR", root.join("target").join(target))
+        .envs(env.iter().map(|(k, v)| (k, v)));
     if !features.is_empty() {
         command.args(["--features", &features.join(",")]);
     }
@@ -28,15 +34,15 @@ fn tested() -> String {
     std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into())
 }
 
-/// Another LLVM version than `tested` whose prefix has `file`, if one is installed.
-fn another_installed(tested: &str, file: &str) -> Option<&'static str> {
-    let other = ["14", "15", "16", "19", "22"]
+/// Another LLVM version than `tested`, whose llvm-sys is built with `no-llvm-linking`: it then
+/// needs no LLVM installed, and jit-core's own check is what fails.
+fn another(tested: &str) -> (&'static str, String) {
+    let other = ["14", "22"]
         .into_iter()
-        .find(|v| *v != tested && Path::new(&format!("/usr/lib/llvm-{v}/{file}")).exists());
-    if other.is_none() {
-        eprintln!("no LLVM but {tested} has {file}: no second version to enable with it");
-    }
-    other
+        .find(|v| *v != tested)
+        .unwrap_or("14");
+    let line = if other == "22" { "221" } else { "140" };
+    (other, format!("llvm-sys-{line}/no-llvm-linking"))
 }
 
 #[test]
@@ -52,14 +58,9 @@ fn no_llvm_version_is_a_compile_error_naming_the_features() {
 
 #[test]
 fn two_llvm_versions_are_a_compile_error() {
-    // Both llvm-sys build scripts must find their LLVM before jit-core's own check runs: pair
-    // the version under test (`cargo xtask test --llvm N`) with another installed one. (With
-    // `--llvm all`, LLVM 14 is installed by the time LLVM 22 is tested.)
     let tested = tested();
-    let Some(other) = another_installed(&tested, "bin/llvm-config") else {
-        return;
-    };
-    let out = check_jit_core(&[&format!("llvm{tested}"), &format!("llvm{other}")]);
+    let (other, unlinked) = another(&tested);
+    let out = check_jit_core(&[&format!("llvm{tested}"), &format!("llvm{other}"), &unlinked]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("mutually exclusive"), "{stderr}");
@@ -82,15 +83,37 @@ fn shared_and_static_llvm_of_one_version_are_refused() {
 #[test]
 fn two_static_versions_are_a_compile_error() {
     let tested = tested();
-    // llvm-sys's static build script needs that version's static libraries (Polly's last).
-    let Some(other) = another_installed(&tested, "lib/libPolly.a") else {
-        return;
-    };
+    let (other, unlinked) = another(&tested);
     let out = check_jit_core(&[
         &format!("llvm{tested}-static"),
         &format!("llvm{other}-static"),
+        &unlinked,
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("mutually exclusive"), "{stderr}");
+}
+
+/// Issue 23, point 4: a project built for an LLVM that is not installed is told what to
+/// install, not only llvm-sys's generic message.
+#[test]
+fn an_llvm_that_is_not_installed_is_named_with_its_packages() {
+    let tested = tested();
+    let line = match tested.as_str() {
+        "19" => "191".to_owned(),
+        "22" => "221".to_owned(),
+        other => format!("{other}0"),
+    };
+    let out = check_jit_core_with(
+        &[&format!("llvm{tested}")],
+        &[(format!("LLVM_SYS_{line}_PREFIX"), "/nonexistent/llvm")],
+        "feature-checks-no-llvm",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("apt-get install llvm-{tested}-dev"))
+            && stderr.contains(&format!("cargo xtask deps --llvm {tested}")),
+        "{stderr}"
+    );
 }
