@@ -2,12 +2,24 @@
 
 use std::path::Path;
 
-use crate::Result;
+use crate::error::Result;
 use crate::isolate::{CompilerPool, IsolationLimits, WorkerProgram};
 use crate::jit::Jit;
 use crate::signature::JitFn;
 use crate::sources::{HostFunction, SymbolLookup, SymbolSource, search_order};
 use crate::target::{CodeModel, Codegen, ObjectLayer, OptLevel, RelocModel, TargetMachine, Tools};
+
+impl Jit {
+    /// A JIT with the default settings: host CPU, PIC, O2, process symbols.
+    pub fn new() -> Result<Jit> {
+        JitBuilder::default().build()
+    }
+
+    /// A builder to configure the JIT.
+    pub fn builder() -> JitBuilder {
+        JitBuilder::default()
+    }
+}
 
 /// Configures a [`Jit`]: code generation and the [`SymbolSource`]s its code can call into.
 #[derive(Debug, Clone)]

@@ -6,12 +6,12 @@ use std::ffi::c_char;
 
 use llvm_sys::target_machine::{LLVMCodeGenFileType, LLVMTargetMachineEmitToMemoryBuffer};
 
+use crate::error::{Error, Result};
 use crate::key::ModuleKey;
 use crate::llvm::take_message;
 use crate::module::Module;
 use crate::symbols::ModuleSymbols;
 use crate::target::TargetMachine;
-use crate::{Error, Result};
 
 /// A module compiled to an object file, with what its IR says about its symbols.
 pub(crate) struct Compiled {

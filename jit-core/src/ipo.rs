@@ -32,13 +32,13 @@ use llvm_sys::transforms::pass_builder::{
     LLVMCreatePassBuilderOptions, LLVMDisposePassBuilderOptions, LLVMRunPasses,
 };
 
+use crate::error::{Error, Result};
 use crate::ir::{aliased_function, aliases, functions, globals, instructions, value_name};
 use crate::jit::{Jit, ModuleHandle, read_module_file};
 use crate::llvm::{c_string, take_error, take_message};
 use crate::module::Module;
 use crate::target::TargetMachine;
 use crate::version;
-use crate::{Error, Result};
 
 /// The helper runtime of one JIT: its promoted bitcode, to import from, and the handle of its
 /// module in the JIT.
@@ -134,9 +134,9 @@ impl Jit {
         };
         let raw = module.raw();
         let machine = TargetMachine::host(crate::target::Codegen {
-            opt: crate::OptLevel::O3,
-            reloc: crate::RelocModel::Pic,
-            code_model: crate::CodeModel::JitDefault,
+            opt: crate::target::OptLevel::O3,
+            reloc: crate::target::RelocModel::Pic,
+            code_model: crate::target::CodeModel::JitDefault,
         })?;
         // SAFETY: `raw` is live and owned by `module`. The imported module is parsed into the
         // same context, prepared, and consumed by LLVMLinkModules2 (which destroys it in all

@@ -1,5 +1,5 @@
 //! Walking a module's IR through the C API: its functions, globals, aliases, instructions and
-//! uses, the ABI signature of a function, and how ORC will see each global value.
+//! uses, and the ABI signature of a function.
 
 use std::ffi::c_char;
 use std::ptr;
@@ -9,66 +9,18 @@ use llvm_sys::core::{
     LLVMAliasGetAliasee, LLVMCountParamTypes, LLVMGetEnumAttributeAtIndex,
     LLVMGetEnumAttributeKindForName, LLVMGetFirstBasicBlock, LLVMGetFirstFunction,
     LLVMGetFirstGlobal, LLVMGetFirstGlobalAlias, LLVMGetFirstInstruction, LLVMGetFirstUse,
-    LLVMGetFunctionCallConv, LLVMGetIntTypeWidth, LLVMGetLinkage, LLVMGetNextBasicBlock,
-    LLVMGetNextFunction, LLVMGetNextGlobal, LLVMGetNextGlobalAlias, LLVMGetNextInstruction,
-    LLVMGetNextUse, LLVMGetNumOperands, LLVMGetOperand, LLVMGetParamTypes,
-    LLVMGetPointerAddressSpace, LLVMGetReturnType, LLVMGetTypeKind, LLVMGetUser, LLVMGetValueName2,
-    LLVMGlobalGetValueType, LLVMIsAConstantExpr, LLVMIsAFunction, LLVMIsAGlobalAlias,
-    LLVMIsDeclaration, LLVMIsFunctionVarArg, LLVMPrintTypeToString,
+    LLVMGetFunctionCallConv, LLVMGetIntTypeWidth, LLVMGetNextBasicBlock, LLVMGetNextFunction,
+    LLVMGetNextGlobal, LLVMGetNextGlobalAlias, LLVMGetNextInstruction, LLVMGetNextUse,
+    LLVMGetNumOperands, LLVMGetOperand, LLVMGetParamTypes, LLVMGetPointerAddressSpace,
+    LLVMGetReturnType, LLVMGetTypeKind, LLVMGetUser, LLVMGetValueName2, LLVMGlobalGetValueType,
+    LLVMIsAConstantExpr, LLVMIsAFunction, LLVMIsAGlobalAlias, LLVMIsFunctionVarArg,
+    LLVMPrintTypeToString,
 };
 use llvm_sys::prelude::{LLVMModuleRef, LLVMTypeRef, LLVMValueRef};
-use llvm_sys::{LLVMAttributeIndex, LLVMAttributeReturnIndex, LLVMLinkage};
+use llvm_sys::{LLVMAttributeIndex, LLVMAttributeReturnIndex};
 
 use crate::llvm::take_message;
 use crate::signature::{CallingConvention, Extension, Signature, Value, ValueType};
-use crate::symbols::Strength;
-
-/// `Some` for a definition ORC gets a symbol for; `None` for declarations, `private`/`internal`
-/// (no symbol) and `available_externally` (a copy for the optimiser; code generation drops it
-/// and calls go to the symbol of that name elsewhere).
-///
-/// # Safety
-/// `value` is a live global value.
-pub(crate) unsafe fn strength(value: LLVMValueRef) -> Option<Strength> {
-    // SAFETY: caller. An alias is a definition whatever its aliasee.
-    let (declaration, linkage) = unsafe {
-        (
-            LLVMIsAGlobalAlias(value).is_null() && LLVMIsDeclaration(value) != 0,
-            LLVMGetLinkage(value),
-        )
-    };
-    if declaration {
-        return None;
-    }
-    match linkage {
-        LLVMLinkage::LLVMPrivateLinkage
-        | LLVMLinkage::LLVMInternalLinkage
-        | LLVMLinkage::LLVMAvailableExternallyLinkage
-        | LLVMLinkage::LLVMAppendingLinkage => None,
-        LLVMLinkage::LLVMWeakAnyLinkage
-        | LLVMLinkage::LLVMWeakODRLinkage
-        | LLVMLinkage::LLVMLinkOnceAnyLinkage
-        | LLVMLinkage::LLVMLinkOnceODRLinkage
-        | LLVMLinkage::LLVMLinkOnceODRAutoHideLinkage
-        | LLVMLinkage::LLVMCommonLinkage => Some(Strength::Weak),
-        _ => Some(Strength::Strong),
-    }
-}
-
-/// Whether a non-definition must be resolved from elsewhere: declarations (`extern_weak` ones
-/// too: they may stay null, but when they resolve, code calls into what they resolve to) and
-/// `available_externally` copies.
-///
-/// # Safety
-/// `value` is a live global value that [`strength`] found to be no definition.
-pub(crate) unsafe fn referable(value: LLVMValueRef) -> bool {
-    // SAFETY: caller.
-    let linkage = unsafe { LLVMGetLinkage(value) };
-    !matches!(
-        linkage,
-        LLVMLinkage::LLVMPrivateLinkage | LLVMLinkage::LLVMInternalLinkage
-    )
-}
 
 /// Every function of a module.
 ///

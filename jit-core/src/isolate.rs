@@ -24,12 +24,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::compile::Compiled;
+use crate::error::{Error, Result};
 use crate::key::ModuleKey;
 use crate::module::Module;
 use crate::object_file::ObjectLimits;
 use crate::symbols::ModuleSymbols;
 use crate::target::{Codegen, TargetMachine};
-use crate::{Error, Result};
 
 /// Set in a worker's environment; its value is the protocol version.
 const WORKER_ENV: &str = "JIT_CORE_COMPILE_WORKER";

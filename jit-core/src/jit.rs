@@ -23,19 +23,21 @@ use llvm_sys::orc2::{
     LLVMOrcSymbolStringPoolClearDeadEntries,
 };
 
-use crate::builder::JitBuilder;
 use crate::compile::{Compiled, compile};
+use crate::error::{Error, Result};
+use crate::exits;
 use crate::isolate::CompilerPool;
 use crate::key::ModuleKey;
 use crate::llvm::{Diagnostics, c_string, session_error_reporter, take_error};
 use crate::module::Module;
 use crate::object_file::{ObjectLimits, inspect};
 use crate::registry::Registry;
-use crate::signature::{JitFn, Signature, check_call};
+use crate::signature::{
+    CallingConvention, JitFn, JitReturn, JitValue, Signature, Value, ValueType, check_call,
+};
 use crate::sources::{HostFunction, Installed, SymbolSource, define_absolute_symbols, install};
 use crate::symbols::{ModuleSymbols, Strength};
 use crate::target::{Codegen, ObjectLayer, TargetMachine, Tools};
-use crate::{Error, Result, exits};
 
 /// The LLVM resources of a module in the JIT.
 pub(crate) struct Loaded {
@@ -114,10 +116,10 @@ fn runtime_functions(jit_handle: usize) -> Vec<HostFunction> {
     type Register3 = extern "C" fn(usize, usize, usize) -> std::ffi::c_int;
     type Register2 = extern "C" fn(usize, usize) -> std::ffi::c_int;
     let with_pointers = |name: &str, params: usize, address: usize| {
-        let pointer = crate::Value::plain(crate::ValueType::Ptr);
+        let pointer = Value::plain(ValueType::Ptr);
         let signature = Signature {
-            calling_convention: crate::CallingConvention::C,
-            ret: crate::Value::plain(crate::ValueType::Int(32)),
+            calling_convention: CallingConvention::C,
+            ret: Value::plain(ValueType::Int(32)),
             params: vec![pointer; params],
             variadic: false,
         };
@@ -126,7 +128,7 @@ fn runtime_functions(jit_handle: usize) -> Vec<HostFunction> {
     let cxa_atexit = exits::cxa_atexit as Register3 as usize;
     let thread_atexit = exits::cxa_thread_atexit as Register3 as usize;
     let atexit = exits::atexit_with_handle as Register2 as usize;
-    let pointer = crate::Value::plain(crate::ValueType::Ptr);
+    let pointer = Value::plain(ValueType::Ptr);
     vec![
         with_pointers(crate::lower::RT_CXA_ATEXIT, 3, cxa_atexit),
         with_pointers(crate::lower::RT_CXA_THREAD_ATEXIT, 3, thread_atexit),
@@ -140,7 +142,7 @@ fn runtime_functions(jit_handle: usize) -> Vec<HostFunction> {
             "__emutls_get_address",
             exits::emutls_get_address() as u64,
             Some(Signature {
-                calling_convention: crate::CallingConvention::C,
+                calling_convention: CallingConvention::C,
                 ret: pointer.clone(),
                 params: vec![pointer],
                 variadic: false,
@@ -184,7 +186,7 @@ impl Jit {
                     "JITLink cannot be chosen with LLVM {}: its C API has no way to create it \
                      (LLVM 19 and later use it by default); use ObjectLayer::Default or \
                      ObjectLayer::RuntimeDyld",
-                    crate::LLVM_VERSION
+                    crate::version::LLVM_VERSION
                 )));
             }
             ObjectLayer::JitLink => false,
@@ -319,16 +321,6 @@ impl Jit {
             unsafe { install(jit.lljit.as_ptr(), &source, &mut jit.installed)? };
         }
         Ok(jit)
-    }
-
-    /// A JIT with the default settings: host CPU, PIC, O2, process symbols.
-    pub fn new() -> Result<Jit> {
-        JitBuilder::default().build()
-    }
-
-    /// A builder to configure the JIT.
-    pub fn builder() -> JitBuilder {
-        JitBuilder::default()
     }
 
     /// Parses textual IR or bitcode (told apart by content) and verifies it. `name` appears in
@@ -864,3 +856,36 @@ impl<F: JitFn> std::fmt::Debug for Function<'_, F> {
             .finish()
     }
 }
+
+/// `call` for each `extern "C" fn` type a [`Function`] can have (up to eight parameters).
+macro_rules! callable {
+    ($($arg:ident),*) => {
+        impl<'jit, R: JitReturn, $($arg: JitValue),*> Function<'jit, extern "C" fn($($arg),*) -> R> {
+            /// Calls the JIT function.
+            ///
+            /// # Safety
+            /// JIT code is foreign code, like a C library's: jit-core has checked that the
+            /// function's ABI is this Rust type's, and that every module and symbol its module
+            /// refers to is still in the JIT, but not what the code does. The caller promises
+            /// that, for these arguments, the function and everything it calls behave like
+            /// sound C: they only access memory that is valid for that access (including what
+            /// pointer arguments point to), do not unwind, do not free or keep memory they do
+            /// not own, and uphold any invariant the Rust side relies on (see the crate's
+            /// safety model).
+            #[allow(non_snake_case, clippy::too_many_arguments)]
+            pub unsafe fn call(&self, $($arg: $arg),*) -> R {
+                (self.as_fn())($($arg),*)
+            }
+        }
+    };
+}
+
+callable!();
+callable!(A1);
+callable!(A1, A2);
+callable!(A1, A2, A3);
+callable!(A1, A2, A3, A4);
+callable!(A1, A2, A3, A4, A5);
+callable!(A1, A2, A3, A4, A5, A6);
+callable!(A1, A2, A3, A4, A5, A6, A7);
+callable!(A1, A2, A3, A4, A5, A6, A7, A8);

@@ -12,7 +12,7 @@ use llvm_sys::target::{
     LLVM_InitializeNativeAsmParser, LLVM_InitializeNativeAsmPrinter, LLVM_InitializeNativeTarget,
 };
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// Initialises LLVM's native target once per process.
 pub(crate) fn init() -> Result<()> {
@@ -29,7 +29,7 @@ pub(crate) fn init() -> Result<()> {
     } else {
         Err(Error::Llvm(format!(
             "LLVM has no native target for this machine (libLLVM-{} was built without it)",
-            crate::LLVM_VERSION
+            crate::version::LLVM_VERSION
         )))
     }
 }

@@ -4,13 +4,13 @@
 
 use llvm_sys::orc2::lljit::LLVMOrcLLJITLookup;
 
+use crate::error::{Error, Result};
 use crate::jit::{Function, Jit};
 use crate::llvm::{c_string, take_error};
 use crate::registry::State;
 use crate::signature::{JitFn, check_call};
 use crate::sources::{HostFunction, SymbolSource};
 use crate::symbols::Kind;
-use crate::{Error, Result};
 
 thread_local! {
     /// The JITs this thread is inside a lookup of (a symbol lookup callback runs there).

@@ -7,27 +7,27 @@ use std::ptr::{self, NonNull};
 use llvm_sys::analysis::{LLVMVerifierFailureAction, LLVMVerifyModule};
 use llvm_sys::core::{
     LLVMContextSetDiagnosticHandler, LLVMCreateMemoryBufferWithMemoryRangeCopy, LLVMDisposeModule,
-    LLVMGetFirstUse, LLVMGetIntrinsicID, LLVMGetLinkage, LLVMPrintModuleToString,
+    LLVMGetFirstUse, LLVMGetIntrinsicID, LLVMGetLinkage, LLVMIsAGlobalAlias, LLVMIsDeclaration,
+    LLVMPrintModuleToString,
 };
-use llvm_sys::prelude::LLVMModuleRef;
+use llvm_sys::prelude::{LLVMModuleRef, LLVMValueRef};
 use llvm_sys::{LLVMLinkage, LLVMModule};
 
+use crate::error::{Error, Result};
 use crate::ir::{
-    aliased_function, aliases, function_signature, functions, globals, referable, strength,
-    symbol_name, value_name,
+    aliased_function, aliases, function_signature, functions, globals, symbol_name, value_name,
 };
 use crate::key::ModuleKey;
 use crate::llvm::{Diagnostics, c_string, diagnostic_handler, take_message};
-use crate::symbols::{Defined, Kind, ModuleSymbols};
+use crate::symbols::{Defined, Kind, ModuleSymbols, Strength};
 use crate::version::{self, OwnedContext};
-use crate::{Error, Jit, Result};
 
-/// An LLVM module that parsed and verified, owned by Rust until [`Jit::add_module`] takes it.
+/// An LLVM module that parsed and verified, owned by Rust until [`crate::Jit::add_module`] takes it.
 ///
 /// Each module has an LLVM context of its own, so modules can be compiled on different threads,
 /// and a diagnostics sink of its own, so what LLVM says about it (parsing, linking, code
 /// generation) is never mixed with another module's. It borrows the JIT that parsed it and
-/// carries that JIT's id: [`Jit::add_module`] refuses it anywhere else
+/// carries that JIT's id: [`crate::Jit::add_module`] refuses it anywhere else
 /// ([`Error::ForeignModule`]).
 pub struct Module<'jit> {
     // Field order is drop order only by accident; Drop below frees the module before the
@@ -41,7 +41,8 @@ pub struct Module<'jit> {
     owner: u64,
     /// What the module was made from (see key.rs).
     key: ModuleKey,
-    _jit: PhantomData<&'jit Jit>,
+    /// Borrows the JIT that parsed it (which it names by `owner`).
+    _jit: PhantomData<&'jit ()>,
 }
 
 /// The stack LLVM's parser gets (reserved, not committed): it recurses into nested constant
@@ -371,5 +372,52 @@ fn opaque_pointer_hint(bytes: &[u8]) -> Option<&'static str> {
         "\nhint: this LLVM has opaque pointers only: a typed pointer such as `i8*` is read as \
          `ptr`, and IR that relies on pointee types (old `load`/`getelementptr` forms, typed \
          bitcasts) must be written for `ptr` (see LLVM's OpaquePointers document)",
+    )
+}
+
+/// `Some` for a definition ORC gets a symbol for; `None` for declarations, `private`/`internal`
+/// (no symbol) and `available_externally` (a copy for the optimiser; code generation drops it
+/// and calls go to the symbol of that name elsewhere).
+///
+/// # Safety
+/// `value` is a live global value.
+unsafe fn strength(value: LLVMValueRef) -> Option<Strength> {
+    // SAFETY: caller. An alias is a definition whatever its aliasee.
+    let (declaration, linkage) = unsafe {
+        (
+            LLVMIsAGlobalAlias(value).is_null() && LLVMIsDeclaration(value) != 0,
+            LLVMGetLinkage(value),
+        )
+    };
+    if declaration {
+        return None;
+    }
+    match linkage {
+        LLVMLinkage::LLVMPrivateLinkage
+        | LLVMLinkage::LLVMInternalLinkage
+        | LLVMLinkage::LLVMAvailableExternallyLinkage
+        | LLVMLinkage::LLVMAppendingLinkage => None,
+        LLVMLinkage::LLVMWeakAnyLinkage
+        | LLVMLinkage::LLVMWeakODRLinkage
+        | LLVMLinkage::LLVMLinkOnceAnyLinkage
+        | LLVMLinkage::LLVMLinkOnceODRLinkage
+        | LLVMLinkage::LLVMLinkOnceODRAutoHideLinkage
+        | LLVMLinkage::LLVMCommonLinkage => Some(Strength::Weak),
+        _ => Some(Strength::Strong),
+    }
+}
+
+/// Whether a non-definition must be resolved from elsewhere: declarations (`extern_weak` ones
+/// too: they may stay null, but when they resolve, code calls into what they resolve to) and
+/// `available_externally` copies.
+///
+/// # Safety
+/// `value` is a live global value that [`strength`] found to be no definition.
+unsafe fn referable(value: LLVMValueRef) -> bool {
+    // SAFETY: caller.
+    let linkage = unsafe { LLVMGetLinkage(value) };
+    !matches!(
+        linkage,
+        LLVMLinkage::LLVMPrivateLinkage | LLVMLinkage::LLVMInternalLinkage
     )
 }

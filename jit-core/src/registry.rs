@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::signature::Signature;
 use crate::symbols::{Defined, ModuleSymbols, Strength};
 
 /// How far a module's compilation got.
@@ -103,7 +104,7 @@ impl Registry {
     pub(crate) fn declarations<'a>(
         &'a self,
         name: &'a str,
-    ) -> impl Iterator<Item = (&'a str, &'a crate::Signature)> + 'a {
+    ) -> impl Iterator<Item = (&'a str, &'a Signature)> + 'a {
         self.modules.values().flat_map(move |e| {
             e.symbols
                 .declared
@@ -193,7 +194,7 @@ impl Registry {
     pub(crate) fn weak_definitions<'a>(
         &'a self,
         name: &'a str,
-    ) -> impl Iterator<Item = (&'a str, &'a crate::Signature)> + 'a {
+    ) -> impl Iterator<Item = (&'a str, &'a Signature)> + 'a {
         self.modules.values().flat_map(move |e| {
             e.symbols
                 .defined

@@ -384,23 +384,6 @@ macro_rules! jit_fn {
             }
         }
 
-        impl<'jit, R: JitReturn, $($arg: JitValue),*> crate::Function<'jit, extern "C" fn($($arg),*) -> R> {
-            /// Calls the JIT function.
-            ///
-            /// # Safety
-            /// JIT code is foreign code, like a C library's: jit-core has checked that the
-            /// function's ABI is this Rust type's, and that every module and symbol its module
-            /// refers to is still in the JIT, but not what the code does. The caller promises
-            /// that, for these arguments, the function and everything it calls behave like
-            /// sound C: they only access memory that is valid for that access (including what
-            /// pointer arguments point to), do not unwind, do not free or keep memory they do
-            /// not own, and uphold any invariant the Rust side relies on (see the crate's
-            /// safety model).
-            #[allow(non_snake_case, clippy::too_many_arguments)]
-            pub unsafe fn call(&self, $($arg: $arg),*) -> R {
-                (self.as_fn())($($arg),*)
-            }
-        }
     };
 }
 

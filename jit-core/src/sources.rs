@@ -20,10 +20,10 @@ use llvm_sys::orc2::{
     LLVMOrcRetainSymbolStringPoolEntry, LLVMOrcSymbolStringPoolEntryStr,
 };
 
+use crate::error::{Error, Result};
 use crate::llvm::{c_string, take_error};
 use crate::signature::{JitFn, Signature};
 use crate::version::{self, SymbolMapPair};
-use crate::{Error, Result};
 
 /// A lookup callback: symbol name → address, or `None` to let the next source try.
 pub type LookupFn = dyn Fn(&str) -> Option<u64> + Send + Sync;

@@ -4,7 +4,7 @@
 //! symbols the IR walk does not see); the IR supplies what an object file does not carry: the
 //! signatures, and the constructors and destructors jit-core calls itself.
 
-use crate::object_file::{ObjectInfo, SymbolKind};
+use crate::object_file::{Binding, ObjectInfo, SymbolKind};
 use crate::signature::Signature;
 use crate::structors::Structors;
 
@@ -83,7 +83,10 @@ impl ModuleSymbols {
                 };
                 Defined {
                     name: symbol.name.clone(),
-                    strength: symbol.strength,
+                    strength: match symbol.binding {
+                        Binding::Global => Strength::Strong,
+                        Binding::Weak => Strength::Weak,
+                    },
                     signature,
                     kind,
                 }

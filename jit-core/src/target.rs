@@ -10,8 +10,8 @@ use llvm_sys::target_machine::{
     LLVMTargetMachineRef, LLVMTargetRef,
 };
 
+use crate::error::{Error, Result};
 use crate::llvm::{c_string, init, take_message};
-use crate::{Error, Result};
 
 /// How code refers to addresses. JIT code should be position-independent, like the host.
 #[derive(
