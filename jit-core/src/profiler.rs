@@ -65,7 +65,7 @@
 //! timestamp, and an mmap over addresses another mapping held replaces that mapping from that
 //! moment on. What a user sees: **samples from before the removal under the removed function's
 //! name, samples after the new load under the new function's name** (checked with perf
-//! 6.1). [`JitDump::remove`] therefore writes nothing: the format has no unload record
+//! 6.1, by the tests below). [`JitDump::remove`] therefore writes nothing: the format has no unload record
 //! (`JIT_CODE_MOVE` moves code that still exists, under its old `code_index`; `JIT_CODE_CLOSE`
 //! ends the whole dump), and none is needed. Every record has a new `code_index`, never reused
 //! (perf inject names the function's file after it, so a reused index would overwrite the
@@ -1070,6 +1070,9 @@ mod tests {
         let dir = Path::new(&dir);
         match scenario.as_str() {
             "files of at most 200 bytes" => files_of_at_most_200_bytes(dir),
+            #[cfg(target_arch = "x86_64")]
+            scenario => perf_child(scenario, dir),
+            #[cfg(not(target_arch = "x86_64"))]
             scenario => panic!("no child scenario {scenario}"),
         }
         std::process::exit(0)
@@ -1172,5 +1175,315 @@ mod tests {
         assert_eq!(names, [("from_one", 0), ("from_two", 1)]);
         let _ = std::fs::remove_file(&map_path);
         let _ = std::fs::remove_file(&dump_path);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // With the real perf: a child spins in JIT code of its own, perf records it, and perf report
+    // must put the samples on the names written.
+
+    /// x86-64 machine code for `extern "C" fn(n: u64)`: `mov rcx, rdi; 1: dec rcx; jnz 1b; ret`.
+    #[cfg(target_arch = "x86_64")]
+    const SPIN: [u8; 9] = [0x48, 0x89, 0xf9, 0x48, 0xff, 0xc9, 0x75, 0xfb, 0xc3];
+
+    /// A page of executable memory holding SPIN, made as a JIT makes it: mapped writable,
+    /// written, then made read+exec.
+    #[cfg(target_arch = "x86_64")]
+    struct Spinner {
+        page: *mut libc::c_void,
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    impl Spinner {
+        const PAGE: usize = 4096;
+
+        /// At `at` if given (the address of code that was removed).
+        fn new(at: Option<usize>) -> Spinner {
+            let (hint, fixed) = match at {
+                Some(at) => (at as *mut libc::c_void, libc::MAP_FIXED_NOREPLACE),
+                None => (std::ptr::null_mut(), 0),
+            };
+            // SAFETY: a new anonymous mapping; MAP_FIXED_NOREPLACE fails rather than replace one.
+            let page = unsafe {
+                libc::mmap(
+                    hint,
+                    Self::PAGE,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | fixed,
+                    -1,
+                    0,
+                )
+            };
+            assert_ne!(page, libc::MAP_FAILED, "{}", io::Error::last_os_error());
+            if let Some(at) = at {
+                assert_eq!(page as usize, at);
+            }
+            // SAFETY: the page is ours, writable, and larger than SPIN.
+            unsafe { std::ptr::copy_nonoverlapping(SPIN.as_ptr(), page.cast(), SPIN.len()) };
+            // SAFETY: the page is the mapping just made.
+            let rc = unsafe { libc::mprotect(page, Self::PAGE, libc::PROT_READ | libc::PROT_EXEC) };
+            assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+            Spinner { page }
+        }
+
+        fn region<'a>(&self, name: &'a str) -> CodeRegion<'a> {
+            region(name, self.page as u64, SPIN.len() as u64)
+        }
+
+        fn code(&self) -> &[u8] {
+            // SAFETY: the page is readable and starts with SPIN's bytes.
+            unsafe { std::slice::from_raw_parts(self.page.cast(), SPIN.len()) }
+        }
+
+        /// Runs the JIT code until this thread has spent `seconds` of CPU time, so that
+        /// cpu-clock takes about `seconds` × 999 samples in it whatever else the machine runs.
+        fn spin(&self, seconds: f64) {
+            // SAFETY: the page holds SPIN, a whole function of this type that only counts rcx
+            // down from its argument.
+            let spin: extern "C" fn(u64) = unsafe { std::mem::transmute(self.page) };
+            let start = thread_cpu_seconds();
+            while thread_cpu_seconds() - start < seconds {
+                spin(20_000_000);
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    impl Drop for Spinner {
+        fn drop(&mut self) {
+            // SAFETY: the page is the mapping Spinner::new made; no function pointer into it
+            // outlives `spin`.
+            unsafe { libc::munmap(self.page, Self::PAGE) };
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn thread_cpu_seconds() -> f64 {
+        let mut now = std::mem::MaybeUninit::<libc::timespec>::uninit();
+        // SAFETY: `now` is valid for writing a timespec.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, now.as_mut_ptr()) };
+        assert_eq!(rc, 0);
+        // SAFETY: clock_gettime returned 0, so it wrote the whole timespec.
+        let now = unsafe { now.assume_init() };
+        now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9
+    }
+
+    /// The perf children's part: spin in JIT code named in the perf map or the jitdump.
+    #[cfg(target_arch = "x86_64")]
+    fn perf_child(scenario: &str, dir: &Path) {
+        println!("child pid {}", std::process::id());
+        match scenario {
+            "perf map" => {
+                let spinner = Spinner::new(None);
+                // A one-letter name, which perf skips unless it is padded.
+                PerfMap::open()
+                    .unwrap()
+                    .add(&[spinner.region("f")])
+                    .unwrap();
+                spinner.spin(1.0);
+            }
+            "perf map, reused" => {
+                let map = PerfMap::open().unwrap();
+                let first = Spinner::new(None);
+                map.add(&[first.region("jit_first")]).unwrap();
+                first.spin(0.5);
+                let at = first.page as usize;
+                drop(first);
+                let second = Spinner::new(Some(at));
+                map.add(&[second.region("jit_second")]).unwrap();
+                second.spin(0.5);
+            }
+            "jitdump, reused" => {
+                let dump = JitDump::open(Some(dir)).unwrap();
+                let first = Spinner::new(None);
+                let regions = [first.region("jit_first")];
+                dump.add(&regions, |_| first.code()).unwrap();
+                first.spin(0.6);
+                dump.remove(&regions).unwrap();
+                let at = first.page as usize;
+                drop(first);
+                let second = Spinner::new(Some(at));
+                // Mangled, as the object has it: perf demangles jitdump names (not map names).
+                dump.add(&[second.region("_Z10jit_secondv")], |_| second.code())
+                    .unwrap();
+                second.spin(0.6);
+            }
+            _ => panic!("no child scenario {scenario}"),
+        }
+    }
+
+    /// `perf ARGS -- child`, which must succeed; its output.
+    #[cfg(target_arch = "x86_64")]
+    fn perf(args: &[&str], child: Option<Command>) -> std::process::Output {
+        let mut perf = Command::new("perf");
+        perf.args(args);
+        if let Some(child) = child {
+            perf.arg("--")
+                .arg(child.get_program())
+                .args(child.get_args());
+            for (key, value) in child.get_envs() {
+                if let Some(value) = value {
+                    perf.env(key, value);
+                }
+            }
+        }
+        let out = perf.output().unwrap_or_else(|e| {
+            panic!(
+                "cannot run perf ({e}): the perf tests need it; `cargo xtask deps` installs it \
+                 (Debian package linux-perf)"
+            )
+        });
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+                .unwrap_or_else(|e| format!("unreadable: {e}"));
+            panic!(
+                "perf {} failed ({}). If perf cannot open events on this machine \
+                 (kernel.perf_event_paranoid is {}: at 2 or less a user may profile their own \
+                 processes, above it only root; a container's seccomp profile may forbid \
+                 perf_event_open to everyone), these tests cannot run here, and they fail \
+                 rather than pass without perf. perf said:\n{stderr}",
+                args.join(" "),
+                out.status,
+                paranoid.trim()
+            );
+        }
+        out
+    }
+
+    /// Records `scenario` as `test`'s child with `perf record -e cpu-clock -F 999 -g` (and
+    /// `extra`) into `dir/perf.data`; the child's pid.
+    #[cfg(target_arch = "x86_64")]
+    fn record(test: &str, scenario: &str, dir: &Path, extra: &[&str]) -> u32 {
+        let data = dir.join("perf.data");
+        let mut args = vec!["record", "-e", "cpu-clock", "-F", "999", "-g"];
+        args.extend(extra);
+        args.extend(["-o", data.to_str().unwrap()]);
+        let out = perf(&args, Some(child(test, scenario, dir)));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        stdout
+            .lines()
+            // libtest's `test NAME ... ` may start the line.
+            .find_map(|l| l.split_once("child pid ")?.1.trim().parse().ok())
+            .unwrap_or_else(|| panic!("the child did not run: {stdout}"))
+    }
+
+    /// `perf report --stdio --no-children --sort symbol` of `data`: its text, and the share of
+    /// the samples (percent) of each symbol.
+    #[cfg(target_arch = "x86_64")]
+    fn report(data: &Path) -> (String, Vec<(f64, String)>) {
+        let out = perf(
+            &[
+                "report",
+                "--stdio",
+                "--no-children",
+                "--sort",
+                "symbol",
+                "-g",
+                "none",
+                "-i",
+                data.to_str().unwrap(),
+            ],
+            None,
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // `    98.09%  [.] f                               -      -`
+        let rows = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (percent, rest) = l.trim_start().split_once('%')?;
+                let symbol = rest.trim_start().get(4..)?;
+                let symbol = symbol.split("  ").next()?.trim_end();
+                Some((percent.parse().ok()?, symbol.to_owned()))
+            })
+            .collect();
+        (text, rows)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn share(rows: &[(f64, String)], name: &str) -> f64 {
+        rows.iter()
+            .filter(|(_, symbol)| symbol == name)
+            .fold(0.0, |total, (percent, _)| total + percent)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn perf_report_puts_the_samples_of_jit_code_on_its_perf_map_name() {
+        if_child();
+        let dir = scratch("perf-map");
+        let pid = record(
+            "profiler::tests::perf_report_puts_the_samples_of_jit_code_on_its_perf_map_name",
+            "perf map",
+            &dir,
+            &[],
+        );
+        let (text, rows) = report(&dir.join("perf.data"));
+        let _ = std::fs::remove_file(format!("/tmp/perf-{pid}.map"));
+        let f = share(&rows, "f");
+        println!("perf report: {f}% on f");
+        assert!(f >= 90.0, "{f}% of the samples on f:\n{text}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn perf_map_code_at_a_reused_address_is_reported_under_the_newest_name() {
+        if_child();
+        let dir = scratch("perf-map-reused");
+        let pid = record(
+            "profiler::tests::perf_map_code_at_a_reused_address_is_reported_under_the_newest_name",
+            "perf map, reused",
+            &dir,
+            &[],
+        );
+        let (text, rows) = report(&dir.join("perf.data"));
+        let _ = std::fs::remove_file(format!("/tmp/perf-{pid}.map"));
+        // Both ran for the same time; the map cannot tell them apart, and the newest wins.
+        let second = share(&rows, "jit_second");
+        println!("perf report: {second}% on jit_second");
+        assert!(
+            second >= 90.0,
+            "{second}% of the samples on jit_second:\n{text}"
+        );
+        assert_eq!(share(&rows, "jit_first"), 0.0, "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn perf_inject_puts_the_samples_of_jit_code_on_its_jitdump_names_before_and_after_reuse() {
+        if_child();
+        let dir = scratch("jitdump-reused");
+        record(
+            "profiler::tests::perf_inject_puts_the_samples_of_jit_code_on_its_jitdump_names_before_and_after_reuse",
+            "jitdump, reused",
+            &dir,
+            &["-k", "mono"],
+        );
+        let data = dir.join("perf.data");
+        let injected = dir.join("perf.jit.data");
+        perf(
+            &[
+                "inject",
+                "--jit",
+                "-i",
+                data.to_str().unwrap(),
+                "-o",
+                injected.to_str().unwrap(),
+            ],
+            None,
+        );
+        let (text, rows) = report(&injected);
+        // Each ran for the same CPU time, at the same address, one after the other.
+        let first = share(&rows, "jit_first");
+        // Demangled, as perf shows names: without the parameters.
+        let second = share(&rows, "jit_second");
+        println!("perf report: {first}% on jit_first, {second}% on jit_second");
+        assert!(
+            first >= 35.0 && second >= 35.0 && first + second >= 90.0,
+            "{first}% on jit_first, {second}% on jit_second:\n{text}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
