@@ -429,11 +429,18 @@ impl JitDump {
     /// executable once, the mapping perf looks for; or joins it if a JIT of the process already
     /// did, in the same directory.
     pub(crate) fn open(dir: Option<&Path>) -> Result<JitDump, String> {
-        let dir = dir.unwrap_or(Path::new(DEFAULT_DIR));
+        // Absolute, so that `/tmp`, `/tmp/` and a relative path to it are one directory.
+        let asked = dir.unwrap_or(Path::new(DEFAULT_DIR));
+        let dir = &std::fs::canonicalize(asked).map_err(|e| {
+            format!(
+                "cannot use {} as the jitdump's directory: {e}",
+                asked.display()
+            )
+        })?;
         let mut slot = lock(&JIT_DUMP);
         match &*slot {
             Some(dump) if dump.pid == std::process::id() => {
-                if dump.dir != dir {
+                if dump.dir != *dir {
                     return Err(format!(
                         "the process's jitdump is {} already, and jit-core writes one per \
                          process: a JIT cannot have its own in {}; give every JIT of the \
@@ -1159,13 +1166,18 @@ mod tests {
         );
 
         let one = JitDump::open(None).unwrap();
-        let two = JitDump::open(Some(Path::new("/tmp/"))).unwrap();
+        let two = JitDump::open(Some(Path::new("/tmp/./"))).unwrap();
         let code = |_: &CodeRegion<'_>| -> &'static [u8] { &[0xc3] };
         one.add(&[region("from_one", 0x1000, 1)], code).unwrap();
         two.add(&[region("from_two", 0x2000, 1)], code).unwrap();
         one.remove(&[region("from_one", 0x1000, 1)]).unwrap();
         let err = JitDump::open(Some(Path::new("/var/tmp"))).unwrap_err();
         assert!(err.contains("jit-core writes one per process"), "{err}");
+        let err = JitDump::open(Some(Path::new("/no/such/dir"))).unwrap_err();
+        assert!(
+            err.starts_with("cannot use /no/such/dir as the jitdump's directory"),
+            "{err}"
+        );
         let parsed = parse_dump(&std::fs::read(&dump_path).unwrap());
         let names: Vec<_> = parsed
             .loads
