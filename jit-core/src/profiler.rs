@@ -64,13 +64,14 @@
 //! **The jitdump has time.** `perf inject` turns each `JIT_CODE_LOAD` into an mmap event at its
 //! timestamp, and an mmap over addresses another mapping held replaces that mapping from that
 //! moment on. What a user sees: **samples from before the removal under the removed function's
-//! name, samples after the new load under the new function's name** (checked with perf
-//! 6.1, by the tests below). [`JitDump::remove`] therefore writes nothing: the format has no unload record
-//! (`JIT_CODE_MOVE` moves code that still exists, under its old `code_index`; `JIT_CODE_CLOSE`
-//! ends the whole dump), and none is needed. Every record has a new `code_index`, never reused
-//! (perf inject names the function's file after it, so a reused index would overwrite the
-//! removed function's file). A record's timestamp is taken when it is written, so [`JitDump::add`]
-//! must be called before the code first runs, or perf attributes the first samples to nothing.
+//! name, samples after the new load under the new function's name** (checked with perf 6.1, by
+//! the tests below). [`JitDump::remove`] therefore writes nothing: the format has no unload
+//! record (`JIT_CODE_MOVE` moves code that still exists, under its old `code_index`;
+//! `JIT_CODE_CLOSE` ends the whole dump), and none is needed. Every record has a new
+//! `code_index`, never reused (perf inject names the function's file after it, so a reused index
+//! would overwrite the removed function's file). A record's timestamp is taken when it is
+//! written, so [`JitDump::add`] must be called before the code first runs, or perf attributes the
+//! first samples to nothing.
 //!
 //! # Names
 //!
