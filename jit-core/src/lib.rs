@@ -247,6 +247,7 @@ mod lookup;
 mod lower;
 mod module;
 mod object_file;
+mod profiler;
 mod registry;
 mod signature;
 mod sources;

@@ -77,6 +77,13 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             package: "valgrind".into(),
         },
         Requirement {
+            what: "perf (jit-core's profiler tests record JIT code with perf record and read it \
+                   back with perf report and perf inject --jit)"
+                .into(),
+            present: on_path("perf"),
+            package: "linux-perf".into(),
+        },
+        Requirement {
             what: "a C compiler and linker (cc)".into(),
             present: on_path("cc"),
             package: "gcc".into(),
