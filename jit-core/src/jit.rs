@@ -38,11 +38,14 @@ use crate::signature::{
 use crate::sources::{HostFunction, Installed, SymbolSource, define_absolute_symbols, install};
 use crate::symbols::{ModuleSymbols, Strength};
 use crate::target::{Codegen, ObjectLayer, TargetMachine, Tools};
+use crate::tools::{CodeLayout, Profilers};
 
 /// The LLVM resources of a module in the JIT.
 pub(crate) struct Loaded {
     tracker: NonNull<LLVMOrcOpaqueResourceTracker>,
     key: ModuleKey,
+    /// Where its functions are in its object, for profilers (tools.rs).
+    pub(crate) code: CodeLayout,
 }
 
 #[derive(Default)]
@@ -98,6 +101,8 @@ pub struct Jit {
     machines: Mutex<Vec<TargetMachine>>,
     /// Whether modules' constructors and destructors run ([`JitBuilder::run_constructors`]).
     run_structors: bool,
+    /// The perf map and jitdump this JIT's code goes to, if any.
+    pub(crate) profilers: Profilers,
 }
 
 // SAFETY: ORC's ExecutionSession is designed for concurrent use: adding objects and looking
@@ -295,6 +300,7 @@ impl Jit {
             codegen,
             machines: Mutex::new(Vec::new()),
             run_structors,
+            profilers: Profilers::open(&tools)?,
         };
         // SAFETY: the session lives as long as the LLJIT; the reporter's context is the
         // session_errors box, which Jit::drop frees only after disposing the LLJIT.
@@ -470,6 +476,7 @@ impl Jit {
             name: name.to_owned(),
             message: format!("its object file cannot be linked: {reason}"),
         })?;
+        let code = CodeLayout::of(&info, &self.profilers);
         let symbols = ModuleSymbols::of_object(symbols, &info);
         let handle_name = crate::lower::dso_handle(&key);
         let owns_exits = !symbols.structors.is_empty() || symbols.referenced.contains(&handle_name);
@@ -512,6 +519,7 @@ impl Jit {
             name.to_owned(),
             key,
             symbols,
+            code,
             |lljit, tracker| {
                 // SAFETY: the buffer copies `object` and is named by a C string; ORC takes the
                 // buffer in all cases.
@@ -597,6 +605,7 @@ impl Jit {
         name: String,
         key: ModuleKey,
         symbols: ModuleSymbols,
+        code: CodeLayout,
         add: impl FnOnce(LLVMOrcLLJITRef, LLVMOrcResourceTrackerRef) -> LLVMErrorRef,
     ) -> Result<ModuleHandle> {
         // SAFETY: the LLJIT is live; the tracker is a new reference, owned by `Loaded`
@@ -616,7 +625,7 @@ impl Jit {
         }
         let id = modules.next_id;
         modules.next_id += 1;
-        modules.loaded.insert(id, Loaded { tracker, key });
+        modules.loaded.insert(id, Loaded { tracker, key, code });
         let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
         modules.registry.insert(id, name, symbols, |n| {
             self.host.contains_key(n) || resolved.contains(n)

@@ -254,6 +254,7 @@ mod sources;
 mod structors;
 mod symbols;
 mod target;
+mod tools;
 mod version;
 
 pub use builder::JitBuilder;

@@ -155,7 +155,7 @@ impl Jit {
     }
 
     /// ORC's lookup of one name in the main JITDylib: its address, or ORC's message.
-    fn orc_lookup(&self, name: &std::ffi::CStr) -> std::result::Result<u64, String> {
+    pub(crate) fn orc_lookup(&self, name: &std::ffi::CStr) -> std::result::Result<u64, String> {
         let mut address = 0;
         // SAFETY: the LLJIT is live; the name is a valid C string; the error is consumed.
         let err = unsafe {
@@ -246,6 +246,9 @@ impl Jit {
                         .unwrap_or_else(|e| e.into_inner())
                         .insert(name.to_owned());
                 }
+                drop(modules);
+                // Linked now: profilers learn where (before any of it can run).
+                self.publish_code(pending);
                 return Ok(address);
             }
             // Not a module's symbol (a process symbol, say): nothing to mark.

@@ -1,0 +1,168 @@
+//! What profilers see of a JIT's code: once a module is linked, each of its functions, at its
+//! final address, goes to the process's perf map and jitdump (profiler.rs writes them), for
+//! every object layer alike.
+//!
+//! The final addresses come from the object file and ORC: the object says at which offset of
+//! which section each function is (object_file.rs reads every function symbol, local ones
+//! too); a symbol of the same section that the module defines and ORC can look up says where
+//! that section landed. A section with no such symbol (only file-local functions: rare, as a
+//! module's code shares one `.text` unless it asks otherwise) is left out of the maps.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::jit::Jit;
+use crate::object_file::ObjectInfo;
+use crate::profiler::{CodeRegion, JitDump, PerfMap};
+use crate::target::Tools;
+
+/// The profiler files one JIT writes to (the process's own, shared with every other JIT).
+#[derive(Default)]
+pub(crate) struct Profilers {
+    map: Option<PerfMap>,
+    dump: Option<JitDump>,
+}
+
+impl Profilers {
+    /// Opens what `tools` asks for.
+    pub(crate) fn open(tools: &Tools) -> Result<Profilers> {
+        let failed = |what: &str, reason: String| Error::Llvm(format!("cannot open {what}: {reason}"));
+        Ok(Profilers {
+            map: if tools.perf_map {
+                Some(PerfMap::open().map_err(|r| failed("the perf map", r))?)
+            } else {
+                None
+            },
+            dump: if tools.jitdump {
+                Some(JitDump::open(None).map_err(|r| failed("the jitdump", r))?)
+            } else {
+                None
+            },
+        })
+    }
+
+    fn wanted(&self) -> bool {
+        self.map.is_some() || self.dump.is_some()
+    }
+}
+
+/// A module's functions as its object has them, and how to find where each section landed.
+#[derive(Debug, Default)]
+pub(crate) struct CodeLayout {
+    /// (name, section, offset in the section, size) of every function.
+    functions: Vec<(String, usize, u64, u64)>,
+    /// For each section with code: names the module defines there, with their offsets, to look
+    /// up (the first one the module itself provides is used).
+    anchors: HashMap<usize, Vec<(String, u64)>>,
+}
+
+impl CodeLayout {
+    /// What profilers need of an object (nothing unless a profiler is on).
+    pub(crate) fn of(info: &ObjectInfo, profilers: &Profilers) -> CodeLayout {
+        if !profilers.wanted() {
+            return CodeLayout::default();
+        }
+        let global: std::collections::HashSet<&str> =
+            info.defined.iter().map(|d| d.name.as_str()).collect();
+        let mut layout = CodeLayout::default();
+        for code in &info.code {
+            layout
+                .functions
+                .push((code.name.clone(), code.section, code.offset, code.size));
+            if global.contains(code.name.as_str()) {
+                layout
+                    .anchors
+                    .entry(code.section)
+                    .or_default()
+                    .push((code.name.clone(), code.offset));
+            }
+        }
+        layout
+    }
+}
+
+impl Jit {
+    /// Tells the profilers where the code of modules `ids`, just linked, is.
+    pub(crate) fn publish_code(&self, ids: &[u64]) {
+        if !self.profilers.wanted() || ids.is_empty() {
+            return;
+        }
+        for &id in ids {
+            let regions = self.code_regions(id);
+            if regions.is_empty() {
+                continue;
+            }
+            let regions: Vec<CodeRegion<'_>> = regions
+                .iter()
+                .map(|(name, address, size)| CodeRegion {
+                    name,
+                    address: *address,
+                    size: *size,
+                })
+                .collect();
+            // A profiler file that cannot be written (a full disk) must not fail the lookup
+            // that linked the code: the code runs, only unnamed.
+            if let Some(map) = &self.profilers.map {
+                let _ = map.add(&regions);
+            }
+            if let Some(dump) = &self.profilers.dump {
+                let _ = dump.add(&regions, |region| {
+                    // SAFETY: the region is a function of a module this JIT has just linked
+                    // and still holds (`&self`: no removal can run meanwhile); JIT code is
+                    // mapped readable.
+                    unsafe {
+                        std::slice::from_raw_parts(
+                            region.address as usize as *const u8,
+                            region.size as usize,
+                        )
+                    }
+                });
+            }
+        }
+    }
+
+    /// Each function of module `id` at its final address: (name, address, size).
+    fn code_regions(&self, id: u64) -> Vec<(String, u64, u64)> {
+        let (layout, provided): (Vec<(String, usize, u64, u64)>, HashMap<usize, Vec<(String, u64)>>) = {
+            let modules = self.lock_modules();
+            let Some(layout) = modules.loaded.get(&id).map(|l| &l.code) else {
+                return Vec::new();
+            };
+            // Only a name this module provides says where its own section is.
+            let anchors = layout
+                .anchors
+                .iter()
+                .map(|(&section, names)| {
+                    let mine = names
+                        .iter()
+                        .filter(|(name, _)| {
+                            modules.registry.definition(name).map(|(m, _)| m) == Some(id)
+                        })
+                        .cloned()
+                        .collect();
+                    (section, mine)
+                })
+                .collect();
+            (layout.functions.clone(), anchors)
+        };
+        let mut bases: HashMap<usize, u64> = HashMap::new();
+        for (section, names) in provided {
+            for (name, offset) in names {
+                let Ok(c_name) = crate::llvm::c_string(&name) else {
+                    continue;
+                };
+                if let Ok(address) = self.orc_lookup(&c_name) {
+                    bases.insert(section, address.wrapping_sub(offset));
+                    break;
+                }
+            }
+        }
+        layout
+            .into_iter()
+            .filter_map(|(name, section, offset, size)| {
+                let base = bases.get(&section)?;
+                Some((name, base.wrapping_add(offset), size))
+            })
+            .collect()
+    }
+}
