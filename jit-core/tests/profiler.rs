@@ -27,10 +27,20 @@ fn profilee(how: &str) -> ! {
     } else {
         builder.jitdump(true);
     }
+    builder.compile_worker(jit_core::WorkerProgram::Path(
+        env!("CARGO_BIN_EXE_jit-core-worker").into(),
+    ));
     let jit = builder.build().unwrap();
-    jit.add_module(jit.parse_module("hot.ll", HOT_LOOP.as_bytes()).unwrap())
+    if how.contains("isolated") {
+        jit.add_module_isolated("hot.ll", HOT_LOOP.as_bytes())
+            .unwrap();
+    } else {
+        jit.add_module(jit.parse_module("hot.ll", HOT_LOOP.as_bytes()).unwrap())
+            .unwrap();
+    }
+    let hot = jit
+        .lookup::<extern "C" fn(i64) -> i64>("jit_hot_loop")
         .unwrap();
-    let hot = jit.lookup::<extern "C" fn(i64) -> i64>("jit_hot_loop").unwrap();
     let start = std::time::Instant::now();
     let mut sum = 0i64;
     while start.elapsed() < std::time::Duration::from_millis(1500) {
@@ -66,7 +76,13 @@ fn share(report: &str, name: &str) -> f64 {
     report
         .lines()
         .filter(|l| l.contains(name))
-        .filter_map(|l| l.split_whitespace().next()?.strip_suffix('%')?.parse::<f64>().ok())
+        .filter_map(|l| {
+            l.split_whitespace()
+                .next()?
+                .strip_suffix('%')?
+                .parse::<f64>()
+                .ok()
+        })
         .sum()
 }
 
@@ -86,13 +102,24 @@ fn profile(how: &str) -> (f64, String) {
     perf(&record, &dir);
     unsafe { std::env::remove_var("JIT_CORE_PROFILEE") };
     let data = if how.contains("dump") {
-        perf(&["inject", "--jit", "-i", "perf.data", "-o", "perf.jit.data"], &dir);
+        perf(
+            &["inject", "--jit", "-i", "perf.data", "-o", "perf.jit.data"],
+            &dir,
+        );
         "perf.jit.data"
     } else {
         "perf.data"
     };
     let report = perf(
-        &["report", "-i", data, "--stdio", "--no-children", "--sort", "symbol"],
+        &[
+            "report",
+            "-i",
+            data,
+            "--stdio",
+            "--no-children",
+            "--sort",
+            "symbol",
+        ],
         &dir,
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -104,13 +131,16 @@ fn perf_puts_the_samples_on_the_jit_function() {
     if let Ok(how) = std::env::var("JIT_CORE_PROFILEE") {
         profilee(&how);
     }
-    let mut ways = vec!["map", "dump"];
+    let mut ways = vec!["map", "dump", "map-isolated"];
     if jit_core::LLVM_VERSION >= 19 {
         // The default layer is JITLink there: RuntimeDyld too.
         ways.extend(["map-rtdyld", "dump-rtdyld"]);
     }
     for how in ways {
         let (share, report) = profile(how);
-        assert!(share >= 90.0, "{how}: {share}% of the samples on jit_hot_loop:\n{report}");
+        assert!(
+            share >= 90.0,
+            "{how}: {share}% of the samples on jit_hot_loop:\n{report}"
+        );
     }
 }
