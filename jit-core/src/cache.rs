@@ -560,7 +560,8 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    use std::process::Command;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
 
     use super::*;
 
@@ -668,6 +669,17 @@ mod tests {
 
     fn mtime(path: &Path) -> SystemTime {
         fs::metadata(path).unwrap().modified().unwrap()
+    }
+
+    /// This test binary again, running only `test` (a function of this module), with `env`.
+    fn this_test_again(test: &str, env: &[(&str, &str)]) -> Command {
+        let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", &format!("{module}::{test}")])
+            .args(["--nocapture", "--test-threads=1"])
+            .envs(env.iter().copied());
+        command
     }
 
     #[test]
@@ -1030,6 +1042,175 @@ mod tests {
         ];
         expected.sort();
         assert_eq!(names(dir.path()), expected);
+    }
+
+    const KILLED_DIR: &str = "JIT_CORE_CACHE_TEST_KILLED_DIR";
+
+    #[test]
+    fn a_writer_killed_mid_write_leaves_a_temporary_that_is_never_read_then_removed() {
+        let big = || entry(9, 16 << 20);
+        if let Ok(dir) = std::env::var(KILLED_DIR) {
+            // The child: stores one large entry over and over until it is killed (or gives up).
+            let cache = ObjectCache::open(Path::new(&dir), LIMIT).unwrap();
+            let e = big();
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(60) {
+                cache.put(&key(9), &e).unwrap();
+            }
+            return;
+        }
+        let dir = TestDir::new("killed");
+        let test = "a_writer_killed_mid_write_leaves_a_temporary_that_is_never_read_then_removed";
+        let dir_str = dir.path().to_str().unwrap();
+        let whole = file_size(&big());
+        let size_of = |name: &String| fs::metadata(dir.path().join(name)).map_or(0, |m| m.len());
+        let partial = |names: &[String]| {
+            names
+                .iter()
+                .any(|name| (1..whole).contains(&size_of(name)) && !name.starts_with("tmp-probe"))
+        };
+        let mut left = Vec::new();
+        for _attempt in 0..20 {
+            let mut child = this_test_again(test, &[(KILLED_DIR, dir_str)])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let start = Instant::now();
+            // Kill it as soon as it has written part of an entry's temporary.
+            while start.elapsed() < Duration::from_secs(30) && !partial(&temporaries(dir.path())) {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            child.kill().unwrap();
+            child.wait().unwrap();
+            left = temporaries(dir.path());
+            if partial(&left) {
+                break;
+            }
+            // Killed between a write and its rename, or before a write: try again.
+            for name in &left {
+                fs::remove_file(dir.path().join(name)).unwrap();
+            }
+        }
+        assert!(
+            partial(&left),
+            "never killed the writer mid-write: {left:?}"
+        );
+        let sizes: Vec<u64> = left.iter().map(size_of).collect();
+        eprintln!("left by the killed writer: {left:?}, {sizes:?} of {whole} bytes");
+        // Whatever the writer was doing, a reader sees the whole entry or none.
+        let cache = ObjectCache::open(dir.path(), LIMIT).unwrap();
+        match cache.get(&key(9)) {
+            Lookup::Hit(e) => assert!(e == big()),
+            Lookup::Miss => {}
+            Lookup::Rejected(reason) => panic!("{reason}"),
+        }
+        // Once stale, the next scan (a process's first put) removes them.
+        let long_ago = SystemTime::now() - STALE_TEMPORARY - Duration::from_secs(1);
+        for name in &left {
+            set_mtime(&dir.path().join(name), long_ago);
+        }
+        cache.put(&key(1), &entry(1, 10)).unwrap();
+        assert!(
+            temporaries(dir.path()).is_empty(),
+            "{:?}",
+            names(dir.path())
+        );
+    }
+
+    const RACE_DIR: &str = "JIT_CORE_CACHE_TEST_RACE_DIR";
+    const RACE_WRITER: &str = "JIT_CORE_CACHE_TEST_RACE_WRITER";
+    const RACE_KEYS: u64 = 6;
+    /// Smaller than the entries' total, so evictions race with the reads and writes too.
+    const RACE_LIMIT: u64 = 256 << 10;
+
+    /// What `writer` stores for key `k` in `round`: sizes vary (1 to 97 KiB), so writes overlap.
+    fn race_entry(k: u8, writer: u32, round: u32) -> Entry {
+        let seed = (u64::from(k) << 40) | (u64::from(writer) << 32) | u64::from(round);
+        let len = 1024 + usize::from(bytes(seed, 2)[0]) * 384;
+        Entry {
+            object: bytes(seed, len),
+            metadata: format!("{k} {writer} {round}").into_bytes(),
+        }
+    }
+
+    /// One racing process: puts and gets of the same few keys as the other; every get must be a
+    /// miss or the whole of an entry some writer stored.
+    fn race(dir: &Path, writer: u32) {
+        let cache = ObjectCache::open(dir, RACE_LIMIT).unwrap();
+        let mut random = bytes(u64::from(writer) + 100, 1 << 12).into_iter().cycle();
+        let mut next_key = || random.next().unwrap() % RACE_KEYS as u8;
+        let (mut hits, mut misses, mut theirs) = (0, 0, 0);
+        for round in 0..300 {
+            let k = next_key();
+            cache
+                .put(&key(k), &race_entry(k, writer, round))
+                .unwrap_or_else(|e| panic!("writer {writer}: {e}"));
+            for _ in 0..3 {
+                let k = next_key();
+                match cache.get(&key(k)) {
+                    Lookup::Hit(hit) => {
+                        let said = String::from_utf8(hit.metadata.clone()).unwrap();
+                        let fields: Vec<u32> =
+                            said.split(' ').map(|f| f.parse().unwrap()).collect();
+                        let [stored_k, by, in_round] = fields[..] else {
+                            panic!("{said:?}")
+                        };
+                        assert_eq!(stored_k, u32::from(k));
+                        assert!(hit == race_entry(k, by, in_round), "a torn entry: {said}");
+                        hits += 1;
+                        theirs += u32::from(by != writer);
+                    }
+                    Lookup::Miss => misses += 1,
+                    Lookup::Rejected(reason) => {
+                        panic!("writer {writer} read a torn entry: {reason}")
+                    }
+                }
+            }
+        }
+        println!("race: writer {writer} hits {hits} misses {misses} theirs {theirs}");
+    }
+
+    #[test]
+    fn two_processes_racing_on_the_same_keys_never_see_a_torn_entry() {
+        if let (Ok(dir), Ok(writer)) = (std::env::var(RACE_DIR), std::env::var(RACE_WRITER)) {
+            race(Path::new(&dir), writer.parse().unwrap());
+            return;
+        }
+        let dir = TestDir::new("race");
+        let test = "two_processes_racing_on_the_same_keys_never_see_a_torn_entry";
+        let dir_str = dir.path().to_str().unwrap();
+        let children: Vec<_> = ["0", "1"]
+            .iter()
+            .map(|writer| {
+                this_test_again(test, &[(RACE_DIR, dir_str), (RACE_WRITER, writer)])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut total_hits = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{stdout}\n{stderr}");
+            let line = stdout
+                .lines()
+                .find_map(|l| l.find("race: ").map(|at| &l[at..]))
+                .unwrap_or_else(|| panic!("{stdout}"));
+            eprintln!("{line}");
+            let numbers: Vec<u32> = line.split(' ').filter_map(|w| w.parse().ok()).collect();
+            let [_writer, hits, _misses, theirs] = numbers[..] else {
+                panic!("{line}")
+            };
+            // They did race: each read entries the other wrote.
+            assert!(theirs > 0, "{line}");
+            total_hits += hits;
+        }
+        assert!(total_hits > 300, "{total_hits}");
+        assert!(temporaries(dir.path()).is_empty());
     }
 
     #[test]
