@@ -233,6 +233,7 @@ compile_error!(
 
 mod bitcode;
 mod builder;
+mod cache;
 mod checks;
 mod compile;
 mod error;
