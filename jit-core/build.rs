@@ -34,8 +34,11 @@ fn main() {
         println!("cargo::metadata=llvm_static={}", u8::from(*is_static));
         if chosen.len() == 1 {
             check_llvm_found(version, *is_static);
+            return;
         }
     }
+    // No single version: lib.rs's compile_error says so; this only keeps it the only error.
+    println!("cargo::rustc-env=JIT_CORE_LLVM_BUILD_VERSION=unknown");
 }
 
 /// llvm-sys's build script records where it found LLVM (`DEP_LLVM_<N>_CONFIG_PATH`); when it
@@ -43,9 +46,15 @@ fn main() {
 /// LLVM: llvm-sys builds its docs anyway, and so does jit-core).
 fn check_llvm_found(version: &str, is_static: bool) {
     println!("cargo::rerun-if-env-changed=DOCS_RS");
-    if std::env::var_os(format!("DEP_LLVM_{version}_CONFIG_PATH")).is_some()
-        || std::env::var_os("DOCS_RS").is_some()
-    {
+    let config = std::env::var_os(format!("DEP_LLVM_{version}_CONFIG_PATH"));
+    // The full version, for object cache keys (LLVM 14 and 15 cannot say it at run time).
+    let full = config
+        .as_ref()
+        .and_then(|c| std::process::Command::new(c).arg("--version").output().ok())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| version.to_owned());
+    println!("cargo::rustc-env=JIT_CORE_LLVM_BUILD_VERSION={full}");
+    if config.is_some() || std::env::var_os("DOCS_RS").is_some() {
         return;
     }
     // The llvm-sys line of each version (its LLVM_SYS_<line>_PREFIX).

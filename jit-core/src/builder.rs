@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::isolate::{CompilerPool, IsolationLimits, WorkerProgram};
-use crate::jit::Jit;
+use crate::jit::{Jit, Settings};
 use crate::signature::JitFn;
 use crate::sources::{HostFunction, SymbolLookup, SymbolSource, search_order};
 use crate::target::{CodeModel, Codegen, ObjectLayer, OptLevel, RelocModel, TargetMachine, Tools};
@@ -34,7 +34,12 @@ pub struct JitBuilder {
     run_constructors: bool,
     layer: ObjectLayer,
     tools: Tools,
+    cache_dir: Option<std::path::PathBuf>,
+    cache_limit: u64,
 }
+
+/// The object cache's size limit unless told otherwise.
+const DEFAULT_CACHE_LIMIT: u64 = 1 << 30;
 
 impl Default for JitBuilder {
     fn default() -> Self {
@@ -49,6 +54,8 @@ impl Default for JitBuilder {
             run_constructors: false,
             layer: ObjectLayer::default(),
             tools: Tools::default(),
+            cache_dir: None,
+            cache_limit: DEFAULT_CACHE_LIMIT,
         }
     }
 }
@@ -161,11 +168,39 @@ impl JitBuilder {
             machine,
             search_order(&sources),
             pool,
-            codegen,
-            self.run_constructors,
-            self.layer,
-            self.tools,
+            Settings {
+                codegen,
+                run_structors: self.run_constructors,
+                layer: self.layer,
+                tools: self.tools,
+                cache: self.cache_dir.clone().map(|dir| (dir, self.cache_limit)),
+            },
         )
+    }
+
+    /// Keeps every module's object file in `dir` (created if missing), so that a later
+    /// process that adds the same module links the stored object: no optimisation, no code
+    /// generation, and with [`Jit::add_module_bytes`] or [`Jit::add_module_isolated`] no
+    /// parsing either. Every check on an object holds on one from the cache too.
+    ///
+    /// The key covers everything that changes the object: the module's bytes (an IPO
+    /// runtime's too), its name, the LLVM version, the target's triple, CPU and features, the
+    /// code generation settings, the debugger and profiler switches, jit-core's version and
+    /// the cache format. A module whose object holds process-specific values (an absolute
+    /// address written into the IR) is not stored. The cache never makes a program fail: a
+    /// broken entry is compiled again and replaced, and a directory that cannot be used means
+    /// no cache, with a warning. `JIT_CORE_LOG=cache` logs each hit, miss and store on stderr;
+    /// [`Jit::cache_stats`] counts them.
+    pub fn object_cache(&mut self, dir: impl AsRef<std::path::Path>) -> &mut Self {
+        self.cache_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// The most the object cache keeps on disk (default 1 GiB): past it, the least recently
+    /// used entries go.
+    pub fn object_cache_size_limit(&mut self, bytes: u64) -> &mut Self {
+        self.cache_limit = bytes;
+        self
     }
 
     /// Which object linker links the JIT's code (default: LLJIT's choice, see [`ObjectLayer`]).

@@ -57,13 +57,6 @@
 //! directory can exceed the limit by what they stored since their last scan. An entry larger
 //! than the limit is not stored.
 
-// Until the JIT uses the cache (its integration is the lead's part of issue 25); the lint says
-// when this can go.
-#![cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the JIT does not use the cache yet")
-)]
-
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;

@@ -233,3 +233,88 @@ unsafe fn cpu_and_features(function: LLVMValueRef, name: &str, host: &Host) -> O
     }
     None
 }
+
+/// An absolute address the module's code or data holds (`inttoptr` of a constant, as a
+/// front end writes a host pointer into the IR), if any: its object is only valid in the
+/// process that wrote the IR, so it is never cached. Small constants (below one page) are
+/// sentinel values, not addresses.
+///
+/// # Safety
+/// `module` is live and not changed meanwhile.
+pub(crate) unsafe fn embedded_address(module: LLVMModuleRef) -> Option<u64> {
+    // SAFETY: caller; only reads operands.
+    unsafe {
+        let mut seen = HashSet::new();
+        for function in functions(module) {
+            for instruction in crate::ir::instructions(function) {
+                let is_cast = llvm_sys::core::LLVMGetInstructionOpcode(instruction)
+                    == llvm_sys::LLVMOpcode::LLVMIntToPtr;
+                for i in 0..llvm_sys::core::LLVMGetNumOperands(instruction).max(0) as u32 {
+                    let operand = llvm_sys::core::LLVMGetOperand(instruction, i);
+                    if is_cast {
+                        if let Some(address) = address_constant(operand) {
+                            return Some(address);
+                        }
+                    }
+                    if let Some(address) = address_in_constant(operand, &mut seen, 0) {
+                        return Some(address);
+                    }
+                }
+            }
+        }
+        for global in globals(module) {
+            let initializer = llvm_sys::core::LLVMGetInitializer(global);
+            if let Some(address) = address_in_constant(initializer, &mut seen, 0) {
+                return Some(address);
+            }
+        }
+    }
+    None
+}
+
+/// The value of an integer constant that could be an address.
+///
+/// # Safety
+/// `value` is live or null.
+unsafe fn address_constant(value: LLVMValueRef) -> Option<u64> {
+    // SAFETY: caller; only reads the constant.
+    unsafe {
+        if value.is_null() || llvm_sys::core::LLVMIsAConstantInt(value).is_null() {
+            return None;
+        }
+        let address = llvm_sys::core::LLVMConstIntGetZExtValue(value);
+        (address >= 4096).then_some(address)
+    }
+}
+
+/// An `inttoptr` constant expression of an address inside `value`, if any.
+///
+/// # Safety
+/// `value` is live or null.
+unsafe fn address_in_constant(
+    value: LLVMValueRef,
+    seen: &mut HashSet<usize>,
+    depth: u32,
+) -> Option<u64> {
+    // SAFETY: caller; only reads constants and their operands.
+    unsafe {
+        if value.is_null()
+            || depth > 64
+            || llvm_sys::core::LLVMIsAConstant(value).is_null()
+            || !llvm_sys::core::LLVMIsAGlobalValue(value).is_null()
+            || !seen.insert(value as usize)
+        {
+            return None;
+        }
+        if !llvm_sys::core::LLVMIsAConstantExpr(value).is_null()
+            && llvm_sys::core::LLVMGetConstOpcode(value) == llvm_sys::LLVMOpcode::LLVMIntToPtr
+        {
+            if let Some(address) = address_constant(llvm_sys::core::LLVMGetOperand(value, 0)) {
+                return Some(address);
+            }
+        }
+        (0..llvm_sys::core::LLVMGetNumOperands(value).max(0) as u32).find_map(|i| {
+            address_in_constant(llvm_sys::core::LLVMGetOperand(value, i), seen, depth + 1)
+        })
+    }
+}

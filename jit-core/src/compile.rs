@@ -36,6 +36,13 @@ pub(crate) fn compile(mut module: Module<'_>, machine: &TargetMachine) -> Result
     })?;
     let mut symbols = module.symbols();
     symbols.structors = structors;
+    // SAFETY: the module is live and not changed meanwhile.
+    if let Some(address) = unsafe { crate::checks::embedded_address(module.raw()) } {
+        symbols.process_specific = Some(format!(
+            "holds the absolute address {address:#x} (an inttoptr constant), valid only in the \
+             process that wrote the IR"
+        ));
+    }
     let mut message: *mut c_char = std::ptr::null_mut();
     let mut buffer = std::ptr::null_mut();
     // SAFETY: the module and the machine are live and ours; the message and the buffer LLVM

@@ -65,6 +65,9 @@ impl IpoRuntime {
     }
 }
 
+/// What an optimised module's key says went into it (key.rs).
+const IPO_RUNTIME: &str = "ipo runtime";
+
 impl Jit {
     /// Adds the helpers' bitcode (or IR) file as this JIT's IPO runtime.
     pub fn add_ipo_runtime(&self, path: impl AsRef<std::path::Path>) -> Result<IpoRuntime> {
@@ -189,7 +192,7 @@ impl Jit {
         }
         module.verify()?;
         // What it was made from now includes the runtime (its object depends on it).
-        module.mix_into_key("ipo runtime", &runtime.bitcode);
+        module.mix_into_key(IPO_RUNTIME, &runtime.bitcode);
         Ok(module)
     }
 
@@ -199,8 +202,21 @@ impl Jit {
         module: Module<'_>,
         runtime: &IpoRuntime,
     ) -> Result<ModuleHandle> {
-        let optimized = self.optimize_with_runtime(module, runtime)?;
-        self.add_module(optimized)
+        // What the optimised module is made of is known before optimising: with an object
+        // cache, a hit skips the import, the O3 pipeline and code generation.
+        let name = module.name().to_owned();
+        if module.owner() != self.id() {
+            return Err(Error::ForeignModule { name });
+        }
+        if module.has_structors() && !self.run_structors() {
+            return Err(Error::Constructors { name });
+        }
+        let key = module.key().with(IPO_RUNTIME, &runtime.bitcode);
+        let compiled = self.object_for(&name, key, || {
+            let optimized = self.optimize_with_runtime(module, runtime)?;
+            self.compile_here(optimized)
+        })?;
+        self.add_compiled(&name, compiled, self.cached_limits())
     }
 }
 

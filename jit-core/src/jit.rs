@@ -31,6 +31,7 @@ use crate::key::ModuleKey;
 use crate::llvm::{Diagnostics, c_string, session_error_reporter, take_error};
 use crate::module::Module;
 use crate::object_file::{ObjectLimits, inspect};
+use crate::objects::Objects;
 use crate::registry::Registry;
 use crate::signature::{
     CallingConvention, JitFn, JitReturn, JitValue, Signature, Value, ValueType, check_call,
@@ -95,7 +96,7 @@ pub struct Jit {
     /// Compile workers for untrusted modules, started on first use.
     pool: CompilerPool,
     /// The code generation settings of every module.
-    codegen: Codegen,
+    pub(crate) codegen: Codegen,
     /// Target machines for in-process compilation, one per compiling thread at a time (a
     /// TargetMachine is not thread-safe).
     machines: Mutex<Vec<TargetMachine>>,
@@ -103,6 +104,10 @@ pub struct Jit {
     run_structors: bool,
     /// The perf map and jitdump this JIT's code goes to, if any.
     pub(crate) profilers: Profilers,
+    /// What tools see of its code (part of a cached object's key).
+    pub(crate) tools: Tools,
+    /// The object cache, if any, and its counters.
+    pub(crate) objects: Objects,
 }
 
 // SAFETY: ORC's ExecutionSession is designed for concurrent use: adding objects and looking
@@ -170,17 +175,32 @@ extern "C" fn runtime_dyld_layer(
     }
 }
 
+/// What a JIT is built with besides its target machine, sources and workers (the builder's
+/// settings).
+pub(crate) struct Settings {
+    pub(crate) codegen: Codegen,
+    pub(crate) run_structors: bool,
+    pub(crate) layer: ObjectLayer,
+    pub(crate) tools: Tools,
+    /// The object cache's directory and size limit.
+    pub(crate) cache: Option<(std::path::PathBuf, u64)>,
+}
+
 impl Jit {
     /// A JIT for `machine` (handed to LLVM) with `sources`, in search order.
     pub(crate) fn create(
         machine: TargetMachine,
         sources: Vec<SymbolSource>,
         pool: CompilerPool,
-        codegen: Codegen,
-        run_structors: bool,
-        layer: ObjectLayer,
-        tools: Tools,
+        settings: Settings,
     ) -> Result<Jit> {
+        let Settings {
+            codegen,
+            run_structors,
+            layer,
+            tools,
+            cache,
+        } = settings;
         let session_errors = Box::new(Diagnostics::default());
         // RuntimeDyld is created here whenever a debugger listener goes on it: a listener may
         // only be registered on a layer known to be RuntimeDyld's (the C API casts unchecked).
@@ -301,6 +321,8 @@ impl Jit {
             machines: Mutex::new(Vec::new()),
             run_structors,
             profilers: Profilers::open(&tools)?,
+            tools,
+            objects: Objects::open(cache.as_ref()),
         };
         // SAFETY: the session lives as long as the LLJIT; the reporter's context is the
         // session_errors box, which Jit::drop frees only after disposing the LLJIT.
@@ -360,12 +382,40 @@ impl Jit {
         if module.has_structors() && !self.run_structors {
             return Err(Error::Constructors { name });
         }
-        let compiled = self.compile_here(module)?;
-        self.add_compiled(&name, compiled, None)
+        let key = module.key();
+        let compiled = self.object_for(&name, key, || self.compile_here(module))?;
+        self.add_compiled(&name, compiled, self.cached_limits())
+    }
+
+    /// Parses, compiles and adds a module from its bytes, as [`Jit::parse_module`] and
+    /// [`Jit::add_module`] do; with an object cache ([`JitBuilder::object_cache`]), a module
+    /// the cache has is not even parsed.
+    ///
+    /// [`JitBuilder::object_cache`]: crate::JitBuilder::object_cache
+    pub fn add_module_bytes(&self, name: &str, bytes: &[u8]) -> Result<ModuleHandle> {
+        self.not_reentrant()?;
+        let compiled = self.object_for(name, ModuleKey::of(bytes), || {
+            let module = self.parse_module(name, bytes)?;
+            if module.has_structors() && !self.run_structors {
+                return Err(Error::Constructors {
+                    name: name.to_owned(),
+                });
+            }
+            self.compile_here(module)
+        })?;
+        self.add_compiled(name, compiled, self.cached_limits())
+    }
+
+    /// What the host allocates for an object it did not compile itself in this call: with a
+    /// cache, an object may come from disk, which is bounded like a worker's.
+    pub(crate) fn cached_limits(&self) -> Option<ObjectLimits> {
+        self.cache_stats()
+            .enabled
+            .then(|| self.pool.object_limits())
     }
 
     /// Compiles `module` on this thread, with one of the JIT's target machines.
-    fn compile_here(&self, module: Module<'_>) -> Result<Compiled> {
+    pub(crate) fn compile_here(&self, module: Module<'_>) -> Result<Compiled> {
         let machine = self
             .machines
             .lock()
@@ -400,7 +450,9 @@ impl Jit {
     /// worker and a copy of the object, and keeps the host alive.
     pub fn add_module_isolated(&self, name: &str, bytes: &[u8]) -> Result<ModuleHandle> {
         self.not_reentrant()?;
-        let compiled = self.pool.compile(name, bytes, self.codegen)?;
+        let compiled = self.object_for(name, ModuleKey::of(bytes), || {
+            self.pool.compile(name, bytes, self.codegen)
+        })?;
         self.add_compiled(name, compiled, Some(self.pool.object_limits()))
     }
 
@@ -429,7 +481,9 @@ impl Jit {
                         let Some((name, bytes)) = modules.get(i) else {
                             break;
                         };
-                        let result = self.pool.compile(name, bytes, self.codegen);
+                        let result = self.object_for(name, ModuleKey::of(bytes), || {
+                            self.pool.compile(name, bytes, self.codegen)
+                        });
                         *compiled[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
                     }
                 });
@@ -451,7 +505,7 @@ impl Jit {
     /// structure, its size against `limits`, its unwind information), takes its symbols from
     /// its own symbol table (with the IR's signatures), checks declarations, links it into ORC,
     /// and runs its constructors.
-    fn add_compiled(
+    pub(crate) fn add_compiled(
         &self,
         name: &str,
         compiled: Compiled,
@@ -790,6 +844,11 @@ impl Jit {
     /// This JIT's process-unique id.
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// Whether modules' constructors and destructors may run.
+    pub(crate) fn run_structors(&self) -> bool {
+        self.run_structors
     }
 }
 

@@ -36,3 +36,35 @@ impl std::fmt::Debug for ModuleKey {
         write!(f, "ModuleKey({})", self.short())
     }
 }
+
+/// The key of the object file a module compiles to: everything that changes the object. The
+/// module's identity (its bytes; an IPO runtime's too), its name (the object's file symbol),
+/// the LLVM that compiles it (version, as libLLVM reports it when it can), the target (triple,
+/// CPU, CPU features), the code generation settings, the debugger and profiler switches,
+/// jit-core's own version and the cache format.
+pub(crate) fn object_key(
+    module: &ModuleKey,
+    name: &str,
+    codegen: &crate::target::Codegen,
+    tools: &crate::target::Tools,
+) -> [u8; 32] {
+    let host = crate::target::Host::get();
+    let mut hash = Sha256::new();
+    let mut field = |label: &str, value: &[u8]| {
+        hash.update((label.len() as u64).to_le_bytes());
+        hash.update(label.as_bytes());
+        hash.update((value.len() as u64).to_le_bytes());
+        hash.update(value);
+    };
+    field("format", &crate::cache::FORMAT_VERSION.to_le_bytes());
+    field("jit-core", env!("CARGO_PKG_VERSION").as_bytes());
+    field("llvm", crate::version::llvm_version().as_bytes());
+    field("triple", host.triple.as_bytes());
+    field("cpu", host.cpu.as_bytes());
+    field("features", host.features.as_bytes());
+    field("codegen", format!("{codegen:?}").as_bytes());
+    field("tools", format!("{tools:?}").as_bytes());
+    field("name", name.as_bytes());
+    field("module", &module.0);
+    hash.finalize().into()
+}

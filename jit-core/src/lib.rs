@@ -248,6 +248,7 @@ mod lookup;
 mod lower;
 mod module;
 mod object_file;
+mod objects;
 mod profiler;
 mod registry;
 mod signature;
@@ -264,6 +265,7 @@ pub use ipo::IpoRuntime;
 pub use isolate::{IsolationLimits, WorkerProgram, serve_if_worker};
 pub use jit::{Function, Jit, ModuleHandle};
 pub use module::Module;
+pub use objects::CacheStats;
 pub use signature::{
     CallingConvention, Extension, JitFn, JitReturn, JitValue, Signature, Value, ValueType,
 };

@@ -92,7 +92,6 @@
 //! later call says so.
 
 // JitBuilder's profiler switches (issue 24) are what will call this.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -477,12 +476,6 @@ impl JitDump {
             return Ok(());
         }
         current_dump(&mut lock(&JIT_DUMP))?.write(records)
-    }
-
-    /// What a module's removal needs in the jitdump: nothing, so this writes nothing (see the
-    /// module docs: the next load at the same addresses takes over from its timestamp on).
-    pub(crate) fn remove(&self, _regions: &[CodeRegion<'_>]) -> Result<(), String> {
-        Ok(())
     }
 }
 
@@ -1171,7 +1164,7 @@ mod tests {
         let code = |_: &CodeRegion<'_>| -> &'static [u8] { &[0xc3] };
         one.add(&[region("from_one", 0x1000, 1)], code).unwrap();
         two.add(&[region("from_two", 0x2000, 1)], code).unwrap();
-        one.remove(&[region("from_one", 0x1000, 1)]).unwrap();
+        // (A module removed here: nothing to write, see the module docs.)
         let err = JitDump::open(Some(Path::new("/var/tmp"))).unwrap_err();
         assert!(err.contains("jit-core writes one per process"), "{err}");
         let err = JitDump::open(Some(Path::new("/no/such/dir"))).unwrap_err();
@@ -1311,7 +1304,7 @@ mod tests {
                 let regions = [first.region("jit_first")];
                 dump.add(&regions, |_| first.code()).unwrap();
                 first.spin(0.6);
-                dump.remove(&regions).unwrap();
+                // (Removed: nothing to write; the next load takes over.)
                 let at = first.page as usize;
                 drop(first);
                 let second = Spinner::new(Some(at));

@@ -225,9 +225,7 @@ mod tests {
                 .chain(weak.iter().map(def(Strength::Weak)))
                 .collect(),
             referenced: referenced.iter().map(|s| s.to_string()).collect(),
-            declared: Vec::new(),
-            weak_references: Vec::new(),
-            structors: Default::default(),
+            ..ModuleSymbols::default()
         }
     }
 

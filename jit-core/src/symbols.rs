@@ -23,6 +23,10 @@ pub(crate) struct ModuleSymbols {
     /// The constructors and destructors taken out of the module (see structors.rs).
     #[serde(default)]
     pub(crate) structors: Structors,
+    /// Why the object is only valid in this process (it holds an absolute address), if it is:
+    /// such an object is never cached.
+    #[serde(default)]
+    pub(crate) process_specific: Option<String>,
 }
 
 /// One symbol a module defines.
@@ -103,6 +107,7 @@ impl ModuleSymbols {
                 .collect(),
             declared: ir.declared,
             structors: ir.structors,
+            process_specific: ir.process_specific,
         }
     }
 }

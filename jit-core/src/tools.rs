@@ -26,7 +26,8 @@ pub(crate) struct Profilers {
 impl Profilers {
     /// Opens what `tools` asks for.
     pub(crate) fn open(tools: &Tools) -> Result<Profilers> {
-        let failed = |what: &str, reason: String| Error::Llvm(format!("cannot open {what}: {reason}"));
+        let failed =
+            |what: &str, reason: String| Error::Llvm(format!("cannot open {what}: {reason}"));
         Ok(Profilers {
             map: if tools.perf_map {
                 Some(PerfMap::open().map_err(|r| failed("the perf map", r))?)
@@ -46,14 +47,19 @@ impl Profilers {
     }
 }
 
+/// A function of an object: (name, section, offset in the section, size).
+type Function = (String, usize, u64, u64);
+/// A name an object defines in a section, with its offset there.
+type Anchor = (String, u64);
+
 /// A module's functions as its object has them, and how to find where each section landed.
 #[derive(Debug, Default)]
 pub(crate) struct CodeLayout {
-    /// (name, section, offset in the section, size) of every function.
-    functions: Vec<(String, usize, u64, u64)>,
-    /// For each section with code: names the module defines there, with their offsets, to look
-    /// up (the first one the module itself provides is used).
-    anchors: HashMap<usize, Vec<(String, u64)>>,
+    /// Every function.
+    functions: Vec<Function>,
+    /// For each section with code: names the module defines there, to look up (the first one
+    /// the module itself provides is used).
+    anchors: HashMap<usize, Vec<Anchor>>,
 }
 
 impl CodeLayout {
@@ -123,7 +129,7 @@ impl Jit {
 
     /// Each function of module `id` at its final address: (name, address, size).
     fn code_regions(&self, id: u64) -> Vec<(String, u64, u64)> {
-        let (layout, provided): (Vec<(String, usize, u64, u64)>, HashMap<usize, Vec<(String, u64)>>) = {
+        let (layout, provided): (Vec<Function>, HashMap<usize, Vec<Anchor>>) = {
             let modules = self.lock_modules();
             let Some(layout) = modules.loaded.get(&id).map(|l| &l.code) else {
                 return Vec::new();

@@ -219,3 +219,20 @@ pub(crate) unsafe fn enable_jitlink_debug_support(
         None
     }
 }
+
+/// The LLVM that compiles, as precisely as it can be known: libLLVM's own version from LLVM 16 on
+/// (`LLVMGetVersion`: what runs, even after a minor upgrade of the shared library), the build's
+/// (`llvm-config --version`, recorded by build.rs) before.
+pub(crate) fn llvm_version() -> String {
+    #[cfg(any(jit_llvm = "16", jit_llvm = "19", jit_llvm = "22"))]
+    {
+        let (mut major, mut minor, mut patch) = (0, 0, 0);
+        // SAFETY: writes three integers.
+        unsafe { llvm_sys::core::LLVMGetVersion(&mut major, &mut minor, &mut patch) };
+        format!("{major}.{minor}.{patch}")
+    }
+    #[cfg(not(any(jit_llvm = "16", jit_llvm = "19", jit_llvm = "22")))]
+    {
+        env!("JIT_CORE_LLVM_BUILD_VERSION").to_owned()
+    }
+}

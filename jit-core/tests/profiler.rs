@@ -100,6 +100,7 @@ fn profile(how: &str) -> (f64, String) {
     // SAFETY: set before any thread of this test reads the environment for the child.
     unsafe { std::env::set_var("JIT_CORE_PROFILEE", how) };
     perf(&record, &dir);
+    // SAFETY: as above; the child has been started.
     unsafe { std::env::remove_var("JIT_CORE_PROFILEE") };
     let data = if how.contains("dump") {
         perf(
