@@ -55,6 +55,12 @@ fn everything(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
         "{cargo} clippy --workspace --all-targets --quiet {version...} -- -D warnings"
     )
     .run()?;
+    // The benchmarks are compiled only with xtask's `bench` feature.
+    cmd!(
+        sh,
+        "{cargo} clippy --package xtask --features bench --all-targets --quiet -- -D warnings"
+    )
+    .run()?;
     progress!("test: LLVM {llvm}: [3/8] cargo test");
     cmd!(sh, "{cargo} test --workspace {version...}").run()?;
     progress!("test: LLVM {llvm}: [4/8] cargo doc (warnings are errors)");
