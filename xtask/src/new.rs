@@ -26,6 +26,12 @@ use crate::{progress, project_root};
 /// cargo-generate's own file, not part of the generated project.
 const TEMPLATE_CONFIG: &str = "cargo-generate.toml";
 
+/// The ending of a template file whose name loses it in the project: the template's manifest is
+/// `Cargo.toml.liquid`, so that cargo never reads a template as a package (its package name is
+/// a placeholder). cargo-generate drops the same ending (one of it: `x.liquid.liquid` becomes
+/// `x.liquid`).
+const TEMPLATE_SUFFIX: &str = ".liquid";
+
 impl New {
     pub(crate) fn run(self, _sh: &Shell) -> anyhow::Result<()> {
         let name = match &self.name {
@@ -233,11 +239,14 @@ fn template_files(
         let name = name
             .to_str()
             .with_context(|| format!("{}: not a UTF-8 name", entry.path().display()))?;
-        let path = format!("{prefix}{name}");
         if entry.file_type()?.is_dir() {
-            template_files(&entry.path(), &format!("{path}/"), values, out)?;
+            template_files(&entry.path(), &format!("{prefix}{name}/"), values, out)?;
             continue;
         }
+        let path = format!(
+            "{prefix}{}",
+            name.strip_suffix(TEMPLATE_SUFFIX).unwrap_or(name)
+        );
         let source = entry.path();
         let mut text = std::fs::read_to_string(&source)
             .with_context(|| format!("reading {}", source.display()))?;
