@@ -284,10 +284,13 @@ impl Build {
         }
     }
 
-    /// [`Build::try_emit`] for build scripts: on error, stops the build with a readable message.
+    /// [`Build::try_emit`] for build scripts: on error, prints it and stops the build script
+    /// (exit status 1). Not a panic: cargo shows the message as the last thing, alone, with no
+    /// panic location or backtrace note around it (cc does the same).
     pub fn emit(&self) {
         if let Err(e) = self.try_emit() {
-            panic!("\n\njit-linkage: {e}\n\n");
+            eprintln!("\nerror: jit-linkage: {e}\n");
+            std::process::exit(1);
         }
     }
 }
@@ -309,19 +312,19 @@ fn prove_all(libraries: &[Built<'_>]) -> Result<()> {
             None => Vec::new(),
         };
         for file in files.into_iter().flatten() {
-            // A prebuilt file is proven (and named in errors) where the manifest says it is,
-            // not as the copy in OUT_DIR.
+            // A prebuilt or system file is proven (and named in errors) where the manifest or
+            // pkg-config says it is, not as the copy in OUT_DIR.
+            let is_archive = Some(file) == built.got.archive.as_ref();
             let file = match &built.lib.origin {
                 Origin::Prebuilt {
                     static_lib,
                     shared_lib,
                 } => {
-                    let original = if Some(file) == built.got.archive.as_ref() {
-                        static_lib
-                    } else {
-                        shared_lib
-                    };
+                    let original = if is_archive { static_lib } else { shared_lib };
                     original.as_ref().unwrap_or(file)
+                }
+                Origin::PkgConfig(_) if is_archive => {
+                    built.got.archive_source.as_ref().unwrap_or(file)
                 }
                 _ => file,
             };

@@ -82,6 +82,17 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             directives.push(Directive::RerunIfChanged(input.clone()));
         }
     }
+    let mut env_vars: Vec<&String> = Vec::new();
+    for var in request.libraries.iter().flat_map(|b| &b.got.env_vars) {
+        if !env_vars.contains(&var) {
+            env_vars.push(var);
+        }
+    }
+    directives.extend(
+        env_vars
+            .into_iter()
+            .map(|var| Directive::RerunIfEnvChanged(var.clone())),
+    );
     for built in &request.libraries {
         let lib = built.lib;
         let bitcode = built.got.dir.join(lib.bitcode_file_name());
@@ -410,6 +421,25 @@ symbols = ["d_one"]
             assert!(lines.contains(&expected.to_owned()), "{lines:#?}");
         }
         assert!(plan.note.is_empty());
+    }
+
+    #[test]
+    fn each_variable_read_is_a_rerun_line_once() {
+        let m = manifest();
+        let mut s = built(&m, "s", Some(Linkage::Static));
+        let mut d = built(&m, "d", Some(Linkage::Dynamic));
+        s.got.env_vars = vec!["PKG_CONFIG_PATH".into(), "S_NO_PKG_CONFIG".into()];
+        d.got.env_vars = vec!["PKG_CONFIG_PATH".into(), "D_NO_PKG_CONFIG".into()];
+        let plan = run(&m, vec![s, d], false);
+        let lines: Vec<String> = plan.directives.iter().map(|d| d.to_string()).collect();
+        for var in ["PKG_CONFIG_PATH", "S_NO_PKG_CONFIG", "D_NO_PKG_CONFIG"] {
+            let line = format!("cargo:rerun-if-env-changed={var}");
+            assert_eq!(
+                lines.iter().filter(|l| **l == line).count(),
+                1,
+                "{lines:#?}"
+            );
+        }
     }
 
     #[test]
