@@ -180,10 +180,8 @@ impl Build {
                 "write the dynamic list",
             )?;
         }
-        if !plan.note.is_empty() {
-            let object = note_object(&target, &plan.note)?;
-            write(&note_path, &object, "write the symbol note")?;
-        }
+        let object = note_object(&target, &plan.note)?;
+        write(&note_path, &object, "write the symbol note")?;
         if !plan.runtime_libraries.is_empty() {
             // Next to the binaries, the examples (`examples/`) and the test and bench binaries
             // (`deps/` of the build directory, where cargo runs them from), each found by its

@@ -15,7 +15,9 @@
 //!   layout has `bin/` and `lib/`), with no `LD_LIBRARY_PATH` and no build path inside;
 //! - **both**: link a small object into the binaries carrying an ELF note (see [`read_note`])
 //!   that lists each symbol the JIT code needs and the library meant to provide it, so that
-//!   verify-symbols can check the binary wherever it is copied.
+//!   verify-symbols can check the binary wherever it is copied. A binary whose build links no
+//!   library (its C helpers inlined from bitcode, or loaded at run time) carries the note too,
+//!   listing no symbol: verify-symbols then checks that it can start and host the JIT.
 //!
 //! The C compile is the `cc` crate's, with its own handling of `CC`, `CFLAGS`, `TARGET`,
 //! `OPT_LEVEL` and the `rerun-if-env-changed` lines; the headers each source includes (from the

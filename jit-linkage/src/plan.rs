@@ -148,16 +148,12 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             file: file.clone(),
         }));
     }
-    if note.is_empty() {
-        return Plan {
-            directives,
-            dynamic_list: None,
-            runtime_libraries: Vec::new(),
-            note,
-        };
-    }
-    // The note object is an argument of its own: a path with commas or spaces stays whole.
-    // `rustc-link-arg` reaches every linked target: binaries, tests, examples and benches.
+    // Every binary of a jit-linkage build carries the note, even one that links no library
+    // (its JIT code gets the libraries from bitcode, IPO, or loads them at run time): it then
+    // records that the process must provide nothing, and verify-symbols checks that the binary
+    // can start, instead of taking it for a binary built without jit-linkage. The note object
+    // is an argument of its own: a path with commas or spaces stays whole. `rustc-link-arg`
+    // reaches every linked target: binaries, tests, examples and benches.
     directives.push(Directive::LinkArg(request.note_path.display().to_string()));
 
     // A dependency (pkg-config's other `-l`) that the build links itself is linked once, the
@@ -401,16 +397,19 @@ symbols = ["d_one"]
     }
 
     #[test]
-    fn artifacts_and_bitcode_only_set_env_vars_and_link_nothing() {
+    fn artifacts_and_bitcode_only_set_env_vars_and_link_only_the_empty_note() {
         let m = manifest();
         let mut s = built(&m, "s", None);
         s.artifacts = true;
         s.bitcode = true;
         let plan = run(&m, vec![s], false);
-        assert!(
-            link_lines(&plan)
-                .iter()
-                .all(|l| l.starts_with("cargo:rustc-env="))
+        let (env, linked): (Vec<String>, Vec<String>) = link_lines(&plan)
+            .into_iter()
+            .partition(|l| l.starts_with("cargo:rustc-env="));
+        assert_eq!(env.len(), 3, "{env:?}");
+        assert_eq!(
+            linked,
+            ["cargo:rustc-link-arg=/out/a, b/jit-linkage-note.o"]
         );
         let lines: Vec<String> = plan.directives.iter().map(|d| d.to_string()).collect();
         for expected in [
