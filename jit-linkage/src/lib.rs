@@ -38,6 +38,7 @@ mod directive;
 mod manifest;
 mod note;
 mod plan;
+mod runtime_dir;
 mod symbols;
 mod system_library;
 mod target;
