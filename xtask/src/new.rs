@@ -116,6 +116,10 @@ impl New {
             self.linkage.dir(),
             self.path.display()
         );
+        progress!(
+            "new: the project builds from any directory; its aliases `cargo verify-symbols` and \
+             `cargo dist` (.cargo/config.toml) work only in its directory, where cargo reads them"
+        );
         Ok(())
     }
 }
