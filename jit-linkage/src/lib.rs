@@ -23,6 +23,8 @@
 //! `OPT_LEVEL` and the `rerun-if-env-changed` lines; the headers each source includes (from the
 //! compiler's `-MMD` output) are inputs of the build, so cargo alone decides what is fresh.
 //!
+//! The manifest's keys are documented on [`Manifest`].
+//!
 //! ```no_run
 //! // In `fn main` of the build.rs of a binary whose JIT code calls the `external` library:
 //! jit_linkage::Build::new()
