@@ -252,6 +252,25 @@ pub enum Error {
         /// The Debian package that probably provides the package.
         debian_package: String,
     },
+    /// pkg-config knows the package, but not packages it requires (`Requires`,
+    /// `Requires.private`).
+    #[error(
+        "library `{library}`: pkg-config knows the package {package}, but not the packages it \
+         requires: {}. pkg-config says:\n{}\nInstall them, or set PKG_CONFIG_PATH to the \
+         directories of their .pc files",
+        system_library::describe_packages(missing),
+        indent(pkg_config_says)
+    )]
+    PkgConfigRequiresMissing {
+        /// The manifest library.
+        library: String,
+        /// The package it gives.
+        package: String,
+        /// The required packages pkg-config does not know.
+        missing: Vec<String>,
+        /// What pkg-config printed.
+        pkg_config_says: String,
+    },
     /// pkg-config could not be run or refused to run.
     #[error("library `{library}`: `pkg_config = \"{package}\"`: {message}")]
     PkgConfig {

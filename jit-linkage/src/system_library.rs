@@ -164,19 +164,68 @@ pub(crate) fn obtain(lib: &Library, dir: PathBuf, needs: Needs, package: &str) -
 fn probe_error(lib: &Library, package: &str, error: pkg_config::Error) -> Error {
     match &error {
         pkg_config::Error::ProbeFailure { output, .. }
-        | pkg_config::Error::Failure { output, .. } => Error::PkgConfigUnknownPackage {
-            library: lib.name.clone(),
-            package: package.to_owned(),
-            pkg_config_says: said(output),
-            close: close_packages(package),
-            debian_package: debian::package_of_pc(package),
-        },
+        | pkg_config::Error::Failure { output, .. } => {
+            let pkg_config_says = said(output);
+            let required = missing_requirements(&pkg_config_says, package);
+            if required.is_empty() {
+                Error::PkgConfigUnknownPackage {
+                    library: lib.name.clone(),
+                    package: package.to_owned(),
+                    pkg_config_says,
+                    close: close_packages(package),
+                    debian_package: debian::package_of_pc(package),
+                }
+            } else {
+                Error::PkgConfigRequiresMissing {
+                    library: lib.name.clone(),
+                    package: package.to_owned(),
+                    missing: required,
+                    pkg_config_says,
+                }
+            }
+        }
         _ => Error::PkgConfig {
             library: lib.name.clone(),
             package: package.to_owned(),
             message: error.to_string().trim().to_owned(),
         },
     }
+}
+
+/// The packages that pkg-config's message `said` reports missing as required by another
+/// package than the one asked for: `Package 'X', required by 'Y', not found` (both pkg-config and
+/// pkgconf write it; the package asked for itself is required by `virtual:world`, or by none).
+fn missing_requirements(said: &str, package: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    for line in said.lines() {
+        let Some(rest) = line.trim().strip_prefix("Package '") else {
+            continue;
+        };
+        let Some((name, rest)) = rest.split_once("', required by '") else {
+            continue;
+        };
+        let requirer = rest.strip_suffix("', not found").unwrap_or(rest);
+        let name = name.to_owned();
+        if name != package && requirer != "virtual:world" && !missing.contains(&name) {
+            missing.push(name);
+        }
+    }
+    missing
+}
+
+/// pkg-config package names as a user reads them, each with its Debian package:
+/// `libnghttp2 (on Debian probably libnghttp2-dev)`.
+pub(crate) fn describe_packages(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| {
+            format!(
+                "{name} (on Debian probably {})",
+                debian::package_of_pc(name)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a failed pkg-config run printed (stderr, else stdout, else its exit status).
@@ -339,6 +388,19 @@ mod tests {
         assert_eq!(closest_names("curl", known.into_iter()), ["libcurl"]);
         assert_eq!(closest_names("png", known.into_iter()), ["libpng16"]);
         assert!(closest_names("yaml", known.into_iter()).is_empty());
+    }
+
+    #[test]
+    fn requirements_pkg_config_misses_are_told_from_the_package_itself() {
+        let said = "Package libnghttp2 was not found in the pkg-config search path.\n\
+                    Package 'libnghttp2', required by 'libcurl', not found\n\
+                    Package 'libpsl', required by 'libcurl', not found";
+        assert_eq!(
+            missing_requirements(said, "libcurl"),
+            ["libnghttp2", "libpsl"]
+        );
+        let own = "Package 'libxml2', required by 'virtual:world', not found";
+        assert!(missing_requirements(own, "libxml2").is_empty());
     }
 
     #[test]

@@ -82,6 +82,36 @@ fn a_static_link_names_the_libraries_its_package_needs_that_are_missing() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// libcurl's `.pc` also requires other packages (`Requires.private`); when one of their `.pc`
+/// files is missing, pkg-config fails for libcurl, which it does know: the error says which
+/// package is missing, not that libcurl is unknown.
+#[test]
+fn a_package_whose_required_package_is_missing_is_not_called_unknown() {
+    let dir = scratch().join("requires");
+    let pc = pc_package(&dir, "curlreq", "curlreq", "-lm");
+    let path = pc.join("curlreq.pc");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{text}Requires.private: jitlinkage-absent-http2\n"),
+    )
+    .unwrap();
+    let manifest =
+        "[[library]]\nname = \"curl\"\npkg_config = \"curlreq\"\nsymbols = [\"curlreq_version\"]\n";
+    let project = package(&dir, "requires-curlreq", ".link_static(\"curl\")", manifest);
+    let out = build(&project, &[], &[("PKG_CONFIG_PATH", &pc)]);
+    let text = stderr(&out);
+    assert!(!out.status.success(), "the build passed:\n{text}");
+    for expected in [
+        "library `curl`: pkg-config knows the package curlreq, but not the packages it requires: \
+         jitlinkage-absent-http2 (on Debian probably libjitlinkage-absent-http2-dev)",
+        "required by 'curlreq'",
+    ] {
+        assert!(text.contains(expected), "no `{expected}` in:\n{text}");
+    }
+    assert!(!text.contains("does not know the package"), "{text}");
+}
+
 /// `pkg_config = "libxml2"`, where Debian's libxml2-dev installs `libxml-2.0.pc`: the error
 /// says what pkg-config said (it used to keep only an empty first line), offers the close name
 /// with the package that installed it, and guesses the Debian package of the name given right
