@@ -1,10 +1,12 @@
 //! The IPO demo: the forum's `f_WRAPPED` with its C helper inlined from precompiled bitcode.
 //!
-//! `demo-ipo BITCODE [--print-ir]` prints the unwrapped value, whether the helper call was
-//! inlined, and the helper's call counter. `demo-ipo BITCODE --bench N` times N helper calls in
-//! JIT code, inlined (checked: the call is gone) and as a plain call through this process's
+//! `demo-ipo [BITCODE] [--print-ir]` prints the unwrapped value, whether the helper call was
+//! inlined, and the helper's call counter. `demo-ipo [BITCODE] --bench N` times N helper calls
+//! in JIT code, inlined (checked: the call is gone) and as a plain call through this process's
 //! symbol, each twice in the order inlined, plain, plain, inlined, and prints
 //! `inlined NS plain NS result R` (the mean nanoseconds per call) for `cargo xtask bench ipo`.
+//! Without BITCODE it uses the helpers' bitcode its build compiled, which it carries: a copy of
+//! the binary alone (`cargo xtask dist` ships one) needs no file next to it.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -13,13 +15,17 @@ use jit_core::{Error, IpoRuntime, Jit};
 
 const WRAPPED: &str = include_str!("../wrapped.ll");
 const SCALE_LOOP: &str = include_str!("../scale_loop.ll");
+/// The helpers' bitcode this binary's build script compiled (jit-linkage, with clang-N of the
+/// JIT's LLVM).
+const BUILT_HELPERS: &[u8] = include_bytes!(env!("JIT_LINKAGE_BITCODE_WRAPPED"));
 
-const USAGE: &str = "usage: demo-ipo HELPERS.bc [--print-ir | --bench N]
+const USAGE: &str = "usage: demo-ipo [HELPERS.bc] [--print-ir | --bench N]
 
-JITs the forum's f_WRAPPED with the C helpers of HELPERS.bc (cargo xtask build-libs writes
-target/c-libs/wrapped.bc) imported for inlining, and prints the result, whether the helper
-call was inlined, and the helper's call counter. --print-ir also prints the optimised IR;
---bench N times N helper calls, inlined and through the process symbol (ns per call).";
+JITs the forum's f_WRAPPED with the C helpers of HELPERS.bc (default: the helpers' bitcode this
+binary's build compiled, which it carries; cargo xtask build-libs writes target/c-libs/wrapped.bc)
+imported for inlining, and prints the result, whether the helper call was inlined, and the
+helper's call counter. --print-ir also prints the optimised IR; --bench N times N helper calls,
+inlined and through the process symbol (ns per call).";
 
 #[repr(C)]
 struct WrappedValue {
@@ -30,14 +36,19 @@ struct WrappedValue {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let result = match args.as_slice() {
-        ["-h" | "--help"] => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        [bitcode] => demo(bitcode, false),
-        [bitcode, "--print-ir"] => demo(bitcode, true),
-        [bitcode, "--bench", n] => match n.parse() {
+    if matches!(args.as_slice(), ["-h" | "--help"]) {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    // A first argument that is not a flag is the bitcode file.
+    let (bitcode, rest) = match args.as_slice() {
+        [first, rest @ ..] if !first.starts_with('-') => (Some(*first), rest),
+        rest => (None, rest),
+    };
+    let result = match rest {
+        [] => demo(bitcode, false),
+        ["--print-ir"] => demo(bitcode, true),
+        ["--bench", n] => match n.parse() {
             Ok(n) => bench(bitcode, n),
             Err(_) => {
                 eprintln!("error: --bench takes a number of calls, not `{n}`");
@@ -58,11 +69,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn runtime(jit: &Jit, bitcode: &str) -> Result<IpoRuntime, Error> {
-    jit.add_ipo_runtime(bitcode)
+/// The helpers as `jit`'s IPO runtime: from the file `bitcode`, or the ones this binary carries.
+fn runtime(jit: &Jit, bitcode: Option<&str>) -> Result<IpoRuntime, Error> {
+    match bitcode {
+        Some(path) => jit.add_ipo_runtime(path),
+        None => jit.add_ipo_runtime_bitcode("wrapped.bc (built in)", BUILT_HELPERS),
+    }
 }
 
-fn demo(bitcode: &str, print_ir: bool) -> Result<(), Error> {
+fn demo(bitcode: Option<&str>, print_ir: bool) -> Result<(), Error> {
     let jit = Jit::new()?;
     let runtime = runtime(&jit, bitcode)?;
     let module = jit.parse_module("wrapped.ll", WRAPPED.as_bytes())?;
@@ -106,7 +121,7 @@ fn time_loop(jit: &Jit, n: i64) -> Result<(f64, i64), Error> {
     Ok((start.elapsed().as_nanos() as f64 / n as f64, result))
 }
 
-fn bench(bitcode: &str, n: i64) -> Result<(), Error> {
+fn bench(bitcode: Option<&str>, n: i64) -> Result<(), Error> {
     let inlined_jit = Jit::new()?;
     let runtime = runtime(&inlined_jit, bitcode)?;
     let module = inlined_jit.parse_module("scale_loop.ll", SCALE_LOOP.as_bytes())?;

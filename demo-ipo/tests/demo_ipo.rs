@@ -46,3 +46,25 @@ fn bad_bitcode_exits_1_naming_the_file() {
         "{stderr}"
     );
 }
+
+/// `cargo xtask dist` ships demo-ipo alone in bin/: it used to need the bitcode as an argument,
+/// and none was shipped. A copy of the binary, alone in a directory, with an empty environment,
+/// runs on the helpers it carries.
+#[test]
+fn a_copy_alone_runs_on_the_helpers_it_carries() {
+    let dir = std::env::temp_dir().join("demo-ipo-alone");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let alone = dir.join("demo-ipo");
+    std::fs::copy(env!("CARGO_BIN_EXE_demo-ipo"), &alone).unwrap();
+    let out = Command::new(&alone)
+        .env_clear()
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "f_WRAPPED() = 23333 · helper call inlined: yes · CreateWrappedValueFromInt calls: 1\n"
+    );
+}

@@ -125,8 +125,8 @@ pub fn report(result: Result<i32, Error>, hint: &str) -> ExitCode {
 fn usage(program: &str) -> String {
     format!(
         "usage: {program} [MODULE]\n       {program} --bench-calls N\n\nJIT-compiles MODULE \
-         (.ll or .bc; default: the bundled module.ll) and prints the result of its `i32 f()`. \
-         --bench-calls N times N calls of the C library's external_function from JIT code and \
+         (.ll or .bc; default: the bundled module.ll) and prints the result of its\n`i32 f()`. \
+         --bench-calls N times N calls of the C library's external_function from JIT code\nand \
          prints the nanoseconds per call."
     )
 }

@@ -30,6 +30,31 @@ fn prints_f_equals_42() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "f() = 42\n");
 }
 
+/// `--help` (and `-h`) is lines of text a terminal shows as they are: the last ends in one
+/// newline, and none of the description runs on for a whole screen (it was one line of 230
+/// characters).
+#[test]
+fn help_is_wrapped_lines_ending_in_a_newline() {
+    for flag in ["--help", "-h"] {
+        let out = Command::new(BINARY).arg(flag).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.ends_with(".\n") && !text.ends_with("\n\n"),
+            "{flag}: {text:?}"
+        );
+        // After the usage lines (which hold the program's path).
+        let (_, description) = text.split_once("\n\n").unwrap();
+        for line in description.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{flag}: a line of {}: {line}",
+                line.len()
+            );
+        }
+    }
+}
+
 /// Names of the symbols defined in the binary's dynamic symbol table.
 fn exported() -> Vec<String> {
     let data = std::fs::read(BINARY).unwrap();

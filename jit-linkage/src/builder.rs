@@ -8,6 +8,7 @@ use crate::directive::{Directive, emit};
 use crate::manifest::{Library, Manifest, Origin};
 use crate::note::note_object;
 use crate::plan::{Built, Linkage, Request, plan};
+use crate::runtime_dir::{cargo_dirs, command_line_target_dir, disagreement, profile_dir};
 use crate::symbols::{Defined, clashes, prove};
 use crate::target::Platform;
 use crate::{Error, Result};
@@ -94,7 +95,8 @@ impl Build {
     /// `cargo metadata`, which knows `CARGO_TARGET_DIR`, `CARGO_BUILD_BUILD_DIR` and the config
     /// files. Set it when the target directory is given on the command line (`--target-dir`)
     /// and the build directory is set apart: neither the environment nor `cargo metadata` shows
-    /// a command-line target directory to a build script.
+    /// a command-line target directory to a build script (the build warns when it finds that
+    /// case on the command line of the cargo running it).
     pub fn runtime_dir(&mut self, dir: impl AsRef<Path>) -> &mut Build {
         self.runtime_dir = Some(dir.as_ref().to_path_buf());
         self
@@ -180,15 +182,18 @@ impl Build {
                 "write the dynamic list",
             )?;
         }
-        if !plan.note.is_empty() {
-            let object = note_object(&target, &plan.note)?;
-            write(&note_path, &object, "write the symbol note")?;
-        }
+        let object = note_object(&target, &plan.note)?;
+        write(&note_path, &object, "write the symbol note")?;
         if !plan.runtime_libraries.is_empty() {
             // Next to the binaries, the examples (`examples/`) and the test and bench binaries
             // (`deps/` of the build directory, where cargo runs them from), each found by its
             // own `$ORIGIN`.
             let dir = self.binary_dir(&out_dir)?;
+            if self.runtime_dir.is_none()
+                && let Some(command_line) = command_line_target_dir()
+            {
+                warnings.extend(disagreement(&dir, &out_dir, &command_line));
+            }
             let mut dirs = vec![dir.clone(), dir.join("examples")];
             if let Some(build_profile) = out_dir.ancestors().nth(3) {
                 dirs.push(build_profile.join("deps"));
@@ -284,10 +289,13 @@ impl Build {
         }
     }
 
-    /// [`Build::try_emit`] for build scripts: on error, stops the build with a readable message.
+    /// [`Build::try_emit`] for build scripts: on error, prints it and stops the build script
+    /// (exit status 1). Not a panic: cargo shows the message as the last thing, alone, with no
+    /// panic location or backtrace note around it (cc does the same).
     pub fn emit(&self) {
         if let Err(e) = self.try_emit() {
-            panic!("\n\njit-linkage: {e}\n\n");
+            eprintln!("\nerror: jit-linkage: {e}\n");
+            std::process::exit(1);
         }
     }
 }
@@ -309,19 +317,19 @@ fn prove_all(libraries: &[Built<'_>]) -> Result<()> {
             None => Vec::new(),
         };
         for file in files.into_iter().flatten() {
-            // A prebuilt file is proven (and named in errors) where the manifest says it is,
-            // not as the copy in OUT_DIR.
+            // A prebuilt or system file is proven (and named in errors) where the manifest or
+            // pkg-config says it is, not as the copy in OUT_DIR.
+            let is_archive = Some(file) == built.got.archive.as_ref();
             let file = match &built.lib.origin {
                 Origin::Prebuilt {
                     static_lib,
                     shared_lib,
                 } => {
-                    let original = if Some(file) == built.got.archive.as_ref() {
-                        static_lib
-                    } else {
-                        shared_lib
-                    };
+                    let original = if is_archive { static_lib } else { shared_lib };
                     original.as_ref().unwrap_or(file)
+                }
+                Origin::PkgConfig(_) if is_archive => {
+                    built.got.archive_source.as_ref().unwrap_or(file)
                 }
                 _ => file,
             };
@@ -379,64 +387,6 @@ fn cargo_env(var: &str) -> Result<OsString> {
     })
 }
 
-/// Cargo's target and build directories, as `cargo metadata` reports them for this package:
-/// it reads `CARGO_TARGET_DIR`, `CARGO_BUILD_BUILD_DIR` and the config files as the build did
-/// (but not `--target-dir` or `--config` given to the build on the command line).
-fn cargo_dirs() -> Option<(PathBuf, PathBuf)> {
-    let cargo = std::env::var_os("CARGO")?;
-    let manifest = std::env::var_os("CARGO_MANIFEST_PATH").or_else(|| {
-        let dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
-        Some(Path::new(&dir).join("Cargo.toml").into_os_string())
-    })?;
-    let out = std::process::Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .arg("--manifest-path")
-        .arg(manifest)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    let target = PathBuf::from(metadata.get("target_directory")?.as_str()?);
-    let build = match metadata.get("build_directory").and_then(|b| b.as_str()) {
-        Some(build) => PathBuf::from(build),
-        None => target.clone(),
-    };
-    Some((target, build))
-}
-
-/// Where the binaries go. `OUT_DIR` is `<build dir>/<triple/><profile>/build/<pkg>-<hash>/out`
-/// and the binaries are in `<target dir>/<triple/><profile>`: the same path below the target
-/// directory as the build script's below the build directory. When `dirs` (from `cargo
-/// metadata`) does not hold `OUT_DIR`, the directories were given on the command line, and the
-/// build directory is taken to be the target directory, as it is unless set apart.
-fn profile_dir(out_dir: &Path, dirs: Option<&(PathBuf, PathBuf)>) -> Result<PathBuf> {
-    let profile = match (out_dir.ancestors().nth(2), out_dir.ancestors().nth(3)) {
-        (Some(build), Some(profile)) if build.file_name() == Some("build".as_ref()) => profile,
-        _ => {
-            return Err(Error::Usage(format!(
-                "cannot find the binaries' directory from OUT_DIR={}; tell the build where the \
-                 binaries will be with .runtime_dir(DIR)",
-                out_dir.display()
-            )));
-        }
-    };
-    if let Some((target_dir, build_dir)) = dirs
-        && let Ok(below) = profile.strip_prefix(build_dir)
-    {
-        return Ok(target_dir.join(below));
-    }
-    Ok(profile.to_path_buf())
-}
-
 /// Copies `from` to `to` through a rename, so a process that has the old file mapped keeps a
 /// valid mapping.
 fn place(from: &Path, to: &Path) -> Result<()> {
@@ -470,32 +420,6 @@ fn jit_core_llvm() -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_binaries_directory_follows_the_build_and_target_directories() {
-        let out = Path::new("/w/target/debug/build/demo-0123/out");
-        assert_eq!(
-            profile_dir(out, None).unwrap(),
-            Path::new("/w/target/debug")
-        );
-        // A build directory set apart: the same profile path below the target directory.
-        let dirs = (PathBuf::from("/w/target"), PathBuf::from("/b"));
-        let out = Path::new("/b/x86_64-unknown-linux-gnu/release/build/demo-0123/out");
-        assert_eq!(
-            profile_dir(out, Some(&dirs)).unwrap(),
-            Path::new("/w/target/x86_64-unknown-linux-gnu/release")
-        );
-        // `--target-dir` on the command line: metadata does not know it, OUT_DIR does.
-        let out = Path::new("/elsewhere/debug/build/demo-0123/out");
-        assert_eq!(
-            profile_dir(out, Some(&dirs)).unwrap(),
-            Path::new("/elsewhere/debug")
-        );
-        let err = profile_dir(Path::new("/tmp/out"), None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(".runtime_dir"), "{err}");
-    }
 
     #[test]
     fn emit_without_a_manifest_says_what_to_call() {

@@ -4,7 +4,8 @@
 //! `TARGET`, `OPT_LEVEL`... itself, prints the `rerun-if-env-changed` lines for what it read,
 //! and for a statically linked library prints the `rustc-link-lib` line with the
 //! `+whole-archive` and `-bundle` modifiers (and the C++ runtime for C++ sources). Prebuilt
-//! files are copied in; pkg-config libraries are found by the `pkg-config` crate.
+//! files are copied in; pkg-config libraries are found by the `pkg-config` crate (see
+//! `system_library.rs`).
 //!
 //! Each library gets its own directory, `<artifact dir>/<name>/`, holding `lib<static_name>.a`,
 //! `lib<shared_name>.so` and `<name>.bc`. Objects are compiled with `-MMD`, and the headers the
@@ -45,6 +46,9 @@ pub(crate) struct Compiled {
     pub warnings: Vec<String>,
     /// The archive, when one was asked for.
     pub archive: Option<PathBuf>,
+    /// Where the archive was copied from, when it is a copy (a system library's): the file to
+    /// name in errors.
+    pub archive_source: Option<PathBuf>,
     /// The static link line to print, for a library cc did not compile: its `-l` name.
     pub static_link: Option<String>,
     /// The shared library, when one was asked for.
@@ -56,6 +60,8 @@ pub(crate) struct Compiled {
     /// Include directories the library gives to the compiled libraries of the build
     /// (pkg-config's `-I`).
     pub include_paths: Vec<PathBuf>,
+    /// Environment variables read to obtain it (pkg-config's), for `rerun-if-env-changed`.
+    pub env_vars: Vec<String>,
 }
 
 /// A shared library to link and, unless the system provides it, to place next to the binary.
@@ -180,7 +186,7 @@ pub(crate) fn obtain(
             static_lib.as_deref(),
             shared_lib.as_deref(),
         ),
-        Origin::PkgConfig(package) => pkg_config(lib, dir, needs, package),
+        Origin::PkgConfig(package) => crate::system_library::obtain(lib, dir, needs, package),
     }
 }
 
@@ -261,7 +267,7 @@ fn compile(lib: &Library, dir: PathBuf, needs: Needs, includes: &[PathBuf]) -> R
 }
 
 /// Copies `from` into `dir` as `name`.
-fn copy_in(from: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
+pub(crate) fn copy_in(from: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
     let to = dir.join(name);
     std::fs::copy(from, &to).map_err(io_error(from, "copy"))?;
     Ok(to)
@@ -357,97 +363,6 @@ fn is_system_copy(file: &Path, name: &str) -> bool {
             (std::fs::read(file), std::fs::read(&system)),
             (Ok(a), Ok(b)) if a == b
         )
-}
-
-/// A system library found by pkg-config: `--static` for a static link, its `-L` and its other
-/// `-l` (the libraries it needs), its include paths for the compiled libraries of the build.
-fn pkg_config(lib: &Library, dir: PathBuf, needs: Needs, package: &str) -> Result<Compiled> {
-    let statik = needs.link_static || needs.archive;
-    let found = pkg_config::Config::new()
-        .cargo_metadata(false)
-        .env_metadata(true)
-        .statik(statik)
-        .probe(package)
-        .map_err(|e| {
-            Error::Usage(format!(
-                "library `{}`: `pkg_config = \"{package}\"`: pkg-config does not know the \
-                 package: {}. Install its development package (on Debian, the one providing \
-                 {package}.pc, e.g. lib{package}-dev) or set PKG_CONFIG_PATH to the directory \
-                 of its .pc file",
-                lib.name,
-                e.to_string().lines().next().unwrap_or_default()
-            ))
-        })?;
-    let Some((main, others)) = found.libs.split_first() else {
-        return Err(Error::Usage(format!(
-            "library `{}`: pkg-config's package {package} links no library (`pkg-config --libs \
-             {package}` names no -l); it cannot provide symbols",
-            lib.name
-        )));
-    };
-    let mut compiled = Compiled {
-        link_paths: found.link_paths.clone(),
-        dependencies: others.to_vec(),
-        include_paths: found.include_paths.clone(),
-        ..Compiled::default()
-    };
-    let locate = |file: &str| find_library(file, &found.link_paths);
-    if statik {
-        let name = format!("lib{main}.a");
-        let from = locate(&name).ok_or_else(|| {
-            Error::Usage(format!(
-                "library `{}`: pkg-config's package {package} has no static archive {name} \
-                 (searched {} and the compiler's library path); install the package's static \
-                 library or link it dynamically",
-                lib.name,
-                show_paths(&found.link_paths)
-            ))
-        })?;
-        compiled.inputs.push(from.clone());
-        compiled.archive = Some(copy_in(&from, &dir, &name)?);
-        if needs.link_static {
-            compiled.static_link = Some(main.clone());
-        }
-    }
-    if needs.shared {
-        let name = format!("lib{main}.so");
-        let file = locate(&name).ok_or_else(|| {
-            Error::Usage(format!(
-                "library `{}`: pkg-config's package {package} has no shared library {name} \
-                 (searched {} and the compiler's library path)",
-                lib.name,
-                show_paths(&found.link_paths)
-            ))
-        })?;
-        let soname = crate::symbols::soname(&file)
-            .map_err(|message| Error::Note {
-                path: file.clone(),
-                message,
-            })?
-            .unwrap_or_else(|| name.clone());
-        compiled.shared = Some(Shared {
-            file,
-            link_name: main.clone(),
-            link_dir: None,
-            soname,
-            bundled: false,
-            build_id: None,
-        });
-    }
-    compiled.dir = dir;
-    Ok(compiled)
-}
-
-fn show_paths(paths: &[PathBuf]) -> String {
-    if paths.is_empty() {
-        "no -L directory".into()
-    } else {
-        paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }
 
 /// Where the linker finds `file`: in `paths`, else on the C compiler's own library path

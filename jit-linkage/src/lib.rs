@@ -15,11 +15,15 @@
 //!   layout has `bin/` and `lib/`), with no `LD_LIBRARY_PATH` and no build path inside;
 //! - **both**: link a small object into the binaries carrying an ELF note (see [`read_note`])
 //!   that lists each symbol the JIT code needs and the library meant to provide it, so that
-//!   verify-symbols can check the binary wherever it is copied.
+//!   verify-symbols can check the binary wherever it is copied. A binary whose build links no
+//!   library (its C helpers inlined from bitcode, or loaded at run time) carries the note too,
+//!   listing no symbol: verify-symbols then checks that it can start and host the JIT.
 //!
 //! The C compile is the `cc` crate's, with its own handling of `CC`, `CFLAGS`, `TARGET`,
 //! `OPT_LEVEL` and the `rerun-if-env-changed` lines; the headers each source includes (from the
 //! compiler's `-MMD` output) are inputs of the build, so cargo alone decides what is fresh.
+//!
+//! The manifest's keys are documented on [`Manifest`].
 //!
 //! ```no_run
 //! // In `fn main` of the build.rs of a binary whose JIT code calls the `external` library:
@@ -31,13 +35,17 @@
 
 mod builder;
 mod compile;
+mod debian;
 mod directive;
 mod manifest;
 mod note;
 mod plan;
+mod runtime_dir;
 mod symbols;
+mod system_library;
 mod target;
 
+use std::fmt;
 use std::path::PathBuf;
 
 pub use builder::Build;
@@ -223,6 +231,122 @@ pub enum Error {
         /// Its `SONAME`.
         soname: String,
     },
+    /// pkg-config does not know the package a library names (`pkg_config = "NAME"`).
+    #[error(
+        "library `{library}`: `pkg_config = \"{package}\"`: pkg-config does not know the package \
+         {package}. pkg-config says:\n{}\n{} the development package that provides \
+         {package}.pc (on Debian probably {debian_package}; `apt-file search /{package}.pc` \
+         names it) or set PKG_CONFIG_PATH to the directory of its .pc file",
+        indent(pkg_config_says),
+        did_you_mean(close)
+    )]
+    PkgConfigUnknownPackage {
+        /// The manifest library.
+        library: String,
+        /// The package name it gives.
+        package: String,
+        /// What pkg-config printed.
+        pkg_config_says: String,
+        /// Packages pkg-config knows whose names are close, closest first.
+        close: Vec<ClosePackage>,
+        /// The Debian package that probably provides the package.
+        debian_package: String,
+    },
+    /// pkg-config knows the package, but not packages it requires (`Requires`,
+    /// `Requires.private`).
+    #[error(
+        "library `{library}`: pkg-config knows the package {package}, but not the packages it \
+         requires: {}. pkg-config says:\n{}\nInstall them, or set PKG_CONFIG_PATH to the \
+         directories of their .pc files",
+        system_library::describe_packages(missing),
+        indent(pkg_config_says)
+    )]
+    PkgConfigRequiresMissing {
+        /// The manifest library.
+        library: String,
+        /// The package it gives.
+        package: String,
+        /// The required packages pkg-config does not know.
+        missing: Vec<String>,
+        /// What pkg-config printed.
+        pkg_config_says: String,
+    },
+    /// pkg-config could not be run or refused to run.
+    #[error("library `{library}`: `pkg_config = \"{package}\"`: {message}")]
+    PkgConfig {
+        /// The manifest library.
+        library: String,
+        /// The package name it gives.
+        package: String,
+        /// What went wrong, in the pkg-config crate's words.
+        message: String,
+    },
+    /// A pkg-config package names no library to link.
+    #[error(
+        "library `{library}`: pkg-config's package {package} links no library (`pkg-config \
+         --libs {package}` names no -l); it cannot provide symbols"
+    )]
+    PkgConfigNoLibrary {
+        /// The manifest library.
+        library: String,
+        /// The package.
+        package: String,
+    },
+    /// The archive or shared library of a pkg-config package is not where the linker looks.
+    #[error(
+        "library `{library}`: pkg-config's package {package} has no {} {file} (searched {} \
+         and the compiler's library path); {}",
+        if *linked_statically { "static archive" } else { "shared library" },
+        show_paths(searched),
+        if *linked_statically {
+            "install the package's static library or link it dynamically"
+        } else {
+            "install the package's development files"
+        }
+    )]
+    PkgConfigFileMissing {
+        /// The manifest library.
+        library: String,
+        /// The package.
+        package: String,
+        /// The file looked for, e.g. `libcurl.a`.
+        file: String,
+        /// pkg-config's `-L` directories.
+        searched: Vec<PathBuf>,
+        /// Whether the library is linked statically (else dynamically).
+        linked_statically: bool,
+    },
+    /// Libraries that a pkg-config package's link line needs are not installed.
+    #[error(
+        "library `{library}`: pkg-config's package {package}{} needs {}, which the linker does \
+         not find (searched {} and the compiler's library path; `pkg-config{} --libs {package}` \
+         names them); install {}{}",
+        if *linked_statically { ", linked statically," } else { "" },
+        system_library::describe_libraries(missing),
+        show_paths(searched),
+        if *linked_statically { " --static" } else { "" },
+        if missing.len() == 1 { "it" } else { "them" },
+        if *linked_statically {
+            format!(
+                ", or link `{library}` dynamically (`.link_dynamic(\"{library}\")` in build.rs), \
+                 which needs only the package's shared library"
+            )
+        } else {
+            String::new()
+        }
+    )]
+    PkgConfigLibrariesMissing {
+        /// The manifest library.
+        library: String,
+        /// The package.
+        package: String,
+        /// The missing libraries' `-l` names (`nghttp2`).
+        missing: Vec<String>,
+        /// pkg-config's `-L` directories.
+        searched: Vec<PathBuf>,
+        /// Whether the library is linked statically (pkg-config's `--static` list).
+        linked_statically: bool,
+    },
     /// A binary's symbol note is malformed.
     #[error("{}: {message}", path.display())]
     Note {
@@ -238,3 +362,66 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A package pkg-config knows, offered in place of an unknown one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosePackage {
+    /// Its pkg-config name.
+    pub name: String,
+    /// Its `.pc` file.
+    pub pc_file: Option<PathBuf>,
+    /// The Debian package that installed it, as dpkg knows it.
+    pub debian_package: Option<String>,
+}
+
+impl fmt::Display for ClosePackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`", self.name)?;
+        match (&self.pc_file, &self.debian_package) {
+            (Some(file), Some(package)) => {
+                write!(f, " ({}, from Debian's {package})", file.display())
+            }
+            (Some(file), None) => write!(f, " ({})", file.display()),
+            (None, _) => Ok(()),
+        }
+    }
+}
+
+/// Each line of `text` indented by two spaces.
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// "Did you mean ...?" for close packages, leading to the advice to install one.
+fn did_you_mean(close: &[ClosePackage]) -> String {
+    match close {
+        [] => "Install".to_owned(),
+        [one] => format!(
+            "Did you mean {one}? Then write `pkg_config = \"{}\"`. Otherwise, install",
+            one.name
+        ),
+        more => format!(
+            "Did you mean one of {}? Otherwise, install",
+            more.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Directories as a list a user reads.
+fn show_paths(paths: &[PathBuf]) -> String {
+    if paths.is_empty() {
+        "no -L directory".into()
+    } else {
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -1,39 +1,5 @@
-//! The manifest: one TOML file that declares every C library JIT code calls into.
-//!
-//! A library comes from sources it compiles, from prebuilt files, or from pkg-config:
-//!
-//! ```toml
-//! [[library]]
-//! name = "external"                 # what build scripts call the library
-//! sources = ["src/*.c"]             # files or glob patterns, relative to the manifest; C, or
-//!                                   # C++ (.cpp/.cc/.cxx) with `extern "C"` exports
-//! include_dirs = ["include"]        # optional
-//! defines = ["NDEBUG", "LEVEL=2"]   # optional: -D for the native and the bitcode compile
-//! flags = ["-Wno-unused"]           # optional: more compiler flags, for both
-//! static_name = "externalstatic"    # optional: lib<static_name>.a, default <name>
-//! shared_name = "externaldynamic"   # optional: lib<shared_name>.so, default <name>
-//! symbols = ["external_function"]   # exactly what JIT code needs from it
-//! bitcode = false                   # optional: also compile to <name>.bc (clang-N)
-//!
-//! [[library]]
-//! name = "zlib"
-//! static_lib = "vendor/libz.a"      # a prebuilt archive, for link_static
-//! shared_lib = "vendor/libz.so"     # and/or a prebuilt shared library, for link_dynamic:
-//!                                   # placed next to the binaries under its SONAME, which
-//!                                   # must not be a system library's (here libz.so.1 is
-//!                                   # accepted only for the system's own file)
-//! symbols = ["zlibVersion", "crc32"]
-//!
-//! [[library]]
-//! name = "sqlite"
-//! pkg_config = "sqlite3"            # a system library found by pkg-config (--static when
-//! symbols = ["sqlite3_libversion"]  # linked statically); its include paths reach the
-//!                                   # compiled libraries of the same build
-//! ```
-//!
-//! Unknown keys are rejected with their name and line, every path is checked to exist and every
-//! glob to match, so a typo fails here, with the file named, instead of as a missing symbol at
-//! run time.
+//! The manifest: one TOML file that declares every C library JIT code calls into. Its keys are
+//! documented on [`Manifest`], the public type it parses into.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -42,8 +8,60 @@ use serde::Deserialize;
 
 use crate::{Error, Result};
 
-/// A parsed and checked manifest. Paths in it are absolute (resolved against the manifest's
-/// directory), so it can be used from any working directory.
+/// The manifest: one TOML file that declares every C library JIT code calls into, parsed and
+/// checked. Paths in it are absolute (resolved against the manifest's directory), so it can be
+/// used from any working directory.
+///
+/// # The file
+///
+/// One `[[library]]` table per library. A library comes from sources it compiles, from prebuilt
+/// files, or from pkg-config: exactly one of `sources`, `static_lib`/`shared_lib` and
+/// `pkg_config`.
+///
+/// | key | applies to | meaning |
+/// |---|---|---|
+/// | `name` | every library (required) | what build scripts select it by (`.link_static("name")`); letters, digits, `_`, `-` |
+/// | `symbols` | every library (required) | exactly the functions and globals JIT code needs from it: the ones exported (static link), proven defined before anything is linked, and recorded in the binary's note |
+/// | `sources` | compiled | C files, or C++ (`.cpp`, `.cc`, `.cxx`, `.C`, `.c++`; `extern "C"` exports), or glob patterns, relative to the manifest; each must match a file; C and C++ are not mixed in one library |
+/// | `include_dirs` | compiled | include directories, relative to the manifest |
+/// | `defines` | compiled | `NAME` or `NAME=VALUE`, for the native and the bitcode compile |
+/// | `flags` | compiled | more compiler flags, for both |
+/// | `static_name` | compiled | the archive is `lib<static_name>.a` (default: `name`) |
+/// | `shared_name` | compiled | the shared library is `lib<shared_name>.so`, also its SONAME (default: `name`) |
+/// | `bitcode` | compiled | `true`: also compile to LLVM bitcode, `<name>.bc`, with clang-N of the JIT's LLVM (default `false`; a build script asks for it with `.bitcode("name")`) |
+/// | `static_lib` | prebuilt | a `lib<NAME>.a`, for `.link_static` |
+/// | `shared_lib` | prebuilt | a `lib<NAME>.so[.VERSION]`, for `.link_dynamic`: placed next to the binaries under its SONAME, which must not be a system library's (unless the file is the system's own) |
+/// | `pkg_config` | system library | the pkg-config package (its `<package>.pc`): `--static` for a static link; its include paths reach the compiled libraries of the same build |
+///
+/// ```toml
+/// [[library]]
+/// name = "external"
+/// sources = ["src/*.c"]
+/// include_dirs = ["include"]
+/// defines = ["NDEBUG", "LEVEL=2"]
+/// flags = ["-Wno-unused"]
+/// static_name = "externalstatic"
+/// shared_name = "externaldynamic"
+/// symbols = ["external_function"]
+/// bitcode = false
+///
+/// [[library]]
+/// name = "zlib"
+/// static_lib = "vendor/libz.a"
+/// shared_lib = "vendor/libz.so"
+/// symbols = ["zlibVersion", "crc32"]
+///
+/// [[library]]
+/// name = "sqlite"
+/// pkg_config = "sqlite3"
+/// symbols = ["sqlite3_libversion"]
+/// ```
+///
+/// Unknown keys are rejected with their name and line, a key that does not apply to the
+/// library's kind is refused by name, every path is checked to exist and every glob to match,
+/// and an artifact name that would shadow a system or toolchain library (`shared_name = "m"`)
+/// is refused: a typo fails here, with the file named, instead of as a missing symbol at run
+/// time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
     /// The manifest file itself.

@@ -82,6 +82,17 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             directives.push(Directive::RerunIfChanged(input.clone()));
         }
     }
+    let mut env_vars: Vec<&String> = Vec::new();
+    for var in request.libraries.iter().flat_map(|b| &b.got.env_vars) {
+        if !env_vars.contains(&var) {
+            env_vars.push(var);
+        }
+    }
+    directives.extend(
+        env_vars
+            .into_iter()
+            .map(|var| Directive::RerunIfEnvChanged(var.clone())),
+    );
     for built in &request.libraries {
         let lib = built.lib;
         let bitcode = built.got.dir.join(lib.bitcode_file_name());
@@ -137,16 +148,12 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             file: file.clone(),
         }));
     }
-    if note.is_empty() {
-        return Plan {
-            directives,
-            dynamic_list: None,
-            runtime_libraries: Vec::new(),
-            note,
-        };
-    }
-    // The note object is an argument of its own: a path with commas or spaces stays whole.
-    // `rustc-link-arg` reaches every linked target: binaries, tests, examples and benches.
+    // Every binary of a jit-linkage build carries the note, even one that links no library
+    // (its JIT code gets the libraries from bitcode, IPO, or loads them at run time): it then
+    // records that the process must provide nothing, and verify-symbols checks that the binary
+    // can start, instead of taking it for a binary built without jit-linkage. The note object
+    // is an argument of its own: a path with commas or spaces stays whole. `rustc-link-arg`
+    // reaches every linked target: binaries, tests, examples and benches.
     directives.push(Directive::LinkArg(request.note_path.display().to_string()));
 
     // A dependency (pkg-config's other `-l`) that the build links itself is linked once, the
@@ -390,16 +397,19 @@ symbols = ["d_one"]
     }
 
     #[test]
-    fn artifacts_and_bitcode_only_set_env_vars_and_link_nothing() {
+    fn artifacts_and_bitcode_only_set_env_vars_and_link_only_the_empty_note() {
         let m = manifest();
         let mut s = built(&m, "s", None);
         s.artifacts = true;
         s.bitcode = true;
         let plan = run(&m, vec![s], false);
-        assert!(
-            link_lines(&plan)
-                .iter()
-                .all(|l| l.starts_with("cargo:rustc-env="))
+        let (env, linked): (Vec<String>, Vec<String>) = link_lines(&plan)
+            .into_iter()
+            .partition(|l| l.starts_with("cargo:rustc-env="));
+        assert_eq!(env.len(), 3, "{env:?}");
+        assert_eq!(
+            linked,
+            ["cargo:rustc-link-arg=/out/a, b/jit-linkage-note.o"]
         );
         let lines: Vec<String> = plan.directives.iter().map(|d| d.to_string()).collect();
         for expected in [
@@ -410,6 +420,25 @@ symbols = ["d_one"]
             assert!(lines.contains(&expected.to_owned()), "{lines:#?}");
         }
         assert!(plan.note.is_empty());
+    }
+
+    #[test]
+    fn each_variable_read_is_a_rerun_line_once() {
+        let m = manifest();
+        let mut s = built(&m, "s", Some(Linkage::Static));
+        let mut d = built(&m, "d", Some(Linkage::Dynamic));
+        s.got.env_vars = vec!["PKG_CONFIG_PATH".into(), "S_NO_PKG_CONFIG".into()];
+        d.got.env_vars = vec!["PKG_CONFIG_PATH".into(), "D_NO_PKG_CONFIG".into()];
+        let plan = run(&m, vec![s, d], false);
+        let lines: Vec<String> = plan.directives.iter().map(|d| d.to_string()).collect();
+        for var in ["PKG_CONFIG_PATH", "S_NO_PKG_CONFIG", "D_NO_PKG_CONFIG"] {
+            let line = format!("cargo:rerun-if-env-changed={var}");
+            assert_eq!(
+                lines.iter().filter(|l| **l == line).count(),
+                1,
+                "{lines:#?}"
+            );
+        }
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub(crate) fn build_with(llvm: Llvm, also: &[&str]) -> anyhow::Result<Vec<Built>
 
 /// [`build`] with cargo's release profile (the C compiled at `-O3`), into a `release`
 /// directory below [`c_libs_dir`]: what a benchmark against release binaries calls.
+#[cfg(feature = "bench")]
 pub(crate) fn build_release(llvm: Llvm) -> anyhow::Result<Vec<Built>> {
     build_profile(llvm, &[], true)
 }
@@ -83,10 +84,12 @@ fn build_profile(llvm: Llvm, also: &[&str], release: bool) -> anyhow::Result<Vec
             "build-libs: building the manifest's libraries (package c-artifacts, LLVM {llvm})"
         );
     } else {
+        let profile = target_dir().join(if release { "release" } else { "debug" });
         progress!(
             "build-libs: building the manifest's libraries (package c-artifacts) and {} with \
-             LLVM {llvm}",
-            also.join(", ")
+             LLVM {llvm}{}",
+            also.join(", "),
+            crate::first_build_note(&profile)
         );
     }
     let mut command = Command::new(cargo());

@@ -175,15 +175,25 @@ fn cargo_build(
 ) -> anyhow::Result<()> {
     let cargo = cargo();
     let names = packages(variants);
+    let target = sh
+        .var_os("CARGO_TARGET_DIR")
+        .map(|dir| crate::project_root().join(dir))
+        .unwrap_or_else(target_dir);
+    let profile = if extra.contains(&"--release") {
+        "release"
+    } else {
+        "debug"
+    };
     progress!(
-        "demo: building {} ({})",
+        "demo: building {} ({}){}",
         names.join(", "),
         features
             .iter()
             .map(String::as_str)
             .chain(extra.iter().copied())
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" "),
+        crate::first_build_note(&target.join(profile))
     );
     let packages = names.iter().flat_map(|p| ["--package", p]);
     cmd!(

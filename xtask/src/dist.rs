@@ -16,7 +16,10 @@ impl Dist {
             .filter(|v| v.links_c_library())
             .collect();
         let packages = variants.iter().flat_map(|v| ["--package", v.package()]);
-        progress!("dist: building the demos (release, LLVM {llvm})");
+        progress!(
+            "dist: building the demos (release, LLVM {llvm}){}",
+            crate::first_build_note(&target_dir().join("release"))
+        );
         cmd!(
             sh,
             "{cargo} build --release --quiet {packages...} {version...}"

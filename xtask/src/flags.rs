@@ -211,6 +211,9 @@ pub(crate) struct Test {
 /// - build-loop: a warm `cargo xtask demo` against `cargo build` (no-op) plus running the demos
 ///   (goal ≤ 1.5x);
 /// - llvm-versions: start-up and compile time of each installed LLVM version.
+///
+/// The benchmarks run in a release build of xtask with its `bench` feature, which this command
+/// builds first (the everyday xtask is built without them).
 #[derive(Debug, clap::Args)]
 pub(crate) struct Bench {
     /// What to benchmark (default: everything).
@@ -245,4 +248,29 @@ pub(crate) enum BenchTarget {
     BuildLoop,
     /// Start-up and compile time of each installed LLVM version.
     LlvmVersions,
+}
+
+impl BenchTarget {
+    pub(crate) const ALL: [BenchTarget; 7] = [
+        BenchTarget::VerifySymbols,
+        BenchTarget::Ipo,
+        BenchTarget::Calls,
+        BenchTarget::Startup,
+        BenchTarget::Compile,
+        BenchTarget::BuildLoop,
+        BenchTarget::LlvmVersions,
+    ];
+
+    /// The name on the command line and of the plot file.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            BenchTarget::VerifySymbols => "verify-symbols",
+            BenchTarget::Ipo => "ipo",
+            BenchTarget::Calls => "calls",
+            BenchTarget::Startup => "startup",
+            BenchTarget::Compile => "compile",
+            BenchTarget::BuildLoop => "build-loop",
+            BenchTarget::LlvmVersions => "llvm-versions",
+        }
+    }
 }

@@ -45,6 +45,7 @@ impl Llvm {
     }
 
     /// The versions whose `llvm-config` is installed, oldest first.
+    #[cfg(feature = "bench")]
     pub(crate) fn installed() -> Vec<Llvm> {
         Llvm::ALL
             .into_iter()

@@ -1,7 +1,9 @@
 //! `cargo xtask`: the toolkit's developer commands. This file only parses flags and dispatches;
 //! each command lives in its own module with one `run` entry point.
 
+#[cfg(feature = "bench")]
 mod bench;
+mod bench_runner;
 mod build_libs;
 mod debian_source;
 mod demo;
@@ -59,6 +61,20 @@ pub(crate) fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => project_root().join(dir),
         None => project_root().join("target"),
+    }
+}
+
+/// What a progress line before a cargo build of packages on jit-core adds when cargo's profile
+/// directory `profile_dir` (`target/debug`...) has never built jit-core: cargo is told to be
+/// quiet, and the first build compiles for minutes.
+pub(crate) fn first_build_note(profile_dir: &Path) -> &'static str {
+    let built = std::fs::read_dir(profile_dir.join(".fingerprint")).is_ok_and(|mut entries| {
+        entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("jit-core-")))
+    });
+    if built {
+        ""
+    } else {
+        "; the first build compiles LLVM's Rust bindings (llvm-sys) and jit-core: a few minutes"
     }
 }
 

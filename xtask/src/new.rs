@@ -26,6 +26,12 @@ use crate::{progress, project_root};
 /// cargo-generate's own file, not part of the generated project.
 const TEMPLATE_CONFIG: &str = "cargo-generate.toml";
 
+/// The ending of a template file whose name loses it in the project: the template's manifest is
+/// `Cargo.toml.liquid`, so that cargo never reads a template as a package (its package name is
+/// a placeholder). cargo-generate drops the same ending (one of it: `x.liquid.liquid` becomes
+/// `x.liquid`).
+const TEMPLATE_SUFFIX: &str = ".liquid";
+
 impl New {
     pub(crate) fn run(self, _sh: &Shell) -> anyhow::Result<()> {
         let name = match &self.name {
@@ -93,18 +99,26 @@ impl New {
         ];
         let mut files = Vec::new();
         template_files(&template, "", &values, &mut files)?;
-        // The versions this toolkit was tested with.
-        let lock = toolkit.join("Cargo.lock");
-        files.push(ProjectFile {
-            path: "Cargo.lock".into(),
-            content: std::fs::read(&lock).with_context(|| format!("reading {}", lock.display()))?,
-        });
+        match fitted_lock(&files, &toolkit, &name) {
+            Ok(content) => files.push(ProjectFile {
+                path: "Cargo.lock".into(),
+                content,
+            }),
+            Err(why) => progress!(
+                "new: no Cargo.lock written ({why:#}); the project's first build writes one, \
+                 with the newest versions its dependencies allow"
+            ),
+        }
         write_project(&self.path, &files)?;
         progress!(
             "new: wrote {} ({} linkage); next: cd {} && cargo run",
             self.path.display(),
             self.linkage.dir(),
             self.path.display()
+        );
+        progress!(
+            "new: the project builds from any directory; its aliases `cargo verify-symbols` and \
+             `cargo dist` (.cargo/config.toml) work only in its directory, where cargo reads them"
         );
         Ok(())
     }
@@ -119,6 +133,57 @@ impl Linkage {
             Linkage::Mixed => "mixed",
         }
     }
+}
+
+/// The project's lock file: the toolkit's (the versions it is tested with), updated by cargo
+/// for this project alone (`cargo update --workspace`: the project's package added, what only
+/// the toolkit's own packages use removed, no version changed), so that the project's
+/// `cargo build --locked` works. A copy of the toolkit's lock as it is names the toolkit's
+/// packages and not the project's, and `--locked` refuses it. Worked out in a scratch copy of
+/// the project's manifest before anything is written, offline first (the toolkit's build has
+/// the registry's entries for its versions), then online.
+fn fitted_lock(files: &[ProjectFile], toolkit: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
+    let scratch = std::env::temp_dir().join(format!(
+        "jit-toolkit-new-lock-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let result = (|| {
+        for file in files {
+            // The manifest and the targets cargo must find to read it.
+            if ["Cargo.toml", "build.rs", "src/main.rs"].contains(&file.path.as_str()) {
+                let path = scratch.join(&file.path);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+                std::fs::write(&path, &file.content)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        let lock = toolkit.join("Cargo.lock");
+        std::fs::copy(&lock, scratch.join("Cargo.lock"))
+            .with_context(|| format!("copying {}", lock.display()))?;
+        let mut failures = Vec::new();
+        for offline in [true, false] {
+            let out = std::process::Command::new(crate::cargo())
+                .args(["update", "--workspace", "--quiet"])
+                .args(offline.then_some("--offline"))
+                .arg("--manifest-path")
+                .arg(scratch.join("Cargo.toml"))
+                .output()
+                .context("running cargo update")?;
+            if out.status.success() {
+                let fitted = scratch.join("Cargo.lock");
+                return std::fs::read(&fitted)
+                    .with_context(|| format!("reading {}", fitted.display()));
+            }
+            failures.push(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        }
+        bail!("cargo update failed: {}", failures.join("; then online: "))
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
 }
 
 /// Cargo's rules for a package name, with what to do instead.
@@ -233,11 +298,14 @@ fn template_files(
         let name = name
             .to_str()
             .with_context(|| format!("{}: not a UTF-8 name", entry.path().display()))?;
-        let path = format!("{prefix}{name}");
         if entry.file_type()?.is_dir() {
-            template_files(&entry.path(), &format!("{path}/"), values, out)?;
+            template_files(&entry.path(), &format!("{prefix}{name}/"), values, out)?;
             continue;
         }
+        let path = format!(
+            "{prefix}{}",
+            name.strip_suffix(TEMPLATE_SUFFIX).unwrap_or(name)
+        );
         let source = entry.path();
         let mut text = std::fs::read_to_string(&source)
             .with_context(|| format!("reading {}", source.display()))?;

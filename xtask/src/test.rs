@@ -63,6 +63,12 @@ fn everything(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
         "{cargo} clippy --workspace --all-targets --quiet {version...} -- -D warnings"
     )
     .run()?;
+    // The benchmarks are compiled only with xtask's `bench` feature.
+    cmd!(
+        sh,
+        "{cargo} clippy --package xtask --features bench --all-targets --quiet -- -D warnings"
+    )
+    .run()?;
     progress!("test: LLVM {llvm}: [3/8] cargo test");
     // --no-fail-fast: every test binary runs and reports (one failing binary would otherwise
     // hide the rest, the conformance suite's table among them); any failure still fails.

@@ -299,29 +299,6 @@ pub(crate) fn thousands(n: usize) -> String {
 }
 
 impl BenchTarget {
-    pub(crate) const ALL: [BenchTarget; 7] = [
-        BenchTarget::VerifySymbols,
-        BenchTarget::Ipo,
-        BenchTarget::Calls,
-        BenchTarget::Startup,
-        BenchTarget::Compile,
-        BenchTarget::BuildLoop,
-        BenchTarget::LlvmVersions,
-    ];
-
-    /// The name on the command line and of the plot file.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            BenchTarget::VerifySymbols => "verify-symbols",
-            BenchTarget::Ipo => "ipo",
-            BenchTarget::Calls => "calls",
-            BenchTarget::Startup => "startup",
-            BenchTarget::Compile => "compile",
-            BenchTarget::BuildLoop => "build-loop",
-            BenchTarget::LlvmVersions => "llvm-versions",
-        }
-    }
-
     fn run(self, sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
         match self {
             BenchTarget::VerifySymbols => verify::run(sh, settings),
@@ -336,7 +313,9 @@ impl BenchTarget {
 }
 
 impl Bench {
-    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+    /// Runs the benchmarks in this process: the release build with the `bench` feature, which
+    /// `cargo xtask bench` starts (see `bench_runner.rs`).
+    pub(crate) fn run_here(self, sh: &Shell) -> anyhow::Result<()> {
         if self.rounds == 0 {
             bail!("--rounds must be at least 1");
         }
