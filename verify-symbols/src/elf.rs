@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use object::elf;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader, Sym};
-use object::{Endianness, FileKind, ReadRef};
+use object::{Endianness, FileKind, ReadRef, StringTable};
 
 /// How a name appears in one symbol table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ pub(crate) enum ObjectKind {
     Other,
 }
 
-/// Everything verify-symbols needs from one file. Strings borrow the mapped file.
+/// Everything verify-symbols needs from one file. Strings borrow the file's bytes.
 #[derive(Debug)]
 pub(crate) struct ElfInfo<'data> {
     pub(crate) kind: ObjectKind,
@@ -105,20 +105,21 @@ pub(crate) enum Tables {
     WithSymtab,
 }
 
-/// Reads `data` (a whole file) and looks each of `names` up in its symbol tables: the result's
-/// `Seen` list is parallel to `names`.
-pub(crate) fn read<'data>(
-    data: &'data [u8],
+/// Reads `data` (a whole file: its bytes, or a [`crate::file::FileBytes`] that reads the parts
+/// asked for) and looks each of `names` up in its symbol tables: the result's `Seen` list is
+/// parallel to `names`.
+pub(crate) fn read<'data, R: ReadRef<'data>>(
+    data: R,
     names: &[&str],
     tables: Tables,
 ) -> Result<(ElfInfo<'data>, Vec<Seen>), String> {
     let mut seen = vec![Seen::default(); names.len()];
     let info = match FileKind::parse(data).map_err(|e| e.to_string())? {
         FileKind::Elf64 => {
-            read_as::<elf::FileHeader64<Endianness>>(data, names, &mut seen, tables)?
+            read_as::<elf::FileHeader64<Endianness>, R>(data, names, &mut seen, tables)?
         }
         FileKind::Elf32 => {
-            read_as::<elf::FileHeader32<Endianness>>(data, names, &mut seen, tables)?
+            read_as::<elf::FileHeader32<Endianness>, R>(data, names, &mut seen, tables)?
         }
         other => return Err(format!("not an ELF file (looks like {other:?})")),
     };
@@ -126,7 +127,7 @@ pub(crate) fn read<'data>(
 }
 
 /// Reads only what the loader needs of `data`: no names looked up.
-pub(crate) fn read_info(data: &[u8]) -> Result<ElfInfo<'_>, String> {
+pub(crate) fn read_info<'data, R: ReadRef<'data>>(data: R) -> Result<ElfInfo<'data>, String> {
     read(data, &[], Tables::Dynamic).map(|(info, _)| info)
 }
 
@@ -159,18 +160,18 @@ fn offset_of<Elf: FileHeader<Endian = Endianness>>(
 const MAX_CHAIN: u32 = 1 << 16;
 
 /// The dynamic symbol table as the loader sees it: located through `PT_DYNAMIC`.
-struct DynamicSymbols<'data, Elf: FileHeader> {
-    data: &'data [u8],
+struct DynamicSymbols<'data, Elf: FileHeader, R: ReadRef<'data>> {
+    data: R,
     endian: Endianness,
     symtab: usize,
-    strtab: &'data [u8],
+    strtab: StringTable<'data, R>,
     versym: Option<usize>,
     gnu_hash: Option<usize>,
     hash: Option<usize>,
     _elf: std::marker::PhantomData<Elf>,
 }
 
-impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
+impl<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>> DynamicSymbols<'data, Elf, R> {
     fn symbol(&self, index: u32) -> Option<&'data Elf::Sym> {
         let size = std::mem::size_of::<Elf::Sym>();
         let at = self
@@ -180,10 +181,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
     }
 
     fn name(&self, symbol: &Elf::Sym) -> Option<&'data [u8]> {
-        let start = usize::try_from(symbol.st_name(self.endian)).ok()?;
-        let rest = self.strtab.get(start..)?;
-        let end = rest.iter().position(|b| *b == 0)?;
-        Some(&rest[..end])
+        self.strtab.get(symbol.st_name(self.endian)).ok()
     }
 
     fn hidden_version(&self, index: u32) -> bool {
@@ -338,8 +336,8 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
     }
 }
 
-fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
-    data: &'data [u8],
+fn read_as<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
+    data: R,
     names: &[&str],
     seen: &mut [Seen],
     tables: Tables,
@@ -352,9 +350,6 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     let segments = header
         .program_headers(endian, data)
         .map_err(err("program headers"))?;
-    // Section headers are optional to the loader; a binary without them still runs.
-    let sections = header.sections(endian, data).ok();
-
     let mut info = ElfInfo {
         kind: match header.e_type(endian) {
             elf::ET_EXEC => ObjectKind::Executable,
@@ -377,20 +372,19 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     };
     let mut interp = false;
     let mut dynamic_segment = None;
+    let file_size = data
+        .len()
+        .map_err(|()| "cannot read the file's size".to_owned())?;
     for (index, segment) in segments.iter().enumerate() {
         if segment.p_type(endian) == elf::PT_LOAD {
             // The loader maps each PT_LOAD from the file: past the end there is nothing to map
             // and the process faults on first touch. A truncated file cannot run.
             let offset: u64 = segment.p_offset(endian).into();
             let size: u64 = segment.p_filesz(endian).into();
-            if offset
-                .checked_add(size)
-                .is_none_or(|end| end > data.len() as u64)
-            {
+            if offset.checked_add(size).is_none_or(|end| end > file_size) {
                 return Err(format!(
                     "truncated or corrupt: PT_LOAD segment {index} ends past the end of the \
-                     file ({} bytes), where the loader would map it",
-                    data.len()
+                     file ({file_size} bytes), where the loader would map it"
                 ));
             }
         }
@@ -426,8 +420,8 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
         };
         let strtab = address(elf::DT_STRTAB).and_then(|vaddr: u64| {
             let size: u64 = address(elf::DT_STRSZ)?;
-            let at = offset_of::<Elf>(segments, endian, vaddr, size)?;
-            data.get(at..at.checked_add(usize::try_from(size).ok()?)?)
+            let at = offset_of::<Elf>(segments, endian, vaddr, size)? as u64;
+            Some(StringTable::new(data, at, at.checked_add(size)?))
         });
         let Some(strtab) = strtab else {
             return Err("PT_DYNAMIC: no readable string table (DT_STRTAB, DT_STRSZ)".into());
@@ -439,17 +433,12 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
                 continue;
             };
             let text = || -> Result<&'data str, String> {
-                let start = usize::try_from(Into::<u64>::into(entry.d_val(endian)))
+                let start = u32::try_from(Into::<u64>::into(entry.d_val(endian)))
                     .map_err(|_| "a .dynamic string offset is out of range".to_owned())?;
-                let rest = strtab.get(start..).ok_or_else(|| {
-                    "a .dynamic string offset is past the string table".to_owned()
+                let text = strtab.get(start).map_err(|()| {
+                    "a .dynamic string is past the string table or not terminated".to_owned()
                 })?;
-                let end = rest
-                    .iter()
-                    .position(|b| *b == 0)
-                    .ok_or_else(|| "a .dynamic string is not terminated".to_owned())?;
-                std::str::from_utf8(&rest[..end])
-                    .map_err(|_| ".dynamic string is not UTF-8".to_owned())
+                std::str::from_utf8(text).map_err(|_| ".dynamic string is not UTF-8".to_owned())
             };
             match tag {
                 elf::DT_NEEDED => info.needed.push(text()?),
@@ -470,7 +459,7 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
             info.rpath.clear();
         }
         if let Some(symtab) = located(elf::DT_SYMTAB) {
-            symbols = Some(DynamicSymbols::<Elf> {
+            symbols = Some(DynamicSymbols::<Elf, R> {
                 data,
                 endian,
                 symtab,
@@ -516,7 +505,8 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     if pending.is_empty() {
         return Ok(info);
     }
-    let Some(sections) = sections else {
+    // Section headers are optional to the loader; a binary without them still runs.
+    let Ok(sections) = header.sections(endian, data) else {
         return Ok(info);
     };
     let slots = NameSlots::new(names, &pending);

@@ -6,8 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use crate::elf::{self, ElfInfo};
+use crate::file::FileBytes;
 use crate::loader::{self, Config, Searcher, Step};
-use crate::map;
 
 /// One `DT_NEEDED` entry and where it resolved.
 #[derive(Debug, Clone)]
@@ -26,9 +26,9 @@ pub(crate) struct Node {
     pub searcher: Searcher,
     /// The node that loaded this one (the executable has none).
     pub loader: Option<usize>,
-    /// The library's file, mapped while the graph was built, for the symbol search (none for
+    /// The library's file, opened while the graph was built, for the symbol search (none for
     /// the binary, which the caller has).
-    pub data: Option<memmap2::Mmap>,
+    pub data: Option<FileBytes>,
     pub needs: Vec<Need>,
 }
 
@@ -38,6 +38,10 @@ pub(crate) struct Graph {
     pub nodes: Vec<Node>,
     /// The binary is for another machine than this one.
     pub foreign: Option<String>,
+    /// A library that changed while it was read, and what changed, when its node could not be
+    /// made: the graph then says nothing sure about it (the nodes' own files are checked with
+    /// [`crate::graph_unchanged`]).
+    pub changed: Option<(PathBuf, String)>,
 }
 
 impl Graph {
@@ -101,6 +105,7 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
     if let Some(soname) = info.soname {
         loaded.insert(soname.to_owned(), 0);
     }
+    let mut changed = None;
     let mut queue = VecDeque::from([0usize]);
     while let Some(index) = queue.pop_front() {
         let names = std::mem::take(&mut pending_needs[index]);
@@ -147,7 +152,7 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
             let child = match files.get(&key) {
                 Some(&child) => child,
                 None => {
-                    let Ok(data) = map(&found) else {
+                    let Ok(data) = crate::open(&found) else {
                         nodes[index].needs.push(Need {
                             name,
                             path: None,
@@ -156,6 +161,9 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
                         continue;
                     };
                     let Ok(child_info) = elf::read_info(&data) else {
+                        if let Some(what) = data.changed() {
+                            changed.get_or_insert((found.clone(), what));
+                        }
                         trace.push(Step {
                             source: "open".into(),
                             place: found.display().to_string(),
@@ -198,7 +206,11 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
             });
         }
     }
-    Graph { nodes, foreign }
+    Graph {
+        nodes,
+        foreign,
+        changed,
+    }
 }
 
 /// The first object after the binary, in load order, that exports each of `names`: what

@@ -2,9 +2,10 @@
 //!
 //! A JIT (ORC's process symbol generator, `dlsym(RTLD_DEFAULT, ...)`) finds a symbol when it is
 //! *exported*: defined in the dynamic symbol table of the binary or of a library the loader
-//! maps for it. [`verify`] reads the binary (memory-mapped, parsed with the `object` crate, each
-//! name looked up through the binary's hash table) and gives each requested symbol one
-//! [`Status`]:
+//! maps for it. [`verify`] reads the binary (the parts it needs, read on demand and never
+//! memory-mapped, so a file truncated meanwhile is an error, not a SIGBUS; parsed with the
+//! `object` crate, each name looked up through the binary's hash table) and gives each
+//! requested symbol one [`Status`]:
 //!
 //! | status | meaning | what to do |
 //! |---|---|---|
@@ -73,6 +74,7 @@
 pub mod cli;
 pub mod dist;
 mod elf;
+mod file;
 mod graph;
 mod ldcache;
 mod loader;
@@ -85,13 +87,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::elf::{ElfInfo, ObjectKind, Seen};
+use crate::file::FileBytes;
 pub use crate::render::{JSON_SCHEMA, render_explain, render_json, render_text, write_json};
 
 /// A file that could not be verified.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The file could not be opened or mapped.
+    /// The file could not be opened or read.
     #[error("{}: cannot read: {source}", path.display())]
     Io {
         /// The file.
@@ -124,6 +127,19 @@ pub enum Error {
         path: PathBuf,
         /// What the parser said.
         message: String,
+    },
+    /// The file (the binary, or a library of its load graph) changed while it was read:
+    /// truncated, grown or written to. What was read belongs to no one version of it.
+    #[error(
+        "{}: changed while verify-symbols read it ({what}); run verify-symbols again once \
+         nothing is writing it",
+        path.display()
+    )]
+    Changed {
+        /// The file.
+        path: PathBuf,
+        /// What changed.
+        what: String,
     },
 }
 
@@ -266,8 +282,8 @@ impl Report {
     }
 }
 
-/// The whole file, memory-mapped.
-fn map(path: &Path) -> Result<memmap2::Mmap, Error> {
+/// The file, opened to be read on demand (never mapped: see [`file`]).
+fn open(path: &Path) -> Result<FileBytes, Error> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -311,28 +327,147 @@ fn map(path: &Path) -> Result<memmap2::Mmap, Error> {
     if !opened.is_file() {
         return Err(not_regular(kind(&opened).to_owned()));
     }
-    // SAFETY: the map is only read. If another process truncates the file while we read it,
-    // accesses past the new end fault (SIGBUS); that is the accepted risk of mapping a file,
-    // taken by every tool that maps binaries (object's examples, linkers). Nothing here writes.
-    unsafe { memmap2::Mmap::map(&file) }.map_err(io)
+    FileBytes::new(file, &opened).map_err(io)
 }
 
-/// Verifies `symbols` in the binary at `path` (memory-mapped).
+/// `result`, unless the file at `path` changed while it was read: then that is the error, and
+/// the (possibly broken) result of reading it does not matter.
+pub(crate) fn unless_changed<T>(
+    path: &Path,
+    bytes: &FileBytes,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    match bytes.changed() {
+        Some(what) => Err(Error::Changed {
+            path: path.to_path_buf(),
+            what,
+        }),
+        None => result,
+    }
+}
+
+/// Every library of the load graph read while it was built or searched is still what it was.
+pub(crate) fn graph_unchanged(graph: &graph::Graph) -> Result<(), Error> {
+    if let Some((path, what)) = &graph.changed {
+        return Err(Error::Changed {
+            path: path.clone(),
+            what: what.clone(),
+        });
+    }
+    for node in &graph.nodes {
+        if let Some(bytes) = &node.data {
+            unless_changed(&node.path, bytes, Ok(()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Verifies `symbols` in the binary at `path` (read on demand, never mapped).
 pub fn verify(path: &Path, symbols: &[impl AsRef<str>]) -> Result<BinaryReport, Error> {
-    verify_data(path, &map(path)?, symbols)
+    let bytes = open(path)?;
+    let names: Vec<&str> = symbols.iter().map(AsRef::as_ref).collect();
+    let verified = verify_inner(path, &bytes, &names).and_then(|(report, graph)| {
+        graph_unchanged(&graph)?;
+        Ok(report)
+    });
+    unless_changed(path, &bytes, verified)
+}
+
+/// What `jit_linkage::read_note` reads of the binary, and only that, in a copy of its bytes
+/// (the rest zeros, never touched): the ELF header, the program headers and each `PT_NOTE`
+/// segment, the section headers and each `SHT_NOTE` section. The note reader takes a whole
+/// file's bytes; reading the whole of a large binary (libLLVM is 150 MB) for its note would
+/// cost more than verifying it.
+fn note_view(bytes: &FileBytes) -> Result<Vec<u8>, String> {
+    use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
+    use object::{Endianness, ReadRef};
+
+    fn ranges<Elf: FileHeader<Endian = Endianness>>(
+        bytes: &FileBytes,
+    ) -> object::read::Result<Vec<(u64, u64)>> {
+        let header = Elf::parse(bytes)?;
+        let endian = header.endian()?;
+        let mut ranges = vec![(0, std::mem::size_of::<Elf>() as u64)];
+        let phentsize = u64::from(header.e_phentsize(endian));
+        let segments = header.program_headers(endian, bytes)?;
+        ranges.push((
+            header.e_phoff(endian).into(),
+            phentsize * segments.len() as u64,
+        ));
+        for segment in segments {
+            if segment.p_type(endian) == object::elf::PT_NOTE {
+                ranges.push((
+                    segment.p_offset(endian).into(),
+                    segment.p_filesz(endian).into(),
+                ));
+            }
+        }
+        let sections = header.section_headers(endian, bytes)?;
+        if !sections.is_empty() {
+            let shentsize = u64::from(header.e_shentsize(endian));
+            // With more than 0xff00 sections, the count is in the first section header.
+            ranges.push((header.e_shoff(endian).into(), shentsize));
+            ranges.push((
+                header.e_shoff(endian).into(),
+                shentsize * sections.len() as u64,
+            ));
+        }
+        for section in sections {
+            if section.sh_type(endian) == object::elf::SHT_NOTE {
+                ranges.push((
+                    section.sh_offset(endian).into(),
+                    section.sh_size(endian).into(),
+                ));
+            }
+        }
+        Ok(ranges)
+    }
+    let r = bytes;
+    let ranges = match object::FileKind::parse(r).map_err(|e| e.to_string())? {
+        object::FileKind::Elf32 => ranges::<object::elf::FileHeader32<Endianness>>(r),
+        object::FileKind::Elf64 => ranges::<object::elf::FileHeader64<Endianness>>(r),
+        other => return Err(format!("not an ELF file ({other:?})")),
+    }
+    .map_err(|e| e.to_string())?;
+    let len = r
+        .len()
+        .map_err(|()| "cannot read the file's size".to_owned())?;
+    let size = usize::try_from(len).map_err(|_| "larger than the address space".to_owned())?;
+    // Zeroed memory the size of the file: the system gives it as pages of zeros, only the
+    // pages written below take memory.
+    let mut view = vec![0u8; size];
+    for (offset, size) in ranges {
+        // A range past the end of the file is what the note reader finds broken too.
+        if let Ok(part) = r.read_bytes_at(offset, size) {
+            let at = offset as usize;
+            view[at..at + part.len()].copy_from_slice(part);
+        }
+    }
+    Ok(view)
+}
+
+/// The jit-linkage note of the binary at `path`, opened as `bytes`.
+fn read_note(
+    path: &Path,
+    bytes: &FileBytes,
+) -> Result<Option<Vec<jit_linkage::RequiredSymbol>>, Error> {
+    let parse = |message| Error::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    let note = note_view(bytes)
+        .and_then(|view| jit_linkage::read_note(&view))
+        .map_err(parse);
+    unless_changed(path, bytes, note)
 }
 
 /// The symbols the build of the binary at `path` recorded in it (jit-linkage's note).
 pub fn recorded_symbols(path: &Path) -> Result<Vec<String>, Error> {
-    let data = map(path)?;
-    match jit_linkage::read_note(&data) {
-        Ok(Some(symbols)) => Ok(symbols.into_iter().map(|s| s.symbol).collect()),
-        Ok(None) => Err(Error::NoRecordedSymbols {
+    let bytes = open(path)?;
+    match read_note(path, &bytes)? {
+        Some(symbols) => Ok(symbols.into_iter().map(|s| s.symbol).collect()),
+        None => Err(Error::NoRecordedSymbols {
             path: path.to_path_buf(),
-        }),
-        Err(message) => Err(Error::Parse {
-            path: path.to_path_buf(),
-            message,
         }),
     }
 }
@@ -341,25 +476,19 @@ pub fn recorded_symbols(path: &Path) -> Result<Vec<String>, Error> {
 /// the library meant to provide it: a symbol found in any other object is
 /// [`Status::WrongProvider`].
 pub fn verify_recorded(path: &Path) -> Result<BinaryReport, Error> {
-    let data = map(path)?;
-    let note = match jit_linkage::read_note(&data) {
-        Ok(Some(note)) => note,
-        Ok(None) => {
-            return Err(Error::NoRecordedSymbols {
-                path: path.to_path_buf(),
-            });
-        }
-        Err(message) => {
-            return Err(Error::Parse {
-                path: path.to_path_buf(),
-                message,
-            });
-        }
+    let bytes = open(path)?;
+    let Some(note) = read_note(path, &bytes)? else {
+        return Err(Error::NoRecordedSymbols {
+            path: path.to_path_buf(),
+        });
     };
     let names: Vec<&str> = note.iter().map(|s| s.symbol.as_str()).collect();
-    let (mut report, graph) = verify_inner(path, &data, &names)?;
-    check_providers(&mut report, &graph, &note);
-    Ok(report)
+    let verified = verify_inner(path, &bytes, &names).and_then(|(mut report, graph)| {
+        check_providers(&mut report, &graph, &note);
+        graph_unchanged(&graph)?;
+        Ok(report)
+    });
+    unless_changed(path, &bytes, verified)
 }
 
 /// Whether `provider` is the library the note names: the same `SONAME` (file name as the
@@ -390,11 +519,11 @@ fn is_expected_provider(
         && build.is_none_or(|build| build_id(graph, provider).as_deref() == Some(build))
 }
 
-/// The GNU build ID (hex) of the library at `path`, read from the file the load graph mapped.
+/// The GNU build ID (hex) of the library at `path`, read from the file the load graph opened.
 fn build_id(graph: &graph::Graph, path: &Path) -> Option<String> {
     use object::Object;
     let data = graph.nodes.iter().find(|n| n.path == path)?.data.as_ref()?;
-    let file = object::File::parse(&**data).ok()?;
+    let file = object::File::parse(data).ok()?;
     let id = file.build_id().ok()??;
     Some(id.iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -558,10 +687,11 @@ pub fn verify_data(
     verify_inner(path, data, &names).map(|(report, _)| report)
 }
 
-/// [`verify_data`], also returning the load graph.
-fn verify_inner(
+/// [`verify_data`] of any bytes (a slice, or a file read on demand), also returning the load
+/// graph.
+fn verify_inner<'data, R: object::ReadRef<'data>>(
     path: &Path,
-    data: &[u8],
+    data: R,
     names: &[&str],
 ) -> Result<(BinaryReport, graph::Graph), Error> {
     let (info, seen) =
