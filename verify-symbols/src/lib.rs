@@ -11,8 +11,8 @@
 //! |---|---|---|
 //! | `exported` | defined in `.dynsym`, global/weak, default/protected visibility | nothing |
 //! | `provided-by-dependency` | exported by a `DT_NEEDED` library, found as the loader would | nothing |
-//! | `not-exported` | in `.symtab` only | export it: `--dynamic-list` or `--export-dynamic` |
-//! | `hidden` | hidden/internal visibility or local binding | the C visibility attribute, `-fvisibility`, `static` |
+//! | `not-exported` | in `.symtab` only, and no library exports it | export it: `--dynamic-list` or `--export-dynamic` |
+//! | `hidden` | hidden/internal visibility or local binding, and no library exports it | the C visibility attribute, `-fvisibility`, `static` |
 //! | `missing` | nowhere | static: whole-archive; shared: `DT_NEEDED` (`--as-needed`) or RUNPATH |
 //!
 //! `wrong-provider` (found, but not in the library the build's note names) is the one more
@@ -151,9 +151,10 @@ pub enum Status {
     Exported,
     /// Exported by a library the binary needs (`DT_NEEDED`, resolved like the loader does).
     ProvidedByDependency,
-    /// Defined in `.symtab` but not in `.dynsym`.
+    /// Defined in `.symtab` but not in `.dynsym`, and no library the binary loads exports it.
     NotExported,
-    /// Defined, but hidden/internal or local: it can never be exported.
+    /// Defined, but hidden/internal or local: it can never be exported; and no library the
+    /// binary loads exports it.
     Hidden,
     /// Not defined anywhere the JIT looks.
     Missing,
@@ -193,7 +194,8 @@ pub struct SymbolReport {
     /// What the build meant to provide it (from the binary's note): `libz.a` linked into the
     /// binary, or a shared library's `SONAME`.
     pub expected: Option<String>,
-    /// What to do (for the statuses that are not found).
+    /// What to do (for the statuses that are not found), or what to know of a found one (the
+    /// binary's own definition is not the one found).
     pub hint: Option<String>,
 }
 
@@ -721,19 +723,37 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
         .zip(&seen)
         .map(|(name, seen)| own_verdict(name, *seen, &info))
         .collect();
+    // What the binary does not export, dlsym looks for in its libraries: a definition of the
+    // binary's own that is hidden, local or not in `.dynsym` does not stop the search
+    // (do_lookup_x skips it), so a library that exports the name provides it.
     let unresolved: Vec<&str> = names
         .iter()
         .zip(&verdicts)
-        .filter(|(_, v)| v.status == Status::Missing)
+        .filter(|(_, v)| v.status != Status::Exported)
         .map(|(n, _)| *n)
         .collect();
     if !unresolved.is_empty() {
         let providers = graph::providers(&graph, &unresolved);
         for (verdict, seen) in verdicts.iter_mut().zip(&seen) {
+            if verdict.status == Status::Exported {
+                continue;
+            }
             if let Some(provider) = providers.get(verdict.name.as_str()) {
+                let own = match verdict.status {
+                    Status::Hidden => Some("hidden, internal or local (`static`)"),
+                    Status::NotExported => Some("not exported (in `.symtab` only)"),
+                    _ => None,
+                };
+                verdict.hint = own.map(|own| {
+                    format!(
+                        "the binary's own definition is {own}, so dlsym and the JIT skip it and \
+                         call {}'s: if the binary's is the one meant, export it (the manifest's \
+                         `symbols`, --dynamic-list)",
+                        provider.display()
+                    )
+                });
                 verdict.status = Status::ProvidedByDependency;
                 verdict.provider = Some(provider.clone());
-                verdict.hint = None;
             } else if verdict.status == Status::Missing {
                 verdict.hint = Some(missing_hint(&needed, &info, *seen));
             }

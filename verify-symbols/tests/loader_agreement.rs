@@ -564,3 +564,50 @@ fn a_32_bit_binary_is_resolved_by_its_own_loader_where_this_machine_has_it() {
         "{report:#?}"
     );
 }
+
+#[test]
+fn a_name_the_program_defines_but_does_not_export_is_the_librarys_that_does() {
+    // The program defines each name too, but hidden, `static`, or global and not exported: in
+    // its `.symtab` only, so dlsym goes on to libdup.so. (Linked against a stub libdup.so, so the
+    // linker sees no definition it should export the program's copy over; the real one, with
+    // the same SONAME, is what the loader finds.) libdup.so defines `_init` itself, exported, as
+    // libXxf86vm does; every program has a hidden `_init` of its own.
+    let f = Fixture::new("own-hidden");
+    f.library("stub", "dup", "int dup_other(void) { return 0; }\n", &[]);
+    f.library(
+        "",
+        "dup",
+        "int dup_hidden(void) { return 1; }\nint dup_static(void) { return 2; }\n\
+         int dup_plain(void) { return 3; }\nvoid _init(void) {}\n",
+        &["-nostartfiles"],
+    );
+    f.write(
+        "own.c",
+        "__attribute__((visibility(\"hidden\"))) int dup_hidden(void) { return 10; }\n\
+         static int dup_static(void) { return 20; }\nint dup_plain(void) { return 30; }\n\
+         int (*volatile keep[])(void) = { dup_hidden, dup_static, dup_plain };\n",
+    );
+    let probe = f.probe("probe", &["own.c", "-Lstub", "-ldup", "-Wl,-rpath,$ORIGIN"]);
+    let names = ["dup_hidden", "dup_static", "dup_plain", "_init"];
+    let seen = agree("defined in the program, not exported", &probe, &names);
+    let library = real(&f.path("libdup.so"));
+    assert_eq!(
+        seen,
+        Outcome::Symbols(
+            names
+                .iter()
+                .map(|n| ((*n).to_owned(), Some(library.clone())))
+                .collect()
+        ),
+        "dlsym returns libdup.so's definitions"
+    );
+    // And the program's own copy is named, since it is not the one the JIT calls.
+    let report = verify(&probe, &names).unwrap();
+    for symbol in &report.symbols {
+        let hint = symbol.hint.as_deref().unwrap_or_default();
+        assert!(
+            hint.contains("the binary's own definition is"),
+            "{symbol:?}"
+        );
+    }
+}
