@@ -20,6 +20,19 @@ pub(crate) struct Entry {
     pub(crate) visibility: u8,
     /// Only a non-default version (`foo@V1`, the `VERSYM` hidden bit): `dlsym` skips it.
     pub(crate) hidden_version: bool,
+    /// Defined, but its address is 0: `dlsym` finds it, stops there, and returns NULL.
+    pub(crate) null: Option<NullAddress>,
+}
+
+/// Why a definition the loader finds has the address 0 (an absolute symbol of value 0, which
+/// glibc's do_lookup_x accepts: only a non-absolute zero is skipped as having no value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NullAddress {
+    /// It names a version the object defines (`GLIBC_2.2.5` in libc.so.6): the linker gives
+    /// each version definition such a symbol.
+    VersionName,
+    /// Any other absolute symbol of value 0.
+    Absolute,
 }
 
 impl Entry {
@@ -166,6 +179,9 @@ struct DynamicSymbols<'data, Elf: FileHeader, R: ReadRef<'data>> {
     symtab: usize,
     strtab: StringTable<'data, R>,
     versym: Option<usize>,
+    /// `DT_VERDEF` and `DT_VERDEFNUM`: the versions the object defines.
+    verdef: Option<usize>,
+    verdefnum: u32,
     gnu_hash: Option<usize>,
     hash: Option<usize>,
     _elf: std::marker::PhantomData<Elf>,
@@ -201,11 +217,41 @@ impl<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>> DynamicSymb
             .map(|v| v.get(self.endian))
     }
 
+    /// Whether `name` is the name of a version the object defines (`DT_VERDEF`: a chain of
+    /// `DT_VERDEFNUM` definitions, each with its name first among its auxiliary entries).
+    /// object reads version definitions only through section headers, which the loader (and
+    /// so this reader) does not need; the chain is walked with object's types.
+    fn defines_version(&self, name: &[u8]) -> bool {
+        let Some(mut at) = self.verdef.map(|v| v as u64) else {
+            return false;
+        };
+        for _ in 0..self.verdefnum.min(MAX_CHAIN) {
+            let Ok(definition) = self.data.read_at::<elf::Verdef<Endianness>>(at) else {
+                return false;
+            };
+            let first = at.checked_add(definition.vd_aux.get(self.endian).into());
+            if let Some(first) = first
+                && let Ok(aux) = self.data.read_at::<elf::Verdaux<Endianness>>(first)
+                && self.strtab.get(aux.vda_name.get(self.endian)) == Ok(name)
+            {
+                return true;
+            }
+            match definition.vd_next.get(self.endian) {
+                0 => return false,
+                next => match at.checked_add(next.into()) {
+                    Some(next) => at = next,
+                    None => return false,
+                },
+            }
+        }
+        false
+    }
+
     fn entry(&self, index: u32) -> Option<Entry> {
         let symbol = self.symbol(index)?;
-        // What glibc's do_lookup_x accepts: a defined symbol of an allowed type, with a value
-        // (an absolute zero, like a version's name symbol, is an address `dlsym` returns as
-        // NULL: not found).
+        // What glibc's do_lookup_x accepts: a defined symbol of an allowed type, with a value,
+        // or absolute (an absolute zero, like a version's name symbol, is found, and is the
+        // address 0: `dlsym` returns NULL without an error).
         let kind = symbol.st_type();
         let allowed = matches!(
             kind,
@@ -217,14 +263,23 @@ impl<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>> DynamicSymb
                 | elf::STT_GNU_IFUNC
         );
         let value: u64 = symbol.st_value(self.endian).into();
-        let defined = symbol.st_shndx(self.endian) != elf::SHN_UNDEF
+        let section = symbol.st_shndx(self.endian);
+        let absolute = section == elf::SHN_ABS;
+        let defined = section != elf::SHN_UNDEF
             && allowed
-            && (value != 0 || kind == elf::STT_TLS);
+            && (value != 0 || kind == elf::STT_TLS || absolute);
+        let null = (defined && absolute && value == 0 && kind != elf::STT_TLS).then(|| match self
+            .name(symbol)
+        {
+            Some(name) if self.defines_version(name) => NullAddress::VersionName,
+            _ => NullAddress::Absolute,
+        });
         Some(Entry {
             defined,
             bind: symbol.st_bind(),
             visibility: symbol.st_visibility(),
             hidden_version: self.hidden_version(index),
+            null,
         })
     }
 
@@ -465,6 +520,10 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
                 symtab,
                 strtab,
                 versym: located(elf::DT_VERSYM),
+                verdef: located(elf::DT_VERDEF),
+                verdefnum: address(elf::DT_VERDEFNUM)
+                    .and_then(|n: u64| u32::try_from(n).ok())
+                    .unwrap_or(0),
                 gnu_hash: located(elf::DT_GNU_HASH),
                 hash: located(elf::DT_HASH),
                 _elf: std::marker::PhantomData,
@@ -532,6 +591,7 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
                 bind: symbol.st_bind(),
                 visibility: symbol.st_visibility(),
                 hidden_version: false,
+                null: None,
             };
             for &i in &slots.indices[index] {
                 let current = &mut seen[i].symtab;

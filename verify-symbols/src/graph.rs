@@ -213,9 +213,17 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
     }
 }
 
+/// Where `dlsym` finds a name: the first object that exports it.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub path: PathBuf,
+    /// What it finds there has the address 0 (`dlsym` returns NULL, without an error).
+    pub null: Option<elf::NullAddress>,
+}
+
 /// The first object after the binary, in load order, that exports each of `names`: what
 /// `dlsym(RTLD_DEFAULT, name)` returns when the binary itself does not define it.
-pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str, PathBuf> {
+pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str, Found> {
     let mut found = HashMap::new();
     let mut pending: Vec<&str> = names.to_vec();
     for node in graph.nodes.iter().skip(1) {
@@ -229,8 +237,15 @@ pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str
         };
         let mut still = Vec::with_capacity(pending.len());
         for (name, s) in pending.iter().zip(seen) {
-            if s.dynsym.is_some_and(|e| e.is_exported()) {
-                found.insert(*name, node.path.clone());
+            if let Some(entry) = s.dynsym.filter(|e| e.is_exported()) {
+                let path = node.path.clone();
+                found.insert(
+                    *name,
+                    Found {
+                        path,
+                        null: entry.null,
+                    },
+                );
             } else {
                 still.push(*name);
             }

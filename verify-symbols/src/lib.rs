@@ -58,8 +58,10 @@
 //! `PT_DYNAMIC` (section headers may be stripped), each name is looked up through the object's
 //! own hash table (`DT_GNU_HASH`, else `DT_HASH`), so the cost grows with the names asked, not
 //! with the library; a symbol that exists only as a non-default version (`foo@V1`, the
-//! `VERSYM` hidden bit) is not what `dlsym` returns, nor is one whose value is zero (a version's
-//! own name symbol). The linear passes: a name the binary's dynamic symbols do not define is
+//! `VERSYM` hidden bit) is not what `dlsym` returns; one whose value is zero is skipped unless
+//! it is absolute: an absolute zero (the symbol the linker gives each version definition,
+//! `GLIBC_2.2.5`) is found, ends the search, and is NULL to `dlsym`, without an error, so it is
+//! `missing` with a hint saying it is a version's name and whose. The linear passes: a name the binary's dynamic symbols do not define is
 //! looked for in the binary's `.symtab` (when it has one), which tells `hidden` and
 //! `not-exported` from `missing`; a dependency is searched through its hash table only. An
 //! object without a hash table provides nothing (glibc's `do_lookup_x` skips it): in the
@@ -86,7 +88,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::elf::{ElfInfo, ObjectKind, Seen};
+use crate::elf::{ElfInfo, NullAddress, ObjectKind, Seen};
 use crate::file::FileBytes;
 pub use crate::render::{JSON_SCHEMA, render_explain, render_json, render_text, write_json};
 
@@ -665,7 +667,11 @@ fn check_providers(
     // dependency's own PLT now lands in the binary's copy.
     let names: Vec<&str> = exported_static.iter().map(String::as_str).collect();
     let shadowed = graph::providers(graph, &names);
-    let mut shadowed: Vec<(&str, PathBuf)> = shadowed.into_iter().collect();
+    let mut shadowed: Vec<(&str, PathBuf)> = shadowed
+        .into_iter()
+        .filter(|(_, found)| found.null.is_none())
+        .map(|(name, found)| (name, found.path))
+        .collect();
     shadowed.sort();
     for (name, library) in shadowed {
         report.warnings.push(format!(
@@ -726,19 +732,29 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
     // What the binary does not export, dlsym looks for in its libraries: a definition of the
     // binary's own that is hidden, local or not in `.dynsym` does not stop the search
     // (do_lookup_x skips it), so a library that exports the name provides it.
+    // What the binary exports stops the search there, even with the address 0.
+    let searched = |seen: &Seen| !seen.dynsym.is_some_and(|e| e.is_exported());
     let unresolved: Vec<&str> = names
         .iter()
-        .zip(&verdicts)
-        .filter(|(_, v)| v.status != Status::Exported)
+        .zip(&seen)
+        .filter(|(_, seen)| searched(seen))
         .map(|(n, _)| *n)
         .collect();
     if !unresolved.is_empty() {
         let providers = graph::providers(&graph, &unresolved);
         for (verdict, seen) in verdicts.iter_mut().zip(&seen) {
-            if verdict.status == Status::Exported {
+            if !searched(seen) {
                 continue;
             }
-            if let Some(provider) = providers.get(verdict.name.as_str()) {
+            let found = providers.get(verdict.name.as_str());
+            if let Some(null) = found.and_then(|f| f.null.map(|null| (null, &f.path))) {
+                verdict.status = Status::Missing;
+                verdict.hint = Some(null_hint(
+                    &verdict.name,
+                    null.0,
+                    &null.1.display().to_string(),
+                ));
+            } else if let Some(provider) = found.map(|f| &f.path) {
                 let own = match verdict.status {
                     Status::Hidden => Some("hidden, internal or local (`static`)"),
                     Status::NotExported => Some("not exported (in `.symtab` only)"),
@@ -796,36 +812,56 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
     Ok((report, graph))
 }
 
-/// The verdict from the binary's own symbol tables; `Missing` means "look in dependencies".
+/// What to say of a name `dlsym` finds in `object` with the address 0.
+fn null_hint(name: &str, null: NullAddress, object: &str) -> String {
+    match null {
+        NullAddress::VersionName => format!(
+            "`{name}` is the name of a version {object} defines (the linker gives each version \
+             definition an absolute symbol of value 0), not a function or variable: dlsym finds \
+             it and returns NULL, without an error, so the JIT cannot use it. Ask for the name of \
+             a symbol of that version instead"
+        ),
+        NullAddress::Absolute => format!(
+            "{object} defines `{name}` as an absolute symbol of value 0: dlsym finds it and \
+             returns NULL, without an error, so the JIT cannot call or read it"
+        ),
+    }
+}
+
+/// The verdict from the binary's own symbol tables; `Missing` means "look in dependencies"
+/// (unless its `.dynsym` has it, with the address 0: then the hint says so).
 fn own_verdict(name: &str, seen: Seen, info: &ElfInfo<'_>) -> SymbolReport {
-    let (status, hint) = if seen.dynsym.is_some_and(|e| e.is_exported()) {
-        (Status::Exported, None)
-    } else if seen.dynsym.or(seen.symtab).is_some_and(|e| e.is_hidden()) {
-        (
-            Status::Hidden,
-            Some(
-                "defined with hidden/internal visibility or local binding, so it can never be \
+    let (status, hint) =
+        if let Some(null) = seen.dynsym.filter(|e| e.is_exported()).and_then(|e| e.null) {
+            (Status::Missing, Some(null_hint(name, null, "the binary")))
+        } else if seen.dynsym.is_some_and(|e| e.is_exported()) {
+            (Status::Exported, None)
+        } else if seen.dynsym.or(seen.symtab).is_some_and(|e| e.is_hidden()) {
+            (
+                Status::Hidden,
+                Some(
+                    "defined with hidden/internal visibility or local binding, so it can never be \
                  exported: remove `__attribute__((visibility(\"hidden\")))` or `static` from its \
                  C definition, or compile it without -fvisibility=hidden"
-                    .to_owned(),
-            ),
-        )
-    } else if seen.symtab.is_some_and(|e| e.defined) {
-        let hint = if info.hashless {
-            "the binary has dynamic symbols but no hash table (DT_GNU_HASH or DT_HASH), so the \
+                        .to_owned(),
+                ),
+            )
+        } else if seen.symtab.is_some_and(|e| e.defined) {
+            let hint = if info.hashless {
+                "the binary has dynamic symbols but no hash table (DT_GNU_HASH or DT_HASH), so the \
              loader and dlsym cannot look up any of them: link it again with the system linker, \
              which writes one (do not strip it with a tool that drops it)"
-        } else if info.dynamic {
-            "linked in but not exported to .dynsym: list it in the manifest's `symbols` (the \
+            } else if info.dynamic {
+                "linked in but not exported to .dynsym: list it in the manifest's `symbols` (the \
              generated --dynamic-list) or link with -Wl,--export-dynamic"
-        } else {
-            "the binary is statically linked and has no .dynsym: link it dynamically (remove \
+            } else {
+                "the binary is statically linked and has no .dynsym: link it dynamically (remove \
              +crt-static / -static)"
+            };
+            (Status::NotExported, Some(hint.to_owned()))
+        } else {
+            (Status::Missing, None)
         };
-        (Status::NotExported, Some(hint.to_owned()))
-    } else {
-        (Status::Missing, None)
-    };
     SymbolReport {
         name: name.to_owned(),
         status,

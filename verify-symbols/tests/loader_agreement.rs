@@ -1,8 +1,8 @@
 //! verify-symbols against the real dynamic loader. Each fixture is a probe program built with
 //! the system compiler and linker that asks `dlsym(RTLD_DEFAULT, name)` for each name and prints
-//! the file `dladdr` says the symbol is in; it is run with an empty environment. verify-symbols
-//! must say the same: the binary does not start (the loader exits 127), or for each name,
-//! found in which file, or not found.
+//! the file `dladdr` says the symbol is in (or, for NULL, whether `dlerror` said why); it is run
+//! with an empty environment. verify-symbols must say the same: the binary does not start (the
+//! loader exits 127), or for each name, found in which file, or not found.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,12 +15,14 @@ const PROBE: &str = r#"
 #include <stdio.h>
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
+        dlerror();
         void *address = dlsym(RTLD_DEFAULT, argv[i]);
+        const char *error = dlerror();
         Dl_info info;
         if (address && dladdr(address, &info) && info.dli_fname)
             printf("%s %s\n", argv[i], info.dli_fname);
         else
-            printf("%s -\n", argv[i]);
+            printf("%s - %s\n", argv[i], error ? "error" : "null-without-error");
     }
     return 0;
 }
@@ -39,6 +41,11 @@ fn real(path: &Path) -> PathBuf {
 
 /// The loader's answer: run the probe with an empty environment.
 fn loader_says(binary: &Path, names: &[&str]) -> Outcome {
+    parse_probe(&run_probe(binary, names))
+}
+
+/// The probe's output, run with an empty environment; `None` when the loader refused to start it.
+fn run_probe(binary: &Path, names: &[&str]) -> Option<String> {
     // A binary this test process just wrote can be briefly "busy": another test thread's fork
     // may hold the write descriptor until its exec (ETXTBSY). Try again shortly.
     let mut attempts = 0;
@@ -57,14 +64,22 @@ fn loader_says(binary: &Path, names: &[&str]) -> Outcome {
         }
     };
     if out.status.code() == Some(127) {
-        return Outcome::WillNotStart;
+        return None;
     }
     assert!(out.status.success(), "{out:?}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn parse_probe(output: &Option<String>) -> Outcome {
+    let Some(output) = output else {
+        return Outcome::WillNotStart;
+    };
     Outcome::Symbols(
-        String::from_utf8_lossy(&out.stdout)
+        output
             .lines()
             .map(|line| {
-                let (name, file) = line.split_once(' ').unwrap();
+                let mut fields = line.split(' ');
+                let (name, file) = (fields.next().unwrap(), fields.next().unwrap());
                 let file = (file != "-").then(|| real(Path::new(file)));
                 (name.to_owned(), file)
             })
@@ -607,6 +622,32 @@ fn a_name_the_program_defines_but_does_not_export_is_the_librarys_that_does() {
         let hint = symbol.hint.as_deref().unwrap_or_default();
         assert!(
             hint.contains("the binary's own definition is"),
+            "{symbol:?}"
+        );
+    }
+}
+
+#[test]
+fn a_version_name_is_said_to_be_one_not_a_missing_symbol() {
+    // GLIBC_2.2.5 (libc.so.6) and ZLIB_1.2.2 (libz.so.1) are the names of version definitions:
+    // absolute symbols of value 0. dlsym finds them, stops there, and returns their value:
+    // NULL, with no error.
+    let f = Fixture::new("version-names");
+    let probe = f.probe("probe", &["-lz"]);
+    let names = ["GLIBC_2.2.5", "ZLIB_1.2.2"];
+    let output = run_probe(&probe, &names).expect("the probe starts");
+    for name in names {
+        assert!(
+            output.contains(&format!("{name} - null-without-error")),
+            "{output}"
+        );
+    }
+    agree("version names", &probe, &names);
+    let report = verify(&probe, &names).unwrap();
+    for (symbol, library) in report.symbols.iter().zip(["libc.so.6", "libz.so.1"]) {
+        let hint = symbol.hint.as_deref().unwrap_or_default();
+        assert!(
+            hint.contains("is the name of a version") && hint.contains(library),
             "{symbol:?}"
         );
     }
