@@ -229,12 +229,19 @@ fn check_shipped(path: &Path) -> Result<(), DistError> {
         Err(e) => return Err(e.into()),
     };
     let report = verify(path, &symbols)?;
-    let unresolved: Vec<&str> = report
+    let unresolved: Vec<String> = report
         .needed
         .iter()
         .filter(|n| n.path.is_none())
-        .map(|n| n.name.as_str())
-        .chain(report.unresolved_indirect.iter().map(|i| i.name.as_str()))
+        .map(|n| n.name.clone())
+        .chain(report.unresolved_indirect.iter().map(|i| i.name.clone()))
+        .chain(report.refused.iter().map(|r| {
+            format!(
+                "{} (the loader stops at it: {})",
+                r.path.display(),
+                r.reason
+            )
+        }))
         .collect();
     let missing: Vec<&str> = report
         .symbols

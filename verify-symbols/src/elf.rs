@@ -99,6 +99,8 @@ pub(crate) struct ElfInfo<'data> {
     pub(crate) nodeflib: bool,
     /// Dynamic symbols but neither `DT_GNU_HASH` nor `DT_HASH`: the loader finds nothing in it.
     pub(crate) hashless: bool,
+    /// Why the loader, mapping this object, would stop the program (it does not start).
+    pub(crate) refused: Option<String>,
     /// `e_machine`.
     pub(crate) machine: u16,
     /// ELFCLASS64.
@@ -422,6 +424,7 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
         interp: None,
         nodeflib: false,
         hashless: false,
+        refused: None,
         machine: header.e_machine(endian),
         class64: header.is_class_64(),
     };
@@ -529,6 +532,19 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
                 _elf: std::marker::PhantomData,
             });
         }
+    }
+    // ld.so sets up each object's hash table as it maps it, asserting that the bloom filter's
+    // word count is a power of two (`_dl_setup_hash`; 0 passes): the program stops there.
+    if let Some(bloom_words) = symbols
+        .as_ref()
+        .and_then(|s| s.u32_at(s.gnu_hash?.checked_add(8)?))
+        .filter(|words| words & words.wrapping_sub(1) != 0)
+    {
+        info.refused = Some(format!(
+            "its GNU hash table (DT_GNU_HASH) has a bloom filter of {bloom_words} words, not a \
+             power of two: ld.so stops on it (an assertion in _dl_setup_hash) as it maps the \
+             object. Link it again with the system linker"
+        ));
     }
     info.dynamic = symbols.is_some();
     info.nodeflib = flags_1 & u64::from(elf::DF_1_NODEFLIB) != 0;

@@ -29,6 +29,8 @@ pub(crate) struct Node {
     /// The library's file, opened while the graph was built, for the symbol search (none for
     /// the binary, which the caller has).
     pub data: Option<FileBytes>,
+    /// Why the loader, mapping this object, stops the program.
+    pub refused: Option<String>,
     pub needs: Vec<Need>,
 }
 
@@ -95,6 +97,7 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
         searcher: searcher(path, origin, info),
         loader: None,
         data: None,
+        refused: info.refused.clone(),
         needs: Vec::new(),
     }];
     let mut pending_needs: Vec<Vec<String>> =
@@ -189,6 +192,7 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
                         path: found.clone(),
                         searcher: child_searcher,
                         loader: Some(index),
+                        refused: child_info.refused.clone(),
                         data: Some(data),
                         needs: Vec::new(),
                     });

@@ -212,6 +212,16 @@ pub struct Needed {
     pub trace: Vec<Step>,
 }
 
+/// An object the loader maps and then stops at (the binary itself, or one of its libraries):
+/// the program does not start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The file.
+    pub path: PathBuf,
+    /// Why the loader stops there.
+    pub reason: String,
+}
+
 /// A library needed by one of the binary's libraries that the loader would not find.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IndirectNeed {
@@ -240,6 +250,8 @@ pub struct BinaryReport {
     pub needed: Vec<Needed>,
     /// Libraries of libraries that the loader would not find: the binary cannot start.
     pub unresolved_indirect: Vec<IndirectNeed>,
+    /// Objects of the load graph the loader stops at: the binary cannot start.
+    pub refused: Vec<Refusal>,
     /// Set when the binary is for another machine: what cannot be known here.
     pub foreign: Option<String>,
     /// `DT_RUNPATH` entries as written.
@@ -264,6 +276,7 @@ impl BinaryReport {
         self.foreign.is_none()
             && self.needed.iter().all(|n| n.path.is_some())
             && self.unresolved_indirect.is_empty()
+            && self.refused.is_empty()
     }
 }
 
@@ -789,6 +802,23 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
     if let Some(foreign) = &graph.foreign {
         warnings.push(foreign.clone());
     }
+    let refused: Vec<Refusal> = graph
+        .nodes
+        .iter()
+        .filter_map(|node| {
+            Some(Refusal {
+                path: node.path.clone(),
+                reason: node.refused.clone()?,
+            })
+        })
+        .collect();
+    for refusal in &refused {
+        warnings.push(format!(
+            "{}: {}: the binary will not start",
+            refusal.path.display(),
+            refusal.reason
+        ));
+    }
 
     let report = BinaryReport {
         path: path.to_path_buf(),
@@ -804,6 +834,7 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
         warnings,
         needed,
         unresolved_indirect,
+        refused,
         foreign: graph.foreign.clone(),
         runpath: info.runpath.iter().map(|s| (*s).to_owned()).collect(),
         rpath: info.rpath.iter().map(|s| (*s).to_owned()).collect(),

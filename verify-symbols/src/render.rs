@@ -122,7 +122,12 @@ fn write_binary(
         previous_hint = s.hint.as_ref();
     }
     let failing = b.symbols.iter().filter(|s| !s.status.is_found()).count();
-    let verdict = if !b.starts() {
+    let verdict = if !b.refused.is_empty() {
+        paint(
+            RED,
+            "FAIL: the binary will not start (the loader stops at an object it maps)",
+        )
+    } else if !b.starts() {
         paint(
             RED,
             "FAIL: the binary will not start (a DT_NEEDED library is not found)",
@@ -184,8 +189,9 @@ pub fn render_explain(report: &Report) -> String {
 pub const JSON_SCHEMA: u32 = 1;
 
 /// The report as one JSON object: `{"schema": 1, "binaries": [{"path", "needed": [{"name",
-/// "path", "trace"}], "unresolved_indirect", "foreign", "runpath", "warnings", "symbols":
-/// [{"name", "status", "provider", "expected", "hint"}], ...}]}`.
+/// "path", "trace"}], "unresolved_indirect", "refused": [{"path", "reason"}], "foreign",
+/// "runpath", "warnings", "symbols": [{"name", "status", "provider", "expected", "hint"}],
+/// ...}]}`.
 pub fn render_json(report: &Report) -> String {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail, and the serialiser writes UTF-8.

@@ -652,3 +652,65 @@ fn a_version_name_is_said_to_be_one_not_a_missing_symbol() {
         );
     }
 }
+
+/// Sets the bloom filter's word count in the `DT_GNU_HASH` table of the ELF file at `path`;
+/// returns the count it had.
+fn set_bloom_words(path: &Path, words: u32) -> u32 {
+    use object::{Object, ObjectSection};
+    let mut data = std::fs::read(path).unwrap();
+    let table = {
+        let file = object::File::parse(&*data).unwrap();
+        let section = file.section_by_name(".gnu.hash").expect("a GNU hash table");
+        section.file_range().unwrap().0 as usize
+    };
+    // nbuckets, symoffset, bloom_size, bloom_shift: the third word.
+    let field = table + 8..table + 12;
+    let was = u32::from_le_bytes(data[field.clone()].try_into().unwrap());
+    data[field].copy_from_slice(&words.to_le_bytes());
+    std::fs::write(path, &data).unwrap();
+    was
+}
+
+#[test]
+fn a_gnu_hash_bloom_filter_of_a_size_not_a_power_of_two_stops_the_loader() {
+    // ld.so asserts that the bloom filter's word count is a power of two (_dl_setup_hash), for
+    // the program and for each library it maps, and does not start the program (exit 127).
+    let f = Fixture::new("bloom-size");
+    let library = f.library(
+        "",
+        "bloom",
+        "int bloom_fn(void) { return 1; }\n",
+        &["-Wl,--hash-style=gnu"],
+    );
+    let probe = f.probe(
+        "probe",
+        &[
+            "-L.",
+            "-lbloom",
+            "-Wl,-rpath,$ORIGIN",
+            "-Wl,--hash-style=gnu",
+        ],
+    );
+    let Outcome::Symbols(_) = agree("a good table", &probe, &["bloom_fn"]) else {
+        panic!("the probe starts")
+    };
+    // Two words (a power of two) still start; three do not. The library, then the program.
+    for (path, what) in [(&library, "the library's"), (&probe, "the program's")] {
+        let words = set_bloom_words(path, 2);
+        agree(&format!("{what}, 2 words"), &probe, &["bloom_fn"]);
+        set_bloom_words(path, 3);
+        assert_eq!(
+            agree(&format!("{what}, 3 words"), &probe, &["bloom_fn"]),
+            Outcome::WillNotStart
+        );
+        let report = verify(&probe, &["bloom_fn"]).unwrap();
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains(&*real(path).to_string_lossy()) && w.contains("power of two")),
+            "{report:#?}"
+        );
+        set_bloom_words(path, words);
+    }
+}
