@@ -26,7 +26,8 @@
 //! real loader, which verify-symbols must agree with.
 //!
 //! 1. A name already loaded (an earlier object's `DT_NEEDED` name or `SONAME`) is that object:
-//!    no search. A name with a `/` is a path, opened as it is.
+//!    no search. A name with a `/` is a path, opened as it is (its `$ORIGIN`, `$LIB` and
+//!    `$PLATFORM` expanded).
 //! 2. When the object that needs the library (the *loader*) has no `DT_RUNPATH`: the `DT_RPATH`
 //!    of the loader, then of the object that loaded it, and so on up to the executable (an
 //!    object's `DT_RPATH` is ignored when it also has `DT_RUNPATH`: `get-dynamic-info.h`).
@@ -53,6 +54,15 @@
 //!    another machine cannot be resolved here, and the report says so. The hwcaps levels for the
 //!    cache come from the CPU's features by glibc's definitions (`get-isa-level.h`); the loader
 //!    is asked only when a directory has hwcaps subdirectories or a token needs expanding.
+//! 10. `/etc/ld.so.preload` applies to every program on the machine: what it lists is mapped
+//!     after the executable and before its `DT_NEEDED` libraries, so it comes first in the
+//!     search (`dl_main` in `elf/rtld.c`, then `_dl_map_object_deps` with the preloads). Each
+//!     name is looked for as the executable's own `DT_NEEDED` would be; one the loader cannot
+//!     load is skipped (it prints an error). The file is read as `dl_main` reads it, quirk
+//!     included: it blanks a `#` comment only as far as a length it shortens as it goes, so
+//!     what follows a later `#` may be read as names. `LD_PRELOAD` applies to programs started
+//!     from one environment only: it is not counted, and a warning says what it would change
+//!     for a program started from verify-symbols' own.
 //!
 //! And for symbols (`elf/dl-lookup.c`, `do_lookup_x`): the dynamic section comes from
 //! `PT_DYNAMIC` (section headers may be stripped), each name is looked up through the object's
@@ -248,6 +258,10 @@ pub struct BinaryReport {
     pub statically_linked: bool,
     /// `DT_NEEDED`, in order, with where each resolves.
     pub needed: Vec<Needed>,
+    /// What `/etc/ld.so.preload` lists (every program on this machine preloads it, after
+    /// the binary and before its libraries), with where each resolves (`None`: the loader
+    /// cannot load it, says so, and goes on).
+    pub preloaded: Vec<Needed>,
     /// Libraries of libraries that the loader would not find: the binary cannot start.
     pub unresolved_indirect: Vec<IndirectNeed>,
     /// Objects of the load graph the loader stops at: the binary cannot start.
@@ -625,6 +639,22 @@ fn check_providers(
                             )
                         }
                     }
+                    None if graph
+                        .preloaded
+                        .iter()
+                        .any(|p| p.path.is_some() && p.path == verdict.provider) =>
+                    {
+                        format!(
+                            "meant to come from {} (library `{}`), but {} preloads {} into every \
+                             program on this machine, ahead of the binary's libraries, so the JIT \
+                             would call that copy: remove it from {}, or rename the symbol",
+                            wanted.file,
+                            wanted.library,
+                            loader::PRELOAD_FILE,
+                            provider_name.as_deref().unwrap_or("another library"),
+                            loader::PRELOAD_FILE
+                        )
+                    }
                     None => format!(
                         "meant to come from {} (library `{}`), but the loader finds {} first, \
                          so the JIT would call that copy: make sure {} is in DT_NEEDED and that \
@@ -722,15 +752,13 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
         })?;
     let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
     let graph = graph::build(&config, path, &info);
-    let needed: Vec<Needed> = graph.nodes[0]
-        .needs
-        .iter()
-        .map(|need| Needed {
-            name: need.name.clone(),
-            path: need.path.clone(),
-            trace: need.trace.clone(),
-        })
-        .collect();
+    let report_need = |need: &graph::Need| Needed {
+        name: need.name.clone(),
+        path: need.path.clone(),
+        trace: need.trace.clone(),
+    };
+    let needed: Vec<Needed> = graph.nodes[0].needs.iter().map(report_need).collect();
+    let preloaded: Vec<Needed> = graph.preloaded.iter().map(report_need).collect();
     let unresolved_indirect: Vec<IndirectNeed> = graph
         .unresolved_indirect()
         .into_iter()
@@ -802,6 +830,10 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
     if let Some(foreign) = &graph.foreign {
         warnings.push(foreign.clone());
     }
+    warnings.extend(preload_warnings(&preloaded, &verdicts));
+    if let Some(warning) = environment_preload_warning(&config, &graph, names) {
+        warnings.push(warning);
+    }
     let refused: Vec<Refusal> = graph
         .nodes
         .iter()
@@ -833,6 +865,7 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
         statically_linked: !info.dynamic,
         warnings,
         needed,
+        preloaded,
         unresolved_indirect,
         refused,
         foreign: graph.foreign.clone(),
@@ -841,6 +874,103 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
         symbols: verdicts,
     };
     Ok((report, graph))
+}
+
+/// What `/etc/ld.so.preload` changes for every program on this machine: each library it
+/// preloads, with the names checked that the JIT finds there; each one it cannot.
+fn preload_warnings(preloaded: &[Needed], verdicts: &[SymbolReport]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for preload in preloaded {
+        let Some(path) = &preload.path else {
+            warnings.push(format!(
+                "{} lists {}, which the loader cannot load here: every program started on this \
+                 machine prints an error for it and goes on",
+                loader::PRELOAD_FILE,
+                preload.name
+            ));
+            continue;
+        };
+        let taken: Vec<String> = verdicts
+            .iter()
+            .filter(|v| v.provider.as_ref() == Some(path))
+            .map(|v| format!("`{}`", v.name))
+            .collect();
+        let effect = if taken.is_empty() {
+            "it provides none of the names checked".to_owned()
+        } else {
+            format!(
+                "the JIT finds {} there, not in the binary's own libraries",
+                taken.join(", ")
+            )
+        };
+        warnings.push(format!(
+            "{} preloads {} into every program on this machine, after the binary and before \
+             its libraries: {effect}",
+            loader::PRELOAD_FILE,
+            path.display()
+        ));
+    }
+    warnings
+}
+
+/// `LD_PRELOAD` in this process's environment applies to programs started from here only, so
+/// the verdicts do not count it; this says that it is set, and what it would change here: each
+/// library it would preload (as the loader finds it for the binary) and which of `names` that
+/// library exports, which a program started from here would call instead.
+fn environment_preload_warning(
+    config: &loader::Config,
+    graph: &graph::Graph,
+    names: &[&str],
+) -> Option<String> {
+    let entries = loader::environment_preloads();
+    if entries.is_empty() || graph.foreign.is_some() {
+        return None;
+    }
+    let binary = &graph.nodes[0];
+    let mut effects = Vec::new();
+    for entry in &entries {
+        let mut trace = Vec::new();
+        let found = loader::search(
+            config,
+            entry,
+            &[&binary.searcher],
+            config.class64,
+            config.machine,
+            false,
+            &mut trace,
+        );
+        let exported: Option<Vec<String>> = found.as_deref().and_then(|path| {
+            let bytes = open(path).ok()?;
+            let (_, seen) = elf::read(&bytes, names, elf::Tables::Dynamic).ok()?;
+            Some(
+                names
+                    .iter()
+                    .zip(seen)
+                    .filter(|(_, seen)| seen.dynsym.is_some_and(|e| e.is_exported()))
+                    .map(|(name, _)| format!("`{name}`"))
+                    .collect(),
+            )
+        });
+        effects.push(match (found, exported) {
+            (None, _) => format!("{entry} (not found: the loader says so and goes on)"),
+            (Some(path), None) => format!("{} (not a readable ELF file)", path.display()),
+            (Some(path), Some(exported)) if exported.is_empty() => {
+                format!("{} (it exports none of the names checked)", path.display())
+            }
+            (Some(path), Some(exported)) => format!(
+                "{}, which exports {}: the JIT of a program started here would call that copy",
+                path.display(),
+                exported.join(", ")
+            ),
+        });
+    }
+    Some(format!(
+        "LD_PRELOAD is set in this environment ({}): it applies to programs started from this \
+         environment only, so the verdicts here do not count it. A program started from here \
+         would also preload {}",
+        entries.join(" "),
+        effects.join("; ")
+    ))
 }
 
 /// What to say of a name `dlsym` finds in `object` with the address 0.

@@ -78,6 +78,65 @@ fn has_subdirectories(dir: &Path) -> bool {
     has
 }
 
+/// The file of libraries every program on this machine preloads (rtld.c).
+pub(crate) const PRELOAD_FILE: &str = "/etc/ld.so.preload";
+
+/// The names in [`PRELOAD_FILE`], in order, read once per process as the loader reads them
+/// ([`preload_names`]). A file that is not there (the usual case) or not readable lists
+/// nothing.
+pub(crate) fn preload_file_entries() -> &'static [String] {
+    static ENTRIES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    ENTRIES.get_or_init(|| {
+        std::fs::read(PRELOAD_FILE)
+            .map(|bytes| preload_names(&bytes))
+            .unwrap_or_default()
+    })
+}
+
+/// The names of a preload file, as rtld.c (`dl_main`) reads them: comments blanked, then the
+/// names separated by spaces, tabs, newlines and colons. A `#` starts a comment to the end of
+/// its line, but the loader looks for each next `#` from the start of the file, within a
+/// length it shortened by the part before the comment and by the comment itself: a later `#`
+/// beyond that length, or the rest of a comment past it, stays and is read as names (seen
+/// with glibc 2.36: `lib.so # old.so` after an earlier comment preloads what follows).
+fn preload_names(file: &[u8]) -> Vec<String> {
+    let mut text = file.to_vec();
+    let mut rest = text.len();
+    while rest > 0 {
+        let Some(mut at) = text[..rest].iter().position(|b| *b == b'#') else {
+            break;
+        };
+        rest -= at;
+        loop {
+            text[at] = b' ';
+            rest -= 1;
+            if rest == 0 || text.get(at + 1).is_none_or(|b| *b == b'\n') {
+                break;
+            }
+            at += 1;
+        }
+    }
+    text.split(|b| matches!(b, b' ' | b'\t' | b'\n' | b':'))
+        .filter(|name| !name.is_empty())
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .collect()
+}
+
+/// The names in this process's `LD_PRELOAD` (separated by spaces and colons, as rtld.c splits
+/// them), which applies to programs started from this environment only.
+pub(crate) fn environment_preloads() -> Vec<String> {
+    std::env::var_os("LD_PRELOAD")
+        .map(|value| {
+            value
+                .to_string_lossy()
+                .split([' ', ':'])
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The loader binaries of this machine's ABI.
 const HOST_LOADERS: &[&str] = &[
     "/lib64/ld-linux-x86-64.so.2",
@@ -414,11 +473,15 @@ pub(crate) fn search(
     trace: &mut Vec<Step>,
 ) -> Option<PathBuf> {
     if name.contains('/') {
-        let path = PathBuf::from(name);
+        // A path may hold $ORIGIN (of the object that needs it), $LIB and $PLATFORM.
+        let path = match chain.first() {
+            Some(loader) if name.contains('$') => config.expand(name, &loader.origin)?,
+            _ => PathBuf::from(name),
+        };
         let outcome = acceptable(&path, class64, machine);
         trace.push(Step {
-            source: "DT_NEEDED path".into(),
-            place: name.to_owned(),
+            source: "a path".into(),
+            place: path.display().to_string(),
             outcome: match &outcome {
                 Ok(()) => "found".into(),
                 Err(Reject::Skip(why) | Reject::Fatal(why)) => why.clone(),
@@ -671,6 +734,47 @@ Legacy HWCAP subdirectories under library search path directories:
         );
         assert_eq!(config.subdirs.last().unwrap(), "x86_64");
         assert_eq!(config.subdirs.len(), 3 + 15);
+    }
+
+    #[test]
+    fn preload_files_are_split_as_the_loader_splits_them() {
+        // Each file, and the names glibc 2.36's loader tried to preload for it (its error
+        // messages, with /etc/ld.so.preload holding the file in a private mount namespace).
+        let cases: [(&[u8], &[&str]); 8] = [
+            (
+                b"/lib/a.so:libb.so\tlibc.so # trailing\n\n  /x/d.so",
+                &["/lib/a.so", "libb.so", "libc.so", "/x/d.so"],
+            ),
+            (b"#only a comment", &[]),
+            (b"p.so\t# k.so:l.so\nm.so", &["p.so", "m.so"]),
+            // A comment after a first one is blanked only as far as the loader still looks.
+            (b"# c\nlib.so # gone.so\n", &["lib.so", "so"]),
+            (
+                b"a.so # b.so\nc.so # d.so\n",
+                &["a.so", "c.so", "#", "d.so"],
+            ),
+            (
+                b"# a\n# b\nx/one.so\n# y/two.so",
+                &["x/one.so", "#", "y/two.so"],
+            ),
+            (
+                b"#\n#\n#\nq.so # r.so # s.so\n",
+                &["q.so", "o", "#", "s.so"],
+            ),
+            (
+                b"# for the test\n/t/pre/libpre.so:libpre2.so\n/nonexistent/libnone.so # gone\n",
+                &[
+                    "/t/pre/libpre.so",
+                    "libpre2.so",
+                    "/nonexistent/libnone.so",
+                    "#",
+                    "gone",
+                ],
+            ),
+        ];
+        for (file, names) in cases {
+            assert_eq!(preload_names(file), names, "{}", file.escape_ascii());
+        }
     }
 
     #[test]

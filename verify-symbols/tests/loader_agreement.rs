@@ -4,6 +4,7 @@
 //! with an empty environment. verify-symbols must say the same: the binary does not start (the
 //! loader exits 127), or for each name, found in which file, or not found.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -41,16 +42,38 @@ fn real(path: &Path) -> PathBuf {
 
 /// The loader's answer: run the probe with an empty environment.
 fn loader_says(binary: &Path, names: &[&str]) -> Outcome {
-    parse_probe(&run_probe(binary, names))
+    loader_says_through(&[], binary, names)
+}
+
+/// The loader's answer when the probe is started by `wrapper` (a program and its arguments,
+/// which runs the probe: another user's `setpriv`, a private mount namespace).
+fn loader_says_through(wrapper: &[&OsStr], binary: &Path, names: &[&str]) -> Outcome {
+    parse_probe(&run_probe_through(wrapper, binary, names))
 }
 
 /// The probe's output, run with an empty environment; `None` when the loader refused to start it.
 fn run_probe(binary: &Path, names: &[&str]) -> Option<String> {
+    run_probe_through(&[], binary, names)
+}
+
+/// A command for `program`, started by `wrapper` when there is one.
+fn command_through(wrapper: &[&OsStr], program: &OsStr) -> Command {
+    match wrapper {
+        [] => Command::new(program),
+        [first, rest @ ..] => {
+            let mut command = Command::new(first);
+            command.args(rest).arg(program);
+            command
+        }
+    }
+}
+
+fn run_probe_through(wrapper: &[&OsStr], binary: &Path, names: &[&str]) -> Option<String> {
     // A binary this test process just wrote can be briefly "busy": another test thread's fork
     // may hold the write descriptor until its exec (ETXTBSY). Try again shortly.
     let mut attempts = 0;
     let out = loop {
-        match Command::new(binary)
+        match command_through(wrapper, binary.as_os_str())
             .args(names)
             .env_clear()
             .current_dir("/")
@@ -107,6 +130,50 @@ fn tool_says(binary: &Path, names: &[&str]) -> Outcome {
             })
             .collect(),
     )
+}
+
+/// verify-symbols' answer, the command run by `wrapper` (as [`loader_says_through`] runs the
+/// probe), in the same terms; and its JSON report.
+fn tool_says_through(
+    wrapper: &[&OsStr],
+    binary: &Path,
+    names: &[&str],
+) -> (Outcome, serde_json::Value) {
+    let mut command = command_through(wrapper, OsStr::new(env!("CARGO_BIN_EXE_verify-symbols")));
+    command.arg("--binary").arg(binary).arg("--json");
+    for name in names {
+        command.args(["--symbol", name]);
+    }
+    let out = command.env_clear().current_dir("/").output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json["binaries"][0].clone();
+    let empty = |key: &str| report[key].as_array().is_some_and(Vec::is_empty);
+    let starts = report["foreign"].is_null()
+        && report["needed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| !n["path"].is_null())
+        && empty("unresolved_indirect")
+        && empty("refused");
+    if !starts {
+        return (Outcome::WillNotStart, report);
+    }
+    let symbols = report["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let file = match s["status"].as_str().unwrap() {
+                "exported" => Some(real(binary)),
+                "provided-by-dependency" => Some(real(Path::new(s["provider"].as_str().unwrap()))),
+                _ => None,
+            };
+            (s["name"].as_str().unwrap().to_owned(), file)
+        })
+        .collect();
+    (Outcome::Symbols(symbols), report)
 }
 
 fn agree(what: &str, binary: &Path, names: &[&str]) -> Outcome {
@@ -175,6 +242,75 @@ impl Fixture {
         all.extend(args);
         self.run("cc", &all);
         out
+    }
+}
+
+/// Runs a program in a private mount namespace whose `/etc/ld.so.preload` holds a given text:
+/// an overlay over `/etc` whose upper layer is on a tmpfs, so nothing outside the namespace
+/// changes (needs root: CAP_SYS_ADMIN). Setup failures exit 125.
+const IN_NAMESPACE: &str = r#"
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void fail(const char *what) {
+    perror(what);
+    exit(125);
+}
+
+/* in-namespace SCRATCH_DIR PRELOAD_TEXT PROGRAM ARGS... */
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: in-namespace SCRATCH_DIR PRELOAD_TEXT PROGRAM ARGS...\n");
+        return 125;
+    }
+    char upper[4096], work[4096], file[4200], options[8300];
+    snprintf(upper, sizeof upper, "%s/upper", argv[1]);
+    snprintf(work, sizeof work, "%s/work", argv[1]);
+    snprintf(file, sizeof file, "%s/ld.so.preload", upper);
+    snprintf(options, sizeof options, "lowerdir=/etc,upperdir=%s,workdir=%s", upper, work);
+    if (unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("making / private");
+    if (mount("tmpfs", argv[1], "tmpfs", 0, NULL) != 0) fail("mounting a tmpfs");
+    if (mkdir(upper, 0755) != 0 || mkdir(work, 0755) != 0) fail("mkdir");
+    FILE *out = fopen(file, "w");
+    if (!out || fputs(argv[2], out) < 0 || fclose(out) != 0) fail(file);
+    if (mount("overlay", "/etc", "overlay", 0, options) != 0) fail("overlay on /etc");
+    execv(argv[3], argv + 3);
+    fail(argv[3]);
+}
+"#;
+
+impl Fixture {
+    /// The command to put in front of a program to run it with `/etc/ld.so.preload` holding
+    /// `text` (see [`IN_NAMESPACE`]).
+    fn with_preload_file(&self, text: &str) -> Vec<std::ffi::OsString> {
+        self.write("in-namespace.c", IN_NAMESPACE);
+        self.run("cc", &["in-namespace.c", "-o", "in-namespace"]);
+        let scratch = self.path("namespace-scratch");
+        std::fs::create_dir_all(&scratch).unwrap();
+        // The namespace's /etc must hold the text, or the tests below prove nothing.
+        let out = Command::new(self.path("in-namespace"))
+            .arg(&scratch)
+            .arg(text)
+            .args(["/bin/cat", "/etc/ld.so.preload"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stdout == text.as_bytes(),
+            "a private mount namespace with its own /etc/ld.so.preload needs root \
+             (CAP_SYS_ADMIN) and overlayfs; run the tests as root, as cargo xtask test does: \
+             {out:?}"
+        );
+        vec![
+            self.path("in-namespace").into_os_string(),
+            scratch.into_os_string(),
+            text.into(),
+        ]
     }
 }
 
@@ -713,4 +849,121 @@ fn a_gnu_hash_bloom_filter_of_a_size_not_a_power_of_two_stops_the_loader() {
         );
         set_bloom_words(path, words);
     }
+}
+
+#[test]
+fn a_library_in_etc_ld_so_preload_comes_before_the_binarys_own() {
+    // /etc/ld.so.preload applies to every program on the machine: the loader maps what it
+    // lists after the program and before its DT_NEEDED libraries, so a preloaded
+    // external_function is what dlsym (and the JIT) finds, not the one of libext.so.
+    let f = Fixture::new("preload-file");
+    f.library(
+        "",
+        "ext",
+        "int external_function(int x) { return 2 * x; }\n",
+        &[],
+    );
+    let pre = f.library(
+        "pre",
+        "pre",
+        "int external_function(int x) { return 1000; }\n",
+        &[],
+    );
+    f.library("", "pre2", "int pre2_fn(void) { return 2; }\n", &[]);
+    f.library("", "pre3", "int pre3_fn(void) { return 3; }\n", &[]);
+    let probe = f.probe("probe", &["-L.", "-lext", "-Wl,-rpath,$ORIGIN"]);
+    // Listed by path, by name (searched as a DT_NEEDED of the program is: its RUNPATH finds
+    // it), and one that is not there (the loader says so and goes on); `#` comments, and `:`
+    // separates too. The last comment is one the loader reads only in part (it looks for the
+    // next `#` within a length it shortens): libpre3.so, in it, is preloaded all the same.
+    let listed = format!(
+        "# for the test\n{}:libpre2.so\n/nonexistent/libnone.so # libpre3.so\n",
+        pre.display()
+    );
+    let wrapper = f.with_preload_file(&listed);
+    let wrapper: Vec<&OsStr> = wrapper.iter().map(|a| a.as_os_str()).collect();
+    let names = ["external_function", "pre2_fn", "pre3_fn", "printf"];
+    let loader = loader_says_through(&wrapper, &probe, &names);
+    let (tool, report) = tool_says_through(&wrapper, &probe, &names);
+    assert_eq!(
+        tool, loader,
+        "with /etc/ld.so.preload: verify-symbols (left) and the loader (right) disagree"
+    );
+    let Outcome::Symbols(symbols) = loader else {
+        panic!("the probe starts")
+    };
+    assert_eq!(symbols[0].1.as_deref(), Some(real(&pre).as_path()));
+    for (symbol, library) in symbols[1..3].iter().zip(["libpre2.so", "libpre3.so"]) {
+        assert_eq!(symbol.1, Some(real(&f.path(library))));
+    }
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("/etc/ld.so.preload") && warnings.contains("libnone.so"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn ld_preload_in_verify_symbols_own_environment_is_said_to_apply_to_it_only() {
+    // A program started with LD_PRELOAD gets the preloaded external_function; started anywhere
+    // else, libext.so's. verify-symbols answers for the binary (libext.so), and says what
+    // LD_PRELOAD in its own environment would change for a program started from there.
+    let f = Fixture::new("preload-environment");
+    let ext = f.library(
+        "",
+        "ext",
+        "int external_function(int x) { return 2 * x; }\n",
+        &[],
+    );
+    let pre = f.library(
+        "pre",
+        "pre",
+        "int external_function(int x) { return 1000; }\n",
+        &[],
+    );
+    let probe = f.probe("probe", &["-L.", "-lext", "-Wl,-rpath,$ORIGIN"]);
+    let names = ["external_function"];
+    let with_preload = Command::new(&probe)
+        .args(names)
+        .env_clear()
+        .env("LD_PRELOAD", &pre)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&with_preload.stdout).contains(&*real(&pre).to_string_lossy()),
+        "{with_preload:?}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_verify-symbols"))
+        .args(["--binary", probe.to_str().unwrap(), "--json"])
+        .args(["--symbol", names[0]])
+        .env_clear()
+        .env("LD_PRELOAD", &pre)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = &json["binaries"][0];
+    assert_eq!(
+        loader_says(&probe, &names),
+        Outcome::Symbols(vec![(names[0].to_owned(), Some(real(&ext)))])
+    );
+    assert_eq!(
+        report["symbols"][0]["provider"]
+            .as_str()
+            .map(|p| real(Path::new(p))),
+        Some(real(&ext)),
+        "{report:#}"
+    );
+    let warning = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .find(|w| w.contains("LD_PRELOAD"))
+        .unwrap_or_else(|| panic!("no warning about LD_PRELOAD: {report:#}"));
+    assert!(
+        warning.contains(&*pre.to_string_lossy())
+            && warning.contains("external_function")
+            && warning.contains("this environment"),
+        "{warning}"
+    );
 }
