@@ -114,7 +114,8 @@ fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
         path: binary.to_path_buf(),
         message,
     })?;
-    let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+    let mut config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+    config.secure = loader::secure_mode(binary, info.kind == elf::ObjectKind::Executable);
     let graph = graph::build(&config, binary, &info);
     // Nothing more of these files is read below.
     crate::graph_unchanged(&graph)?;

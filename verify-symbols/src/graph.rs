@@ -66,13 +66,14 @@ impl Graph {
     }
 }
 
-fn searcher(path: &Path, origin: PathBuf, info: &ElfInfo<'_>) -> Searcher {
+fn searcher(path: &Path, origin: PathBuf, info: &ElfInfo<'_>, executable: bool) -> Searcher {
     Searcher {
         path: path.to_path_buf(),
         origin,
         runpath: info.runpath.iter().map(|s| (*s).to_owned()).collect(),
         rpath: info.rpath.iter().map(|s| (*s).to_owned()).collect(),
         nodeflib: info.nodeflib,
+        executable,
     }
 }
 
@@ -105,10 +106,16 @@ impl Builder<'_> {
         chain
     }
 
-    /// `name` as the loader finds it for `index` (an object's `DT_NEEDED`, or a preload, which
-    /// the loader looks for on behalf of the executable): the object it maps, and each place
-    /// it tried. A name already loaded is that object.
-    fn find(&mut self, name: &str, index: usize, trace: &mut Vec<Step>) -> Option<PathBuf> {
+    /// `name` as the loader finds it for `index` (an object's `DT_NEEDED`, or a `preload`,
+    /// which the loader looks for on behalf of the executable): the object it maps, and each
+    /// place it tried. A name already loaded is that object.
+    fn find(
+        &mut self,
+        name: &str,
+        index: usize,
+        preload: bool,
+        trace: &mut Vec<Step>,
+    ) -> Option<PathBuf> {
         if let Some(&existing) = self.loaded.get(name) {
             let path = self.nodes[existing].path.clone();
             trace.push(Step {
@@ -119,15 +126,13 @@ impl Builder<'_> {
             return Some(path);
         }
         let chain = self.chain(index);
-        let found = loader::search(
-            self.config,
-            name,
-            &chain,
-            self.class64,
-            self.machine,
-            self.foreign,
-            trace,
-        )?;
+        let lookup = loader::Lookup {
+            class64: self.class64,
+            machine: self.machine,
+            foreign: self.foreign,
+            preload,
+        };
+        let found = loader::search(self.config, name, &chain, lookup, trace)?;
         let child = self.map(&found, index, trace)?;
         self.loaded.entry(name.to_owned()).or_insert(child);
         Some(found)
@@ -154,7 +159,7 @@ impl Builder<'_> {
         };
         let origin = found.parent().map(Path::to_path_buf).unwrap_or_default();
         let child = self.nodes.len();
-        let child_searcher = searcher(found, origin, &info);
+        let child_searcher = searcher(found, origin, &info, false);
         let child_needs: Vec<String> = info.needed.iter().map(|s| (*s).to_owned()).collect();
         if let Some(soname) = info.soname {
             self.loaded.entry(soname.to_owned()).or_insert(child);
@@ -204,7 +209,7 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
         foreign: foreign.is_some(),
         nodes: vec![Node {
             path: path.to_path_buf(),
-            searcher: searcher(path, origin, info),
+            searcher: searcher(path, origin, info, info.kind == elf::ObjectKind::Executable),
             loader: None,
             data: None,
             refused: info.refused.clone(),
@@ -224,7 +229,7 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
     if foreign.is_none() {
         for name in loader::preload_file_entries() {
             let mut trace = Vec::new();
-            let path = builder.find(name, 0, &mut trace);
+            let path = builder.find(name, 0, true, &mut trace);
             if path.is_none() {
                 trace.push(Step {
                     source: loader::PRELOAD_FILE.into(),
@@ -243,7 +248,7 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
         let names = std::mem::take(&mut builder.pending_needs[index]);
         for name in names {
             let mut trace = Vec::new();
-            let path = builder.find(&name, index, &mut trace);
+            let path = builder.find(&name, index, false, &mut trace);
             builder.nodes[index].needs.push(Need { name, path, trace });
         }
     }

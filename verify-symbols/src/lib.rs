@@ -63,6 +63,15 @@
 //!     what follows a later `#` may be read as names. `LD_PRELOAD` applies to programs started
 //!     from one environment only: it is not counted, and a warning says what it would change
 //!     for a program started from verify-symbols' own.
+//! 11. A set-user-ID or set-group-ID executable (not on a `nosuid` file system) runs in secure
+//!     mode (AT_SECURE) for every user but its owner, and is resolved by secure mode's rules,
+//!     for them (`_dl_dst_substitute`, `is_trusted_path_normalize`, `dso_name_valid_for_suid`,
+//!     `open_path` with `__RTLD_SECURE`): an RPATH/RUNPATH entry with `$ORIGIN` anywhere but at
+//!     its start is dropped, and so is one of the executable's own whose `$ORIGIN` expands
+//!     outside the system directories; a preload named without a `/` is not taken from
+//!     ld.so.cache and must be set-user-ID; `LD_PRELOAD` paths are ignored. A warning says so,
+//!     and names each entry dropped. (Relative entries are not dropped: the loader takes them
+//!     relative to the working directory, in secure mode too.)
 //!
 //! And for symbols (`elf/dl-lookup.c`, `do_lookup_x`): the dynamic section comes from
 //! `PT_DYNAMIC` (section headers may be stripped), each name is looked up through the object's
@@ -750,7 +759,8 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
             path: path.to_path_buf(),
             message,
         })?;
-    let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+    let mut config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+    config.secure = loader::secure_mode(path, info.kind == ObjectKind::Executable);
     let graph = graph::build(&config, path, &info);
     let report_need = |need: &graph::Need| Needed {
         name: need.name.clone(),
@@ -812,7 +822,7 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
                 verdict.status = Status::ProvidedByDependency;
                 verdict.provider = Some(provider.clone());
             } else if verdict.status == Status::Missing {
-                verdict.hint = Some(missing_hint(&needed, &info, *seen));
+                verdict.hint = Some(missing_hint(&needed, &info, *seen, config.secure.is_some()));
             }
         }
     }
@@ -830,6 +840,7 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
     if let Some(foreign) = &graph.foreign {
         warnings.push(foreign.clone());
     }
+    warnings.extend(secure_mode_warnings(&config, &graph));
     warnings.extend(preload_warnings(&preloaded, &verdicts));
     if let Some(warning) = environment_preload_warning(&config, &graph, names) {
         warnings.push(warning);
@@ -874,6 +885,48 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
         symbols: verdicts,
     };
     Ok((report, graph))
+}
+
+/// For a binary run in secure mode by the users it is for: that it is, the rules that then
+/// differ, and each RPATH/RUNPATH entry the loader drops for them.
+fn secure_mode_warnings(config: &loader::Config, graph: &graph::Graph) -> Vec<String> {
+    let Some(why) = &config.secure else {
+        return Vec::new();
+    };
+    let system: Vec<String> = config
+        .directories()
+        .system
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    let mut warnings = vec![format!(
+        "{why}: for every user but its owner the loader runs it in secure mode (AT_SECURE), and \
+         verify-symbols answers for them: in an RPATH or RUNPATH entry $ORIGIN counts only at \
+         the start, and in the binary's own entries only where it expands under a system \
+         directory ({}); LD_LIBRARY_PATH and LD_PRELOAD paths are ignored, and a library \
+         preloaded by name must be set-user-ID (ld.so.cache is not read for it). For its owner \
+         the ordinary rules apply",
+        system.join(", ")
+    )];
+    let mut dropped: Vec<(&str, &str, &str)> = Vec::new();
+    let needs = graph.nodes.iter().flat_map(|n| &n.needs);
+    for step in needs.chain(&graph.preloaded).flat_map(|need| &need.trace) {
+        let entry = (
+            step.source.as_str(),
+            step.place.as_str(),
+            step.outcome.as_str(),
+        );
+        if step.outcome.starts_with("ignored in secure mode") && !dropped.contains(&entry) {
+            dropped.push(entry);
+        }
+    }
+    for (source, entry, outcome) in dropped {
+        warnings.push(format!(
+            "{source}: entry `{entry}` is {outcome}: what it finds for the owner, the loader \
+             does not find for other users"
+        ));
+    }
+    warnings
 }
 
 /// What `/etc/ld.so.preload` changes for every program on this machine: each library it
@@ -929,16 +982,21 @@ fn environment_preload_warning(
     let binary = &graph.nodes[0];
     let mut effects = Vec::new();
     for entry in &entries {
+        if config.secure.is_some() && entry.contains('/') {
+            // rtld.c's dso_name_valid_for_suid.
+            effects.push(format!(
+                "{entry} (not for other users: in secure mode the loader ignores a path)"
+            ));
+            continue;
+        }
         let mut trace = Vec::new();
-        let found = loader::search(
-            config,
-            entry,
-            &[&binary.searcher],
-            config.class64,
-            config.machine,
-            false,
-            &mut trace,
-        );
+        let lookup = loader::Lookup {
+            class64: config.class64,
+            machine: config.machine,
+            foreign: false,
+            preload: true,
+        };
+        let found = loader::search(config, entry, &[&binary.searcher], lookup, &mut trace);
         let exported: Option<Vec<String>> = found.as_deref().and_then(|path| {
             let bytes = open(path).ok()?;
             let (_, seen) = elf::read(&bytes, names, elf::Tables::Dynamic).ok()?;
@@ -1032,7 +1090,13 @@ fn own_verdict(name: &str, seen: Seen, info: &ElfInfo<'_>) -> SymbolReport {
     }
 }
 
-fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>, seen: Seen) -> String {
+/// What to do when a set-user-ID binary's libraries are found through `$ORIGIN` by its owner
+/// only.
+const SECURE_MODE_FIX: &str = "in secure mode (see the warning) the loader does not take it \
+     from the binary's own $ORIGIN: give it an absolute RUNPATH entry, or install the library \
+     in a system directory";
+
+fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>, seen: Seen, secure: bool) -> String {
     if seen.dynsym.is_some_and(|e| e.defined && e.hidden_version) {
         return "only a non-default version of it is defined (`name@VERSION`, a hidden \
                 version, like glibc's compatibility symbols): dlsym and the JIT never return \
@@ -1052,7 +1116,9 @@ fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>, seen: Seen) -> String {
         .map(|n| n.name.as_str())
         .collect();
     if !unresolved.is_empty() {
-        let fix = if info.runpath.iter().any(|e| e.contains("ORIGIN")) {
+        let fix = if secure {
+            SECURE_MODE_FIX
+        } else if info.runpath.iter().any(|e| e.contains("ORIGIN")) {
             "put the library next to the binary or in ../lib from it: `jit-dist --out DIR \
              BINARY` ships a binary with its libraries"
         } else {
@@ -1093,7 +1159,9 @@ fn warnings(
         .chain(&info.rpath)
         .any(|e| e.starts_with("$ORIGIN") || e.starts_with("${ORIGIN}"));
     for n in needed.iter().filter(|n| n.path.is_none()) {
-        let fix = if origin_relative {
+        let fix = if config.secure.is_some() && origin_relative {
+            format!("; {SECURE_MODE_FIX}")
+        } else if origin_relative {
             format!(
                 "; the binary looks for it next to itself or in ../lib (RUNPATH {}): a binary \
                  copied without its libraries cannot start. Ship it with its libraries: \

@@ -245,16 +245,16 @@ impl Fixture {
     }
 }
 
-/// Runs a program in a private mount namespace whose `/etc/ld.so.preload` holds a given text:
-/// an overlay over `/etc` whose upper layer is on a tmpfs, so nothing outside the namespace
-/// changes (needs root: CAP_SYS_ADMIN). Setup failures exit 125.
+/// Runs a program in a private mount namespace where a directory shows the files of another
+/// over its own (an overlay), so that nothing outside the namespace changes: `/etc` with a
+/// test's `ld.so.preload`, a system directory with a test's program. Needs root
+/// (CAP_SYS_ADMIN) and overlayfs. Setup failures exit 125.
 const IN_NAMESPACE: &str = r#"
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void fail(const char *what) {
@@ -262,55 +262,61 @@ static void fail(const char *what) {
     exit(125);
 }
 
-/* in-namespace SCRATCH_DIR PRELOAD_TEXT PROGRAM ARGS... */
+/* in-namespace UPPER WORK TARGET PROGRAM ARGS...: TARGET shows UPPER's files over its own
+   (WORK: an empty directory on UPPER's file system, for overlayfs). */
 int main(int argc, char **argv) {
-    if (argc < 4) {
-        fprintf(stderr, "usage: in-namespace SCRATCH_DIR PRELOAD_TEXT PROGRAM ARGS...\n");
+    if (argc < 5) {
+        fprintf(stderr, "usage: in-namespace UPPER WORK TARGET PROGRAM ARGS...\n");
         return 125;
     }
-    char upper[4096], work[4096], file[4200], options[8300];
-    snprintf(upper, sizeof upper, "%s/upper", argv[1]);
-    snprintf(work, sizeof work, "%s/work", argv[1]);
-    snprintf(file, sizeof file, "%s/ld.so.preload", upper);
-    snprintf(options, sizeof options, "lowerdir=/etc,upperdir=%s,workdir=%s", upper, work);
+    char options[12400];
+    snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s,workdir=%s", argv[3], argv[1],
+             argv[2]);
     if (unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("making / private");
-    if (mount("tmpfs", argv[1], "tmpfs", 0, NULL) != 0) fail("mounting a tmpfs");
-    if (mkdir(upper, 0755) != 0 || mkdir(work, 0755) != 0) fail("mkdir");
-    FILE *out = fopen(file, "w");
-    if (!out || fputs(argv[2], out) < 0 || fclose(out) != 0) fail(file);
-    if (mount("overlay", "/etc", "overlay", 0, options) != 0) fail("overlay on /etc");
-    execv(argv[3], argv + 3);
-    fail(argv[3]);
+    if (mount("overlay", argv[3], "overlay", 0, options) != 0) fail("overlay");
+    execv(argv[4], argv + 4);
+    fail(argv[4]);
 }
 "#;
 
 impl Fixture {
-    /// The command to put in front of a program to run it with `/etc/ld.so.preload` holding
-    /// `text` (see [`IN_NAMESPACE`]).
-    fn with_preload_file(&self, text: &str) -> Vec<std::ffi::OsString> {
+    /// The command to put in front of a program to run it where `target` (a directory) also
+    /// shows the files of the fixture's `upper` directory (see [`IN_NAMESPACE`]); checked with
+    /// `check`, a file of `upper` that must then be seen in `target`.
+    fn overlaying(&self, upper: &str, target: &str, check: &str) -> Vec<std::ffi::OsString> {
         self.write("in-namespace.c", IN_NAMESPACE);
         self.run("cc", &["in-namespace.c", "-o", "in-namespace"]);
-        let scratch = self.path("namespace-scratch");
-        std::fs::create_dir_all(&scratch).unwrap();
-        // The namespace's /etc must hold the text, or the tests below prove nothing.
-        let out = Command::new(self.path("in-namespace"))
-            .arg(&scratch)
-            .arg(text)
-            .args(["/bin/cat", "/etc/ld.so.preload"])
+        let work = self.path(&format!("{upper}.work"));
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).unwrap();
+        let wrapper = vec![
+            self.path("in-namespace").into_os_string(),
+            self.path(upper).into_os_string(),
+            work.into_os_string(),
+            target.into(),
+        ];
+        // The namespace must show the file, or the tests below prove nothing.
+        let expected = std::fs::read(self.path(upper).join(check)).unwrap();
+        let out = Command::new(&wrapper[0])
+            .args(&wrapper[1..])
+            .arg("/bin/cat")
+            .arg(Path::new(target).join(check))
             .output()
             .unwrap();
         assert!(
-            out.status.success() && out.stdout == text.as_bytes(),
-            "a private mount namespace with its own /etc/ld.so.preload needs root \
-             (CAP_SYS_ADMIN) and overlayfs; run the tests as root, as cargo xtask test does: \
-             {out:?}"
+            out.status.success() && out.stdout == expected,
+            "a private mount namespace with an overlay on {target} needs root (CAP_SYS_ADMIN) \
+             and overlayfs; run the tests as root, as cargo xtask test does: {out:?}"
         );
-        vec![
-            self.path("in-namespace").into_os_string(),
-            scratch.into_os_string(),
-            text.into(),
-        ]
+        wrapper
+    }
+
+    /// The command to put in front of a program to run it with `/etc/ld.so.preload` holding
+    /// `text`.
+    fn with_preload_file(&self, text: &str) -> Vec<std::ffi::OsString> {
+        self.write("etc/ld.so.preload", text);
+        self.overlaying("etc", "/etc", "ld.so.preload")
     }
 }
 
@@ -966,4 +972,160 @@ fn ld_preload_in_verify_symbols_own_environment_is_said_to_apply_to_it_only() {
             && warning.contains("this environment"),
         "{warning}"
     );
+}
+
+/// Runs a program as user and group 65534 (nobody), as anyone but its owner runs a
+/// set-user-ID program: the kernel then gives it AT_SECURE. Needs root.
+fn as_another_user() -> Vec<&'static OsStr> {
+    let id = Command::new("id").arg("-u").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&id.stdout).trim(),
+        "0",
+        "running a binary as another user (setpriv) needs root: run the tests as root, as \
+         cargo xtask test does"
+    );
+    [
+        "/usr/bin/setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ]
+    .map(OsStr::new)
+    .to_vec()
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_set_user_id_binary_is_resolved_by_the_loaders_secure_mode_rules() {
+    // For anyone but its owner a set-user-ID (or set-group-ID) program runs in secure mode:
+    // $ORIGIN counts only at the start of an entry, and in the program's own RUNPATH/RPATH only
+    // where it expands under a system directory (glibc's _dl_dst_substitute). verify-symbols
+    // answers for those users (the owner, root here, is the one who gets the ordinary rules).
+    let other = as_another_user();
+    let f = Fixture::new("secure-mode");
+    f.library("", "sec", "int sec_fn(void) { return 1; }\n", &[]);
+    f.library("deps", "inner", "int inner_fn(void) { return 2; }\n", &[]);
+    let inner = "-linner";
+    f.library(
+        "deps",
+        "outer",
+        "int outer_fn(void) { return 3; }\n",
+        &[
+            "-Wl,--no-as-needed",
+            "-Ldeps",
+            inner,
+            "-Wl,--enable-new-dtags",
+            "-Wl,-rpath,$ORIGIN",
+        ],
+    );
+    let deps = format!("-Wl,-rpath,{}", real(&f.path("deps")).display());
+    let here = format!("-Wl,-rpath,{}", real(&f.dir).display());
+    let runpath = "-Wl,--enable-new-dtags";
+    let rpath = "-Wl,--disable-new-dtags";
+    // What it links with, its mode, and whether another user's run then starts.
+    let cases: [(&str, Vec<&str>, u32, bool); 5] = [
+        (
+            "RUNPATH $ORIGIN",
+            vec!["-L.", "-lsec", runpath, "-Wl,-rpath,$ORIGIN"],
+            0o4755,
+            false,
+        ),
+        (
+            "RPATH ${ORIGIN}",
+            vec!["-L.", "-lsec", rpath, "-Wl,-rpath,${ORIGIN}"],
+            0o4755,
+            false,
+        ),
+        (
+            "set-group-ID",
+            vec!["-L.", "-lsec", runpath, "-Wl,-rpath,$ORIGIN"],
+            0o2755,
+            false,
+        ),
+        (
+            "RUNPATH absolute",
+            vec!["-L.", "-lsec", runpath, &here],
+            0o4755,
+            true,
+        ),
+        (
+            "a library's own $ORIGIN",
+            vec!["-Ldeps", "-louter", runpath, &deps],
+            0o4755,
+            true,
+        ),
+    ];
+    let names = ["sec_fn", "inner_fn"];
+    for (index, (what, args, mode, starts)) in cases.into_iter().enumerate() {
+        let probe = f.probe(&format!("probe-{index}"), &args);
+        // Without the mode bit, another user gets the ordinary rules: the probe starts.
+        let plain = loader_says_through(&other, &probe, &names);
+        assert!(
+            matches!(plain, Outcome::Symbols(_)),
+            "{what}, no mode bit: {plain:?}"
+        );
+        assert_eq!(tool_says(&probe, &names), plain, "{what}, no mode bit");
+        set_mode(&probe, mode);
+        let loader = loader_says_through(&other, &probe, &names);
+        assert_eq!(
+            matches!(loader, Outcome::Symbols(_)),
+            starts,
+            "{what}: the loader, for another user: {loader:?}"
+        );
+        assert_eq!(
+            tool_says(&probe, &names),
+            loader,
+            "{what}, run by another user: verify-symbols (left) and the loader (right) disagree"
+        );
+        let report = verify(&probe, &names).unwrap();
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains("secure mode (AT_SECURE)")),
+            "{what}: {report:#?}"
+        );
+    }
+
+    // $ORIGIN of a program in a system directory is trusted (it is seen in one here through
+    // an overlay, in a private mount namespace), unless it leads out of it.
+    let system = "/usr/lib/x86_64-linux-gnu";
+    let inside = "syslib/vs-secure-mode-test";
+    f.library(inside, "sec", "int sec_fn(void) { return 1; }\n", &[]);
+    let escape = format!("-Wl,-rpath,$ORIGIN/../../../..{}", real(&f.dir).display());
+    let cases: [(&str, &str, bool); 2] = [
+        (
+            "$ORIGIN under a system directory",
+            "-Wl,-rpath,$ORIGIN",
+            true,
+        ),
+        ("$ORIGIN/../.. out of it", &escape, false),
+    ];
+    for (index, (what, rpath, starts)) in cases.into_iter().enumerate() {
+        let name = format!("probe-{index}");
+        let probe = f.probe(
+            &format!("{inside}/{name}"),
+            &[&format!("-L{inside}"), "-lsec", runpath, rpath],
+        );
+        set_mode(&probe, 0o4755);
+        let namespace = f.overlaying("syslib", system, &format!("vs-secure-mode-test/{name}"));
+        let namespace: Vec<&OsStr> = namespace.iter().map(|a| a.as_os_str()).collect();
+        let inside_probe = Path::new(system).join("vs-secure-mode-test").join(&name);
+        let mut as_other = namespace.clone();
+        as_other.extend(&other);
+        let loader = loader_says_through(&as_other, &inside_probe, &names);
+        assert_eq!(
+            matches!(loader, Outcome::Symbols(_)),
+            starts,
+            "{what}: the loader, for another user: {loader:?}"
+        );
+        let (tool, _) = tool_says_through(&namespace, &inside_probe, &names);
+        assert_eq!(
+            tool, loader,
+            "{what}, run by another user: verify-symbols (left) and the loader (right) disagree"
+        );
+    }
 }
