@@ -80,7 +80,9 @@
 //! `VERSYM` hidden bit) is not what `dlsym` returns; one whose value is zero is skipped unless
 //! it is absolute: an absolute zero (the symbol the linker gives each version definition,
 //! `GLIBC_2.2.5`) is found, ends the search, and is NULL to `dlsym`, without an error, so it is
-//! `missing` with a hint saying it is a version's name and whose. The linear passes: a name the binary's dynamic symbols do not define is
+//! `missing` with a hint saying it is a version's name and whose. What the binary does not
+//! export (hidden, local, or in `.symtab` only) does not end the search: a library that exports
+//! the name provides it. The linear passes: a name the binary's dynamic symbols do not define is
 //! looked for in the binary's `.symtab` (when it has one), which tells `hidden` and
 //! `not-exported` from `missing`; a dependency is searched through its hash table only. An
 //! object without a hash table provides nothing (glibc's `do_lookup_x` skips it): in the
@@ -102,6 +104,7 @@ mod loader;
 
 pub use crate::loader::Step;
 mod render;
+mod warnings;
 
 use std::path::{Path, PathBuf};
 
@@ -827,7 +830,7 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
         }
     }
     let origin = graph.nodes[0].searcher.origin.clone();
-    let mut warnings = warnings(&info, &needed, &origin, &config);
+    let mut warnings = warnings::binary(&info, &needed, &origin, &config);
     for indirect in &unresolved_indirect {
         warnings.push(format!(
             "{} needs {}, which the loader would not find (a RUNPATH applies to its own object's \
@@ -840,9 +843,9 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
     if let Some(foreign) = &graph.foreign {
         warnings.push(foreign.clone());
     }
-    warnings.extend(secure_mode_warnings(&config, &graph));
-    warnings.extend(preload_warnings(&preloaded, &verdicts));
-    if let Some(warning) = environment_preload_warning(&config, &graph, names) {
+    warnings.extend(warnings::secure_mode(&config, &graph));
+    warnings.extend(warnings::preloads(&preloaded, &verdicts));
+    if let Some(warning) = warnings::environment_preload(&config, &graph, names) {
         warnings.push(warning);
     }
     let refused: Vec<Refusal> = graph
@@ -887,150 +890,6 @@ fn verify_inner<'data, R: object::ReadRef<'data>>(
     Ok((report, graph))
 }
 
-/// For a binary run in secure mode by the users it is for: that it is, the rules that then
-/// differ, and each RPATH/RUNPATH entry the loader drops for them.
-fn secure_mode_warnings(config: &loader::Config, graph: &graph::Graph) -> Vec<String> {
-    let Some(why) = &config.secure else {
-        return Vec::new();
-    };
-    let system: Vec<String> = config
-        .directories()
-        .system
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect();
-    let mut warnings = vec![format!(
-        "{why}: for every user but its owner the loader runs it in secure mode (AT_SECURE), and \
-         verify-symbols answers for them: in an RPATH or RUNPATH entry $ORIGIN counts only at \
-         the start, and in the binary's own entries only where it expands under a system \
-         directory ({}); LD_LIBRARY_PATH and LD_PRELOAD paths are ignored, and a library \
-         preloaded by name must be set-user-ID (ld.so.cache is not read for it). For its owner \
-         the ordinary rules apply",
-        system.join(", ")
-    )];
-    let mut dropped: Vec<(&str, &str, &str)> = Vec::new();
-    let needs = graph.nodes.iter().flat_map(|n| &n.needs);
-    for step in needs.chain(&graph.preloaded).flat_map(|need| &need.trace) {
-        let entry = (
-            step.source.as_str(),
-            step.place.as_str(),
-            step.outcome.as_str(),
-        );
-        if step.outcome.starts_with("ignored in secure mode") && !dropped.contains(&entry) {
-            dropped.push(entry);
-        }
-    }
-    for (source, entry, outcome) in dropped {
-        warnings.push(format!(
-            "{source}: entry `{entry}` is {outcome}: what it finds for the owner, the loader \
-             does not find for other users"
-        ));
-    }
-    warnings
-}
-
-/// What `/etc/ld.so.preload` changes for every program on this machine: each library it
-/// preloads, with the names checked that the JIT finds there; each one it cannot.
-fn preload_warnings(preloaded: &[Needed], verdicts: &[SymbolReport]) -> Vec<String> {
-    let mut warnings = Vec::new();
-    for preload in preloaded {
-        let Some(path) = &preload.path else {
-            warnings.push(format!(
-                "{} lists {}, which the loader cannot load here: every program started on this \
-                 machine prints an error for it and goes on",
-                loader::PRELOAD_FILE,
-                preload.name
-            ));
-            continue;
-        };
-        let taken: Vec<String> = verdicts
-            .iter()
-            .filter(|v| v.provider.as_ref() == Some(path))
-            .map(|v| format!("`{}`", v.name))
-            .collect();
-        let effect = if taken.is_empty() {
-            "it provides none of the names checked".to_owned()
-        } else {
-            format!(
-                "the JIT finds {} there, not in the binary's own libraries",
-                taken.join(", ")
-            )
-        };
-        warnings.push(format!(
-            "{} preloads {} into every program on this machine, after the binary and before \
-             its libraries: {effect}",
-            loader::PRELOAD_FILE,
-            path.display()
-        ));
-    }
-    warnings
-}
-
-/// `LD_PRELOAD` in this process's environment applies to programs started from here only, so
-/// the verdicts do not count it; this says that it is set, and what it would change here: each
-/// library it would preload (as the loader finds it for the binary) and which of `names` that
-/// library exports, which a program started from here would call instead.
-fn environment_preload_warning(
-    config: &loader::Config,
-    graph: &graph::Graph,
-    names: &[&str],
-) -> Option<String> {
-    let entries = loader::environment_preloads();
-    if entries.is_empty() || graph.foreign.is_some() {
-        return None;
-    }
-    let binary = &graph.nodes[0];
-    let mut effects = Vec::new();
-    for entry in &entries {
-        if config.secure.is_some() && entry.contains('/') {
-            // rtld.c's dso_name_valid_for_suid.
-            effects.push(format!(
-                "{entry} (not for other users: in secure mode the loader ignores a path)"
-            ));
-            continue;
-        }
-        let mut trace = Vec::new();
-        let lookup = loader::Lookup {
-            class64: config.class64,
-            machine: config.machine,
-            foreign: false,
-            preload: true,
-        };
-        let found = loader::search(config, entry, &[&binary.searcher], lookup, &mut trace);
-        let exported: Option<Vec<String>> = found.as_deref().and_then(|path| {
-            let bytes = open(path).ok()?;
-            let (_, seen) = elf::read(&bytes, names, elf::Tables::Dynamic).ok()?;
-            Some(
-                names
-                    .iter()
-                    .zip(seen)
-                    .filter(|(_, seen)| seen.dynsym.is_some_and(|e| e.is_exported()))
-                    .map(|(name, _)| format!("`{name}`"))
-                    .collect(),
-            )
-        });
-        effects.push(match (found, exported) {
-            (None, _) => format!("{entry} (not found: the loader says so and goes on)"),
-            (Some(path), None) => format!("{} (not a readable ELF file)", path.display()),
-            (Some(path), Some(exported)) if exported.is_empty() => {
-                format!("{} (it exports none of the names checked)", path.display())
-            }
-            (Some(path), Some(exported)) => format!(
-                "{}, which exports {}: the JIT of a program started here would call that copy",
-                path.display(),
-                exported.join(", ")
-            ),
-        });
-    }
-    Some(format!(
-        "LD_PRELOAD is set in this environment ({}): it applies to programs started from this \
-         environment only, so the verdicts here do not count it. A program started from here \
-         would also preload {}",
-        entries.join(" "),
-        effects.join("; ")
-    ))
-}
-
 /// What to say of a name `dlsym` finds in `object` with the address 0.
 fn null_hint(name: &str, null: NullAddress, object: &str) -> String {
     match null {
@@ -1050,49 +909,50 @@ fn null_hint(name: &str, null: NullAddress, object: &str) -> String {
 /// The verdict from the binary's own symbol tables; `Missing` means "look in dependencies"
 /// (unless its `.dynsym` has it, with the address 0: then the hint says so).
 fn own_verdict(name: &str, seen: Seen, info: &ElfInfo<'_>) -> SymbolReport {
-    let (status, hint) =
-        if let Some(null) = seen.dynsym.filter(|e| e.is_exported()).and_then(|e| e.null) {
-            (Status::Missing, Some(null_hint(name, null, "the binary")))
-        } else if seen.dynsym.is_some_and(|e| e.is_exported()) {
-            (Status::Exported, None)
-        } else if seen.dynsym.or(seen.symtab).is_some_and(|e| e.is_hidden()) {
-            (
-                Status::Hidden,
-                Some(
-                    "defined with hidden/internal visibility or local binding, so it can never be \
-                 exported: remove `__attribute__((visibility(\"hidden\")))` or `static` from its \
-                 C definition, or compile it without -fvisibility=hidden"
-                        .to_owned(),
-                ),
-            )
-        } else if seen.symtab.is_some_and(|e| e.defined) {
-            let hint = if info.hashless {
-                "the binary has dynamic symbols but no hash table (DT_GNU_HASH or DT_HASH), so the \
-             loader and dlsym cannot look up any of them: link it again with the system linker, \
-             which writes one (do not strip it with a tool that drops it)"
-            } else if info.dynamic {
-                "linked in but not exported to .dynsym: list it in the manifest's `symbols` (the \
-             generated --dynamic-list) or link with -Wl,--export-dynamic"
-            } else {
-                "the binary is statically linked and has no .dynsym: link it dynamically (remove \
-             +crt-static / -static)"
-            };
-            (Status::NotExported, Some(hint.to_owned()))
-        } else {
-            (Status::Missing, None)
-        };
-    SymbolReport {
+    let report = |status, hint| SymbolReport {
         name: name.to_owned(),
         status,
         provider: None,
         expected: None,
         hint,
+    };
+    if let Some(null) = seen.dynsym.filter(|e| e.is_exported()).and_then(|e| e.null) {
+        return report(Status::Missing, Some(null_hint(name, null, "the binary")));
     }
+    let (status, hint) = if seen.dynsym.is_some_and(|e| e.is_exported()) {
+        (Status::Exported, None)
+    } else if seen.dynsym.or(seen.symtab).is_some_and(|e| e.is_hidden()) {
+        (
+            Status::Hidden,
+            Some(
+                "defined with hidden/internal visibility or local binding, so it can never be \
+                 exported: remove `__attribute__((visibility(\"hidden\")))` or `static` from its \
+                 C definition, or compile it without -fvisibility=hidden"
+                    .to_owned(),
+            ),
+        )
+    } else if seen.symtab.is_some_and(|e| e.defined) {
+        let hint = if info.hashless {
+            "the binary has dynamic symbols but no hash table (DT_GNU_HASH or DT_HASH), so the \
+             loader and dlsym cannot look up any of them: link it again with the system linker, \
+             which writes one (do not strip it with a tool that drops it)"
+        } else if info.dynamic {
+            "linked in but not exported to .dynsym: list it in the manifest's `symbols` (the \
+             generated --dynamic-list) or link with -Wl,--export-dynamic"
+        } else {
+            "the binary is statically linked and has no .dynsym: link it dynamically (remove \
+             +crt-static / -static)"
+        };
+        (Status::NotExported, Some(hint.to_owned()))
+    } else {
+        (Status::Missing, None)
+    };
+    report(status, hint)
 }
 
 /// What to do when a set-user-ID binary's libraries are found through `$ORIGIN` by its owner
 /// only.
-const SECURE_MODE_FIX: &str = "in secure mode (see the warning) the loader does not take it \
+pub(crate) const SECURE_MODE_FIX: &str = "in secure mode (see the warning) the loader does not take it \
      from the binary's own $ORIGIN: give it an absolute RUNPATH entry, or install the library \
      in a system directory";
 
@@ -1135,90 +995,6 @@ fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>, seen: Seen, secure: bool)
         ));
     }
     hint
-}
-
-fn warnings(
-    info: &ElfInfo<'_>,
-    needed: &[Needed],
-    origin: &Path,
-    config: &loader::Config,
-) -> Vec<String> {
-    // The system search path is asked of the loader only when an absolute entry needs it.
-    let system = || &config.directories().system;
-    let mut warnings = Vec::new();
-    if !info.dynamic {
-        warnings.push(
-            "statically linked: there is no dynamic symbol table, so a JIT cannot search this \
-             binary at all"
-                .to_owned(),
-        );
-    }
-    let origin_relative = info
-        .runpath
-        .iter()
-        .chain(&info.rpath)
-        .any(|e| e.starts_with("$ORIGIN") || e.starts_with("${ORIGIN}"));
-    for n in needed.iter().filter(|n| n.path.is_none()) {
-        let fix = if config.secure.is_some() && origin_relative {
-            format!("; {SECURE_MODE_FIX}")
-        } else if origin_relative {
-            format!(
-                "; the binary looks for it next to itself or in ../lib (RUNPATH {}): a binary \
-                 copied without its libraries cannot start. Ship it with its libraries: \
-                 `jit-dist --out DIR BINARY` (`cargo xtask dist` in the toolkit) writes \
-                 DIR/bin and DIR/lib",
-                info.runpath.join(":")
-            )
-        } else {
-            String::new()
-        };
-        warnings.push(format!(
-            "DT_NEEDED {} is not found on the RUNPATH or in the system's library directories: \
-             the binary will not start{fix}",
-            n.name
-        ));
-    }
-    if !info.rpath.is_empty() && info.runpath.is_empty() {
-        warnings.push(
-            "uses DT_RPATH, which overrides LD_LIBRARY_PATH and applies to dependencies too; \
-             link with -Wl,--enable-new-dtags for DT_RUNPATH"
-                .to_owned(),
-        );
-    }
-    for (tag, entries) in [("RUNPATH", &info.runpath), ("RPATH", &info.rpath)] {
-        for entry in entries.iter() {
-            if entry.is_empty() {
-                warnings.push(format!(
-                    "{tag} has an empty entry, which means the current directory: whoever \
-                     controls the working directory can inject a library"
-                ));
-                continue;
-            }
-            if entry.starts_with('/') && !system().iter().any(|d| d == Path::new(entry)) {
-                warnings.push(format!(
-                    "{tag} entry {entry} is an absolute path (a build directory?): the binary \
-                     only works where it was built; use $ORIGIN"
-                ));
-            }
-            if let Some(dir) = config.expand(entry, origin) {
-                if is_writable_by_others(&dir) {
-                    warnings.push(format!(
-                        "{tag} entry {entry} ({}) is writable by other users: anyone can plant \
-                         a library there",
-                        dir.display()
-                    ));
-                }
-            }
-        }
-    }
-    warnings
-}
-
-fn is_writable_by_others(dir: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    // World-writable without the sticky bit, like /tmp has, is the dangerous case... and even
-    // with it, anyone can create a new file there, which is all an attacker needs.
-    std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o002 != 0)
 }
 
 /// Verifies several binaries, each against its own symbols, or (`None`) against what its build
