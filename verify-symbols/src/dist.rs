@@ -114,8 +114,9 @@ fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
         path: binary.to_path_buf(),
         message,
     })?;
-    let mut config = loader::Config::for_binary(info.machine, info.class64, info.interp);
-    config.secure = loader::secure_mode(binary, info.kind == elf::ObjectKind::Executable);
+    // Without secure mode's rules, even for a set-user-ID binary: what it finds through $ORIGIN
+    // is what to ship; the shipped copy's check (`check_shipped`) applies them.
+    let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
     let graph = graph::build(&config, binary, &info);
     // Nothing more of these files is read below.
     crate::graph_unchanged(&graph)?;
