@@ -21,8 +21,9 @@ use crate::{Report, render_explain, render_text, verify, verify_recorded, write_
 /// of these it is a usage error.
 ///
 /// Exit status: 0 when every symbol is found and the binary can start (every DT_NEEDED, its
-/// libraries' too, resolves); 1 otherwise; 2 on a usage error or a file that cannot be read
-/// (only regular files are opened: a FIFO, a device or a directory is refused at once).
+/// libraries' too, resolves, and the loader stops at none of them); 1 otherwise; 2 on a usage
+/// error, a file that cannot be read (only regular files are opened: a FIFO, a device or a
+/// directory is refused at once) or one that changed while it was read.
 #[derive(Debug, Parser)]
 #[command(name = "verify-symbols", version)]
 struct Args {

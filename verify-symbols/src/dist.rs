@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::{Error, elf, graph, loader, map, recorded_symbols, verify};
+use crate::{Error, elf, graph, loader, recorded_symbols, verify};
 
 /// What [`dist`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,13 +109,18 @@ type Library = (String, PathBuf);
 /// relative to `$ORIGIN` (a copy next to the binary is what it runs with, even when the system
 /// has one too), and its RUNPATH as written.
 fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
-    let data = map(binary)?;
+    let data = crate::open(binary)?;
     let info = elf::read_info(&data).map_err(|message| Error::Parse {
         path: binary.to_path_buf(),
         message,
     })?;
+    // Without secure mode's rules, even for a set-user-ID binary: what it finds through $ORIGIN
+    // is what to ship; the shipped copy's check (`check_shipped`) applies them.
     let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
     let graph = graph::build(&config, binary, &info);
+    // Nothing more of these files is read below.
+    crate::graph_unchanged(&graph)?;
+    crate::unless_changed(binary, &data, Ok(()))?;
     let origin = &graph.nodes[0].searcher.origin;
     let own = if info.runpath.is_empty() {
         &info.rpath
@@ -226,12 +231,19 @@ fn check_shipped(path: &Path) -> Result<(), DistError> {
         Err(e) => return Err(e.into()),
     };
     let report = verify(path, &symbols)?;
-    let unresolved: Vec<&str> = report
+    let unresolved: Vec<String> = report
         .needed
         .iter()
         .filter(|n| n.path.is_none())
-        .map(|n| n.name.as_str())
-        .chain(report.unresolved_indirect.iter().map(|i| i.name.as_str()))
+        .map(|n| n.name.clone())
+        .chain(report.unresolved_indirect.iter().map(|i| i.name.clone()))
+        .chain(report.refused.iter().map(|r| {
+            format!(
+                "{} (the loader stops at it: {})",
+                r.path.display(),
+                r.reason
+            )
+        }))
         .collect();
     let missing: Vec<&str> = report
         .symbols

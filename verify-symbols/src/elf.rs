@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use object::elf;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader, Sym};
-use object::{Endianness, FileKind, ReadRef};
+use object::{Endianness, FileKind, ReadRef, StringTable};
 
 /// How a name appears in one symbol table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +20,19 @@ pub(crate) struct Entry {
     pub(crate) visibility: u8,
     /// Only a non-default version (`foo@V1`, the `VERSYM` hidden bit): `dlsym` skips it.
     pub(crate) hidden_version: bool,
+    /// Defined, but its address is 0: `dlsym` finds it, stops there, and returns NULL.
+    pub(crate) null: Option<NullAddress>,
+}
+
+/// Why a definition the loader finds has the address 0 (an absolute symbol of value 0, which
+/// glibc's do_lookup_x accepts: only a non-absolute zero is skipped as having no value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NullAddress {
+    /// It names a version the object defines (`GLIBC_2.2.5` in libc.so.6): the linker gives
+    /// each version definition such a symbol.
+    VersionName,
+    /// Any other absolute symbol of value 0.
+    Absolute,
 }
 
 impl Entry {
@@ -65,7 +78,7 @@ pub(crate) enum ObjectKind {
     Other,
 }
 
-/// Everything verify-symbols needs from one file. Strings borrow the mapped file.
+/// Everything verify-symbols needs from one file. Strings borrow the file's bytes.
 #[derive(Debug)]
 pub(crate) struct ElfInfo<'data> {
     pub(crate) kind: ObjectKind,
@@ -86,6 +99,8 @@ pub(crate) struct ElfInfo<'data> {
     pub(crate) nodeflib: bool,
     /// Dynamic symbols but neither `DT_GNU_HASH` nor `DT_HASH`: the loader finds nothing in it.
     pub(crate) hashless: bool,
+    /// Why the loader, mapping this object, would stop the program (it does not start).
+    pub(crate) refused: Option<String>,
     /// `e_machine`.
     pub(crate) machine: u16,
     /// ELFCLASS64.
@@ -105,20 +120,21 @@ pub(crate) enum Tables {
     WithSymtab,
 }
 
-/// Reads `data` (a whole file) and looks each of `names` up in its symbol tables: the result's
-/// `Seen` list is parallel to `names`.
-pub(crate) fn read<'data>(
-    data: &'data [u8],
+/// Reads `data` (a whole file: its bytes, or a [`crate::file::FileBytes`] that reads the parts
+/// asked for) and looks each of `names` up in its symbol tables: the result's `Seen` list is
+/// parallel to `names`.
+pub(crate) fn read<'data, R: ReadRef<'data>>(
+    data: R,
     names: &[&str],
     tables: Tables,
 ) -> Result<(ElfInfo<'data>, Vec<Seen>), String> {
     let mut seen = vec![Seen::default(); names.len()];
     let info = match FileKind::parse(data).map_err(|e| e.to_string())? {
         FileKind::Elf64 => {
-            read_as::<elf::FileHeader64<Endianness>>(data, names, &mut seen, tables)?
+            read_as::<elf::FileHeader64<Endianness>, R>(data, names, &mut seen, tables)?
         }
         FileKind::Elf32 => {
-            read_as::<elf::FileHeader32<Endianness>>(data, names, &mut seen, tables)?
+            read_as::<elf::FileHeader32<Endianness>, R>(data, names, &mut seen, tables)?
         }
         other => return Err(format!("not an ELF file (looks like {other:?})")),
     };
@@ -126,7 +142,7 @@ pub(crate) fn read<'data>(
 }
 
 /// Reads only what the loader needs of `data`: no names looked up.
-pub(crate) fn read_info(data: &[u8]) -> Result<ElfInfo<'_>, String> {
+pub(crate) fn read_info<'data, R: ReadRef<'data>>(data: R) -> Result<ElfInfo<'data>, String> {
     read(data, &[], Tables::Dynamic).map(|(info, _)| info)
 }
 
@@ -159,18 +175,21 @@ fn offset_of<Elf: FileHeader<Endian = Endianness>>(
 const MAX_CHAIN: u32 = 1 << 16;
 
 /// The dynamic symbol table as the loader sees it: located through `PT_DYNAMIC`.
-struct DynamicSymbols<'data, Elf: FileHeader> {
-    data: &'data [u8],
+struct DynamicSymbols<'data, Elf: FileHeader, R: ReadRef<'data>> {
+    data: R,
     endian: Endianness,
     symtab: usize,
-    strtab: &'data [u8],
+    strtab: StringTable<'data, R>,
     versym: Option<usize>,
+    /// `DT_VERDEF` and `DT_VERDEFNUM`: the versions the object defines.
+    verdef: Option<usize>,
+    verdefnum: u32,
     gnu_hash: Option<usize>,
     hash: Option<usize>,
     _elf: std::marker::PhantomData<Elf>,
 }
 
-impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
+impl<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>> DynamicSymbols<'data, Elf, R> {
     fn symbol(&self, index: u32) -> Option<&'data Elf::Sym> {
         let size = std::mem::size_of::<Elf::Sym>();
         let at = self
@@ -180,10 +199,7 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
     }
 
     fn name(&self, symbol: &Elf::Sym) -> Option<&'data [u8]> {
-        let start = usize::try_from(symbol.st_name(self.endian)).ok()?;
-        let rest = self.strtab.get(start..)?;
-        let end = rest.iter().position(|b| *b == 0)?;
-        Some(&rest[..end])
+        self.strtab.get(symbol.st_name(self.endian)).ok()
     }
 
     fn hidden_version(&self, index: u32) -> bool {
@@ -203,11 +219,41 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
             .map(|v| v.get(self.endian))
     }
 
+    /// Whether `name` is the name of a version the object defines (`DT_VERDEF`: a chain of
+    /// `DT_VERDEFNUM` definitions, each with its name first among its auxiliary entries).
+    /// object reads version definitions only through section headers, which the loader (and
+    /// so this reader) does not need; the chain is walked with object's types.
+    fn defines_version(&self, name: &[u8]) -> bool {
+        let Some(mut at) = self.verdef.map(|v| v as u64) else {
+            return false;
+        };
+        for _ in 0..self.verdefnum.min(MAX_CHAIN) {
+            let Ok(definition) = self.data.read_at::<elf::Verdef<Endianness>>(at) else {
+                return false;
+            };
+            let first = at.checked_add(definition.vd_aux.get(self.endian).into());
+            if let Some(first) = first
+                && let Ok(aux) = self.data.read_at::<elf::Verdaux<Endianness>>(first)
+                && self.strtab.get(aux.vda_name.get(self.endian)) == Ok(name)
+            {
+                return true;
+            }
+            match definition.vd_next.get(self.endian) {
+                0 => return false,
+                next => match at.checked_add(next.into()) {
+                    Some(next) => at = next,
+                    None => return false,
+                },
+            }
+        }
+        false
+    }
+
     fn entry(&self, index: u32) -> Option<Entry> {
         let symbol = self.symbol(index)?;
-        // What glibc's do_lookup_x accepts: a defined symbol of an allowed type, with a value
-        // (an absolute zero, like a version's name symbol, is an address `dlsym` returns as
-        // NULL: not found).
+        // What glibc's do_lookup_x accepts: a defined symbol of an allowed type, with a value,
+        // or absolute (an absolute zero, like a version's name symbol, is found, and is the
+        // address 0: `dlsym` returns NULL without an error).
         let kind = symbol.st_type();
         let allowed = matches!(
             kind,
@@ -219,14 +265,23 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
                 | elf::STT_GNU_IFUNC
         );
         let value: u64 = symbol.st_value(self.endian).into();
-        let defined = symbol.st_shndx(self.endian) != elf::SHN_UNDEF
+        let section = symbol.st_shndx(self.endian);
+        let absolute = section == elf::SHN_ABS;
+        let defined = section != elf::SHN_UNDEF
             && allowed
-            && (value != 0 || kind == elf::STT_TLS);
+            && (value != 0 || kind == elf::STT_TLS || absolute);
+        let null = (defined && absolute && value == 0 && kind != elf::STT_TLS).then(|| match self
+            .name(symbol)
+        {
+            Some(name) if self.defines_version(name) => NullAddress::VersionName,
+            _ => NullAddress::Absolute,
+        });
         Some(Entry {
             defined,
             bind: symbol.st_bind(),
             visibility: symbol.st_visibility(),
             hidden_version: self.hidden_version(index),
+            null,
         })
     }
 
@@ -338,8 +393,8 @@ impl<'data, Elf: FileHeader<Endian = Endianness>> DynamicSymbols<'data, Elf> {
     }
 }
 
-fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
-    data: &'data [u8],
+fn read_as<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
+    data: R,
     names: &[&str],
     seen: &mut [Seen],
     tables: Tables,
@@ -352,9 +407,6 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     let segments = header
         .program_headers(endian, data)
         .map_err(err("program headers"))?;
-    // Section headers are optional to the loader; a binary without them still runs.
-    let sections = header.sections(endian, data).ok();
-
     let mut info = ElfInfo {
         kind: match header.e_type(endian) {
             elf::ET_EXEC => ObjectKind::Executable,
@@ -372,25 +424,25 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
         interp: None,
         nodeflib: false,
         hashless: false,
+        refused: None,
         machine: header.e_machine(endian),
         class64: header.is_class_64(),
     };
     let mut interp = false;
     let mut dynamic_segment = None;
+    let file_size = data
+        .len()
+        .map_err(|()| "cannot read the file's size".to_owned())?;
     for (index, segment) in segments.iter().enumerate() {
         if segment.p_type(endian) == elf::PT_LOAD {
             // The loader maps each PT_LOAD from the file: past the end there is nothing to map
             // and the process faults on first touch. A truncated file cannot run.
             let offset: u64 = segment.p_offset(endian).into();
             let size: u64 = segment.p_filesz(endian).into();
-            if offset
-                .checked_add(size)
-                .is_none_or(|end| end > data.len() as u64)
-            {
+            if offset.checked_add(size).is_none_or(|end| end > file_size) {
                 return Err(format!(
                     "truncated or corrupt: PT_LOAD segment {index} ends past the end of the \
-                     file ({} bytes), where the loader would map it",
-                    data.len()
+                     file ({file_size} bytes), where the loader would map it"
                 ));
             }
         }
@@ -426,8 +478,8 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
         };
         let strtab = address(elf::DT_STRTAB).and_then(|vaddr: u64| {
             let size: u64 = address(elf::DT_STRSZ)?;
-            let at = offset_of::<Elf>(segments, endian, vaddr, size)?;
-            data.get(at..at.checked_add(usize::try_from(size).ok()?)?)
+            let at = offset_of::<Elf>(segments, endian, vaddr, size)? as u64;
+            Some(StringTable::new(data, at, at.checked_add(size)?))
         });
         let Some(strtab) = strtab else {
             return Err("PT_DYNAMIC: no readable string table (DT_STRTAB, DT_STRSZ)".into());
@@ -439,17 +491,12 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
                 continue;
             };
             let text = || -> Result<&'data str, String> {
-                let start = usize::try_from(Into::<u64>::into(entry.d_val(endian)))
+                let start = u32::try_from(Into::<u64>::into(entry.d_val(endian)))
                     .map_err(|_| "a .dynamic string offset is out of range".to_owned())?;
-                let rest = strtab.get(start..).ok_or_else(|| {
-                    "a .dynamic string offset is past the string table".to_owned()
+                let text = strtab.get(start).map_err(|()| {
+                    "a .dynamic string is past the string table or not terminated".to_owned()
                 })?;
-                let end = rest
-                    .iter()
-                    .position(|b| *b == 0)
-                    .ok_or_else(|| "a .dynamic string is not terminated".to_owned())?;
-                std::str::from_utf8(&rest[..end])
-                    .map_err(|_| ".dynamic string is not UTF-8".to_owned())
+                std::str::from_utf8(text).map_err(|_| ".dynamic string is not UTF-8".to_owned())
             };
             match tag {
                 elf::DT_NEEDED => info.needed.push(text()?),
@@ -470,17 +517,34 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
             info.rpath.clear();
         }
         if let Some(symtab) = located(elf::DT_SYMTAB) {
-            symbols = Some(DynamicSymbols::<Elf> {
+            symbols = Some(DynamicSymbols::<Elf, R> {
                 data,
                 endian,
                 symtab,
                 strtab,
                 versym: located(elf::DT_VERSYM),
+                verdef: located(elf::DT_VERDEF),
+                verdefnum: address(elf::DT_VERDEFNUM)
+                    .and_then(|n: u64| u32::try_from(n).ok())
+                    .unwrap_or(0),
                 gnu_hash: located(elf::DT_GNU_HASH),
                 hash: located(elf::DT_HASH),
                 _elf: std::marker::PhantomData,
             });
         }
+    }
+    // ld.so sets up each object's hash table as it maps it, asserting that the bloom filter's
+    // word count is a power of two (`_dl_setup_hash`; 0 passes): the program stops there.
+    if let Some(bloom_words) = symbols
+        .as_ref()
+        .and_then(|s| s.u32_at(s.gnu_hash?.checked_add(8)?))
+        .filter(|words| words & words.wrapping_sub(1) != 0)
+    {
+        info.refused = Some(format!(
+            "its GNU hash table (DT_GNU_HASH) has a bloom filter of {bloom_words} words, not a \
+             power of two: ld.so stops on it (an assertion in _dl_setup_hash) as it maps the \
+             object. Link it again with the system linker"
+        ));
     }
     info.dynamic = symbols.is_some();
     info.nodeflib = flags_1 & u64::from(elf::DF_1_NODEFLIB) != 0;
@@ -516,7 +580,8 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
     if pending.is_empty() {
         return Ok(info);
     }
-    let Some(sections) = sections else {
+    // Section headers are optional to the loader; a binary without them still runs.
+    let Ok(sections) = header.sections(endian, data) else {
         return Ok(info);
     };
     let slots = NameSlots::new(names, &pending);
@@ -542,6 +607,7 @@ fn read_as<'data, Elf: FileHeader<Endian = Endianness>>(
                 bind: symbol.st_bind(),
                 visibility: symbol.st_visibility(),
                 hidden_version: false,
+                null: None,
             };
             for &i in &slots.indices[index] {
                 let current = &mut seen[i].symtab;

@@ -6,8 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use crate::elf::{self, ElfInfo};
+use crate::file::FileBytes;
 use crate::loader::{self, Config, Searcher, Step};
-use crate::map;
 
 /// One `DT_NEEDED` entry and where it resolved.
 #[derive(Debug, Clone)]
@@ -26,9 +26,11 @@ pub(crate) struct Node {
     pub searcher: Searcher,
     /// The node that loaded this one (the executable has none).
     pub loader: Option<usize>,
-    /// The library's file, mapped while the graph was built, for the symbol search (none for
+    /// The library's file, opened while the graph was built, for the symbol search (none for
     /// the binary, which the caller has).
-    pub data: Option<memmap2::Mmap>,
+    pub data: Option<FileBytes>,
+    /// Why the loader, mapping this object, stops the program.
+    pub refused: Option<String>,
     pub needs: Vec<Need>,
 }
 
@@ -38,6 +40,13 @@ pub(crate) struct Graph {
     pub nodes: Vec<Node>,
     /// The binary is for another machine than this one.
     pub foreign: Option<String>,
+    /// A library that changed while it was read, and what changed, when its node could not be
+    /// made: the graph then says nothing sure about it (the nodes' own files are checked with
+    /// [`crate::graph_unchanged`]).
+    pub changed: Option<(PathBuf, String)>,
+    /// What `/etc/ld.so.preload` lists, each as the loader finds it (for the executable), in
+    /// its order; the nodes of those found come right after the binary's.
+    pub preloaded: Vec<Need>,
 }
 
 impl Graph {
@@ -57,17 +66,124 @@ impl Graph {
     }
 }
 
-fn searcher(path: &Path, origin: PathBuf, info: &ElfInfo<'_>) -> Searcher {
+fn searcher(path: &Path, origin: PathBuf, info: &ElfInfo<'_>, executable: bool) -> Searcher {
     Searcher {
         path: path.to_path_buf(),
         origin,
         runpath: info.runpath.iter().map(|s| (*s).to_owned()).collect(),
         rpath: info.rpath.iter().map(|s| (*s).to_owned()).collect(),
         nodeflib: info.nodeflib,
+        executable,
     }
 }
 
-/// Builds the load graph of the binary at `path`, whose own `info` is already read.
+/// The graph while it is built: each object mapped, in the loader's order.
+struct Builder<'c> {
+    config: &'c Config,
+    class64: bool,
+    machine: u16,
+    foreign: bool,
+    nodes: Vec<Node>,
+    /// Each node's `DT_NEEDED`, not searched yet.
+    pending_needs: Vec<Vec<String>>,
+    /// Names (DT_NEEDED names used and SONAMEs) and files already loaded.
+    loaded: HashMap<String, usize>,
+    files: HashMap<PathBuf, usize>,
+    changed: Option<(PathBuf, String)>,
+    queue: VecDeque<usize>,
+}
+
+impl Builder<'_> {
+    /// The search chain for what `index` needs: that object, the one that loaded it, and so on
+    /// up to the executable.
+    fn chain(&self, index: usize) -> Vec<&Searcher> {
+        let mut chain = Vec::new();
+        let mut at = Some(index);
+        while let Some(i) = at {
+            chain.push(&self.nodes[i].searcher);
+            at = self.nodes[i].loader;
+        }
+        chain
+    }
+
+    /// `name` as the loader finds it for `index` (an object's `DT_NEEDED`, or a `preload`,
+    /// which the loader looks for on behalf of the executable): the object it maps, and each
+    /// place it tried. A name already loaded is that object.
+    fn find(
+        &mut self,
+        name: &str,
+        index: usize,
+        preload: bool,
+        trace: &mut Vec<Step>,
+    ) -> Option<PathBuf> {
+        if let Some(&existing) = self.loaded.get(name) {
+            let path = self.nodes[existing].path.clone();
+            trace.push(Step {
+                source: "already loaded".into(),
+                place: path.display().to_string(),
+                outcome: "found: the loader reuses a loaded object of that name".into(),
+            });
+            return Some(path);
+        }
+        let chain = self.chain(index);
+        let lookup = loader::Lookup {
+            class64: self.class64,
+            machine: self.machine,
+            foreign: self.foreign,
+            preload,
+        };
+        let found = loader::search(self.config, name, &chain, lookup, trace)?;
+        let child = self.map(&found, index, trace)?;
+        self.loaded.entry(name.to_owned()).or_insert(child);
+        Some(found)
+    }
+
+    /// The node of the file `found`, loaded by `index`: a new one unless the file is mapped
+    /// already; `None` when the loader could not load it.
+    fn map(&mut self, found: &Path, index: usize, trace: &mut Vec<Step>) -> Option<usize> {
+        let key = found.canonicalize().unwrap_or_else(|_| found.to_path_buf());
+        if let Some(&child) = self.files.get(&key) {
+            return Some(child);
+        }
+        let data = crate::open(found).ok()?;
+        let Ok(info) = elf::read_info(&data) else {
+            if let Some(what) = data.changed() {
+                self.changed.get_or_insert((found.to_path_buf(), what));
+            }
+            trace.push(Step {
+                source: "open".into(),
+                place: found.display().to_string(),
+                outcome: "not a readable ELF file: the loader would fail".into(),
+            });
+            return None;
+        };
+        let origin = found.parent().map(Path::to_path_buf).unwrap_or_default();
+        let child = self.nodes.len();
+        let child_searcher = searcher(found, origin, &info, false);
+        let child_needs: Vec<String> = info.needed.iter().map(|s| (*s).to_owned()).collect();
+        if let Some(soname) = info.soname {
+            self.loaded.entry(soname.to_owned()).or_insert(child);
+        }
+        // Kept for the symbol search: no second open of the same file.
+        self.nodes.push(Node {
+            path: found.to_path_buf(),
+            searcher: child_searcher,
+            loader: Some(index),
+            refused: info.refused.clone(),
+            data: Some(data),
+            needs: Vec::new(),
+        });
+        self.pending_needs.push(child_needs);
+        self.files.insert(key, child);
+        self.queue.push_back(child);
+        Some(child)
+    }
+}
+
+/// Builds the load graph of the binary at `path`, whose own `info` is already read: the
+/// binary, what `/etc/ld.so.preload` lists, then the `DT_NEEDED` libraries breadth first (the
+/// order of glibc's `_dl_map_object_deps` with the preloads, which is also the order
+/// `dlsym(RTLD_DEFAULT, ...)` searches them in).
 pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
     // The executable's $ORIGIN is its real directory (the loader reads /proc/self/exe).
     let origin = path
@@ -86,124 +202,75 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
             loader::machine_name(config.machine)
         )
     });
-    let mut nodes = vec![Node {
-        path: path.to_path_buf(),
-        searcher: searcher(path, origin, info),
-        loader: None,
-        data: None,
-        needs: Vec::new(),
-    }];
-    let mut pending_needs: Vec<Vec<String>> =
-        vec![info.needed.iter().map(|s| (*s).to_owned()).collect()];
-    // Names (DT_NEEDED names used and SONAMEs) and files already loaded.
-    let mut loaded: HashMap<String, usize> = HashMap::new();
-    let mut files: HashMap<PathBuf, usize> = HashMap::new();
+    let mut builder = Builder {
+        config,
+        class64: info.class64,
+        machine: info.machine,
+        foreign: foreign.is_some(),
+        nodes: vec![Node {
+            path: path.to_path_buf(),
+            searcher: searcher(path, origin, info, info.kind == elf::ObjectKind::Executable),
+            loader: None,
+            data: None,
+            refused: info.refused.clone(),
+            needs: Vec::new(),
+        }],
+        pending_needs: vec![info.needed.iter().map(|s| (*s).to_owned()).collect()],
+        loaded: HashMap::new(),
+        files: HashMap::new(),
+        changed: None,
+        queue: VecDeque::from([0usize]),
+    };
     if let Some(soname) = info.soname {
-        loaded.insert(soname.to_owned(), 0);
+        builder.loaded.insert(soname.to_owned(), 0);
     }
-    let mut queue = VecDeque::from([0usize]);
-    while let Some(index) = queue.pop_front() {
-        let names = std::mem::take(&mut pending_needs[index]);
-        for name in names {
-            if let Some(&existing) = loaded.get(&name) {
-                let path = nodes[existing].path.clone();
-                let step = Step {
-                    source: "already loaded".into(),
-                    place: path.display().to_string(),
-                    outcome: "found: the loader reuses a loaded object of that name".into(),
-                };
-                nodes[index].needs.push(Need {
-                    name,
-                    path: Some(path),
-                    trace: vec![step],
-                });
-                continue;
-            }
-            let mut chain = Vec::new();
-            let mut at = Some(index);
-            while let Some(i) = at {
-                chain.push(&nodes[i].searcher);
-                at = nodes[i].loader;
-            }
+    // This machine's preloads are no other machine's.
+    let mut preloaded = Vec::new();
+    if foreign.is_none() {
+        for name in loader::preload_file_entries() {
             let mut trace = Vec::new();
-            let found = loader::search(
-                config,
-                &name,
-                &chain,
-                info.class64,
-                info.machine,
-                foreign.is_some(),
-                &mut trace,
-            );
-            let Some(found) = found else {
-                nodes[index].needs.push(Need {
-                    name,
-                    path: None,
-                    trace,
+            let path = builder.find(name, 0, true, &mut trace);
+            if path.is_none() {
+                trace.push(Step {
+                    source: loader::PRELOAD_FILE.into(),
+                    place: name.clone(),
+                    outcome: "cannot be preloaded: the loader prints an error and goes on".into(),
                 });
-                continue;
-            };
-            let key = found.canonicalize().unwrap_or_else(|_| found.clone());
-            let child = match files.get(&key) {
-                Some(&child) => child,
-                None => {
-                    let Ok(data) = map(&found) else {
-                        nodes[index].needs.push(Need {
-                            name,
-                            path: None,
-                            trace,
-                        });
-                        continue;
-                    };
-                    let Ok(child_info) = elf::read_info(&data) else {
-                        trace.push(Step {
-                            source: "open".into(),
-                            place: found.display().to_string(),
-                            outcome: "not a readable ELF file: the loader would fail".into(),
-                        });
-                        nodes[index].needs.push(Need {
-                            name,
-                            path: None,
-                            trace,
-                        });
-                        continue;
-                    };
-                    let origin = found.parent().map(Path::to_path_buf).unwrap_or_default();
-                    let child = nodes.len();
-                    let child_searcher = searcher(&found, origin, &child_info);
-                    let child_needs: Vec<String> =
-                        child_info.needed.iter().map(|s| (*s).to_owned()).collect();
-                    if let Some(soname) = child_info.soname {
-                        loaded.entry(soname.to_owned()).or_insert(child);
-                    }
-                    // Kept for the symbol search: no second open and map of the same file.
-                    nodes.push(Node {
-                        path: found.clone(),
-                        searcher: child_searcher,
-                        loader: Some(index),
-                        data: Some(data),
-                        needs: Vec::new(),
-                    });
-                    pending_needs.push(child_needs);
-                    files.insert(key, child);
-                    queue.push_back(child);
-                    child
-                }
-            };
-            loaded.entry(name.clone()).or_insert(child);
-            nodes[index].needs.push(Need {
-                name,
-                path: Some(found),
+            }
+            preloaded.push(Need {
+                name: name.clone(),
+                path,
                 trace,
             });
         }
     }
-    Graph { nodes, foreign }
+    while let Some(index) = builder.queue.pop_front() {
+        let names = std::mem::take(&mut builder.pending_needs[index]);
+        for name in names {
+            let mut trace = Vec::new();
+            let path = builder.find(&name, index, false, &mut trace);
+            builder.nodes[index].needs.push(Need { name, path, trace });
+        }
+    }
+    Graph {
+        nodes: builder.nodes,
+        foreign,
+        changed: builder.changed,
+        preloaded,
+    }
+}
+
+/// Where `dlsym` finds a name: the first object that exports it.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    pub path: PathBuf,
+    /// What it finds there has the address 0 (`dlsym` returns NULL, without an error).
+    pub null: Option<elf::NullAddress>,
 }
 
 /// The first object after the binary, in load order, that exports each of `names`: what
 /// `dlsym(RTLD_DEFAULT, name)` returns when the binary itself does not define it.
-pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str, PathBuf> {
+pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str, Found> {
     let mut found = HashMap::new();
     let mut pending: Vec<&str> = names.to_vec();
     for node in graph.nodes.iter().skip(1) {
@@ -217,8 +284,15 @@ pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str
         };
         let mut still = Vec::with_capacity(pending.len());
         for (name, s) in pending.iter().zip(seen) {
-            if s.dynsym.is_some_and(|e| e.is_exported()) {
-                found.insert(*name, node.path.clone());
+            if let Some(entry) = s.dynsym.filter(|e| e.is_exported()) {
+                let path = node.path.clone();
+                found.insert(
+                    *name,
+                    Found {
+                        path,
+                        null: entry.null,
+                    },
+                );
             } else {
                 still.push(*name);
             }

@@ -2,16 +2,17 @@
 //!
 //! A JIT (ORC's process symbol generator, `dlsym(RTLD_DEFAULT, ...)`) finds a symbol when it is
 //! *exported*: defined in the dynamic symbol table of the binary or of a library the loader
-//! maps for it. [`verify`] reads the binary (memory-mapped, parsed with the `object` crate, each
-//! name looked up through the binary's hash table) and gives each requested symbol one
-//! [`Status`]:
+//! maps for it. [`verify`] reads the binary (the parts it needs, read on demand and never
+//! memory-mapped, so a file truncated meanwhile is an error, not a SIGBUS; parsed with the
+//! `object` crate, each name looked up through the binary's hash table) and gives each
+//! requested symbol one [`Status`]:
 //!
 //! | status | meaning | what to do |
 //! |---|---|---|
 //! | `exported` | defined in `.dynsym`, global/weak, default/protected visibility | nothing |
 //! | `provided-by-dependency` | exported by a `DT_NEEDED` library, found as the loader would | nothing |
-//! | `not-exported` | in `.symtab` only | export it: `--dynamic-list` or `--export-dynamic` |
-//! | `hidden` | hidden/internal visibility or local binding | the C visibility attribute, `-fvisibility`, `static` |
+//! | `not-exported` | in `.symtab` only, and no library exports it | export it: `--dynamic-list` or `--export-dynamic` |
+//! | `hidden` | hidden/internal visibility or local binding, and no library exports it | the C visibility attribute, `-fvisibility`, `static` |
 //! | `missing` | nowhere | static: whole-archive; shared: `DT_NEEDED` (`--as-needed`) or RUNPATH |
 //!
 //! `wrong-provider` (found, but not in the library the build's note names) is the one more
@@ -25,7 +26,8 @@
 //! real loader, which verify-symbols must agree with.
 //!
 //! 1. A name already loaded (an earlier object's `DT_NEEDED` name or `SONAME`) is that object:
-//!    no search. A name with a `/` is a path, opened as it is.
+//!    no search. A name with a `/` is a path, opened as it is (its `$ORIGIN`, `$LIB` and
+//!    `$PLATFORM` expanded).
 //! 2. When the object that needs the library (the *loader*) has no `DT_RUNPATH`: the `DT_RPATH`
 //!    of the loader, then of the object that loaded it, and so on up to the executable (an
 //!    object's `DT_RPATH` is ignored when it also has `DT_RUNPATH`: `get-dynamic-info.h`).
@@ -52,13 +54,35 @@
 //!    another machine cannot be resolved here, and the report says so. The hwcaps levels for the
 //!    cache come from the CPU's features by glibc's definitions (`get-isa-level.h`); the loader
 //!    is asked only when a directory has hwcaps subdirectories or a token needs expanding.
+//! 10. `/etc/ld.so.preload` applies to every program on the machine: what it lists is mapped
+//!     after the executable and before its `DT_NEEDED` libraries, so it comes first in the
+//!     search (`dl_main` in `elf/rtld.c`, then `_dl_map_object_deps` with the preloads). Each
+//!     name is looked for as the executable's own `DT_NEEDED` would be; one the loader cannot
+//!     load is skipped (it prints an error). The file is read as `dl_main` reads it, quirk
+//!     included: it blanks a `#` comment only as far as a length it shortens as it goes, so
+//!     what follows a later `#` may be read as names. `LD_PRELOAD` applies to programs started
+//!     from one environment only: it is not counted, and a warning says what it would change
+//!     for a program started from verify-symbols' own.
+//! 11. A set-user-ID or set-group-ID executable (not on a `nosuid` file system) runs in secure
+//!     mode (AT_SECURE) for every user but its owner, and is resolved by secure mode's rules,
+//!     for them (`_dl_dst_substitute`, `is_trusted_path_normalize`, `dso_name_valid_for_suid`,
+//!     `open_path` with `__RTLD_SECURE`): an RPATH/RUNPATH entry with `$ORIGIN` anywhere but at
+//!     its start is dropped, and so is one of the executable's own whose `$ORIGIN` expands
+//!     outside the system directories; a preload named without a `/` is not taken from
+//!     ld.so.cache and must be set-user-ID; `LD_PRELOAD` paths are ignored. A warning says so,
+//!     and names each entry dropped. (Relative entries are not dropped: the loader takes them
+//!     relative to the working directory, in secure mode too.)
 //!
 //! And for symbols (`elf/dl-lookup.c`, `do_lookup_x`): the dynamic section comes from
 //! `PT_DYNAMIC` (section headers may be stripped), each name is looked up through the object's
 //! own hash table (`DT_GNU_HASH`, else `DT_HASH`), so the cost grows with the names asked, not
 //! with the library; a symbol that exists only as a non-default version (`foo@V1`, the
-//! `VERSYM` hidden bit) is not what `dlsym` returns, nor is one whose value is zero (a version's
-//! own name symbol). The linear passes: a name the binary's dynamic symbols do not define is
+//! `VERSYM` hidden bit) is not what `dlsym` returns; one whose value is zero is skipped unless
+//! it is absolute: an absolute zero (the symbol the linker gives each version definition,
+//! `GLIBC_2.2.5`) is found, ends the search, and is NULL to `dlsym`, without an error, so it is
+//! `missing` with a hint saying it is a version's name and whose. What the binary does not
+//! export (hidden, local, or in `.symtab` only) does not end the search: a library that exports
+//! the name provides it. The linear passes: a name the binary's dynamic symbols do not define is
 //! looked for in the binary's `.symtab` (when it has one), which tells `hidden` and
 //! `not-exported` from `missing`; a dependency is searched through its hash table only. An
 //! object without a hash table provides nothing (glibc's `do_lookup_x` skips it): in the
@@ -73,25 +97,28 @@
 pub mod cli;
 pub mod dist;
 mod elf;
+mod file;
 mod graph;
 mod ldcache;
 mod loader;
 
 pub use crate::loader::Step;
 mod render;
+mod warnings;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::elf::{ElfInfo, ObjectKind, Seen};
+use crate::elf::{ElfInfo, NullAddress, ObjectKind, Seen};
+use crate::file::FileBytes;
 pub use crate::render::{JSON_SCHEMA, render_explain, render_json, render_text, write_json};
 
 /// A file that could not be verified.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The file could not be opened or mapped.
+    /// The file could not be opened or read.
     #[error("{}: cannot read: {source}", path.display())]
     Io {
         /// The file.
@@ -125,6 +152,19 @@ pub enum Error {
         /// What the parser said.
         message: String,
     },
+    /// The file (the binary, or a library of its load graph) changed while it was read:
+    /// truncated, grown or written to. What was read belongs to no one version of it.
+    #[error(
+        "{}: changed while verify-symbols read it ({what}); run verify-symbols again once \
+         nothing is writing it",
+        path.display()
+    )]
+    Changed {
+        /// The file.
+        path: PathBuf,
+        /// What changed.
+        what: String,
+    },
 }
 
 /// Whether, and how, a JIT in the binary's process can find a symbol.
@@ -135,9 +175,10 @@ pub enum Status {
     Exported,
     /// Exported by a library the binary needs (`DT_NEEDED`, resolved like the loader does).
     ProvidedByDependency,
-    /// Defined in `.symtab` but not in `.dynsym`.
+    /// Defined in `.symtab` but not in `.dynsym`, and no library the binary loads exports it.
     NotExported,
-    /// Defined, but hidden/internal or local: it can never be exported.
+    /// Defined, but hidden/internal or local: it can never be exported; and no library the
+    /// binary loads exports it.
     Hidden,
     /// Not defined anywhere the JIT looks.
     Missing,
@@ -177,7 +218,8 @@ pub struct SymbolReport {
     /// What the build meant to provide it (from the binary's note): `libz.a` linked into the
     /// binary, or a shared library's `SONAME`.
     pub expected: Option<String>,
-    /// What to do (for the statuses that are not found).
+    /// What to do (for the statuses that are not found), or what to know of a found one (the
+    /// binary's own definition is not the one found).
     pub hint: Option<String>,
 }
 
@@ -190,6 +232,16 @@ pub struct Needed {
     pub path: Option<PathBuf>,
     /// Each place the loader tries, in order, and why it was or was not taken (`--explain`).
     pub trace: Vec<Step>,
+}
+
+/// An object the loader maps and then stops at (the binary itself, or one of its libraries):
+/// the program does not start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The file.
+    pub path: PathBuf,
+    /// Why the loader stops there.
+    pub reason: String,
 }
 
 /// A library needed by one of the binary's libraries that the loader would not find.
@@ -218,8 +270,14 @@ pub struct BinaryReport {
     pub statically_linked: bool,
     /// `DT_NEEDED`, in order, with where each resolves.
     pub needed: Vec<Needed>,
+    /// What `/etc/ld.so.preload` lists (every program on this machine preloads it, after
+    /// the binary and before its libraries), with where each resolves (`None`: the loader
+    /// cannot load it, says so, and goes on).
+    pub preloaded: Vec<Needed>,
     /// Libraries of libraries that the loader would not find: the binary cannot start.
     pub unresolved_indirect: Vec<IndirectNeed>,
+    /// Objects of the load graph the loader stops at: the binary cannot start.
+    pub refused: Vec<Refusal>,
     /// Set when the binary is for another machine: what cannot be known here.
     pub foreign: Option<String>,
     /// `DT_RUNPATH` entries as written.
@@ -244,6 +302,7 @@ impl BinaryReport {
         self.foreign.is_none()
             && self.needed.iter().all(|n| n.path.is_some())
             && self.unresolved_indirect.is_empty()
+            && self.refused.is_empty()
     }
 }
 
@@ -266,8 +325,8 @@ impl Report {
     }
 }
 
-/// The whole file, memory-mapped.
-fn map(path: &Path) -> Result<memmap2::Mmap, Error> {
+/// The file, opened to be read on demand (never mapped: see [`file`]).
+fn open(path: &Path) -> Result<FileBytes, Error> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -311,28 +370,147 @@ fn map(path: &Path) -> Result<memmap2::Mmap, Error> {
     if !opened.is_file() {
         return Err(not_regular(kind(&opened).to_owned()));
     }
-    // SAFETY: the map is only read. If another process truncates the file while we read it,
-    // accesses past the new end fault (SIGBUS); that is the accepted risk of mapping a file,
-    // taken by every tool that maps binaries (object's examples, linkers). Nothing here writes.
-    unsafe { memmap2::Mmap::map(&file) }.map_err(io)
+    FileBytes::new(file, &opened).map_err(io)
 }
 
-/// Verifies `symbols` in the binary at `path` (memory-mapped).
+/// `result`, unless the file at `path` changed while it was read: then that is the error, and
+/// the (possibly broken) result of reading it does not matter.
+pub(crate) fn unless_changed<T>(
+    path: &Path,
+    bytes: &FileBytes,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    match bytes.changed() {
+        Some(what) => Err(Error::Changed {
+            path: path.to_path_buf(),
+            what,
+        }),
+        None => result,
+    }
+}
+
+/// Every library of the load graph read while it was built or searched is still what it was.
+pub(crate) fn graph_unchanged(graph: &graph::Graph) -> Result<(), Error> {
+    if let Some((path, what)) = &graph.changed {
+        return Err(Error::Changed {
+            path: path.clone(),
+            what: what.clone(),
+        });
+    }
+    for node in &graph.nodes {
+        if let Some(bytes) = &node.data {
+            unless_changed(&node.path, bytes, Ok(()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Verifies `symbols` in the binary at `path` (read on demand, never mapped).
 pub fn verify(path: &Path, symbols: &[impl AsRef<str>]) -> Result<BinaryReport, Error> {
-    verify_data(path, &map(path)?, symbols)
+    let bytes = open(path)?;
+    let names: Vec<&str> = symbols.iter().map(AsRef::as_ref).collect();
+    let verified = verify_inner(path, &bytes, &names).and_then(|(report, graph)| {
+        graph_unchanged(&graph)?;
+        Ok(report)
+    });
+    unless_changed(path, &bytes, verified)
+}
+
+/// What `jit_linkage::read_note` reads of the binary, and only that, in a copy of its bytes
+/// (the rest zeros, never touched): the ELF header, the program headers and each `PT_NOTE`
+/// segment, the section headers and each `SHT_NOTE` section. The note reader takes a whole
+/// file's bytes; reading the whole of a large binary (libLLVM is 150 MB) for its note would
+/// cost more than verifying it.
+fn note_view(bytes: &FileBytes) -> Result<Vec<u8>, String> {
+    use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
+    use object::{Endianness, ReadRef};
+
+    fn ranges<Elf: FileHeader<Endian = Endianness>>(
+        bytes: &FileBytes,
+    ) -> object::read::Result<Vec<(u64, u64)>> {
+        let header = Elf::parse(bytes)?;
+        let endian = header.endian()?;
+        let mut ranges = vec![(0, std::mem::size_of::<Elf>() as u64)];
+        let phentsize = u64::from(header.e_phentsize(endian));
+        let segments = header.program_headers(endian, bytes)?;
+        ranges.push((
+            header.e_phoff(endian).into(),
+            phentsize * segments.len() as u64,
+        ));
+        for segment in segments {
+            if segment.p_type(endian) == object::elf::PT_NOTE {
+                ranges.push((
+                    segment.p_offset(endian).into(),
+                    segment.p_filesz(endian).into(),
+                ));
+            }
+        }
+        let sections = header.section_headers(endian, bytes)?;
+        if !sections.is_empty() {
+            let shentsize = u64::from(header.e_shentsize(endian));
+            // With more than 0xff00 sections, the count is in the first section header.
+            ranges.push((header.e_shoff(endian).into(), shentsize));
+            ranges.push((
+                header.e_shoff(endian).into(),
+                shentsize * sections.len() as u64,
+            ));
+        }
+        for section in sections {
+            if section.sh_type(endian) == object::elf::SHT_NOTE {
+                ranges.push((
+                    section.sh_offset(endian).into(),
+                    section.sh_size(endian).into(),
+                ));
+            }
+        }
+        Ok(ranges)
+    }
+    let r = bytes;
+    let ranges = match object::FileKind::parse(r).map_err(|e| e.to_string())? {
+        object::FileKind::Elf32 => ranges::<object::elf::FileHeader32<Endianness>>(r),
+        object::FileKind::Elf64 => ranges::<object::elf::FileHeader64<Endianness>>(r),
+        other => return Err(format!("not an ELF file ({other:?})")),
+    }
+    .map_err(|e| e.to_string())?;
+    let len = r
+        .len()
+        .map_err(|()| "cannot read the file's size".to_owned())?;
+    let size = usize::try_from(len).map_err(|_| "larger than the address space".to_owned())?;
+    // Zeroed memory the size of the file: the system gives it as pages of zeros, only the
+    // pages written below take memory.
+    let mut view = vec![0u8; size];
+    for (offset, size) in ranges {
+        // A range past the end of the file is what the note reader finds broken too.
+        if let Ok(part) = r.read_bytes_at(offset, size) {
+            let at = offset as usize;
+            view[at..at + part.len()].copy_from_slice(part);
+        }
+    }
+    Ok(view)
+}
+
+/// The jit-linkage note of the binary at `path`, opened as `bytes`.
+fn read_note(
+    path: &Path,
+    bytes: &FileBytes,
+) -> Result<Option<Vec<jit_linkage::RequiredSymbol>>, Error> {
+    let parse = |message| Error::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    let note = note_view(bytes)
+        .and_then(|view| jit_linkage::read_note(&view))
+        .map_err(parse);
+    unless_changed(path, bytes, note)
 }
 
 /// The symbols the build of the binary at `path` recorded in it (jit-linkage's note).
 pub fn recorded_symbols(path: &Path) -> Result<Vec<String>, Error> {
-    let data = map(path)?;
-    match jit_linkage::read_note(&data) {
-        Ok(Some(symbols)) => Ok(symbols.into_iter().map(|s| s.symbol).collect()),
-        Ok(None) => Err(Error::NoRecordedSymbols {
+    let bytes = open(path)?;
+    match read_note(path, &bytes)? {
+        Some(symbols) => Ok(symbols.into_iter().map(|s| s.symbol).collect()),
+        None => Err(Error::NoRecordedSymbols {
             path: path.to_path_buf(),
-        }),
-        Err(message) => Err(Error::Parse {
-            path: path.to_path_buf(),
-            message,
         }),
     }
 }
@@ -341,25 +519,19 @@ pub fn recorded_symbols(path: &Path) -> Result<Vec<String>, Error> {
 /// the library meant to provide it: a symbol found in any other object is
 /// [`Status::WrongProvider`].
 pub fn verify_recorded(path: &Path) -> Result<BinaryReport, Error> {
-    let data = map(path)?;
-    let note = match jit_linkage::read_note(&data) {
-        Ok(Some(note)) => note,
-        Ok(None) => {
-            return Err(Error::NoRecordedSymbols {
-                path: path.to_path_buf(),
-            });
-        }
-        Err(message) => {
-            return Err(Error::Parse {
-                path: path.to_path_buf(),
-                message,
-            });
-        }
+    let bytes = open(path)?;
+    let Some(note) = read_note(path, &bytes)? else {
+        return Err(Error::NoRecordedSymbols {
+            path: path.to_path_buf(),
+        });
     };
     let names: Vec<&str> = note.iter().map(|s| s.symbol.as_str()).collect();
-    let (mut report, graph) = verify_inner(path, &data, &names)?;
-    check_providers(&mut report, &graph, &note);
-    Ok(report)
+    let verified = verify_inner(path, &bytes, &names).and_then(|(mut report, graph)| {
+        check_providers(&mut report, &graph, &note);
+        graph_unchanged(&graph)?;
+        Ok(report)
+    });
+    unless_changed(path, &bytes, verified)
 }
 
 /// Whether `provider` is the library the note names: the same `SONAME` (file name as the
@@ -390,11 +562,11 @@ fn is_expected_provider(
         && build.is_none_or(|build| build_id(graph, provider).as_deref() == Some(build))
 }
 
-/// The GNU build ID (hex) of the library at `path`, read from the file the load graph mapped.
+/// The GNU build ID (hex) of the library at `path`, read from the file the load graph opened.
 fn build_id(graph: &graph::Graph, path: &Path) -> Option<String> {
     use object::Object;
     let data = graph.nodes.iter().find(|n| n.path == path)?.data.as_ref()?;
-    let file = object::File::parse(&**data).ok()?;
+    let file = object::File::parse(data).ok()?;
     let id = file.build_id().ok()??;
     Some(id.iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -479,6 +651,22 @@ fn check_providers(
                             )
                         }
                     }
+                    None if graph
+                        .preloaded
+                        .iter()
+                        .any(|p| p.path.is_some() && p.path == verdict.provider) =>
+                    {
+                        format!(
+                            "meant to come from {} (library `{}`), but {} preloads {} into every \
+                             program on this machine, ahead of the binary's libraries, so the JIT \
+                             would call that copy: remove it from {}, or rename the symbol",
+                            wanted.file,
+                            wanted.library,
+                            loader::PRELOAD_FILE,
+                            provider_name.as_deref().unwrap_or("another library"),
+                            loader::PRELOAD_FILE
+                        )
+                    }
                     None => format!(
                         "meant to come from {} (library `{}`), but the loader finds {} first, \
                          so the JIT would call that copy: make sure {} is in DT_NEEDED and that \
@@ -534,7 +722,11 @@ fn check_providers(
     // dependency's own PLT now lands in the binary's copy.
     let names: Vec<&str> = exported_static.iter().map(String::as_str).collect();
     let shadowed = graph::providers(graph, &names);
-    let mut shadowed: Vec<(&str, PathBuf)> = shadowed.into_iter().collect();
+    let mut shadowed: Vec<(&str, PathBuf)> = shadowed
+        .into_iter()
+        .filter(|(_, found)| found.null.is_none())
+        .map(|(name, found)| (name, found.path))
+        .collect();
     shadowed.sort();
     for (name, library) in shadowed {
         report.warnings.push(format!(
@@ -558,10 +750,11 @@ pub fn verify_data(
     verify_inner(path, data, &names).map(|(report, _)| report)
 }
 
-/// [`verify_data`], also returning the load graph.
-fn verify_inner(
+/// [`verify_data`] of any bytes (a slice, or a file read on demand), also returning the load
+/// graph.
+fn verify_inner<'data, R: object::ReadRef<'data>>(
     path: &Path,
-    data: &[u8],
+    data: R,
     names: &[&str],
 ) -> Result<(BinaryReport, graph::Graph), Error> {
     let (info, seen) =
@@ -569,17 +762,16 @@ fn verify_inner(
             path: path.to_path_buf(),
             message,
         })?;
-    let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+    let mut config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+    config.secure = loader::secure_mode(path, info.kind == ObjectKind::Executable);
     let graph = graph::build(&config, path, &info);
-    let needed: Vec<Needed> = graph.nodes[0]
-        .needs
-        .iter()
-        .map(|need| Needed {
-            name: need.name.clone(),
-            path: need.path.clone(),
-            trace: need.trace.clone(),
-        })
-        .collect();
+    let report_need = |need: &graph::Need| Needed {
+        name: need.name.clone(),
+        path: need.path.clone(),
+        trace: need.trace.clone(),
+    };
+    let needed: Vec<Needed> = graph.nodes[0].needs.iter().map(report_need).collect();
+    let preloaded: Vec<Needed> = graph.preloaded.iter().map(report_need).collect();
     let unresolved_indirect: Vec<IndirectNeed> = graph
         .unresolved_indirect()
         .into_iter()
@@ -591,26 +783,54 @@ fn verify_inner(
         .zip(&seen)
         .map(|(name, seen)| own_verdict(name, *seen, &info))
         .collect();
+    // What the binary does not export, dlsym looks for in its libraries: a definition of the
+    // binary's own that is hidden, local or not in `.dynsym` does not stop the search
+    // (do_lookup_x skips it), so a library that exports the name provides it.
+    // What the binary exports stops the search there, even with the address 0.
+    let searched = |seen: &Seen| !seen.dynsym.is_some_and(|e| e.is_exported());
     let unresolved: Vec<&str> = names
         .iter()
-        .zip(&verdicts)
-        .filter(|(_, v)| v.status == Status::Missing)
+        .zip(&seen)
+        .filter(|(_, seen)| searched(seen))
         .map(|(n, _)| *n)
         .collect();
     if !unresolved.is_empty() {
         let providers = graph::providers(&graph, &unresolved);
         for (verdict, seen) in verdicts.iter_mut().zip(&seen) {
-            if let Some(provider) = providers.get(verdict.name.as_str()) {
+            if !searched(seen) {
+                continue;
+            }
+            let found = providers.get(verdict.name.as_str());
+            if let Some(null) = found.and_then(|f| f.null.map(|null| (null, &f.path))) {
+                verdict.status = Status::Missing;
+                verdict.hint = Some(null_hint(
+                    &verdict.name,
+                    null.0,
+                    &null.1.display().to_string(),
+                ));
+            } else if let Some(provider) = found.map(|f| &f.path) {
+                let own = match verdict.status {
+                    Status::Hidden => Some("hidden, internal or local (`static`)"),
+                    Status::NotExported => Some("not exported (in `.symtab` only)"),
+                    _ => None,
+                };
+                verdict.hint = own.map(|own| {
+                    format!(
+                        "the binary's own definition is {own}, so dlsym and the JIT skip it and \
+                         call {}'s: if the binary's is the one meant, export it (the manifest's \
+                         `symbols`, --dynamic-list)",
+                        provider.display()
+                    )
+                });
                 verdict.status = Status::ProvidedByDependency;
                 verdict.provider = Some(provider.clone());
-                verdict.hint = None;
             } else if verdict.status == Status::Missing {
-                verdict.hint = Some(missing_hint(&needed, &info, *seen));
+                verdict.hint = Some(missing_hint(&needed, &info, *seen, config.secure.is_some()));
             }
         }
     }
     let origin = graph.nodes[0].searcher.origin.clone();
-    let mut warnings = warnings(&info, &needed, &origin, &config);
+    let mut warnings = warnings::binary(&info, &needed, &origin, &config);
     for indirect in &unresolved_indirect {
         warnings.push(format!(
             "{} needs {}, which the loader would not find (a RUNPATH applies to its own object's \
@@ -622,6 +842,28 @@ fn verify_inner(
     }
     if let Some(foreign) = &graph.foreign {
         warnings.push(foreign.clone());
+    }
+    warnings.extend(warnings::secure_mode(&config, &graph));
+    warnings.extend(warnings::preloads(&preloaded, &verdicts));
+    if let Some(warning) = warnings::environment_preload(&config, &graph, names) {
+        warnings.push(warning);
+    }
+    let refused: Vec<Refusal> = graph
+        .nodes
+        .iter()
+        .filter_map(|node| {
+            Some(Refusal {
+                path: node.path.clone(),
+                reason: node.refused.clone()?,
+            })
+        })
+        .collect();
+    for refusal in &refused {
+        warnings.push(format!(
+            "{}: {}: the binary will not start",
+            refusal.path.display(),
+            refusal.reason
+        ));
     }
 
     let report = BinaryReport {
@@ -637,7 +879,9 @@ fn verify_inner(
         statically_linked: !info.dynamic,
         warnings,
         needed,
+        preloaded,
         unresolved_indirect,
+        refused,
         foreign: graph.foreign.clone(),
         runpath: info.runpath.iter().map(|s| (*s).to_owned()).collect(),
         rpath: info.rpath.iter().map(|s| (*s).to_owned()).collect(),
@@ -646,8 +890,35 @@ fn verify_inner(
     Ok((report, graph))
 }
 
-/// The verdict from the binary's own symbol tables; `Missing` means "look in dependencies".
+/// What to say of a name `dlsym` finds in `object` with the address 0.
+fn null_hint(name: &str, null: NullAddress, object: &str) -> String {
+    match null {
+        NullAddress::VersionName => format!(
+            "`{name}` is the name of a version {object} defines (the linker gives each version \
+             definition an absolute symbol of value 0), not a function or variable: dlsym finds \
+             it and returns NULL, without an error, so the JIT cannot use it. Ask for the name of \
+             a symbol of that version instead"
+        ),
+        NullAddress::Absolute => format!(
+            "{object} defines `{name}` as an absolute symbol of value 0: dlsym finds it and \
+             returns NULL, without an error, so the JIT cannot call or read it"
+        ),
+    }
+}
+
+/// The verdict from the binary's own symbol tables; `Missing` means "look in dependencies"
+/// (unless its `.dynsym` has it, with the address 0: then the hint says so).
 fn own_verdict(name: &str, seen: Seen, info: &ElfInfo<'_>) -> SymbolReport {
+    let report = |status, hint| SymbolReport {
+        name: name.to_owned(),
+        status,
+        provider: None,
+        expected: None,
+        hint,
+    };
+    if let Some(null) = seen.dynsym.filter(|e| e.is_exported()).and_then(|e| e.null) {
+        return report(Status::Missing, Some(null_hint(name, null, "the binary")));
+    }
     let (status, hint) = if seen.dynsym.is_some_and(|e| e.is_exported()) {
         (Status::Exported, None)
     } else if seen.dynsym.or(seen.symtab).is_some_and(|e| e.is_hidden()) {
@@ -676,16 +947,16 @@ fn own_verdict(name: &str, seen: Seen, info: &ElfInfo<'_>) -> SymbolReport {
     } else {
         (Status::Missing, None)
     };
-    SymbolReport {
-        name: name.to_owned(),
-        status,
-        provider: None,
-        expected: None,
-        hint,
-    }
+    report(status, hint)
 }
 
-fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>, seen: Seen) -> String {
+/// What to do when a set-user-ID binary's libraries are found through `$ORIGIN` by its owner
+/// only.
+pub(crate) const SECURE_MODE_FIX: &str = "in secure mode (see the warning) the loader does not take it \
+     from the binary's own $ORIGIN: give it an absolute RUNPATH entry, or install the library \
+     in a system directory";
+
+fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>, seen: Seen, secure: bool) -> String {
     if seen.dynsym.is_some_and(|e| e.defined && e.hidden_version) {
         return "only a non-default version of it is defined (`name@VERSION`, a hidden \
                 version, like glibc's compatibility symbols): dlsym and the JIT never return \
@@ -705,7 +976,9 @@ fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>, seen: Seen) -> String {
         .map(|n| n.name.as_str())
         .collect();
     if !unresolved.is_empty() {
-        let fix = if info.runpath.iter().any(|e| e.contains("ORIGIN")) {
+        let fix = if secure {
+            SECURE_MODE_FIX
+        } else if info.runpath.iter().any(|e| e.contains("ORIGIN")) {
             "put the library next to the binary or in ../lib from it: `jit-dist --out DIR \
              BINARY` ships a binary with its libraries"
         } else {
@@ -722,88 +995,6 @@ fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>, seen: Seen) -> String {
         ));
     }
     hint
-}
-
-fn warnings(
-    info: &ElfInfo<'_>,
-    needed: &[Needed],
-    origin: &Path,
-    config: &loader::Config,
-) -> Vec<String> {
-    // The system search path is asked of the loader only when an absolute entry needs it.
-    let system = || &config.directories().system;
-    let mut warnings = Vec::new();
-    if !info.dynamic {
-        warnings.push(
-            "statically linked: there is no dynamic symbol table, so a JIT cannot search this \
-             binary at all"
-                .to_owned(),
-        );
-    }
-    let origin_relative = info
-        .runpath
-        .iter()
-        .chain(&info.rpath)
-        .any(|e| e.starts_with("$ORIGIN") || e.starts_with("${ORIGIN}"));
-    for n in needed.iter().filter(|n| n.path.is_none()) {
-        let fix = if origin_relative {
-            format!(
-                "; the binary looks for it next to itself or in ../lib (RUNPATH {}): a binary \
-                 copied without its libraries cannot start. Ship it with its libraries: \
-                 `jit-dist --out DIR BINARY` (`cargo xtask dist` in the toolkit) writes \
-                 DIR/bin and DIR/lib",
-                info.runpath.join(":")
-            )
-        } else {
-            String::new()
-        };
-        warnings.push(format!(
-            "DT_NEEDED {} is not found on the RUNPATH or in the system's library directories: \
-             the binary will not start{fix}",
-            n.name
-        ));
-    }
-    if !info.rpath.is_empty() && info.runpath.is_empty() {
-        warnings.push(
-            "uses DT_RPATH, which overrides LD_LIBRARY_PATH and applies to dependencies too; \
-             link with -Wl,--enable-new-dtags for DT_RUNPATH"
-                .to_owned(),
-        );
-    }
-    for (tag, entries) in [("RUNPATH", &info.runpath), ("RPATH", &info.rpath)] {
-        for entry in entries.iter() {
-            if entry.is_empty() {
-                warnings.push(format!(
-                    "{tag} has an empty entry, which means the current directory: whoever \
-                     controls the working directory can inject a library"
-                ));
-                continue;
-            }
-            if entry.starts_with('/') && !system().iter().any(|d| d == Path::new(entry)) {
-                warnings.push(format!(
-                    "{tag} entry {entry} is an absolute path (a build directory?): the binary \
-                     only works where it was built; use $ORIGIN"
-                ));
-            }
-            if let Some(dir) = config.expand(entry, origin) {
-                if is_writable_by_others(&dir) {
-                    warnings.push(format!(
-                        "{tag} entry {entry} ({}) is writable by other users: anyone can plant \
-                         a library there",
-                        dir.display()
-                    ));
-                }
-            }
-        }
-    }
-    warnings
-}
-
-fn is_writable_by_others(dir: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    // World-writable without the sticky bit, like /tmp has, is the dangerous case... and even
-    // with it, anyone can create a new file there, which is all an attacker needs.
-    std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.permissions().mode() & 0o002 != 0)
 }
 
 /// Verifies several binaries, each against its own symbols, or (`None`) against what its build

@@ -23,6 +23,82 @@ pub(crate) struct Config {
     tokens: std::sync::OnceLock<(String, String)>,
     /// The loader asked, when not this machine's own (another ABI's, like i386 on x86-64).
     loader: Option<PathBuf>,
+    /// Set when the binary runs in secure mode (AT_SECURE) for the users it is meant for:
+    /// why (set-user-ID, set-group-ID, and whose).
+    pub secure: Option<String>,
+}
+
+/// Why a set-user-ID or set-group-ID executable at `path` runs in secure mode (AT_SECURE) for
+/// every user but its owner (the kernel sets it when the effective ids differ from the real
+/// ones after exec), or `None`: no such bit, not an executable, or on a file system mounted
+/// `nosuid` (where the bits do nothing). File capabilities, which also set AT_SECURE, are not
+/// read.
+pub(crate) fn secure_mode(path: &Path, executable: bool) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).ok()?;
+    let mode = metadata.mode();
+    let setuid = mode & 0o4000 != 0;
+    // Without group execute permission the set-group-ID bit means mandatory locking, not
+    // set-group-ID on exec.
+    let setgid = mode & 0o2000 != 0 && mode & 0o010 != 0;
+    if !executable || !(setuid || setgid) || mounted_nosuid(path) {
+        return None;
+    }
+    Some(match (setuid, setgid) {
+        (true, true) => format!(
+            "set-user-ID (owner uid {}) and set-group-ID (group gid {})",
+            metadata.uid(),
+            metadata.gid()
+        ),
+        (true, false) => format!("set-user-ID (owner uid {})", metadata.uid()),
+        _ => format!("set-group-ID (group gid {})", metadata.gid()),
+    })
+}
+
+/// Whether `path` lies on a file system mounted `nosuid` (`/proc/self/mountinfo`: the last
+/// mount whose mount point is the longest prefix of the path's real location).
+fn mounted_nosuid(path: &Path) -> bool {
+    let Ok(real) = path.canonicalize() else {
+        return false;
+    };
+    let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let mut best: Option<(usize, bool)> = None;
+    for line in mounts.lines() {
+        let mut fields = line.split(' ').skip(4);
+        let (Some(point), Some(options)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        // Spaces and the like are octal escapes (`\040`).
+        let point = unescape_octal(point);
+        if real.starts_with(&point) && best.is_none_or(|(len, _)| point.len() >= len) {
+            best = Some((point.len(), options.split(',').any(|o| o == "nosuid")));
+        }
+    }
+    best.is_some_and(|(_, nosuid)| nosuid)
+}
+
+fn unescape_octal(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let digits = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+        match (bytes[i], digits) {
+            (b'\\', Some(d)) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The loader's directory rules, as it prints them.
@@ -78,6 +154,65 @@ fn has_subdirectories(dir: &Path) -> bool {
     has
 }
 
+/// The file of libraries every program on this machine preloads (rtld.c).
+pub(crate) const PRELOAD_FILE: &str = "/etc/ld.so.preload";
+
+/// The names in [`PRELOAD_FILE`], in order, read once per process as the loader reads them
+/// ([`preload_names`]). A file that is not there (the usual case) or not readable lists
+/// nothing.
+pub(crate) fn preload_file_entries() -> &'static [String] {
+    static ENTRIES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    ENTRIES.get_or_init(|| {
+        std::fs::read(PRELOAD_FILE)
+            .map(|bytes| preload_names(&bytes))
+            .unwrap_or_default()
+    })
+}
+
+/// The names of a preload file, as rtld.c (`dl_main`) reads them: comments blanked, then the
+/// names separated by spaces, tabs, newlines and colons. A `#` starts a comment to the end of
+/// its line, but the loader looks for each next `#` from the start of the file, within a
+/// length it shortened by the part before the comment and by the comment itself: a later `#`
+/// beyond that length, or the rest of a comment past it, stays and is read as names (seen
+/// with glibc 2.36: `lib.so # old.so` after an earlier comment preloads what follows).
+fn preload_names(file: &[u8]) -> Vec<String> {
+    let mut text = file.to_vec();
+    let mut rest = text.len();
+    while rest > 0 {
+        let Some(mut at) = text[..rest].iter().position(|b| *b == b'#') else {
+            break;
+        };
+        rest -= at;
+        loop {
+            text[at] = b' ';
+            rest -= 1;
+            if rest == 0 || text.get(at + 1).is_none_or(|b| *b == b'\n') {
+                break;
+            }
+            at += 1;
+        }
+    }
+    text.split(|b| matches!(b, b' ' | b'\t' | b'\n' | b':'))
+        .filter(|name| !name.is_empty())
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .collect()
+}
+
+/// The names in this process's `LD_PRELOAD` (separated by spaces and colons, as rtld.c splits
+/// them), which applies to programs started from this environment only.
+pub(crate) fn environment_preloads() -> Vec<String> {
+    std::env::var_os("LD_PRELOAD")
+        .map(|value| {
+            value
+                .to_string_lossy()
+                .split([' ', ':'])
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The loader binaries of this machine's ABI.
 const HOST_LOADERS: &[&str] = &[
     "/lib64/ld-linux-x86-64.so.2",
@@ -101,6 +236,7 @@ impl Config {
             directories: std::sync::OnceLock::new(),
             tokens: std::sync::OnceLock::new(),
             loader: None,
+            secure: None,
         }
     }
 
@@ -238,6 +374,42 @@ fn tokens_from(diagnostics: &str, system: &[PathBuf]) -> (String, String) {
 }
 
 impl Config {
+    /// The directory an RPATH/RUNPATH entry of `object` stands for, as the loader takes it: its
+    /// tokens expanded ([`Config::expand`]), and in secure mode `Err` (why) for an entry the
+    /// loader drops: one with `$ORIGIN` anywhere but at its start (followed by its end or a
+    /// `/`), and, in the executable's own entries, one with `$ORIGIN` whose expansion does not
+    /// lie under a system directory (`_dl_dst_substitute`, `is_trusted_path_normalize`).
+    pub(crate) fn directory(&self, entry: &str, object: &Searcher) -> Result<PathBuf, String> {
+        let expanded = self.expand(entry, &object.origin).unwrap_or_default();
+        let origins = tokens_in(entry, "ORIGIN");
+        if self.secure.is_none() || origins.is_empty() {
+            return Ok(expanded);
+        }
+        let at_start = |&(at, end): &(usize, usize)| {
+            at == 0 && matches!(entry.as_bytes().get(end), None | Some(b'/'))
+        };
+        if !origins.iter().all(at_start) {
+            return Err(
+                "ignored in secure mode: $ORIGIN counts only at the start of an entry".into(),
+            );
+        }
+        if object.executable {
+            let normalized = normalize(&expanded.to_string_lossy());
+            let trusted = self.directories().system.iter().any(|dir| {
+                let dir = format!("{}/", dir.to_string_lossy().trim_end_matches('/'));
+                normalized.starts_with(&dir)
+            });
+            if !trusted {
+                return Err(format!(
+                    "ignored in secure mode: the executable's $ORIGIN expands to {}, under none \
+                     of the system directories",
+                    expanded.display()
+                ));
+            }
+        }
+        Ok(expanded)
+    }
+
     /// Expands the dynamic string tokens of an RPATH/RUNPATH entry of an object in `origin`; a
     /// `$` that starts no known token stays as it is, as the loader keeps it.
     pub(crate) fn expand(&self, entry: &str, origin: &Path) -> Option<PathBuf> {
@@ -277,6 +449,51 @@ impl Config {
     }
 }
 
+/// Where each dynamic string token called `name` starts in `entry` (its `$`) and ends, by the
+/// rules [`Config::expand`] reads tokens with (`$NAME` or `${NAME}`).
+fn tokens_in(entry: &str, name: &str) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for (at, _) in entry.match_indices('$') {
+        let after = &entry[at + 1..];
+        let (token, len) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => continue,
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        if token == name {
+            found.push((at, at + 1 + len));
+        }
+    }
+    found
+}
+
+/// `path` with `.` and `..` components and repeated slashes resolved, ending in `/`, as
+/// glibc's `is_trusted_path_normalize` makes it (no file system lookups).
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    let mut out = String::from("/");
+    for part in parts {
+        out.push_str(part);
+        out.push('/');
+    }
+    out
+}
+
 fn host_machine() -> (u16, bool) {
     match std::env::consts::ARCH {
         "x86_64" => (object::elf::EM_X86_64, true),
@@ -313,6 +530,8 @@ pub(crate) struct Searcher {
     pub runpath: Vec<String>,
     pub rpath: Vec<String>,
     pub nodeflib: bool,
+    /// The executable (whose `$ORIGIN` must, in secure mode, lie under a system directory).
+    pub executable: bool,
 }
 
 /// Why one place was or was not where the library came from.
@@ -394,6 +613,12 @@ fn acceptable(path: &Path, class64: bool, machine: u16) -> Result<(), Reject> {
     Ok(())
 }
 
+/// Whether the file at `path` has the set-user-ID bit.
+fn set_user_id(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o4000 != 0)
+}
+
 /// What searching one list of directories gave.
 enum Searched {
     Found(PathBuf),
@@ -402,23 +627,55 @@ enum Searched {
     Stopped,
 }
 
+/// What one search is for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lookup {
+    /// The class and machine of the executable: a candidate of another is skipped.
+    pub class64: bool,
+    pub machine: u16,
+    /// The binary is for another machine: only its own RPATH/RUNPATH mean anything here.
+    pub foreign: bool,
+    /// A preload, which the loader searches with `__RTLD_SECURE`: in secure mode it skips
+    /// ld.so.cache and takes only a set-user-ID file (`open_path`, `_dl_map_object`).
+    pub preload: bool,
+}
+
 /// Searches `name` for `chain[0]` (the object that needs it; then the object that loaded that
 /// one, up to the executable, last), recording each place tried.
 pub(crate) fn search(
     config: &Config,
     name: &str,
     chain: &[&Searcher],
-    class64: bool,
-    machine: u16,
-    foreign: bool,
+    lookup: Lookup,
     trace: &mut Vec<Step>,
 ) -> Option<PathBuf> {
+    let Lookup {
+        class64,
+        machine,
+        foreign,
+        preload,
+    } = lookup;
+    let secure_preload = preload && config.secure.is_some();
     if name.contains('/') {
-        let path = PathBuf::from(name);
+        // A path may hold $ORIGIN (of the object that needs it), $LIB and $PLATFORM.
+        let path = match chain.first() {
+            Some(loader) if name.contains('$') => match config.directory(name, loader) {
+                Ok(path) => path,
+                Err(why) => {
+                    trace.push(Step {
+                        source: "a path".into(),
+                        place: name.to_owned(),
+                        outcome: why,
+                    });
+                    return None;
+                }
+            },
+            _ => PathBuf::from(name),
+        };
         let outcome = acceptable(&path, class64, machine);
         trace.push(Step {
-            source: "DT_NEEDED path".into(),
-            place: name.to_owned(),
+            source: "a path".into(),
+            place: path.display().to_string(),
             outcome: match &outcome {
                 Ok(()) => "found".into(),
                 Err(Reject::Skip(why) | Reject::Fatal(why)) => why.clone(),
@@ -464,7 +721,18 @@ pub(crate) fn search(
                 if !candidate.exists() {
                     continue;
                 }
-                match acceptable(&candidate, class64, machine) {
+                let outcome = acceptable(&candidate, class64, machine).and_then(|()| {
+                    if secure_preload && !set_user_id(&candidate) {
+                        // The loader closes it and goes on (`open_path`).
+                        return Err(Reject::Skip(
+                            "not set-user-ID, which a preload found by name must be in secure \
+                             mode: skipped"
+                                .into(),
+                        ));
+                    }
+                    Ok(())
+                });
+                match outcome {
                     Ok(()) => {
                         trace.push(Step {
                             source,
@@ -504,19 +772,28 @@ pub(crate) fn search(
         }
         Searched::NotHere
     };
-    let dirs_of = |searcher: &Searcher, entries: &[String]| -> Vec<PathBuf> {
-        entries
-            .iter()
-            // An empty entry is the current directory, which is not known here.
-            .filter(|e| !e.is_empty())
-            .filter_map(|e| config.expand(e, &searcher.origin))
-            .collect()
+    // An entry the loader drops (secure mode) is said so in the trace.
+    let dirs_of = |source: &str, searcher: &Searcher, entries: &[String], trace: &mut Vec<Step>| {
+        let mut dirs = Vec::new();
+        // An empty entry is the current directory, which is not known here.
+        for entry in entries.iter().filter(|e| !e.is_empty()) {
+            match config.directory(entry, searcher) {
+                Ok(dir) => dirs.push(dir),
+                Err(why) => trace.push(Step {
+                    source: source.to_owned(),
+                    place: entry.clone(),
+                    outcome: why,
+                }),
+            }
+        }
+        dirs
     };
     if loader.runpath.is_empty() {
         // The chain ends with the executable, so its DT_RPATH is tried last, once.
         for object in chain.iter().filter(|o| !o.rpath.is_empty()) {
             let source = format!("DT_RPATH of {}", object.path.display());
-            match in_dirs(source, dirs_of(object, &object.rpath), trace) {
+            let dirs = dirs_of(&source, object, &object.rpath, trace);
+            match in_dirs(source, dirs, trace) {
                 Searched::Found(found) => return Some(found),
                 Searched::Stopped => return None,
                 Searched::NotHere => {}
@@ -527,12 +804,19 @@ pub(crate) fn search(
         trace.push(Step {
             source: "LD_LIBRARY_PATH".into(),
             place: value.to_string_lossy().into_owned(),
-            outcome: "ignored: the binary must find its libraries without it".into(),
+            outcome: if config.secure.is_some() {
+                "ignored: the binary must find its libraries without it (and in secure mode the \
+                 loader ignores it too)"
+            } else {
+                "ignored: the binary must find its libraries without it"
+            }
+            .into(),
         });
     }
     if !loader.runpath.is_empty() {
         let source = format!("DT_RUNPATH of {}", loader.path.display());
-        match in_dirs(source, dirs_of(loader, &loader.runpath), trace) {
+        let dirs = dirs_of(&source, loader, &loader.runpath, trace);
+        match in_dirs(source, dirs, trace) {
             Searched::Found(found) => return Some(found),
             Searched::Stopped => return None,
             Searched::NotHere => {}
@@ -551,7 +835,16 @@ pub(crate) fn search(
         return None;
     }
     let hwcaps: Vec<&str> = config.hwcaps.iter().map(String::as_str).collect();
-    let cached = config.cache.lookup(name, machine, class64, &hwcaps);
+    let cached = if secure_preload {
+        trace.push(Step {
+            source: "ld.so.cache".into(),
+            place: name.to_owned(),
+            outcome: "not read for a preload in secure mode".into(),
+        });
+        None
+    } else {
+        config.cache.lookup(name, machine, class64, &hwcaps)
+    };
     // With DF_1_NODEFLIB the loader still reads the cache, but refuses an entry in a system
     // directory, and skips the system search path (`_dl_map_object`).
     let in_system = |path: &Path| {
@@ -594,6 +887,7 @@ pub(crate) fn search(
                 return None;
             }
         },
+        None if secure_preload => {}
         None => trace.push(Step {
             source: "ld.so.cache".into(),
             place: name.to_owned(),
@@ -671,6 +965,97 @@ Legacy HWCAP subdirectories under library search path directories:
         );
         assert_eq!(config.subdirs.last().unwrap(), "x86_64");
         assert_eq!(config.subdirs.len(), 3 + 15);
+    }
+
+    #[test]
+    fn secure_mode_reads_origin_tokens_and_paths_as_the_loader_does() {
+        assert_eq!(
+            tokens_in("$ORIGIN/x:${ORIGIN}", "ORIGIN"),
+            [(0, 7), (10, 19)]
+        );
+        assert!(tokens_in("$ORIGINAL/$LIB", "ORIGIN").is_empty());
+        assert_eq!(normalize("/usr/lib/./x//y/../../z"), "/usr/lib/z/");
+        assert_eq!(normalize("/a/../../b"), "/b/");
+        assert_eq!(unescape_octal("/mnt/with\\040space"), "/mnt/with space");
+        let mut config = Config::host();
+        let _ = config.directories.set(Directories {
+            system: vec![
+                PathBuf::from("/usr/lib/x86_64-linux-gnu"),
+                PathBuf::from("/lib"),
+            ],
+            subdirs: Vec::new(),
+        });
+        config.secure = Some("set-user-ID".into());
+        let object = |origin: &str, executable| Searcher {
+            path: PathBuf::from(origin).join("x"),
+            origin: PathBuf::from(origin),
+            runpath: Vec::new(),
+            rpath: Vec::new(),
+            nodeflib: false,
+            executable,
+        };
+        let program = object("/usr/lib/x86_64-linux-gnu/helper", true);
+        assert!(config.directory("$ORIGIN/../lib", &program).is_ok());
+        assert!(
+            config
+                .directory("$ORIGIN/../../../../tmp", &program)
+                .is_err()
+        );
+        assert!(config.directory("/opt/$ORIGIN", &program).is_err());
+        assert!(config.directory("/opt/lib", &program).is_ok());
+        // /libexec is not under /lib: the match is on whole components.
+        assert!(
+            config
+                .directory("$ORIGIN", &object("/libexec", true))
+                .is_err()
+        );
+        // A library's $ORIGIN needs no trusted directory, only to come first.
+        let library = object("/tmp/deps", false);
+        assert!(config.directory("$ORIGIN/more", &library).is_ok());
+        assert!(config.directory("/x$ORIGIN", &library).is_err());
+        config.secure = None;
+        assert!(config.directory("/x/$ORIGIN", &library).is_ok());
+    }
+
+    #[test]
+    fn preload_files_are_split_as_the_loader_splits_them() {
+        // Each file, and the names glibc 2.36's loader tried to preload for it (its error
+        // messages, with /etc/ld.so.preload holding the file in a private mount namespace).
+        let cases: [(&[u8], &[&str]); 8] = [
+            (
+                b"/lib/a.so:libb.so\tlibc.so # trailing\n\n  /x/d.so",
+                &["/lib/a.so", "libb.so", "libc.so", "/x/d.so"],
+            ),
+            (b"#only a comment", &[]),
+            (b"p.so\t# k.so:l.so\nm.so", &["p.so", "m.so"]),
+            // A comment after a first one is blanked only as far as the loader still looks.
+            (b"# c\nlib.so # gone.so\n", &["lib.so", "so"]),
+            (
+                b"a.so # b.so\nc.so # d.so\n",
+                &["a.so", "c.so", "#", "d.so"],
+            ),
+            (
+                b"# a\n# b\nx/one.so\n# y/two.so",
+                &["x/one.so", "#", "y/two.so"],
+            ),
+            (
+                b"#\n#\n#\nq.so # r.so # s.so\n",
+                &["q.so", "o", "#", "s.so"],
+            ),
+            (
+                b"# for the test\n/t/pre/libpre.so:libpre2.so\n/nonexistent/libnone.so # gone\n",
+                &[
+                    "/t/pre/libpre.so",
+                    "libpre2.so",
+                    "/nonexistent/libnone.so",
+                    "#",
+                    "gone",
+                ],
+            ),
+        ];
+        for (file, names) in cases {
+            assert_eq!(preload_names(file), names, "{}", file.escape_ascii());
+        }
     }
 
     #[test]

@@ -68,6 +68,14 @@ fn write_binary(
         };
         writeln!(out, "  {label:<9}{} → {target}", clean(&n.name))?;
     }
+    for (i, n) in b.preloaded.iter().enumerate() {
+        let label = if i == 0 { "preload" } else { "" };
+        let target = match &n.path {
+            Some(p) => clean_path(p),
+            None => paint(YELLOW, "not found (the loader goes on)"),
+        };
+        writeln!(out, "  {label:<9}{} → {target}", clean(&n.name))?;
+    }
     if !b.runpath.is_empty() {
         writeln!(out, "  {:<9}{}", "runpath", clean(&b.runpath.join(":")))?;
     }
@@ -122,7 +130,12 @@ fn write_binary(
         previous_hint = s.hint.as_ref();
     }
     let failing = b.symbols.iter().filter(|s| !s.status.is_found()).count();
-    let verdict = if !b.starts() {
+    let verdict = if !b.refused.is_empty() {
+        paint(
+            RED,
+            "FAIL: the binary will not start (the loader stops at an object it maps)",
+        )
+    } else if !b.starts() {
         paint(
             RED,
             "FAIL: the binary will not start (a DT_NEEDED library is not found)",
@@ -153,8 +166,9 @@ pub fn render_explain(report: &Report) -> String {
             "{}: where the loader looks\n",
             clean_path(&b.path)
         ));
-        for n in &b.needed {
-            out.push_str(&format!("  {}\n", clean(&n.name)));
+        let preloads = b.preloaded.iter().map(|n| (n, " (preloaded)"));
+        for (n, what) in preloads.chain(b.needed.iter().map(|n| (n, ""))) {
+            out.push_str(&format!("  {}{what}\n", clean(&n.name)));
             for (i, step) in n.trace.iter().enumerate() {
                 let place = if step.place.is_empty() {
                     String::new()
@@ -184,8 +198,9 @@ pub fn render_explain(report: &Report) -> String {
 pub const JSON_SCHEMA: u32 = 1;
 
 /// The report as one JSON object: `{"schema": 1, "binaries": [{"path", "needed": [{"name",
-/// "path", "trace"}], "unresolved_indirect", "foreign", "runpath", "warnings", "symbols":
-/// [{"name", "status", "provider", "expected", "hint"}], ...}]}`.
+/// "path", "trace"}], "preloaded" (as "needed"), "unresolved_indirect", "refused": [{"path",
+/// "reason"}], "foreign", "runpath", "warnings", "symbols": [{"name", "status", "provider",
+/// "expected", "hint"}], ...}]}`.
 pub fn render_json(report: &Report) -> String {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail, and the serialiser writes UTF-8.

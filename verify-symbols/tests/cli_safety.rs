@@ -202,3 +202,171 @@ fn the_cargo_subcommand_form_takes_the_same_arguments() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--explain"));
 }
+
+/// An `LD_PRELOAD` shim for verify-symbols itself: right after the first `mmap` or `pread` of
+/// the file named by `SHRINK_FILE`, it truncates that file to `SHRINK_TO` bytes. This is the
+/// race of someone truncating a library while verify-symbols reads it, made to happen at the
+/// worst moment every time: the file is open and being read, and its tables are still to come.
+const SHRINK_SHIM: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static int target = -1, shrunk = 0;
+
+static void track(const char *path, int fd) {
+    const char *file = getenv("SHRINK_FILE");
+    if (file && fd >= 0 && strcmp(path, file) == 0)
+        target = fd;
+}
+
+static void shrink(int fd) {
+    if (target >= 0 && fd == target && !shrunk) {
+        shrunk = 1;
+        truncate(getenv("SHRINK_FILE"), atol(getenv("SHRINK_TO")));
+    }
+}
+
+#define OPEN(name)                                                     \
+    int name(const char *path, int flags, ...) {                       \
+        static int (*real)(const char *, int, ...);                    \
+        va_list ap;                                                    \
+        va_start(ap, flags);                                           \
+        mode_t mode = va_arg(ap, mode_t);                              \
+        va_end(ap);                                                    \
+        if (!real) real = dlsym(RTLD_NEXT, #name);                     \
+        int fd = real(path, flags, mode);                              \
+        track(path, fd);                                               \
+        return fd;                                                     \
+    }
+OPEN(open)
+OPEN(open64)
+
+#define MMAP(name)                                                     \
+    void *name(void *addr, size_t len, int prot, int flags, int fd,    \
+               off_t offset) {                                         \
+        static void *(*real)(void *, size_t, int, int, int, off_t);    \
+        if (!real) real = dlsym(RTLD_NEXT, #name);                     \
+        void *mapped = real(addr, len, prot, flags, fd, offset);       \
+        shrink(fd);                                                    \
+        return mapped;                                                 \
+    }
+MMAP(mmap)
+MMAP(mmap64)
+
+#define PREAD(name)                                                    \
+    ssize_t name(int fd, void *buf, size_t count, off_t offset) {      \
+        static ssize_t (*real)(int, void *, size_t, off_t);            \
+        if (!real) real = dlsym(RTLD_NEXT, #name);                     \
+        ssize_t got = real(fd, buf, count, offset);                    \
+        shrink(fd);                                                    \
+        return got;                                                    \
+    }
+PREAD(pread)
+PREAD(pread64)
+"#;
+
+#[test]
+fn a_file_truncated_while_it_is_read_is_an_error_never_a_signal() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let dir = scratch("truncated-while-read");
+    std::fs::write(dir.join("shim.c"), SHRINK_SHIM).unwrap();
+    run(
+        &dir,
+        "cc",
+        &["-shared", "-fPIC", "-o", "shim.so", "shim.c", "-ldl"],
+    );
+    // 4 MiB of constant data between the library's symbol tables (at its start) and its
+    // dynamic section (at its end): after the shim cuts the file to one page, the dynamic
+    // section and everything after the first page are gone.
+    std::fs::write(
+        dir.join("big.c"),
+        "const char big_data[4 << 20] = {1};\nint big_fn(void) { return big_data[0]; }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("main.c"), "int main(void) { return 0; }\n").unwrap();
+    run(
+        &dir,
+        "cc",
+        &[
+            "-shared",
+            "-fPIC",
+            "-o",
+            "pristine.so",
+            "big.c",
+            "-Wl,-soname,libbig.so",
+        ],
+    );
+    let library = dir.join("libbig.so");
+    let binary = dir.join("main");
+    for shrinking in [&library, &binary] {
+        std::fs::copy(dir.join("pristine.so"), &library).unwrap();
+        run(
+            &dir,
+            "cc",
+            &[
+                "main.c",
+                "-o",
+                "main",
+                "-Wl,--no-as-needed",
+                "-L.",
+                "-lbig",
+                "-Wl,-rpath,$ORIGIN",
+            ],
+        );
+        if shrinking == &binary {
+            // The binary's own tables: put the same 4 MiB between them and its dynamic section.
+            run(
+                &dir,
+                "cc",
+                &[
+                    "main.c",
+                    "big.c",
+                    "-o",
+                    "main",
+                    "-Wl,--no-as-needed",
+                    "-L.",
+                    "-lbig",
+                    "-Wl,-rpath,$ORIGIN",
+                ],
+            );
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_verify-symbols"))
+            .args(["--binary", binary.to_str().unwrap(), "--symbol", "big_fn"])
+            .env("LD_PRELOAD", dir.join("shim.so"))
+            .env("SHRINK_FILE", shrinking)
+            .env("SHRINK_TO", "4096")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.signal(),
+            None,
+            "{}: verify-symbols died of a signal: {out:?}",
+            shrinking.display()
+        );
+        assert_eq!(
+            std::fs::metadata(shrinking).unwrap().len(),
+            4096,
+            "the shim truncated {} while verify-symbols read it",
+            shrinking.display()
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {out:?}",
+            shrinking.display()
+        );
+        assert!(
+            stderr.contains(&*shrinking.to_string_lossy()) && stderr.contains("changed while"),
+            "{stderr}"
+        );
+    }
+}

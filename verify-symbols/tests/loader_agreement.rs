@@ -1,9 +1,10 @@
 //! verify-symbols against the real dynamic loader. Each fixture is a probe program built with
 //! the system compiler and linker that asks `dlsym(RTLD_DEFAULT, name)` for each name and prints
-//! the file `dladdr` says the symbol is in; it is run with an empty environment. verify-symbols
-//! must say the same: the binary does not start (the loader exits 127), or for each name,
-//! found in which file, or not found.
+//! the file `dladdr` says the symbol is in (or, for NULL, whether `dlerror` said why); it is run
+//! with an empty environment. verify-symbols must say the same: the binary does not start (the
+//! loader exits 127), or for each name, found in which file, or not found.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,12 +16,14 @@ const PROBE: &str = r#"
 #include <stdio.h>
 int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
+        dlerror();
         void *address = dlsym(RTLD_DEFAULT, argv[i]);
+        const char *error = dlerror();
         Dl_info info;
         if (address && dladdr(address, &info) && info.dli_fname)
             printf("%s %s\n", argv[i], info.dli_fname);
         else
-            printf("%s -\n", argv[i]);
+            printf("%s - %s\n", argv[i], error ? "error" : "null-without-error");
     }
     return 0;
 }
@@ -39,11 +42,38 @@ fn real(path: &Path) -> PathBuf {
 
 /// The loader's answer: run the probe with an empty environment.
 fn loader_says(binary: &Path, names: &[&str]) -> Outcome {
+    loader_says_through(&[], binary, names)
+}
+
+/// The loader's answer when the probe is started by `wrapper` (a program and its arguments,
+/// which runs the probe: another user's `setpriv`, a private mount namespace).
+fn loader_says_through(wrapper: &[&OsStr], binary: &Path, names: &[&str]) -> Outcome {
+    parse_probe(&run_probe_through(wrapper, binary, names))
+}
+
+/// The probe's output, run with an empty environment; `None` when the loader refused to start it.
+fn run_probe(binary: &Path, names: &[&str]) -> Option<String> {
+    run_probe_through(&[], binary, names)
+}
+
+/// A command for `program`, started by `wrapper` when there is one.
+fn command_through(wrapper: &[&OsStr], program: &OsStr) -> Command {
+    match wrapper {
+        [] => Command::new(program),
+        [first, rest @ ..] => {
+            let mut command = Command::new(first);
+            command.args(rest).arg(program);
+            command
+        }
+    }
+}
+
+fn run_probe_through(wrapper: &[&OsStr], binary: &Path, names: &[&str]) -> Option<String> {
     // A binary this test process just wrote can be briefly "busy": another test thread's fork
     // may hold the write descriptor until its exec (ETXTBSY). Try again shortly.
     let mut attempts = 0;
     let out = loop {
-        match Command::new(binary)
+        match command_through(wrapper, binary.as_os_str())
             .args(names)
             .env_clear()
             .current_dir("/")
@@ -57,14 +87,22 @@ fn loader_says(binary: &Path, names: &[&str]) -> Outcome {
         }
     };
     if out.status.code() == Some(127) {
-        return Outcome::WillNotStart;
+        return None;
     }
     assert!(out.status.success(), "{out:?}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn parse_probe(output: &Option<String>) -> Outcome {
+    let Some(output) = output else {
+        return Outcome::WillNotStart;
+    };
     Outcome::Symbols(
-        String::from_utf8_lossy(&out.stdout)
+        output
             .lines()
             .map(|line| {
-                let (name, file) = line.split_once(' ').unwrap();
+                let mut fields = line.split(' ');
+                let (name, file) = (fields.next().unwrap(), fields.next().unwrap());
                 let file = (file != "-").then(|| real(Path::new(file)));
                 (name.to_owned(), file)
             })
@@ -92,6 +130,50 @@ fn tool_says(binary: &Path, names: &[&str]) -> Outcome {
             })
             .collect(),
     )
+}
+
+/// verify-symbols' answer, the command run by `wrapper` (as [`loader_says_through`] runs the
+/// probe), in the same terms; and its JSON report.
+fn tool_says_through(
+    wrapper: &[&OsStr],
+    binary: &Path,
+    names: &[&str],
+) -> (Outcome, serde_json::Value) {
+    let mut command = command_through(wrapper, OsStr::new(env!("CARGO_BIN_EXE_verify-symbols")));
+    command.arg("--binary").arg(binary).arg("--json");
+    for name in names {
+        command.args(["--symbol", name]);
+    }
+    let out = command.env_clear().current_dir("/").output().unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json["binaries"][0].clone();
+    let empty = |key: &str| report[key].as_array().is_some_and(Vec::is_empty);
+    let starts = report["foreign"].is_null()
+        && report["needed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| !n["path"].is_null())
+        && empty("unresolved_indirect")
+        && empty("refused");
+    if !starts {
+        return (Outcome::WillNotStart, report);
+    }
+    let symbols = report["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let file = match s["status"].as_str().unwrap() {
+                "exported" => Some(real(binary)),
+                "provided-by-dependency" => Some(real(Path::new(s["provider"].as_str().unwrap()))),
+                _ => None,
+            };
+            (s["name"].as_str().unwrap().to_owned(), file)
+        })
+        .collect();
+    (Outcome::Symbols(symbols), report)
 }
 
 fn agree(what: &str, binary: &Path, names: &[&str]) -> Outcome {
@@ -160,6 +242,81 @@ impl Fixture {
         all.extend(args);
         self.run("cc", &all);
         out
+    }
+}
+
+/// Runs a program in a private mount namespace where a directory shows the files of another
+/// over its own (an overlay), so that nothing outside the namespace changes: `/etc` with a
+/// test's `ld.so.preload`, a system directory with a test's program. Needs root
+/// (CAP_SYS_ADMIN) and overlayfs. Setup failures exit 125.
+const IN_NAMESPACE: &str = r#"
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+static void fail(const char *what) {
+    perror(what);
+    exit(125);
+}
+
+/* in-namespace UPPER WORK TARGET PROGRAM ARGS...: TARGET shows UPPER's files over its own
+   (WORK: an empty directory on UPPER's file system, for overlayfs). */
+int main(int argc, char **argv) {
+    if (argc < 5) {
+        fprintf(stderr, "usage: in-namespace UPPER WORK TARGET PROGRAM ARGS...\n");
+        return 125;
+    }
+    char options[12400];
+    snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s,workdir=%s", argv[3], argv[1],
+             argv[2]);
+    if (unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("making / private");
+    if (mount("overlay", argv[3], "overlay", 0, options) != 0) fail("overlay");
+    execv(argv[4], argv + 4);
+    fail(argv[4]);
+}
+"#;
+
+impl Fixture {
+    /// The command to put in front of a program to run it where `target` (a directory) also
+    /// shows the files of the fixture's `upper` directory (see [`IN_NAMESPACE`]); checked with
+    /// `check`, a file of `upper` that must then be seen in `target`.
+    fn overlaying(&self, upper: &str, target: &str, check: &str) -> Vec<std::ffi::OsString> {
+        self.write("in-namespace.c", IN_NAMESPACE);
+        self.run("cc", &["in-namespace.c", "-o", "in-namespace"]);
+        let work = self.path(&format!("{upper}.work"));
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).unwrap();
+        let wrapper = vec![
+            self.path("in-namespace").into_os_string(),
+            self.path(upper).into_os_string(),
+            work.into_os_string(),
+            target.into(),
+        ];
+        // The namespace must show the file, or the tests below prove nothing.
+        let expected = std::fs::read(self.path(upper).join(check)).unwrap();
+        let out = Command::new(&wrapper[0])
+            .args(&wrapper[1..])
+            .arg("/bin/cat")
+            .arg(Path::new(target).join(check))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stdout == expected,
+            "a private mount namespace with an overlay on {target} needs root (CAP_SYS_ADMIN) \
+             and overlayfs; run the tests as root, as cargo xtask test does: {out:?}"
+        );
+        wrapper
+    }
+
+    /// The command to put in front of a program to run it with `/etc/ld.so.preload` holding
+    /// `text`.
+    fn with_preload_file(&self, text: &str) -> Vec<std::ffi::OsString> {
+        self.write("etc/ld.so.preload", text);
+        self.overlaying("etc", "/etc", "ld.so.preload")
     }
 }
 
@@ -563,4 +720,415 @@ fn a_32_bit_binary_is_resolved_by_its_own_loader_where_this_machine_has_it() {
         Status::ProvidedByDependency,
         "{report:#?}"
     );
+}
+
+#[test]
+fn a_name_the_program_defines_but_does_not_export_is_the_librarys_that_does() {
+    // The program defines each name too, but hidden, `static`, or global and not exported: in
+    // its `.symtab` only, so dlsym goes on to libdup.so. (Linked against a stub libdup.so, so the
+    // linker sees no definition it should export the program's copy over; the real one, with
+    // the same SONAME, is what the loader finds.) libdup.so defines `_init` itself, exported, as
+    // libXxf86vm does; every program has a hidden `_init` of its own.
+    let f = Fixture::new("own-hidden");
+    f.library("stub", "dup", "int dup_other(void) { return 0; }\n", &[]);
+    f.library(
+        "",
+        "dup",
+        "int dup_hidden(void) { return 1; }\nint dup_static(void) { return 2; }\n\
+         int dup_plain(void) { return 3; }\nvoid _init(void) {}\n",
+        &["-nostartfiles"],
+    );
+    f.write(
+        "own.c",
+        "__attribute__((visibility(\"hidden\"))) int dup_hidden(void) { return 10; }\n\
+         static int dup_static(void) { return 20; }\nint dup_plain(void) { return 30; }\n\
+         int (*volatile keep[])(void) = { dup_hidden, dup_static, dup_plain };\n",
+    );
+    let probe = f.probe("probe", &["own.c", "-Lstub", "-ldup", "-Wl,-rpath,$ORIGIN"]);
+    let names = ["dup_hidden", "dup_static", "dup_plain", "_init"];
+    let seen = agree("defined in the program, not exported", &probe, &names);
+    let library = real(&f.path("libdup.so"));
+    assert_eq!(
+        seen,
+        Outcome::Symbols(
+            names
+                .iter()
+                .map(|n| ((*n).to_owned(), Some(library.clone())))
+                .collect()
+        ),
+        "dlsym returns libdup.so's definitions"
+    );
+    // And the program's own copy is named, since it is not the one the JIT calls.
+    let report = verify(&probe, &names).unwrap();
+    for symbol in &report.symbols {
+        let hint = symbol.hint.as_deref().unwrap_or_default();
+        assert!(
+            hint.contains("the binary's own definition is"),
+            "{symbol:?}"
+        );
+    }
+}
+
+#[test]
+fn a_version_name_is_said_to_be_one_not_a_missing_symbol() {
+    // GLIBC_2.2.5 (libc.so.6) and ZLIB_1.2.2 (libz.so.1) are the names of version definitions:
+    // absolute symbols of value 0. dlsym finds them, stops there, and returns their value:
+    // NULL, with no error.
+    let f = Fixture::new("version-names");
+    let probe = f.probe("probe", &["-lz"]);
+    let names = ["GLIBC_2.2.5", "ZLIB_1.2.2"];
+    let output = run_probe(&probe, &names).expect("the probe starts");
+    for name in names {
+        assert!(
+            output.contains(&format!("{name} - null-without-error")),
+            "{output}"
+        );
+    }
+    agree("version names", &probe, &names);
+    let report = verify(&probe, &names).unwrap();
+    for (symbol, library) in report.symbols.iter().zip(["libc.so.6", "libz.so.1"]) {
+        let hint = symbol.hint.as_deref().unwrap_or_default();
+        assert!(
+            hint.contains("is the name of a version") && hint.contains(library),
+            "{symbol:?}"
+        );
+    }
+}
+
+/// Sets the bloom filter's word count in the `DT_GNU_HASH` table of the ELF file at `path`;
+/// returns the count it had.
+fn set_bloom_words(path: &Path, words: u32) -> u32 {
+    use object::{Object, ObjectSection};
+    let mut data = std::fs::read(path).unwrap();
+    let table = {
+        let file = object::File::parse(&*data).unwrap();
+        let section = file.section_by_name(".gnu.hash").expect("a GNU hash table");
+        section.file_range().unwrap().0 as usize
+    };
+    // nbuckets, symoffset, bloom_size, bloom_shift: the third word.
+    let field = table + 8..table + 12;
+    let was = u32::from_le_bytes(data[field.clone()].try_into().unwrap());
+    data[field].copy_from_slice(&words.to_le_bytes());
+    std::fs::write(path, &data).unwrap();
+    was
+}
+
+#[test]
+fn a_gnu_hash_bloom_filter_of_a_size_not_a_power_of_two_stops_the_loader() {
+    // ld.so asserts that the bloom filter's word count is a power of two (_dl_setup_hash), for
+    // the program and for each library it maps, and does not start the program (exit 127).
+    let f = Fixture::new("bloom-size");
+    let library = f.library(
+        "",
+        "bloom",
+        "int bloom_fn(void) { return 1; }\n",
+        &["-Wl,--hash-style=gnu"],
+    );
+    let probe = f.probe(
+        "probe",
+        &[
+            "-L.",
+            "-lbloom",
+            "-Wl,-rpath,$ORIGIN",
+            "-Wl,--hash-style=gnu",
+        ],
+    );
+    let Outcome::Symbols(_) = agree("a good table", &probe, &["bloom_fn"]) else {
+        panic!("the probe starts")
+    };
+    // Two words (a power of two) still start; three do not. The library, then the program.
+    for (path, what) in [(&library, "the library's"), (&probe, "the program's")] {
+        let words = set_bloom_words(path, 2);
+        agree(&format!("{what}, 2 words"), &probe, &["bloom_fn"]);
+        set_bloom_words(path, 3);
+        assert_eq!(
+            agree(&format!("{what}, 3 words"), &probe, &["bloom_fn"]),
+            Outcome::WillNotStart
+        );
+        let report = verify(&probe, &["bloom_fn"]).unwrap();
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains(&*real(path).to_string_lossy()) && w.contains("power of two")),
+            "{report:#?}"
+        );
+        set_bloom_words(path, words);
+    }
+}
+
+#[test]
+fn a_library_in_etc_ld_so_preload_comes_before_the_binarys_own() {
+    // /etc/ld.so.preload applies to every program on the machine: the loader maps what it
+    // lists after the program and before its DT_NEEDED libraries, so a preloaded
+    // external_function is what dlsym (and the JIT) finds, not the one of libext.so.
+    let f = Fixture::new("preload-file");
+    f.library(
+        "",
+        "ext",
+        "int external_function(int x) { return 2 * x; }\n",
+        &[],
+    );
+    let pre = f.library(
+        "pre",
+        "pre",
+        "int external_function(int x) { return 1000; }\n",
+        &[],
+    );
+    f.library("", "pre2", "int pre2_fn(void) { return 2; }\n", &[]);
+    f.library("", "pre3", "int pre3_fn(void) { return 3; }\n", &[]);
+    let probe = f.probe("probe", &["-L.", "-lext", "-Wl,-rpath,$ORIGIN"]);
+    // Listed by path, by name (searched as a DT_NEEDED of the program is: its RUNPATH finds
+    // it), and one that is not there (the loader says so and goes on); `#` comments, and `:`
+    // separates too. The last comment is one the loader reads only in part (it looks for the
+    // next `#` within a length it shortens): libpre3.so, in it, is preloaded all the same.
+    let listed = format!(
+        "# for the test\n{}:libpre2.so\n/nonexistent/libnone.so # libpre3.so\n",
+        pre.display()
+    );
+    let wrapper = f.with_preload_file(&listed);
+    let wrapper: Vec<&OsStr> = wrapper.iter().map(|a| a.as_os_str()).collect();
+    let names = ["external_function", "pre2_fn", "pre3_fn", "printf"];
+    let loader = loader_says_through(&wrapper, &probe, &names);
+    let (tool, report) = tool_says_through(&wrapper, &probe, &names);
+    assert_eq!(
+        tool, loader,
+        "with /etc/ld.so.preload: verify-symbols (left) and the loader (right) disagree"
+    );
+    let Outcome::Symbols(symbols) = loader else {
+        panic!("the probe starts")
+    };
+    assert_eq!(symbols[0].1.as_deref(), Some(real(&pre).as_path()));
+    for (symbol, library) in symbols[1..3].iter().zip(["libpre2.so", "libpre3.so"]) {
+        assert_eq!(symbol.1, Some(real(&f.path(library))));
+    }
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("/etc/ld.so.preload") && warnings.contains("libnone.so"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn ld_preload_in_verify_symbols_own_environment_is_said_to_apply_to_it_only() {
+    // A program started with LD_PRELOAD gets the preloaded external_function; started anywhere
+    // else, libext.so's. verify-symbols answers for the binary (libext.so), and says what
+    // LD_PRELOAD in its own environment would change for a program started from there.
+    let f = Fixture::new("preload-environment");
+    let ext = f.library(
+        "",
+        "ext",
+        "int external_function(int x) { return 2 * x; }\n",
+        &[],
+    );
+    let pre = f.library(
+        "pre",
+        "pre",
+        "int external_function(int x) { return 1000; }\n",
+        &[],
+    );
+    let probe = f.probe("probe", &["-L.", "-lext", "-Wl,-rpath,$ORIGIN"]);
+    let names = ["external_function"];
+    let with_preload = Command::new(&probe)
+        .args(names)
+        .env_clear()
+        .env("LD_PRELOAD", &pre)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&with_preload.stdout).contains(&*real(&pre).to_string_lossy()),
+        "{with_preload:?}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_verify-symbols"))
+        .args(["--binary", probe.to_str().unwrap(), "--json"])
+        .args(["--symbol", names[0]])
+        .env_clear()
+        .env("LD_PRELOAD", &pre)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = &json["binaries"][0];
+    assert_eq!(
+        loader_says(&probe, &names),
+        Outcome::Symbols(vec![(names[0].to_owned(), Some(real(&ext)))])
+    );
+    assert_eq!(
+        report["symbols"][0]["provider"]
+            .as_str()
+            .map(|p| real(Path::new(p))),
+        Some(real(&ext)),
+        "{report:#}"
+    );
+    let warning = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .find(|w| w.contains("LD_PRELOAD"))
+        .unwrap_or_else(|| panic!("no warning about LD_PRELOAD: {report:#}"));
+    assert!(
+        warning.contains(&*pre.to_string_lossy())
+            && warning.contains("external_function")
+            && warning.contains("this environment"),
+        "{warning}"
+    );
+}
+
+/// Runs a program as user and group 65534 (nobody), as anyone but its owner runs a
+/// set-user-ID program: the kernel then gives it AT_SECURE. Needs root.
+fn as_another_user() -> Vec<&'static OsStr> {
+    let id = Command::new("id").arg("-u").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&id.stdout).trim(),
+        "0",
+        "running a binary as another user (setpriv) needs root: run the tests as root, as \
+         cargo xtask test does"
+    );
+    [
+        "/usr/bin/setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ]
+    .map(OsStr::new)
+    .to_vec()
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_set_user_id_binary_is_resolved_by_the_loaders_secure_mode_rules() {
+    // For anyone but its owner a set-user-ID (or set-group-ID) program runs in secure mode:
+    // $ORIGIN counts only at the start of an entry, and in the program's own RUNPATH/RPATH only
+    // where it expands under a system directory (glibc's _dl_dst_substitute). verify-symbols
+    // answers for those users (the owner, root here, is the one who gets the ordinary rules).
+    let other = as_another_user();
+    let f = Fixture::new("secure-mode");
+    f.library("", "sec", "int sec_fn(void) { return 1; }\n", &[]);
+    f.library("deps", "inner", "int inner_fn(void) { return 2; }\n", &[]);
+    let inner = "-linner";
+    f.library(
+        "deps",
+        "outer",
+        "int outer_fn(void) { return 3; }\n",
+        &[
+            "-Wl,--no-as-needed",
+            "-Ldeps",
+            inner,
+            "-Wl,--enable-new-dtags",
+            "-Wl,-rpath,$ORIGIN",
+        ],
+    );
+    let deps = format!("-Wl,-rpath,{}", real(&f.path("deps")).display());
+    let here = format!("-Wl,-rpath,{}", real(&f.dir).display());
+    let runpath = "-Wl,--enable-new-dtags";
+    let rpath = "-Wl,--disable-new-dtags";
+    // What it links with, its mode, and whether another user's run then starts.
+    let cases: [(&str, Vec<&str>, u32, bool); 5] = [
+        (
+            "RUNPATH $ORIGIN",
+            vec!["-L.", "-lsec", runpath, "-Wl,-rpath,$ORIGIN"],
+            0o4755,
+            false,
+        ),
+        (
+            "RPATH ${ORIGIN}",
+            vec!["-L.", "-lsec", rpath, "-Wl,-rpath,${ORIGIN}"],
+            0o4755,
+            false,
+        ),
+        (
+            "set-group-ID",
+            vec!["-L.", "-lsec", runpath, "-Wl,-rpath,$ORIGIN"],
+            0o2755,
+            false,
+        ),
+        (
+            "RUNPATH absolute",
+            vec!["-L.", "-lsec", runpath, &here],
+            0o4755,
+            true,
+        ),
+        (
+            "a library's own $ORIGIN",
+            vec!["-Ldeps", "-louter", runpath, &deps],
+            0o4755,
+            true,
+        ),
+    ];
+    let names = ["sec_fn", "inner_fn"];
+    for (index, (what, args, mode, starts)) in cases.into_iter().enumerate() {
+        let probe = f.probe(&format!("probe-{index}"), &args);
+        // Without the mode bit, another user gets the ordinary rules: the probe starts.
+        let plain = loader_says_through(&other, &probe, &names);
+        assert!(
+            matches!(plain, Outcome::Symbols(_)),
+            "{what}, no mode bit: {plain:?}"
+        );
+        assert_eq!(tool_says(&probe, &names), plain, "{what}, no mode bit");
+        set_mode(&probe, mode);
+        let loader = loader_says_through(&other, &probe, &names);
+        assert_eq!(
+            matches!(loader, Outcome::Symbols(_)),
+            starts,
+            "{what}: the loader, for another user: {loader:?}"
+        );
+        assert_eq!(
+            tool_says(&probe, &names),
+            loader,
+            "{what}, run by another user: verify-symbols (left) and the loader (right) disagree"
+        );
+        let report = verify(&probe, &names).unwrap();
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains("secure mode (AT_SECURE)")),
+            "{what}: {report:#?}"
+        );
+        // No set-user-ID root program is left behind.
+        set_mode(&probe, 0o755);
+    }
+
+    // $ORIGIN of a program in a system directory is trusted (it is seen in one here through
+    // an overlay, in a private mount namespace), unless it leads out of it.
+    let system = "/usr/lib/x86_64-linux-gnu";
+    let inside = "syslib/vs-secure-mode-test";
+    f.library(inside, "sec", "int sec_fn(void) { return 1; }\n", &[]);
+    let escape = format!("-Wl,-rpath,$ORIGIN/../../../..{}", real(&f.dir).display());
+    let cases: [(&str, &str, bool); 2] = [
+        (
+            "$ORIGIN under a system directory",
+            "-Wl,-rpath,$ORIGIN",
+            true,
+        ),
+        ("$ORIGIN/../.. out of it", &escape, false),
+    ];
+    for (index, (what, rpath, starts)) in cases.into_iter().enumerate() {
+        let name = format!("probe-{index}");
+        let probe = f.probe(
+            &format!("{inside}/{name}"),
+            &[&format!("-L{inside}"), "-lsec", runpath, rpath],
+        );
+        set_mode(&probe, 0o4755);
+        let namespace = f.overlaying("syslib", system, &format!("vs-secure-mode-test/{name}"));
+        let namespace: Vec<&OsStr> = namespace.iter().map(|a| a.as_os_str()).collect();
+        let inside_probe = Path::new(system).join("vs-secure-mode-test").join(&name);
+        let mut as_other = namespace.clone();
+        as_other.extend(&other);
+        let loader = loader_says_through(&as_other, &inside_probe, &names);
+        assert_eq!(
+            matches!(loader, Outcome::Symbols(_)),
+            starts,
+            "{what}: the loader, for another user: {loader:?}"
+        );
+        let (tool, _) = tool_says_through(&namespace, &inside_probe, &names);
+        assert_eq!(
+            tool, loader,
+            "{what}, run by another user: verify-symbols (left) and the loader (right) disagree"
+        );
+        set_mode(&probe, 0o755);
+    }
 }
