@@ -1,5 +1,5 @@
 //! The workspace's C libraries (`c-libs/libraries.toml`) as files, for the tests that load them
-//! at run time (jit-core's `.static_archive()`, `.shared_library()`, IPO bitcode, `lli`) and for
+//! at run time (orc-jit's `.static_archive()`, `.shared_library()`, IPO bitcode, `lli`) and for
 //! `cargo xtask build-libs`. They are built by this package's build script with jit-linkage,
 //! exactly as a binary's build script builds them: there is no second compile path.
 
@@ -58,4 +58,4 @@ pub const WRAPPED: Artifacts = Artifacts {
 pub const ALL: [Artifacts; 2] = [EXTERNAL, WRAPPED];
 
 /// The LLVM version the bitcode is for.
-pub const LLVM_VERSION: u32 = jit_core::LLVM_VERSION;
+pub const LLVM_VERSION: u32 = orc_jit::LLVM_VERSION;

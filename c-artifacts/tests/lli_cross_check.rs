@@ -18,7 +18,7 @@ fn lli_finds_external_function_in_both_artifacts() {
 
     let archive = format!("--extra-archive={}", EXTERNAL.static_lib().display());
     let shared = format!("--dlopen={}", EXTERNAL.shared_lib().display());
-    // The LLVM the artifacts were built for (jit-core's, picked by the llvm<N> features).
+    // The LLVM the artifacts were built for (orc-jit's, picked by the llvm<N> features).
     let llvm = c_artifacts::LLVM_VERSION;
     let lli = format!("lli-{llvm}");
     for option in [archive, shared] {

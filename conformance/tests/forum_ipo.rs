@@ -1,6 +1,6 @@
 //! The LLVM forum's case, which the lli comparison cannot express (the helpers call back into
 //! the host program): C++ helpers with a global `std::string` and `std::vector`, compiled by
-//! clang++-N to bitcode, as jit-core's IPO runtime, under `forum-ipo`. It must print the right
+//! clang++-N to bitcode, as orc-jit's IPO runtime, under `forum-ipo`. It must print the right
 //! values, run the helpers' destructor when the JIT is dropped, and exit 0.
 
 #[path = "suite/process.rs"]
@@ -14,7 +14,7 @@ use process::End;
 
 #[test]
 fn cxx_helper_runtime_with_globals_and_a_host_callback() {
-    let version = jit_core::LLVM_VERSION;
+    let version = orc_jit::LLVM_VERSION;
     let clangxx = format!("clang++-{version}");
     let sources = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("programs/forum");
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));

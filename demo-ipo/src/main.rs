@@ -11,7 +11,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use jit_core::{Error, IpoRuntime, Jit};
+use orc_jit::{Error, IpoRuntime, Jit};
 
 const WRAPPED: &str = include_str!("../wrapped.ll");
 const SCALE_LOOP: &str = include_str!("../scale_loop.ll");

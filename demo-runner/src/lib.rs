@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use std::path::Path;
 
-use jit_core::{Error, JitBuilder};
+use orc_jit::{Error, JitBuilder};
 
 /// The module run when no path is given.
 pub const BUNDLED_MODULE: &str = include_str!("../module.ll");
@@ -76,7 +76,7 @@ impl Linkage {
 /// failure.
 pub fn main(linkage: Linkage) -> ExitCode {
     // A module file given on the command line is compiled by a worker: this same program.
-    jit_core::serve_if_worker();
+    orc_jit::serve_if_worker();
     let mut args = std::env::args_os();
     let program = args
         .next()
@@ -133,7 +133,7 @@ fn usage(program: &str) -> String {
 
 /// JITs the module at `path` (or the bundled one) with a JIT configured by `builder`, and calls
 /// `i32 f()`. A module file comes from outside: it is compiled by a worker process (this
-/// program, which must call `jit_core::serve_if_worker()` first), so whatever LLVM does with it
+/// program, which must call `orc_jit::serve_if_worker()` first), so whatever LLVM does with it
 /// cannot take the demo down; the bundled module is trusted and compiled in-process.
 ///
 /// With `JIT_DEMO_TIMINGS=1` in the environment it also prints, to stderr, when it started
@@ -160,8 +160,8 @@ pub fn run(path: Option<&Path>, builder: &JitBuilder) -> Result<i32, Error> {
     let f = jit.lookup::<extern "C" fn() -> i32>("f")?;
     timings.lap("lookup");
     // SAFETY: the demo runs the module its user names, as a program runs a C library it is
-    // linked with: jit-core has checked the ABI of `f` and that every symbol it needs resolves;
-    // what the code does is the module author's promise (see jit-core's safety model).
+    // linked with: orc-jit has checked the ABI of `f` and that every symbol it needs resolves;
+    // what the code does is the module author's promise (see orc-jit's safety model).
     let value = unsafe { f.call() };
     timings.lap("call");
     Ok(value)

@@ -1,4 +1,4 @@
-//! demo-sources: the C library reached with no host linkage, through each jit-core source.
+//! demo-sources: the C library reached with no host linkage, through each orc-jit source.
 
 use std::process::{Command, Output};
 

@@ -13,8 +13,8 @@ use crate::symbols::{Defined, clashes, prove};
 use crate::target::Platform;
 use crate::{Error, Result};
 
-/// The LLVM version bitcode is compiled for when neither [`Build::llvm_version`] nor a jit-core
-/// dependency says otherwise: jit-core's default.
+/// The LLVM version bitcode is compiled for when neither [`Build::llvm_version`] nor a orc-jit
+/// dependency says otherwise: orc-jit's default.
 const DEFAULT_LLVM: u32 = 22;
 
 /// Builds the manifest's C libraries and prints the link directives for the binaries of the
@@ -57,7 +57,7 @@ impl Build {
     }
 
     /// Also build the manifest library `name` as files for code that loads them at run time
-    /// (jit-core's `.static_archive()` and `.shared_library()`), linking nothing: the package's
+    /// (orc-jit's `.static_archive()` and `.shared_library()`), linking nothing: the package's
     /// code finds them through `env!("JIT_LINKAGE_STATIC_LIB_<NAME>")` and
     /// `env!("JIT_LINKAGE_SHARED_LIB_<NAME>")` (upper case, `-` as `_`).
     pub fn artifacts(&mut self, name: impl Into<String>) -> &mut Build {
@@ -74,9 +74,9 @@ impl Build {
         self
     }
 
-    /// The LLVM version bitcode is compiled for. By default the version of the jit-core the
-    /// package depends on (jit-core tells its dependents' build scripts through
-    /// `DEP_JIT_CORE_LLVM_VERSION`), else 22.
+    /// The LLVM version bitcode is compiled for. By default the version of the orc-jit the
+    /// package depends on (orc-jit tells its dependents' build scripts through
+    /// `DEP_ORC_JIT_LLVM_VERSION`), else 22.
     pub fn llvm_version(&mut self, version: u32) -> &mut Build {
         self.llvm_version = Some(version);
         self
@@ -117,7 +117,7 @@ impl Build {
         let manifest = Manifest::load(manifest_path)?;
         let llvm = self
             .llvm_version
-            .or_else(jit_core_llvm)
+            .or_else(orc_jit_llvm)
             .unwrap_or(DEFAULT_LLVM);
         let selected = self.select(&manifest, llvm)?;
 
@@ -409,12 +409,9 @@ fn place(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The LLVM version of the jit-core this package depends on directly, if any.
-fn jit_core_llvm() -> Option<u32> {
-    std::env::var("DEP_JIT_CORE_LLVM_VERSION")
-        .ok()?
-        .parse()
-        .ok()
+/// The LLVM version of the orc-jit this package depends on directly, if any.
+fn orc_jit_llvm() -> Option<u32> {
+    std::env::var("DEP_ORC_JIT_LLVM_VERSION").ok()?.parse().ok()
 }
 
 #[cfg(test)]

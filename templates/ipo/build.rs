@@ -1,4 +1,4 @@
-// Compiles the C helpers to LLVM bitcode (clang-N of the LLVM version jit-core uses) for the JIT to import and inline; the
+// Compiles the C helpers to LLVM bitcode (clang-N of the LLVM version orc-jit uses) for the JIT to import and inline; the
 // path reaches main.rs as JIT_LINKAGE_BITCODE_HELPERS. No host link settings are needed: the
 // helpers' one out-of-line copy lives in the JIT, as the IPO runtime. The binary still gets the
 // note verify-symbols reads, listing no symbol the process must provide.

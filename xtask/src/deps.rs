@@ -72,12 +72,12 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             package: format!("lld-{n}"),
         },
         Requirement {
-            what: "valgrind (jit-core's memory test)".into(),
+            what: "valgrind (orc-jit's memory test)".into(),
             present: on_path("valgrind"),
             package: "valgrind".into(),
         },
         Requirement {
-            what: "perf (jit-core's profiler tests record JIT code with perf record and read it \
+            what: "perf (orc-jit's profiler tests record JIT code with perf record and read it \
                    back with perf report and perf inject --jit)"
                 .into(),
             present: on_path("perf"),

@@ -144,7 +144,7 @@ pub(crate) struct New {
     /// changed since (recorded in .jit-toolkit-new.sums); any other file is refused, by name.
     #[arg(long)]
     pub(crate) force: bool,
-    /// The LLVM version the project's jit-core uses (14, 15, 16, 19, 22).
+    /// The LLVM version the project's orc-jit uses (14, 15, 16, 19, 22).
     #[arg(long, value_name = "N", default_value_t = Llvm::DEFAULT)]
     pub(crate) llvm: Llvm,
 }
@@ -181,8 +181,8 @@ pub(crate) enum Variant {
 
 /// Runs, in order: deps, cargo fmt --check, cargo clippy -D warnings, cargo test, cargo doc
 /// (warnings denied), the demos, for one LLVM version. With `--llvm all`: all of it on LLVM 14
-/// and 22, and on 15, 16 and 19 a build of everything, jit-core's tests, the conformance suite
-/// (jit-core against that version's lli) and the demos.
+/// and 22, and on 15, 16 and 19 a build of everything, orc-jit's tests, the conformance suite
+/// (orc-jit against that version's lli) and the demos.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Test {
     /// The LLVM version (14, 15, 16, 19, 22) or `all`.

@@ -1,4 +1,4 @@
-//! The LLVM versions the toolkit supports, and how each command selects one: jit-core and every
+//! The LLVM versions the toolkit supports, and how each command selects one: orc-jit and every
 //! package built on it have one cargo feature per version (`llvm14`...`llvm22`).
 
 use std::fmt;

@@ -64,17 +64,17 @@ pub(crate) fn target_dir() -> PathBuf {
     }
 }
 
-/// What a progress line before a cargo build of packages on jit-core adds when cargo's profile
-/// directory `profile_dir` (`target/debug`...) has never built jit-core: cargo is told to be
+/// What a progress line before a cargo build of packages on orc-jit adds when cargo's profile
+/// directory `profile_dir` (`target/debug`...) has never built orc-jit: cargo is told to be
 /// quiet, and the first build compiles for minutes.
 pub(crate) fn first_build_note(profile_dir: &Path) -> &'static str {
     let built = std::fs::read_dir(profile_dir.join(".fingerprint")).is_ok_and(|mut entries| {
-        entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("jit-core-")))
+        entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("orc-jit-")))
     });
     if built {
         ""
     } else {
-        "; the first build compiles LLVM's Rust bindings (llvm-sys) and jit-core: a few minutes"
+        "; the first build compiles LLVM's Rust bindings (llvm-sys) and orc-jit: a few minutes"
     }
 }
 

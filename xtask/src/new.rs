@@ -47,9 +47,9 @@ impl New {
         let toolkit = toolkit.canonicalize().with_context(|| {
             format!("the toolkit checkout {} does not exist", toolkit.display())
         })?;
-        if !toolkit.join("jit-core/Cargo.toml").is_file() {
+        if !toolkit.join("orc-jit/Cargo.toml").is_file() {
             bail!(
-                "{} is not a checkout of this toolkit (no jit-core/Cargo.toml); pass --toolkit DIR",
+                "{} is not a checkout of this toolkit (no orc-jit/Cargo.toml); pass --toolkit DIR",
                 toolkit.display()
             );
         }

@@ -22,7 +22,7 @@ impl Test {
             LlvmChoice::One(llvm) => everything(sh, llvm)?,
             LlvmChoice::All => {
                 // The oldest and the newest get everything; the ones between are built whole
-                // and run jit-core's tests and the demos.
+                // and run orc-jit's tests and the demos.
                 for llvm in Llvm::ALL {
                     let start = Instant::now();
                     if llvm == Llvm::ALL[0] || llvm == Llvm::DEFAULT {
@@ -273,8 +273,8 @@ fn tiny_benchmarks(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// deps, a build of everything (tests included), jit-core's tests, the conformance suite
-/// (jit-core against this version's lli) and the demos, on `llvm`.
+/// deps, a build of everything (tests included), orc-jit's tests, the conformance suite
+/// (orc-jit against this version's lli) and the demos, on `llvm`.
 fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     let cargo = cargo();
     let version = &llvm.cargo_args();
@@ -287,10 +287,10 @@ fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
         "{cargo} build --workspace --all-targets --quiet {version...}"
     )
     .run()?;
-    progress!("test: LLVM {llvm}: [3/4] jit-core's tests and the conformance suite");
+    progress!("test: LLVM {llvm}: [3/4] orc-jit's tests and the conformance suite");
     cmd!(
         sh,
-        "{cargo} test --package jit-core --package conformance --no-fail-fast {version...}"
+        "{cargo} test --package orc-jit --package conformance --no-fail-fast {version...}"
     )
     .run()?;
     progress!("test: LLVM {llvm}: [4/4] demos");

@@ -1,15 +1,15 @@
-//! jit-core's LLVM version features: none, or two at once (shared or static), is a compile error
+//! orc-jit's LLVM version features: none, or two at once (shared or static), is a compile error
 //! that says what to do (checked with real cargo builds, in a target directory of their own).
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn check_jit_core(features: &[&str]) -> Output {
-    check_jit_core_with(features, &[], "feature-checks")
+fn check_orc_jit(features: &[&str]) -> Output {
+    check_orc_jit_with(features, &[], "feature-checks")
 }
 
-/// `cargo check -p jit-core` with `features`, `env` and a target directory of its own.
-fn check_jit_core_with(features: &[&str], env: &[(String, &str)], target: &str) -> Output {
+/// `cargo check -p orc-jit` with `features`, `env` and a target directory of its own.
+fn check_orc_jit_with(features: &[&str], env: &[(String, &str)], target: &str) -> Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
@@ -18,7 +18,7 @@ fn check_jit_core_with(features: &[&str], env: &[(String, &str)], target: &str) 
             "check",
             "--quiet",
             "--package",
-            "jit-core",
+            "orc-jit",
             "--no-default-features",
         ])
         .env("CARGO_TARGET_DIR", root.join("target").join(target))
@@ -35,7 +35,7 @@ fn tested() -> String {
 }
 
 /// Another LLVM version than `tested`, whose llvm-sys is built with `no-llvm-linking`: it then
-/// needs no LLVM installed, and jit-core's own check is what fails.
+/// needs no LLVM installed, and orc-jit's own check is what fails.
 fn another(tested: &str) -> (&'static str, String) {
     let other = ["14", "22"]
         .into_iter()
@@ -47,11 +47,11 @@ fn another(tested: &str) -> (&'static str, String) {
 
 #[test]
 fn no_llvm_version_is_a_compile_error_naming_the_features() {
-    let out = check_jit_core(&[]);
+    let out = check_orc_jit(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        stderr.contains("jit-core needs one LLVM version") && stderr.contains("llvm22"),
+        stderr.contains("orc-jit needs one LLVM version") && stderr.contains("llvm22"),
         "{stderr}"
     );
 }
@@ -60,7 +60,7 @@ fn no_llvm_version_is_a_compile_error_naming_the_features() {
 fn two_llvm_versions_are_a_compile_error() {
     let tested = tested();
     let (other, unlinked) = another(&tested);
-    let out = check_jit_core(&[&format!("llvm{tested}"), &format!("llvm{other}"), &unlinked]);
+    let out = check_orc_jit(&[&format!("llvm{tested}"), &format!("llvm{other}"), &unlinked]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("mutually exclusive"), "{stderr}");
@@ -69,9 +69,9 @@ fn two_llvm_versions_are_a_compile_error() {
 #[test]
 fn shared_and_static_llvm_of_one_version_are_refused() {
     // llvm<N> asks llvm-sys for `prefer-dynamic`, llvm<N>-static for `force-static`; llvm-sys
-    // refuses both at once before jit-core's own check can run, and cargo names it.
+    // refuses both at once before orc-jit's own check can run, and cargo names it.
     let tested = tested();
-    let out = check_jit_core(&[&format!("llvm{tested}"), &format!("llvm{tested}-static")]);
+    let out = check_orc_jit(&[&format!("llvm{tested}"), &format!("llvm{tested}-static")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -84,7 +84,7 @@ fn shared_and_static_llvm_of_one_version_are_refused() {
 fn two_static_versions_are_a_compile_error() {
     let tested = tested();
     let (other, unlinked) = another(&tested);
-    let out = check_jit_core(&[
+    let out = check_orc_jit(&[
         &format!("llvm{tested}-static"),
         &format!("llvm{other}-static"),
         &unlinked,
@@ -104,7 +104,7 @@ fn an_llvm_that_is_not_installed_is_named_with_its_packages() {
         "22" => "221".to_owned(),
         other => format!("{other}0"),
     };
-    let out = check_jit_core_with(
+    let out = check_orc_jit_with(
         &[&format!("llvm{tested}")],
         &[(format!("LLVM_SYS_{line}_PREFIX"), "/nonexistent/llvm")],
         "feature-checks-no-llvm",

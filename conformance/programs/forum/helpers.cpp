@@ -1,6 +1,6 @@
 // The LLVM forum's case, in C++: helpers for generated wrappers, with a global std::string and
 // std::vector, that call back into the host program. The test (tests/forum_ipo.rs) compiles this
-// with clang++-N to bitcode and gives it to jit-core as the IPO runtime.
+// with clang++-N to bitcode and gives it to orc-jit as the IPO runtime.
 #include <cstdio>
 #include <string>
 #include <vector>

@@ -6,13 +6,13 @@
 //!
 //! lli cannot run this (the callback is a function of the host program), so it is not a case
 //! of the lli comparison: tests/forum_ipo.rs checks its output and exit status instead.
-//! Exit status: 0, 1 for a wrong answer, 70 for a jit-core error, 64 for a usage error.
+//! Exit status: 0, 1 for a wrong answer, 70 for a orc-jit error, 64 for a usage error.
 
 use std::ffi::{c_int, c_void};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use jit_core::{Error, Jit};
+use orc_jit::{Error, Jit};
 
 #[repr(C)]
 struct WrappedValue {
@@ -33,7 +33,7 @@ unsafe extern "C" {
 }
 
 fn main() -> ExitCode {
-    jit_core::serve_if_worker();
+    orc_jit::serve_if_worker();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [helpers, wrapper] = args.as_slice() else {
         eprintln!("usage: forum-ipo HELPERS.bc WRAPPER.ll");

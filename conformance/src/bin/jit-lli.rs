@@ -1,4 +1,4 @@
-//! `jit-lli`: runs a module's `main` through jit-core the way `lli` runs it.
+//! `jit-lli`: runs a module's `main` through orc-jit the way `lli` runs it.
 //!
 //! ```text
 //! jit-lli [--isolated] [--extra-module FILE]... FILE [ARGS...]
@@ -11,24 +11,24 @@
 //! then the JIT is dropped (which runs the program's destructors) and the process exits with
 //! main's return value, as lli does (the low 8 bits).
 //!
-//! Exit status: main's, or 70 when jit-core reports an error (printed on stderr as
+//! Exit status: main's, or 70 when orc-jit reports an error (printed on stderr as
 //! `jit-lli: error: ...`), or 64 for a usage error. Never a panic.
 
 use std::ffi::{CString, OsString, c_char, c_int, c_void};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use jit_core::{Error, Jit, WorkerProgram};
+use orc_jit::{Error, Jit, WorkerProgram};
 
-/// The status of a run that jit-core refused or failed (BSD's `EX_SOFTWARE`).
+/// The status of a run that orc-jit refused or failed (BSD's `EX_SOFTWARE`).
 const JIT_ERROR: i32 = 70;
 /// The status of a command line jit-lli cannot read (BSD's `EX_USAGE`).
 const USAGE_ERROR: i32 = 64;
 
 const USAGE: &str = "usage: jit-lli [--isolated] [--extra-module FILE]... FILE [ARGS...]
 
-Runs FILE's main through jit-core, as lli does: argv[0] is FILE, then ARGS; the exit status
-is main's (its low 8 bits), 70 when jit-core reports an error, 64 for a usage error.
+Runs FILE's main through orc-jit, as lli does: argv[0] is FILE, then ARGS; the exit status
+is main's (its low 8 bits), 70 when orc-jit reports an error, 64 for a usage error.
   --isolated            compile each module in a compile worker (Jit::load_module_isolated)
   --extra-module FILE   add FILE too, after the main module (repeatable)";
 
@@ -46,7 +46,7 @@ struct Options {
 }
 
 fn main() {
-    jit_core::serve_if_worker();
+    orc_jit::serve_if_worker();
     let options = match parse_args(std::env::args_os().skip(1)) {
         Ok(Some(options)) => options,
         Ok(None) => {
@@ -178,7 +178,7 @@ type Main2 = extern "C" fn(i32, *const *const c_char) -> i32;
 type Main3 = extern "C" fn(i32, *const *const c_char, *const *const c_char) -> i32;
 
 /// Looks `main` up with each signature C allows for it, and `main(int)`, which lli runs too (it
-/// calls every main as `main(argc, argv)`; LLVM's tests have one), and calls it. jit-core's
+/// calls every main as `main(argc, argv)`; LLVM's tests have one), and calls it. orc-jit's
 /// lookup is ABI-checked, so a wrong one is a `SignatureMismatch`.
 fn call_main(jit: &Jit, argv: &CStrings, envp: &CStrings) -> Result<i32, Error> {
     let argc = i32::try_from(argv.pointers.len() - 1).unwrap_or(i32::MAX);

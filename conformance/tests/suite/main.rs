@@ -1,7 +1,7 @@
-//! The conformance suite: every case runs through `lli-N` (N = the LLVM jit-core is built
-//! with), through `jit-lli` in-process and through `jit-lli --isolated`; jit-core must give the
+//! The conformance suite: every case runs through `lli-N` (N = the LLVM orc-jit is built
+//! with), through `jit-lli` in-process and through `jit-lli --isolated`; orc-jit must give the
 //! same exit status and the same stdout as lli. Where lli itself dies of a signal or refuses
-//! the program with its own error, jit-core must end with an exit status (no signal) and an
+//! the program with its own error, orc-jit must end with an exit status (no signal) and an
 //! error on stderr.
 //!
 //! Cases:
@@ -82,7 +82,7 @@ pub enum Verdict {
     Differs(String),
 }
 
-/// lli's run, as a reference: what jit-core must do.
+/// lli's run, as a reference: what orc-jit must do.
 pub enum Reference<'a> {
     /// lli ran the program: the same status and stdout.
     Ran { status: i32, stdout: &'a [u8] },
@@ -171,7 +171,7 @@ struct Tools {
 
 impl Tools {
     fn find() -> std::result::Result<Tools, String> {
-        let version = jit_core::LLVM_VERSION;
+        let version = orc_jit::LLVM_VERSION;
         let find = |tool: String, package: String| {
             on_path(&tool).ok_or_else(|| {
                 format!(
@@ -498,7 +498,7 @@ fn run_all(tools: &Tools, cases: Vec<Case>) -> Vec<Result> {
 }
 
 #[test]
-fn jit_core_runs_programs_as_lli_does() {
+fn orc_jit_runs_programs_as_lli_does() {
     let tools = match Tools::find() {
         Ok(tools) => tools,
         Err(message) => panic!("{message}"),

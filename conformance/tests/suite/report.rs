@@ -114,7 +114,7 @@ pub fn markdown(
     version: u32,
 ) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# jit-core against lli-{version}\n");
+    let _ = writeln!(out, "# orc-jit against lli-{version}\n");
     let _ = writeln!(
         out,
         "{}, {} (LLVM {version}: same exit status and stdout as lli; where lli crashes or \

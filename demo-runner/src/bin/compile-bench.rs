@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use jit_core::{Jit, WorkerProgram};
+use orc_jit::{Jit, WorkerProgram};
 
 fn module(i: usize) -> String {
     // A little arithmetic, so code generation has something to do.
@@ -34,7 +34,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() -> ExitCode {
-    jit_core::serve_if_worker();
+    orc_jit::serve_if_worker();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (rounds, modules, workers) = match args.as_slice() {
         [r, m, w] => match (r.parse(), m.parse(), w.parse()) {

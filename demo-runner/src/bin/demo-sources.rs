@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use jit_core::JitBuilder;
+use orc_jit::JitBuilder;
 
 const USAGE: &str = "usage: demo-sources archive LIB.a [MODULE | --bench-calls N]
        demo-sources library LIB.so [MODULE | --bench-calls N]
@@ -21,7 +21,7 @@ extern "C" fn external_function(x: i32) -> i32 {
 }
 
 fn main() -> ExitCode {
-    jit_core::serve_if_worker();
+    orc_jit::serve_if_worker();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut builder = JitBuilder::default();

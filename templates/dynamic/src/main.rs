@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use jit_core::Jit;
+use orc_jit::Jit;
 
 const MODULE: &str = include_str!("../module.ll");
 
 /// Runs `compute()` of module.ll, or of the module file given on the command line.
-fn run(module: Option<&Path>) -> Result<i32, jit_core::Error> {
+fn run(module: Option<&Path>) -> Result<i32, orc_jit::Error> {
     let jit = Jit::new()?;
     match module {
         // A module file comes from outside: a worker process (this program) compiles it, so
@@ -19,14 +19,14 @@ fn run(module: Option<&Path>) -> Result<i32, jit_core::Error> {
     };
     let compute = jit.lookup::<extern "C" fn() -> i32>("compute")?;
     // SAFETY: compute (module.ll, shipped with this program, or a module its user vouches for)
-    // only calls the C helper with plain integers; jit-core has checked its ABI and that every
+    // only calls the C helper with plain integers; orc-jit has checked its ABI and that every
     // symbol it needs resolves.
     Ok(unsafe { compute.call() })
 }
 
 fn main() -> ExitCode {
-    // First: when started as jit-core's compile worker, this program serves and exits here.
-    jit_core::serve_if_worker();
+    // First: when started as orc-jit's compile worker, this program serves and exits here.
+    orc_jit::serve_if_worker();
     let module = std::env::args_os().nth(1).map(PathBuf::from);
     match run(module.as_deref()) {
         Ok(value) => {

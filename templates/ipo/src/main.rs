@@ -3,12 +3,12 @@
 
 use std::process::ExitCode;
 
-use jit_core::Jit;
+use orc_jit::Jit;
 
 const MODULE: &str = include_str!("../module.ll");
 const HELPERS: &[u8] = include_bytes!(env!("JIT_LINKAGE_BITCODE_HELPERS"));
 
-fn run() -> Result<(i32, bool), jit_core::Error> {
+fn run() -> Result<(i32, bool), orc_jit::Error> {
     let jit = Jit::new()?;
     // Once per JIT: the helpers' single definitions (globals included).
     let runtime = jit.add_ipo_runtime_bitcode("helpers.bc", HELPERS)?;
@@ -18,7 +18,7 @@ fn run() -> Result<(i32, bool), jit_core::Error> {
     jit.add_module(optimized)?;
     let compute = jit.lookup::<extern "C" fn() -> i32>("compute")?;
     // SAFETY: compute (module.ll, shipped with this program) only calls the C helpers with
-    // plain integers; jit-core has checked its ABI and that every symbol it needs resolves.
+    // plain integers; orc-jit has checked its ABI and that every symbol it needs resolves.
     Ok((unsafe { compute.call() }, inlined))
 }
 

@@ -89,7 +89,7 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
         method: format!(
             "{calls} calls of the C helper `WrappedScale` (`(x * 7) ^ (x >> 3)`) summed over \
              i < n, timed inside each process (ns per call): demo-ipo (release) JITs the loop \
-             with the helper imported from its bitcode and inlined by jit-core's IPO (checked: \
+             with the helper imported from its bitcode and inlined by orc-jit's IPO (checked: \
              the call is gone; the loop vectorises), and the same loop calling the helper \
              through the process symbol; the peer is the loop and the helper compiled together \
              by clang-{llvm} -O3 -march=native (`c-libs/bench/scale_loop.c`; the JIT compiles \

@@ -192,7 +192,7 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
         target: BenchTarget::Startup,
         title: "Cold start: each demo against lli".into(),
         method: format!(
-            "Each demo (LLVM {llvm}; jit-core's default links libLLVM as a shared library, \
+            "Each demo (LLVM {llvm}; orc-jit's default links libLLVM as a shared library, \
              the `llvm{llvm}-static` feature links it into the binary) runs its bundled module \
              — `f()` calling the C library's `external_function(21)` — as a new process, timed \
              from spawn to exit; the peer is `lli-{llvm} --dlopen=LIB.so` on the same function \
@@ -201,7 +201,7 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
              process start and loading is spawn to the start of its `run` (wall clock on both \
              sides: the loading and relocation of the program and libLLVM, and LLVM's static \
              initialisers), exit is what remains after `call` (destructors, unmapping). There \
-             is no separate optimisation step: jit-core's default path runs no IR pass \
+             is no separate optimisation step: orc-jit's default path runs no IR pass \
              pipeline, only the code generator at O2; and code generation is part of the \
              lookup, because ORC compiles a module when one of its symbols is first looked up."
         ),

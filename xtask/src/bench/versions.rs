@@ -67,7 +67,7 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     Ok(Outcome {
         target: BenchTarget::LlvmVersions,
         title: "LLVM versions".into(),
-        method: "demo-static built with each installed LLVM version (jit-core's `llvmN` \
+        method: "demo-static built with each installed LLVM version (orc-jit's `llvmN` \
                  feature, libLLVM as a shared library), each build copied aside and run \
                  alternately: the whole process, and the JIT's own work inside it (LLJIT \
                  creation, parse, add, and the lookup that compiles) from \

@@ -2,7 +2,7 @@
 
 use std::ffi::{CStr, c_char};
 
-use jit_core::Jit;
+use orc_jit::Jit;
 
 const MODULE: &str = include_str!("calls.ll");
 
@@ -31,7 +31,7 @@ impl std::fmt::Display for Results {
 }
 
 /// JIT-compiles calls.ll and calls each function.
-pub fn run() -> Result<Results, jit_core::Error> {
+pub fn run() -> Result<Results, orc_jit::Error> {
     let jit = Jit::new()?;
     jit.add_module(jit.parse_module("calls.ll", MODULE.as_bytes())?)?;
     let version = jit.lookup::<extern "C" fn() -> *const c_char>("zlib_version")?;

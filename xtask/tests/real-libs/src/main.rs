@@ -1,5 +1,5 @@
 fn main() -> std::process::ExitCode {
-    jit_core::serve_if_worker();
+    orc_jit::serve_if_worker();
     match real_libs::run() {
         Ok(results) => {
             println!("{results}");
