@@ -95,8 +95,10 @@ struct ThreadDtor {
 }
 
 /// One live JIT's records.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct JitRecord {
+    /// Finds the JIT's own handle, until it is needed once.
+    own_handle: Option<HandleLookup>,
     /// Its own handle (`__dso_handle`), and each module key's handle: each box's address is
     /// what JIT code passes, so it must not move.
     #[allow(clippy::vec_box)]
@@ -109,7 +111,7 @@ struct JitRecord {
     destructors: Vec<(u64, Vec<u64>)>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
     /// Handle address → owner.
     handles: HashMap<usize, Owner>,
@@ -137,31 +139,24 @@ fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> T {
     f(guard.get_or_insert_with(State::default))
 }
 
-/// Records a new JIT; returns the address of its own handle (its `__dso_handle`): `existing`
-/// (LLJIT's own), or one made here.
-pub(crate) fn jit_created(jit: u64, existing: Option<usize>) -> usize {
+/// How a JIT's own handle is found when first needed: LLJIT's `__dso_handle`, looked up.
+pub(crate) type HandleLookup = Box<dyn Fn() -> Option<usize> + Send>;
+
+/// Records a new JIT, whose own handle (for what it links that is not a module of its own:
+/// static archive members) `lookup` finds.
+pub(crate) fn jit_created(jit: u64, lookup: HandleLookup) {
     let install = with_state(|s| {
         let record = s.jits.entry(jit).or_default();
-        let address = match existing {
-            Some(address) => address,
-            None => {
-                let handle = Box::new(0u8);
-                let address = &*handle as *const u8 as usize;
-                record.handles.push(handle);
-                address
-            }
-        };
-        s.handles.insert(address, Owner { jit, module: None });
+        record.own_handle = Some(lookup);
         s.jit_order.push(jit);
         let install = !s.exit_hook;
         s.exit_hook = true;
-        (address, install)
+        install
     });
-    if install.1 {
+    if install {
         // SAFETY: registers a function of orc-jit's (host code, never unloaded) with libc.
         unsafe { libc::atexit(at_process_exit) };
     }
-    install.0
 }
 
 /// The address of the handle of modules with `key` in `jit` (the same for every module of that
@@ -357,9 +352,25 @@ fn run_all(calls: impl IntoIterator<Item = Call>) {
     }
 }
 
+/// The owner of `handle`, looking the JITs' own handles up first if it is none of the known
+/// ones.
+fn owner_of(s: &mut State, handle: usize) -> Option<Owner> {
+    if let Some(&owner) = s.handles.get(&handle) {
+        return Some(owner);
+    }
+    for (&jit, record) in s.jits.iter_mut() {
+        if let Some(lookup) = record.own_handle.take() {
+            if let Some(address) = lookup() {
+                s.handles.insert(address, Owner { jit, module: None });
+            }
+        }
+    }
+    s.handles.get(&handle).copied()
+}
+
 fn register(call: Call, handle: usize) -> c_int {
     with_state(|s| {
-        let Some(&owner) = s.handles.get(&handle) else {
+        let Some(owner) = owner_of(s, handle) else {
             return -1;
         };
         if let Some(key) = owner.module {
@@ -410,7 +421,7 @@ pub(crate) extern "C" fn cxa_thread_atexit(f: usize, obj: usize, handle: usize) 
         return -1;
     }
     let id = with_state(|s| {
-        let owner = *s.handles.get(&handle)?;
+        let owner = owner_of(s, handle)?;
         if let Some(key) = owner.module {
             s.jits.get(&owner.jit)?.loaded.get(&key)?;
         }

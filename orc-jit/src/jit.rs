@@ -122,7 +122,7 @@ unsafe impl Sync for Jit {}
 
 /// The runtime functions orc-jit defines in every JIT, for what JIT code would otherwise hand
 /// to libc (exits.rs) and for emulated thread-locals (lower.rs).
-fn runtime_functions(jit_handle: usize) -> Vec<HostFunction> {
+fn runtime_functions() -> Vec<HostFunction> {
     type Register3 = extern "C" fn(usize, usize, usize) -> std::ffi::c_int;
     type Register2 = extern "C" fn(usize, usize) -> std::ffi::c_int;
     let with_pointers = |name: &str, params: usize, address: usize| {
@@ -147,7 +147,6 @@ fn runtime_functions(jit_handle: usize) -> Vec<HostFunction> {
         with_pointers("__cxa_atexit", 3, cxa_atexit),
         with_pointers("__cxa_thread_atexit", 3, thread_atexit),
         with_pointers("__cxa_thread_atexit_impl", 3, thread_atexit),
-        HostFunction::runtime("__dso_handle", jit_handle as u64, None),
         HostFunction::runtime(
             "__emutls_get_address",
             exits::emutls_get_address() as u64,
@@ -276,32 +275,34 @@ impl Jit {
             .flatten()
             .map(|f| (f.name().to_owned(), f.clone()))
             .collect();
-        // LLJIT's own platform support defines some of these names in the main JITDylib on
-        // some versions (`__dso_handle` on 22, `__cxa_atexit` on 14): those stay what static
-        // archive members get (modules reach the runtime under its own names), and LLJIT's
-        // `__dso_handle` is then the JIT's handle.
-        let defined_by_lljit = |name: &str| {
-            let c_name = c_string(name).ok()?;
-            let mut address = 0;
-            // SAFETY: the LLJIT is live; the name is a C string; the error is consumed. No
-            // generator is installed yet, so only LLJIT's own definitions can answer.
-            let found = unsafe {
-                take_error(llvm_sys::orc2::lljit::LLVMOrcLLJITLookup(
-                    lljit.as_ptr(),
-                    &mut address,
-                    c_name.as_ptr(),
-                ))
-            }
-            .is_none();
-            found.then_some(address as usize)
-        };
-        let own_handle = defined_by_lljit("__dso_handle");
-        let jit_handle = exits::jit_created(id, own_handle);
+        // LLJIT's own platform support defines some of these names in the main JITDylib
+        // (version.rs says which): those stay what static archive members get (modules reach
+        // the runtime under its own names), and LLJIT's `__dso_handle` is the JIT's own
+        // handle. Looking it up compiles LLJIT's helper module (milliseconds), so exits.rs does
+        // that only if JIT code ever passes a handle it does not know.
+        let raw = lljit.as_ptr() as usize;
+        exits::jit_created(
+            id,
+            Box::new(move || {
+                let mut address = 0;
+                // SAFETY: exits.rs calls this only while the JIT is alive (its record goes
+                // before the LLJIT is disposed); the name is a C string; the error is consumed.
+                let found = unsafe {
+                    take_error(llvm_sys::orc2::lljit::LLVMOrcLLJITLookup(
+                        raw as llvm_sys::orc2::lljit::LLVMOrcLLJITRef,
+                        &mut address,
+                        c"__dso_handle".as_ptr(),
+                    ))
+                }
+                .is_none();
+                found.then_some(address as usize)
+            }),
+        );
         // The user's host function of the same name, if any, is what JIT code gets.
-        let runtime: Vec<HostFunction> = runtime_functions(jit_handle)
+        let runtime: Vec<HostFunction> = runtime_functions()
             .into_iter()
             .filter(|f| !host.contains_key(f.name()))
-            .filter(|f| f.name().starts_with("__jit_rt_") || defined_by_lljit(f.name()).is_none())
+            .filter(|f| !crate::version::LLJIT_DEFINES.contains(&f.name()))
             .collect();
         for function in &runtime {
             host.insert(function.name().to_owned(), function.clone());

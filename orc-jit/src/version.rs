@@ -197,6 +197,16 @@ pub(crate) unsafe fn is_target_extension(ty: llvm_sys::prelude::LLVMTypeRef) -> 
     }
 }
 
+/// The names LLJIT's own platform support defines in a new LLJIT's main JITDylib (checked by a
+/// test against each version): orc-jit does not define them again.
+pub(crate) const LLJIT_DEFINES: &[&str] = if cfg!(jit_llvm = "14") {
+    &["__dso_handle", "__cxa_atexit"]
+} else if cfg!(any(jit_llvm = "15", jit_llvm = "16")) {
+    &["__dso_handle", "__cxa_atexit", "atexit"]
+} else {
+    &["__dso_handle", "atexit"]
+};
+
 /// Whether this version's C API can give an LLJIT JITLink (LLJIT's own default from 19 on).
 pub(crate) const HAS_JITLINK: bool = cfg!(any(jit_llvm = "19", jit_llvm = "22"));
 
@@ -234,5 +244,55 @@ pub(crate) fn llvm_version() -> String {
     #[cfg(not(any(jit_llvm = "16", jit_llvm = "19", jit_llvm = "22")))]
     {
         env!("ORC_JIT_LLVM_BUILD_VERSION").to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// LLJIT_DEFINES is what a new LLJIT of this version defines, among the names orc-jit's
+    /// runtime would otherwise define (exits.rs) and their relatives.
+    #[test]
+    fn lljit_defines_what_the_table_says() {
+        crate::llvm::init().unwrap();
+        let candidates = [
+            "__dso_handle",
+            "__cxa_atexit",
+            "atexit",
+            "__cxa_thread_atexit",
+            "__cxa_thread_atexit_impl",
+            "__emutls_get_address",
+            "at_quick_exit",
+        ];
+        // SAFETY: a default LLJIT is created, probed by name (each error consumed) and
+        // disposed once.
+        let defined: Vec<&str> = unsafe {
+            let mut jit = std::ptr::null_mut();
+            let err = llvm_sys::orc2::lljit::LLVMOrcCreateLLJIT(
+                &mut jit,
+                llvm_sys::orc2::lljit::LLVMOrcCreateLLJITBuilder(),
+            );
+            assert!(crate::llvm::take_error(err).is_none());
+            let defined = candidates
+                .into_iter()
+                .filter(|name| {
+                    let c_name = std::ffi::CString::new(*name).unwrap();
+                    let mut address = 0;
+                    crate::llvm::take_error(llvm_sys::orc2::lljit::LLVMOrcLLJITLookup(
+                        jit,
+                        &mut address,
+                        c_name.as_ptr(),
+                    ))
+                    .is_none()
+                })
+                .collect();
+            crate::llvm::take_error(llvm_sys::orc2::lljit::LLVMOrcDisposeLLJIT(jit));
+            defined
+        };
+        assert_eq!(
+            defined,
+            super::LLJIT_DEFINES,
+            "LLVM {}",
+            super::LLVM_VERSION
+        );
     }
 }

@@ -324,3 +324,60 @@ fn a_dropped_jit_leaves_nothing_for_libc_to_call_at_exit() {
         "{stdout}"
     );
 }
+
+/// A static archive member's exit handler (C calling `__cxa_atexit` with its `__dso_handle`, as
+/// a function-local static's destructor does): the JIT keeps it, and it runs when the JIT is
+/// dropped. On LLVM 14-16, LLJIT's own platform support defines `__cxa_atexit` for what it links
+/// itself (archive members included): it keeps the handler and never runs it (no crash either).
+#[test]
+fn an_archive_members_exit_handler_runs_when_the_jit_goes() {
+    let dir = std::env::temp_dir().join(format!("orc-jit-archive-exits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("member.c"),
+        "extern void *__dso_handle;\nint __cxa_atexit(void (*)(void *), void *, void *);\n\
+         void record(int);\nstatic void handler(void *arg) { record((int)(long)arg); }\n\
+         int member_register(int v) { return __cxa_atexit(handler, (void *)(long)v, &__dso_handle); }\n",
+    )
+    .unwrap();
+    for (program, args) in [
+        (
+            "cc",
+            &["-O1", "-fPIC", "-c", "member.c", "-o", "member.o"][..],
+        ),
+        ("ar", &["rcs", "libmember.a", "member.o"][..]),
+    ] {
+        let status = std::process::Command::new(program)
+            .args(args)
+            .current_dir(&dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{program}");
+    }
+    let jit = Jit::builder()
+        .host_function("record", record as extern "C" fn(i32))
+        .static_archive(dir.join("libmember.a"))
+        .build()
+        .unwrap();
+    add(
+        &jit,
+        false,
+        "uses-member.ll",
+        "declare i32 @member_register(i32)\ndefine i32 @go(i32 %v) {\nentry:\n  %r = call i32 @member_register(i32 %v)\n  ret i32 %r\n}\n",
+    );
+    let go = jit.lookup::<extern "C" fn(i32) -> i32>("go").unwrap();
+    // SAFETY: registers a handler that calls `record`.
+    let registered = unsafe { go.call(6001) };
+    // (LLJIT's own helper on 14-16 returns no meaningful value.)
+    if orc_jit::LLVM_VERSION >= 19 {
+        assert_eq!(registered, 0);
+    }
+    drop(jit);
+    let ran = calls_in(6000..7000);
+    if orc_jit::LLVM_VERSION >= 19 {
+        assert_eq!(ran, [6001]);
+    } else {
+        assert!(ran.is_empty(), "LLJIT's own __cxa_atexit keeps it: {ran:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
