@@ -24,9 +24,10 @@ use object::{Object, ObjectSymbol};
 /// The share of the samples perf must put on the JIT's loop, in percent.
 pub const MIN_SHARE: f64 = 90.0;
 
-/// Calls of `external_function` the profiled demo makes (`--bench-calls`): about a second of
-/// loop, against some 50 ms of start-up, in a debug build.
-pub const PERF_CALLS: u64 = 500_000_000;
+/// Calls of `external_function` the profiled demo makes (`--bench-calls`): some 2.5 s of loop
+/// in a debug build, against 50-100 ms of start-up and compilation, which perf samples too
+/// (with 500,000,000 calls the loop's share came down to 93% on a loaded machine).
+pub const PERF_CALLS: u64 = 1_000_000_000;
 
 /// The JIT function of `--bench-calls` (demo-runner's call_loop.ll).
 pub const LOOP_FUNCTION: &str = "call_loop";
@@ -165,6 +166,9 @@ pub fn perf_attributes_the_loop(
     dir: &Path,
 ) -> Result<Checked, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // perf runs in `dir`: a relative path would be looked for there.
+    let binary = &std::path::absolute(binary)
+        .map_err(|e| format!("cannot resolve {}: {e}", binary.display()))?;
     let data = dir.join("perf.data");
     let mut record: Vec<OsString> = ["record", "-e", "cpu-clock", "-F", "999"]
         .iter()
@@ -348,15 +352,28 @@ impl Symbols {
         if self.shared_llvm || self.unexported.is_empty() {
             return String::new();
         }
-        format!(
-            "\nThe binary links LLVM statically and its .dynsym does not export {}: gdb finds \
-             the GDB JIT interface (__jit_debug_register_code, __jit_debug_descriptor) through \
-             the symbol table only, which strip removes, and LLVM 19 and later look \
-             llvm_orc_registerJITLoaderGDB* up among the process's dynamic symbols. The \
-             binary's build script must export them (jit-linkage, when the build asks for a \
-             debugger).",
-            self.unexported.join(", ")
-        )
+        let (gdb, registrar): (Vec<&str>, Vec<&str>) = self
+            .unexported
+            .iter()
+            .partition(|s| s.starts_with("__jit_debug"));
+        let mut why = String::from("\nThe binary links LLVM statically");
+        if !gdb.is_empty() {
+            why += &format!(
+                ", and its .dynsym does not export {}: gdb finds the GDB JIT interface by these \
+                 names, in a binary without a symbol table (stripped) through .dynsym only",
+                gdb.join(", ")
+            );
+        }
+        if !registrar.is_empty() {
+            why += &format!(
+                "; nor {}, which LLVM 19's JITLink debugger support looks up among the \
+                 process's dynamic symbols (LLVM 22 has the second only, and finds it \
+                 without)",
+                registrar.join(", ")
+            );
+        }
+        why + ". The binary's build script must export them (jit-linkage, when the build asks \
+               for a debugger)."
     }
 }
 
@@ -412,20 +429,35 @@ fn remove_tool_files(report: &str) {
     }
 }
 
-/// Runs perf with `args` in `dir`; its output, or `Err` saying that perf could not do it here.
+/// Runs perf with `args` in `dir`; its output, or `Err` saying what perf could not do, and
+/// when it could not open events, that this machine does not let it.
 fn run_perf(args: &[OsString], dir: &Path) -> Result<String, String> {
     let out = run("perf", "linux-perf", args, Some(dir))?;
     let said = text(&out);
     if out.status.success() {
         return Ok(said);
     }
-    let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
-        .map(|p| p.trim().to_owned())
-        .unwrap_or_else(|_| "unreadable".into());
+    let refused = [
+        "perf_event_paranoid",
+        "ermission",
+        "not permitted",
+        "perf_event_open",
+    ]
+    .iter()
+    .any(|word| said.contains(word));
+    let why = if refused {
+        let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+            .map(|p| p.trim().to_owned())
+            .unwrap_or_else(|_| "unreadable".into());
+        format!(
+            "perf cannot open cpu-clock events on this machine (perf_event_paranoid is \
+             {paranoid}; profiling one's own processes needs 2 or lower, or CAP_PERFMON)"
+        )
+    } else {
+        "perf failed".to_owned()
+    };
     Err(format!(
-        "perf failed on this machine ({}; perf_event_paranoid is {paranoid}: perf must be able \
-         to open cpu-clock events of its own processes, which needs 2 or lower, or \
-         CAP_PERFMON):\n$ {}\n{said}",
+        "{why} ({}):\n$ {}\n{said}",
         out.status,
         shown("perf", args)
     ))

@@ -217,7 +217,7 @@ fn usage(program: &str) -> String {
          gdb -batch -ex 'set breakpoint pending on' -ex 'break f' -ex run -ex bt \\\n      \
          --args {program} --debugger\n  \
          perf record -e cpu-clock --call-graph dwarf -o perf.data \\\n      \
-         {program} --perf --bench-calls 500000000\n  \
+         {program} --perf --bench-calls 1000000000\n  \
          perf report -i perf.data --children --no-inline --sort symbol    # call_loop: the loop."
     )
 }
