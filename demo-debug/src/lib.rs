@@ -64,13 +64,23 @@ pub struct Checked {
 /// address. `Err` says what was missing, with gdb's whole output and, when the binary does not
 /// export the GDB JIT interface, the names it lacks.
 pub fn gdb_stops_in_f(binary: &Path) -> Result<Checked, String> {
+    gdb_breaks(binary, "f", "break f")
+}
+
+/// [`gdb_stops_in_f`] for another JIT function, with `break -qualified FUNCTION`: a plain
+/// `break compute` also stops in every C++ method named `compute` (libLLVM has some).
+pub fn gdb_stops_in(binary: &Path, function: &str) -> Result<Checked, String> {
+    gdb_breaks(binary, function, &format!("break -qualified {function}"))
+}
+
+fn gdb_breaks(binary: &Path, function: &str, breakpoint: &str) -> Result<Checked, String> {
     let args: Vec<OsString> = [
         "-batch",
         "-nx",
         "-ex",
         "set breakpoint pending on",
         "-ex",
-        "break f",
+        breakpoint,
         "-ex",
         "run",
         "-ex",
@@ -86,7 +96,7 @@ pub fn gdb_stops_in_f(binary: &Path) -> Result<Checked, String> {
     let said = text(&out);
     let stop = said
         .lines()
-        .find(|l| l.starts_with("Breakpoint 1, ") && frame_function(l) == Some("f"));
+        .find(|l| l.starts_with("Breakpoint 1, ") && frame_function(l) == Some(function));
     let frames: Vec<&str> = said.lines().filter(|l| is_frame(l)).collect();
     let symbols = Symbols::read(binary)?;
     let below: Vec<&str> = frames
@@ -96,13 +106,15 @@ pub fn gdb_stops_in_f(binary: &Path) -> Result<Checked, String> {
         .collect();
     let named_host = below.iter().any(|f| *f == "main" || f.ends_with("::main"));
     let problem = match (stop, frames.first()) {
-        (None, _) => Some("gdb did not stop in the JIT-compiled f".to_owned()),
-        (Some(_), first) if first.and_then(|l| frame_function(l)) != Some("f") => {
-            Some("the backtrace does not start in f".to_owned())
+        (None, _) => Some(format!("gdb did not stop in the JIT-compiled {function}")),
+        (Some(_), first) if first.and_then(|l| frame_function(l)) != Some(function) => {
+            Some(format!("the backtrace does not start in {function}"))
         }
-        _ if below.is_empty() => Some("the backtrace shows no host frame below f".to_owned()),
+        _ if below.is_empty() => Some(format!(
+            "the backtrace shows no host frame below {function}"
+        )),
         _ if symbols.has_symtab && !named_host => Some(format!(
-            "the backtrace does not reach the host's main below f (frames: {})",
+            "the backtrace does not reach the host's main below {function} (frames: {})",
             below.join(", ")
         )),
         _ => None,
@@ -125,7 +137,7 @@ pub fn gdb_stops_in_f(binary: &Path) -> Result<Checked, String> {
     Ok(Checked {
         ran: vec![shown],
         lines,
-        summary: format!("gdb stopped in the JIT's f; the host below it: {host}"),
+        summary: format!("gdb stopped in the JIT's {function}; the host below it: {host}"),
     })
 }
 

@@ -3,7 +3,24 @@
 
 #include <stdint.h>
 
-/* Called from JIT code: returns a + b. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Defined by the Rust program (main.rs): told each result; returns it. */
+int32_t host_observe(int32_t value);
+
+/* Called from JIT code: returns a + b, and records it in the helpers' history. */
 int32_t helper_add(int32_t a, int32_t b);
+
+/* The history's name, a global std::string its constructor set. */
+const char *helper_history_name(void);
+
+/* How many results the history holds (a global std::vector). */
+int64_t helper_history_size(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
