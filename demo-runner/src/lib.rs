@@ -216,7 +216,7 @@ fn usage(program: &str) -> String {
          debugging and profiling the JIT's code:\n  \
          gdb -batch -ex 'set breakpoint pending on' -ex 'break f' -ex run -ex bt \\\n      \
          --args {program} --debugger\n  \
-         perf record -e cpu-clock --call-graph dwarf -o perf.data \\\n      \
+         perf record -e cpu-clock -F 999 --call-graph dwarf -o perf.data \\\n      \
          {program} --perf --bench-calls 1000000000\n  \
          perf report -i perf.data --children --no-inline --sort symbol    # call_loop: the loop."
     )
