@@ -63,3 +63,16 @@ fn perf_puts_the_loop_on_its_jit_function_through_the_perf_map_and_the_jitdump()
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// The check can fail: gdb never stops in a function the JIT does not have, and the check says
+/// so with gdb's output.
+#[test]
+fn the_gdb_check_fails_when_gdb_does_not_stop() {
+    let problem = demo_debug::gdb_stops_in(Path::new(BINARY), "no_such_jit_function")
+        .expect_err("gdb stopped in a function nobody defines");
+    assert!(
+        problem.starts_with("gdb did not stop in the JIT-compiled no_such_jit_function")
+            && problem.contains("f() = 42"),
+        "{problem}"
+    );
+}
