@@ -181,7 +181,8 @@ pub(crate) enum Variant {
     Library,
     /// demo-sources: a Rust `extern "C" fn` of the host called from JIT code.
     HostFunction,
-    /// demo-ipo: the forum's f_WRAPPED with its C helper inlined from precompiled bitcode.
+    /// demo-ipo: the forum's f_WRAPPED with its C helper inlined from precompiled bitcode, and
+    /// its C++ helpers with global objects.
     Ipo,
 }
 

@@ -27,10 +27,11 @@ History history;
 
 } // namespace
 
-extern "C" int32_t helper_add(int32_t a, int32_t b) {
-    int32_t sum = a + b;
-    history.results.push_back(sum);
-    return host_observe(sum);
+extern "C" int32_t helper_add(int32_t a, int32_t b) { return a + b; }
+
+extern "C" int32_t helper_record(int32_t value) {
+    history.results.push_back(value);
+    return host_observe(value);
 }
 
 extern "C" const char *helper_history_name(void) { return history.name.c_str(); }
