@@ -6,5 +6,7 @@ fn main() {
         .link_static("wrapped")
         // The bitcode the tests give the binary (`JIT_LINKAGE_BITCODE_WRAPPED`).
         .bitcode("wrapped")
+        // The forum's C++ helpers, with global objects: bitcode only, the JIT's second runtime.
+        .bitcode("registry")
         .emit();
 }

@@ -54,8 +54,17 @@ pub const WRAPPED: Artifacts = Artifacts {
     bitcode: Some(env!("JIT_LINKAGE_BITCODE_WRAPPED")),
 };
 
+/// The `registry` helpers: C++ with global objects, calling back into the host
+/// (`host_observe`), with bitcode for IPO.
+pub const REGISTRY: Artifacts = Artifacts {
+    name: "registry",
+    static_lib: env!("JIT_LINKAGE_STATIC_LIB_REGISTRY"),
+    shared_lib: env!("JIT_LINKAGE_SHARED_LIB_REGISTRY"),
+    bitcode: Some(env!("JIT_LINKAGE_BITCODE_REGISTRY")),
+};
+
 /// Every library of the manifest, in its order.
-pub const ALL: [Artifacts; 2] = [EXTERNAL, WRAPPED];
+pub const ALL: [Artifacts; 3] = [EXTERNAL, WRAPPED, REGISTRY];
 
 /// The LLVM version the bitcode is for.
 pub const LLVM_VERSION: u32 = orc_jit::LLVM_VERSION;

@@ -169,3 +169,64 @@ fn bad_inputs_exit_1_without_panicking() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/module.ll"));
 }
+
+/// Options that do not fit are usage errors: exit 2, saying what is wrong, never a panic.
+#[test]
+fn bad_options_are_usage_errors() {
+    for (args, said) in [
+        (&["--cache"][..], "--cache DIR takes a value"),
+        (&["--bogus"], "unknown option `--bogus`"),
+        (&["--bench-calls", "x"], "not `x`"),
+        (&["--bench-calls", "-3"], "not `-3`"),
+        (&["--bench-calls"], "--bench-calls N takes a value"),
+        (&["a.ll", "b.ll"], "one module only"),
+        (&["--cache-stats"], "give --cache DIR"),
+        (&["--bench-calls", "5", "a.ll"], "give no MODULE"),
+    ] {
+        let out = Command::new(BINARY).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(said) && stderr.contains("usage:"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && out.stdout.is_empty(),
+            "{args:?}"
+        );
+    }
+}
+
+/// The switches of the debugger and profilers change nothing in what the demo prints.
+#[test]
+fn the_debugger_and_profiler_switches_run_the_same_demo() {
+    // Runs the demo and removes the perf map and jitdump its process left in /tmp.
+    let run = |args: &[&str]| {
+        let child = Command::new(BINARY)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        for file in [format!("perf-{pid}.map"), format!("jit-{pid}.dump")] {
+            let _ = std::fs::remove_file(Path::new("/tmp").join(file));
+        }
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for flags in [
+        &["--debugger"][..],
+        &["--perf"],
+        &["--jitdump"],
+        &["--debugger", "--perf", "--jitdump"],
+    ] {
+        assert_eq!(run(flags), "f() = 42\n", "{flags:?}");
+    }
+    let stdout = run(&["--perf", "--bench-calls", "1000"]);
+    assert!(
+        stdout.starts_with("ns-per-call ") && stdout.trim_end().ends_with("result 999000"),
+        "{stdout}"
+    );
+}

@@ -8,11 +8,12 @@ use verify_symbols::{Report, verify, verify_recorded};
 use xshell::{Shell, cmd};
 
 use crate::build_libs::{self, Built};
-use crate::flags::{Demo, Variant};
+use crate::flags::{Demo, DemoRun, Variant};
 use crate::llvm::Llvm;
 use crate::{cargo, deps, progress, target_dir};
 
 impl Variant {
+    /// The default variants of `cargo xtask demo` (every one: `debug` is not a variant).
     pub(crate) const ALL: [Variant; 6] = [
         Variant::Static,
         Variant::Dynamic,
@@ -100,6 +101,9 @@ impl Variant {
                 "f_WRAPPED() = 23333",
                 "helper call inlined: yes",
                 "calls: 1",
+                // The forum's C++ helpers: global objects constructed, and destroyed once.
+                "global registry \"the forum's C++ helpers\" constructed",
+                "registry: destroyed with 1 value",
             ],
             _ => &["f() = 42"],
         }
@@ -118,13 +122,80 @@ impl Variant {
 impl Demo {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         deps::system_packages(sh, self.llvm, false)?;
-        let variants = if self.variants.is_empty() {
+        let variants: Vec<Variant> = if self.variants.is_empty() {
             Variant::ALL.to_vec()
         } else {
             self.variants
+                .iter()
+                .filter_map(|run| match run {
+                    DemoRun::Variant(variant) => Some(*variant),
+                    DemoRun::Debug => None,
+                })
+                .collect()
         };
-        run_variants(&variants, self.llvm)
+        let variants_ok = if variants.is_empty() {
+            Ok(())
+        } else {
+            run_variants(&variants, self.llvm)
+        };
+        let debug_ok = if self.variants.contains(&DemoRun::Debug) {
+            debug(self.llvm)
+        } else {
+            Ok(())
+        };
+        variants_ok.and(debug_ok)
     }
+}
+
+/// `cargo xtask demo debug`: demo-static, built, under gdb and perf as a user types them (the
+/// checks of the demo-debug package, which the demos' tests run too). Prints each command, the
+/// key lines of the tool's output and one result line per check; fails if any check does.
+pub(crate) fn debug(llvm: Llvm) -> anyhow::Result<()> {
+    build_libs::build_with(llvm, &packages(&[Variant::Static]))?;
+    let binary = Variant::Static.binary();
+    let dir = target_dir().join("demo-debug");
+    let perf = |profile| {
+        let dir = dir.join(profile_name(profile));
+        let checked =
+            demo_debug::perf_attributes_the_loop(&binary, profile, demo_debug::PERF_CALLS, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        checked
+    };
+    let checks = [
+        ("debug gdb", demo_debug::gdb_stops_in_f(&binary)),
+        ("debug perf", perf(demo_debug::Profile::PerfMap)),
+        ("debug jitdump", perf(demo_debug::Profile::JitDump)),
+    ];
+    let mut failed = Vec::new();
+    for (name, checked) in checks {
+        match checked {
+            Ok(checked) => {
+                for command in &checked.ran {
+                    println!("$ {command}");
+                }
+                for line in &checked.lines {
+                    println!("  {line}");
+                }
+                println!("{name:<14} ok    {}", checked.summary);
+            }
+            Err(problem) => {
+                println!(
+                    "{name:<14} FAIL  {}",
+                    problem.lines().next().unwrap_or_default()
+                );
+                eprintln!("{problem}");
+                failed.push(name);
+            }
+        }
+    }
+    if !failed.is_empty() {
+        bail!("demo checks failed: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+fn profile_name(profile: demo_debug::Profile) -> &'static str {
+    profile.flag().trim_start_matches('-')
 }
 
 /// The cargo packages of `variants`, each once.
@@ -270,12 +341,33 @@ fn run_one(mut command: Command, expected: &[&str]) -> Result<String, String> {
     let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
     if out.status.success() && expected.iter().all(|e| stdout.contains(e)) {
-        Ok(stdout)
+        // One line per variant (demo-ipo prints three).
+        Ok(stdout.lines().collect::<Vec<_>>().join(" / "))
     } else {
         Err(format!(
             "{shown} exited with {}: {}",
             out.status,
             [stdout, stderr].join("\n").trim()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    /// `cargo xtask demo` accepts every variant by its name, and `debug`.
+    #[test]
+    fn every_variant_can_be_asked_for() {
+        let runs = DemoRun::value_variants();
+        for variant in Variant::ALL {
+            assert!(runs.contains(&DemoRun::Variant(variant)), "{variant:?}");
+            let value = DemoRun::Variant(variant).to_possible_value().unwrap();
+            assert_eq!(value.get_name(), variant.name());
+        }
+        assert_eq!(runs.len(), Variant::ALL.len() + 1);
+        assert!(runs.contains(&DemoRun::Debug));
     }
 }

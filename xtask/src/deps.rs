@@ -77,11 +77,18 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             package: "valgrind".into(),
         },
         Requirement {
-            what: "perf (orc-jit's profiler tests record JIT code with perf record and read it \
-                   back with perf report and perf inject --jit)"
+            what: "perf (orc-jit's profiler tests and the demos' tests record JIT code with perf \
+                   record and read it back with perf report and perf inject --jit)"
                 .into(),
             present: on_path("perf"),
             package: "linux-perf".into(),
+        },
+        Requirement {
+            what: "gdb (orc-jit's debugger tests and the demos' tests break in JIT code with gdb \
+                   -batch; `cargo xtask demo debug`)"
+                .into(),
+            present: on_path("gdb"),
+            package: "gdb".into(),
         },
         Requirement {
             what: "a C compiler and linker (cc)".into(),

@@ -85,11 +85,17 @@ pub(crate) struct BuildLibs {
 }
 
 /// Builds the demo binaries and runs each variant; exits non-zero if any fails.
+///
+/// `debug` (not among the default variants) runs demo-static under gdb and perf as a user
+/// would, printing what it ran and the key lines of their output: gdb must stop in the
+/// JIT-compiled f with the host's frames below it (`--debugger`), and perf must put at least
+/// 90% of the samples of `--bench-calls` on call_loop, its JIT function, through the perf map
+/// (`--perf`) and the jitdump (`--jitdump`).
 #[derive(Debug, clap::Args)]
 pub(crate) struct Demo {
-    /// The variants to run (default: all).
+    /// The variants to run (default: all but debug).
     #[arg(value_enum)]
-    pub(crate) variants: Vec<Variant>,
+    pub(crate) variants: Vec<DemoRun>,
     /// The LLVM version the demos are built with (14, 15, 16, 19, 22).
     #[arg(long, value_name = "N", default_value_t = Llvm::DEFAULT)]
     pub(crate) llvm: Llvm,
@@ -175,14 +181,48 @@ pub(crate) enum Variant {
     Library,
     /// demo-sources: a Rust `extern "C" fn` of the host called from JIT code.
     HostFunction,
-    /// demo-ipo: the forum's f_WRAPPED with its C helper inlined from precompiled bitcode.
+    /// demo-ipo: the forum's f_WRAPPED with its C helper inlined from precompiled bitcode, and
+    /// its C++ helpers with global objects.
     Ipo,
+}
+
+/// What `cargo xtask demo` can run: a variant, or demo-static under gdb and perf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DemoRun {
+    Variant(Variant),
+    /// demo-static under gdb (--debugger) and perf (--perf, --jitdump): they see the JIT's code.
+    Debug,
+}
+
+impl ValueEnum for DemoRun {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [DemoRun; 7] = [
+            DemoRun::Variant(Variant::Static),
+            DemoRun::Variant(Variant::Dynamic),
+            DemoRun::Variant(Variant::Archive),
+            DemoRun::Variant(Variant::Library),
+            DemoRun::Variant(Variant::HostFunction),
+            DemoRun::Variant(Variant::Ipo),
+            DemoRun::Debug,
+        ];
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        match self {
+            DemoRun::Variant(variant) => variant.to_possible_value(),
+            DemoRun::Debug => Some(clap::builder::PossibleValue::new("debug").help(
+                "demo-static under gdb (--debugger) and perf (--perf, --jitdump): they see the \
+                 JIT's code",
+            )),
+        }
+    }
 }
 
 /// Runs, in order: deps, cargo fmt --check, cargo clippy -D warnings, cargo test, cargo doc
 /// (warnings denied), the demos, for one LLVM version. With `--llvm all`: all of it on LLVM 14
 /// and 22, and on 15, 16 and 19 a build of everything, orc-jit's tests, the conformance suite
-/// (orc-jit against that version's lli) and the demos.
+/// (orc-jit against that version's lli), the demos and `demo debug` (gdb and perf).
 #[derive(Debug, clap::Args)]
 pub(crate) struct Test {
     /// The LLVM version (14, 15, 16, 19, 22) or `all`.

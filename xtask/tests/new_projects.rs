@@ -30,7 +30,15 @@ fn every_template_builds_runs_passes_its_tests_and_verifies() {
         ("static", "compute() = 42\n"),
         ("dynamic", "compute() = 42\n"),
         ("mixed", "compute() = 42\n"),
-        ("ipo", "compute() = 42 (helper_add inlined: yes)\n"),
+        // The C++ helpers' global objects, constructed by the JIT and destroyed once when it is
+        // dropped, and the process exits 0 (issue 20 point 6).
+        (
+            "ipo",
+            "compute() = 42 (helper_add inlined: yes)\n\
+             helpers: global history \"the C++ helpers' history\" constructed · results: 1 · \
+             host_observe calls: 1\n\
+             helpers: history destroyed with 1 result\n",
+        ),
     ] {
         let name = format!("jit-{linkage}-app");
         let project = root.join(&name);
@@ -83,6 +91,13 @@ fn every_template_builds_runs_passes_its_tests_and_verifies() {
             "{linkage}: {}",
             String::from_utf8_lossy(&verified.stdout)
         );
+
+        // What each template's README says: gdb stops in the JIT-compiled compute() of
+        // `NAME --debugger`, with the program's frames below it.
+        match demo_debug::gdb_stops_in(&binary, "compute") {
+            Ok(checked) => eprintln!("{linkage}: {}", checked.summary),
+            Err(problem) => panic!("{linkage}: {problem}"),
+        }
     }
 }
 
