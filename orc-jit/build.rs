@@ -5,6 +5,7 @@
 const VERSIONS: [&str; 5] = ["14", "15", "16", "19", "22"];
 
 fn main() {
+    source_hash();
     println!(
         "cargo::rustc-check-cfg=cfg(jit_llvm, values({}))",
         VERSIONS.map(|v| format!("\"{v}\"")).join(", ")
@@ -75,5 +76,41 @@ fn check_llvm_found(version: &str, is_static: bool) {
          (from the toolkit's checkout: `cargo xtask deps --llvm {version}`); elsewhere, set \
          LLVM_SYS_{line}_PREFIX to where LLVM {version} is. Or build for an LLVM that is \
          installed (orc-jit's features llvm14, llvm15, llvm16, llvm19, llvm22)."
+    );
+}
+
+/// A hash of orc-jit's own source (`src/`, this script), for object cache keys: two builds of one
+/// version that compile or check objects differently (a fix between releases, a patched copy)
+/// must not share entries. `DefaultHasher::new()` is the same in every run of one toolchain; a
+/// new toolchain can only change the keys, which costs one compile per module.
+fn source_hash() {
+    use std::hash::{Hash, Hasher};
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let mut paths = vec![root.join("build.rs")];
+    files(&root.join("src"), &mut paths);
+    paths.sort();
+    let mut hasher = std::hash::DefaultHasher::new();
+    for path in &paths {
+        path.strip_prefix(&root).unwrap_or(path).hash(&mut hasher);
+        std::fs::read(path).unwrap_or_default().hash(&mut hasher);
+    }
+    println!("cargo::rerun-if-changed=src");
+    println!("cargo::rerun-if-changed=build.rs");
+    println!(
+        "cargo::rustc-env=ORC_JIT_SOURCE_HASH={:016x}",
+        hasher.finish()
     );
 }

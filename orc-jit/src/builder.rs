@@ -185,11 +185,17 @@ impl JitBuilder {
     ///
     /// The key covers everything that changes the object: the module's bytes (an IPO
     /// runtime's too), its name, the LLVM version, the target's triple, CPU and features, the
-    /// code generation settings, the debugger and profiler switches, orc-jit's version and
-    /// the cache format. A module whose object holds process-specific values (an absolute
-    /// address written into the IR) is not stored. The cache never makes a program fail: a
-    /// broken entry is compiled again and replaced, and a directory that cannot be used means
-    /// no cache, with a warning. `ORC_JIT_LOG=cache` logs each hit, miss and store on stderr;
+    /// code generation settings, the debugger and profiler switches, orc-jit's version and a
+    /// hash of its source, and the cache format. A module whose object holds process-specific
+    /// values (an absolute address written into the IR) is not stored. The cache never makes a
+    /// program fail: a broken entry is compiled again and replaced, and a directory that cannot
+    /// be used means no cache, with a warning.
+    ///
+    /// The directory is trusted like the program's own files: an entry is code the program will
+    /// run, and its checksum catches accidents, not forgeries. A directory another user owns,
+    /// or that its group or every user may write (such as `/tmp` itself), is not used (a
+    /// warning says why); one the cache creates is mode 0700, its entries 0600. Modules added
+    /// through [`Jit::add_module_isolated`] stay bounded by the isolation limits on a hit. `ORC_JIT_LOG=cache` logs each hit, miss and store on stderr;
     /// [`Jit::cache_stats`] counts them.
     pub fn object_cache(&mut self, dir: impl AsRef<std::path::Path>) -> &mut Self {
         self.cache_dir = Some(dir.as_ref().to_path_buf());
@@ -215,12 +221,15 @@ impl JitBuilder {
     /// source lines and locals where the module has debug information (`!dbg`, a C helper
     /// compiled with `-g`). Off by default: registering costs a copy of each object.
     ///
-    /// With RuntimeDyld (LLVM 14–16, or [`ObjectLayer::RuntimeDyld`]) through LLVM's GDB
-    /// registration listener; with JITLink (19 on) through LLVM's debugger support. A program
-    /// that links LLVM statically must export the interface's symbols for a stripped binary to
-    /// work with gdb, and for JITLink's support at all: the jit-linkage crate does that when the
-    /// manifest asks for a debugger, and the toolkit's verify-symbols says whether a binary
-    /// does.
+    /// With the default object layer, a JIT with a debugger links with RuntimeDyld on every
+    /// version and registers through LLVM's GDB registration listener, which takes a module's
+    /// entry back when the module is removed. JITLink's debugger support (LLVM 19 on, with
+    /// [`ObjectLayer::JitLink`] chosen explicitly) does not: each removed module leaves an
+    /// entry whose object file is freed memory, which gdb reads when it next looks (2,000
+    /// add/remove cycles left 2,000 entries). A program that links LLVM statically must export
+    /// the interface's symbols for a stripped binary to work with gdb, and for JITLink's
+    /// support at all: the jit-linkage crate does that when the manifest asks for a debugger,
+    /// and the toolkit's verify-symbols says whether a binary does.
     pub fn debugger(&mut self, yes: bool) -> &mut Self {
         self.tools.debugger = yes;
         self

@@ -31,8 +31,13 @@
 //! next [`ObjectCache::put`] of the key replaces it.
 //!
 //! The checksum detects accidents, not attacks: whoever can write the directory can write valid
-//! entries, so the directory must be trusted like the program's own files, and the host's checks
-//! on an object (the same as on a worker's) still apply to a hit.
+//! entries (an object, and the signatures the ABI checks compare with), so the directory must be
+//! trusted like the program's own files. [`ObjectCache::open`] refuses a directory that another
+//! user owns or that its group or every user may write (mode 1777, like `/tmp`), and a read
+//! rejects an entry file with the same faults; a directory the cache creates is mode 0700. What
+//! the process's own user writes there is trusted. The host's checks on an object (the same as
+//! on a worker's) still apply to a hit: they stop objects that would corrupt the host as it
+//! links them, not code that does what its author meant.
 //!
 //! # Writes
 //!
@@ -59,7 +64,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -138,8 +143,23 @@ impl ObjectCache {
         // Absolute, so a later change of the working directory does not move the cache.
         let dir = std::path::absolute(dir)
             .map_err(|e| format!("cannot use {} as the cache directory: {e}", dir.display()))?;
-        fs::create_dir_all(&dir)
+        // 0700: the entries are code this program will run, so a directory the cache makes
+        // is this user's alone.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
             .map_err(|e| format!("cannot create the cache directory {}: {e}", dir.display()))?;
+        let status = fs::metadata(&dir)
+            .map_err(|e| format!("cannot stat the cache directory {}: {e}", dir.display()))?;
+        untrusted(&status).map_err(|why| {
+            format!(
+                "the cache directory {} {why}: whoever can write it decides what code this \
+                 program runs (use a directory only this user can write, e.g. under \
+                 $XDG_CACHE_HOME, or `chmod go-w` it)",
+                dir.display()
+            )
+        })?;
         let cache = ObjectCache {
             dir,
             size_limit,
@@ -345,6 +365,7 @@ impl ObjectCache {
         if !metadata.is_file() {
             return Err("not a regular file".to_owned());
         }
+        untrusted(&metadata).map_err(|why| format!("the file {why}"))?;
         let len = metadata.len();
         if len > self.size_limit {
             return Err(format!(
@@ -415,7 +436,13 @@ impl ObjectCache {
                 std::process::id(),
                 NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
             ));
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
+            // 0600 whatever the umask: a read rejects an entry others could write.
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
                 Ok(file) => return Ok((path, file)),
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => last_error = Some((path, e)),
                 Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
@@ -426,6 +453,32 @@ impl ObjectCache {
             None => format!("cannot create a file in {}", self.dir.display()),
         })
     }
+}
+
+/// `Err(why)` when a file or directory is not this user's alone to write: another user owns
+/// it, or its group or everyone may write it. The cache's entries are code the program runs,
+/// and their checksum stops accidents only (see the module docs), so what is in the directory
+/// must come from this user.
+fn untrusted(status: &fs::Metadata) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if status.uid() != me {
+        return Err(format!(
+            "belongs to user {}, not to this process's user {me}",
+            status.uid()
+        ));
+    }
+    let mode = status.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        let who = if mode & 0o002 != 0 {
+            "every user"
+        } else {
+            "its group"
+        };
+        return Err(format!("can be written by {who} (mode {mode:04o})"));
+    }
+    Ok(())
 }
 
 /// The next `len` bytes of `file`, into a buffer of their size. Read into unused capacity: a

@@ -87,6 +87,23 @@ pub(crate) unsafe fn check(module: LLVMModuleRef) -> Option<String> {
                 return Some(reason);
             }
         }
+        for value in functions(module).into_iter().chain(globals(module)) {
+            let comdat = llvm_sys::comdat::LLVMGetComdat(value);
+            if comdat.is_null() {
+                continue;
+            }
+            use llvm_sys::comdat::LLVMComdatSelectionKind::*;
+            match llvm_sys::comdat::LLVMGetComdatSelectionKind(comdat) {
+                LLVMAnyComdatSelectionKind | LLVMNoDuplicatesComdatSelectionKind => {}
+                other => {
+                    return Some(format!(
+                        "`{}` is in a comdat of selection kind {other:?}: ELF object files (what \
+                         the JIT links) have only `any` and `nodeduplicate` comdats",
+                        value_name(value)
+                    ));
+                }
+            }
+        }
         for global in globals(module) {
             if crate::version::is_target_extension(LLVMGlobalGetValueType(global)) {
                 return Some(target_extension(&value_name(global)));

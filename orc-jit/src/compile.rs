@@ -20,6 +20,10 @@ pub(crate) struct Compiled {
     /// table is checked against it before linking.
     pub(crate) symbols: ModuleSymbols,
     pub(crate) key: ModuleKey,
+    /// The module came through the isolated path (untrusted input): the host bounds what it
+    /// allocates for its object, whether a worker compiled it or the cache had it
+    /// ([`crate::IsolationLimits::object_bytes`]).
+    pub(crate) isolated: bool,
 }
 
 /// Compiles `module` with `machine` (which must not be used by another thread meanwhile).
@@ -36,6 +40,7 @@ pub(crate) fn compile(mut module: Module<'_>, machine: &TargetMachine) -> Result
     })?;
     let mut symbols = module.symbols();
     symbols.structors = structors;
+    symbols.imported_handles = module.imported_handles().to_vec();
     // SAFETY: the module is live and not changed meanwhile.
     if let Some(address) = unsafe { crate::checks::embedded_address(module.raw()) } {
         symbols.process_specific = Some(format!(
@@ -83,5 +88,6 @@ pub(crate) fn compile(mut module: Module<'_>, machine: &TargetMachine) -> Result
         object,
         symbols,
         key,
+        isolated: false,
     })
 }

@@ -164,11 +164,12 @@ pub enum Error {
         /// The modules that refer to it.
         dependents: Vec<String>,
     },
-    /// The module's thread-local objects on other threads still need their destructors (C++
-    /// `thread_local` with a destructor), which run when those threads exit: removing the
-    /// module's code now would leave them calling freed code.
+    /// Code registered to run later still needs the module's code: thread-local destructors
+    /// of its objects on other threads (C++ `thread_local`), which run when those threads exit,
+    /// or exit handlers that other code of the JIT registered and that call into this module.
+    /// Removing the module now would leave them calling freed code.
     #[error("{module}: cannot remove the module now: {reason}")]
-    ThreadLocalsAlive {
+    ModuleStillNeeded {
         /// The module being removed.
         module: String,
         /// How many threads, and what to do.

@@ -49,6 +49,8 @@ pub struct IpoRuntime {
     importable: Vec<String>,
     kept_as_calls: Vec<(String, &'static str)>,
     jit: u64,
+    /// Its exit-handler handle's name (`__jit_dso.<key>`).
+    handle_name: String,
     #[allow(dead_code)] // Keeps the runtime's module named; it is never removed.
     handle: ModuleHandle,
 }
@@ -84,6 +86,16 @@ impl Jit {
         // SAFETY: `raw` is the live module owned by `module`; we only read and rename its
         // globals, and the buffer from the bitcode writer is copied and disposed once.
         let (importable, kept_as_calls, bitcode) = unsafe {
+            // Its registrations of exit handlers use the runtime's own handle, in its object and
+            // in the code other modules import from it (which registers for the runtime, whose
+            // statics it touches), before the bitcode to import is written; first, so that the
+            // internal stubs this makes (its `atexit`) are promoted with the rest.
+            crate::lower::own_exit_handlers(raw, &module.key()).map_err(|reason| {
+                Error::Unsupported {
+                    name: name.to_owned(),
+                    reason,
+                }
+            })?;
             // Named after the runtime's bytes: the same in every process (see key.rs).
             promote_locals(raw, &module.key().short())?;
             let mut importable = Vec::new();
@@ -103,8 +115,10 @@ impl Jit {
             LLVMDisposeMemoryBuffer(buffer);
             (importable, kept, bitcode)
         };
+        let handle_name = crate::lower::dso_handle(&module.key());
         let handle = self.add_module(module)?;
         Ok(IpoRuntime {
+            handle_name,
             name: name.to_owned(),
             bitcode,
             importable,
@@ -191,8 +205,10 @@ impl Jit {
             }
         }
         module.verify()?;
-        // What it was made from now includes the runtime (its object depends on it).
+        // What it was made from now includes the runtime (its object depends on it), and its
+        // inlined code may register exit handlers with the runtime's handle.
         module.mix_into_key(IPO_RUNTIME, &runtime.bitcode);
+        module.import_handle(runtime.handle_name.clone());
         Ok(module)
     }
 
@@ -216,7 +232,7 @@ impl Jit {
             let optimized = self.optimize_with_runtime(module, runtime)?;
             self.compile_here(optimized)
         })?;
-        self.add_compiled(&name, compiled, self.cached_limits())
+        self.add_compiled(&name, compiled)
     }
 }
 

@@ -57,9 +57,11 @@ pub struct IsolationLimits {
     pub memory_bytes: u64,
     /// Wall-clock time per module; the worker is killed after it.
     pub time: Duration,
-    /// What the host allocates for one module's object: the object file itself plus every
-    /// section it would allocate when linked (`.bss` included, with alignment). A module over
-    /// it is refused before anything is linked ([`Error::ModuleRejected`]).
+    /// What the host allocates for one isolated module's object, from its worker or from the
+    /// object cache: the object file itself plus every section it would allocate when linked
+    /// (`.bss` included, with alignment). A module over it is refused before anything is
+    /// linked ([`Error::ModuleRejected`]). A module added in-process is not bounded, cache or
+    /// not: the cache does not change what the JIT accepts.
     pub object_bytes: u64,
 }
 
@@ -205,9 +207,12 @@ fn read_frame<T: serde::de::DeserializeOwned>(
         other => other?,
     }
     let header_length = u64::from(u32::from_le_bytes(length));
-    if header_length > MAX_HEADER {
+    // What the header costs once read (strings, lists: up to about 8 times its bytes) is
+    // bounded with the data: a quarter of it, within MAX_HEADER, at least 1 MiB.
+    let max_header = (max_blob / 4).clamp(1 << 20, MAX_HEADER);
+    if header_length > max_header {
         return Err(protocol_error(format!(
-            "a frame header of {header_length} bytes (at most {MAX_HEADER})"
+            "a frame header of {header_length} bytes (at most {max_header})"
         )));
     }
     let header = read_exactly(input, header_length, "a frame header")?;
@@ -351,6 +356,7 @@ impl CompilerPool {
                     object,
                     symbols,
                     key: ModuleKey::of(bytes),
+                    isolated: true,
                 })
             }
             Ok((Reply::Failed { kind, message }, _)) => {
@@ -424,10 +430,18 @@ impl CompilerPool {
     /// The error for a worker that died or broke the protocol, with its exit and last words.
     fn crashed(&self, name: &str, mut worker: Worker, what: &str) -> Error {
         // Whether it ended by itself (its status says how), or is still there and orc-jit
-        // ends it now (it broke the protocol: its status says nothing).
+        // ends it now (it broke the protocol: its status says nothing). A worker that aborts
+        // closes its pipes before the kernel has reaped it, so it gets a moment (up to 200 ms)
+        // to be seen ending.
         let (status, ended_itself) = {
             let mut child = worker.child.lock().unwrap_or_else(|e| e.into_inner());
-            let ended = matches!(child.try_wait(), Ok(Some(_)));
+            let ended = (0..40).any(|_| {
+                let ended = matches!(child.try_wait(), Ok(Some(_)));
+                if !ended {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                ended
+            });
             let _ = child.kill();
             (child.wait().ok(), ended)
         };

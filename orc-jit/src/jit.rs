@@ -36,15 +36,14 @@ use crate::registry::Registry;
 use crate::signature::{
     CallingConvention, JitFn, JitReturn, JitValue, Signature, Value, ValueType, check_call,
 };
-use crate::sources::{HostFunction, Installed, SymbolSource, define_absolute_symbols, install};
-use crate::symbols::{ModuleSymbols, Strength};
+use crate::sources::{HostFunction, Installed, SymbolSource, install};
+use crate::symbols::{Kind, ModuleSymbols, Strength};
 use crate::target::{Codegen, ObjectLayer, TargetMachine, Tools};
 use crate::tools::{CodeLayout, Profilers};
 
 /// The LLVM resources of a module in the JIT.
 pub(crate) struct Loaded {
     tracker: NonNull<LLVMOrcOpaqueResourceTracker>,
-    key: ModuleKey,
     /// Where its functions are in its object, for profilers (tools.rs).
     pub(crate) code: CodeLayout,
 }
@@ -138,15 +137,40 @@ fn runtime_functions() -> Vec<HostFunction> {
     let cxa_atexit = exits::cxa_atexit as Register3 as usize;
     let thread_atexit = exits::cxa_thread_atexit as Register3 as usize;
     let atexit = exits::atexit_with_handle as Register2 as usize;
+    let on_exit = exits::on_exit_with_handle as Register3 as usize;
+    let refused2 = exits::refused_with_handle as Register2 as usize;
+    let on_exit_refused = exits::on_exit_refused as Register2 as usize;
+    let at_quick_exit_refused =
+        exits::at_quick_exit_refused as extern "C" fn(usize) -> std::ffi::c_int as usize;
+    let key_create = exits::pthread_key_create as Register2 as usize;
     let pointer = Value::plain(ValueType::Ptr);
     vec![
         with_pointers(crate::lower::RT_CXA_ATEXIT, 3, cxa_atexit),
         with_pointers(crate::lower::RT_CXA_THREAD_ATEXIT, 3, thread_atexit),
         with_pointers(crate::lower::RT_ATEXIT, 2, atexit),
+        with_pointers(crate::lower::RT_ON_EXIT, 3, on_exit),
+        with_pointers(crate::lower::RT_AT_QUICK_EXIT, 2, refused2),
+        with_pointers(crate::lower::RT_PTHREAD_KEY_CREATE, 2, key_create),
+        // What no handle attributes to a module: refused, rather than given to libc.
+        with_pointers("on_exit", 2, on_exit_refused),
+        with_pointers("at_quick_exit", 1, at_quick_exit_refused),
+        with_pointers("pthread_key_create", 2, key_create),
         // For what the JIT links without lower.rs's rewrite (static archive members).
         with_pointers("__cxa_atexit", 3, cxa_atexit),
         with_pointers("__cxa_thread_atexit", 3, thread_atexit),
         with_pointers("__cxa_thread_atexit_impl", 3, thread_atexit),
+        HostFunction::runtime(
+            crate::lower::RT_TLS_ADDRESS,
+            crate::emutls::address as unsafe extern "C" fn(*mut crate::emutls::Control) -> _
+                as usize as u64,
+            Some(Signature {
+                calling_convention: CallingConvention::C,
+                ret: pointer.clone(),
+                params: vec![pointer.clone()],
+                variadic: false,
+            }),
+        ),
+        // libgcc's, for an object compiled elsewhere with `-femulated-tls`.
         HostFunction::runtime(
             "__emutls_get_address",
             exits::emutls_get_address() as u64,
@@ -158,6 +182,46 @@ fn runtime_functions() -> Vec<HostFunction> {
             }),
         ),
     ]
+}
+
+/// A module's object may name no handle but its own (`__jit_dso.<key>`, which it defines) and
+/// those of the IPO runtime it imported code from: a `__dso_handle` left (from module asm, say)
+/// would be the JIT's own handle, and another module's handle would let its exit handlers be
+/// kept for that other module (and outlive this one's code).
+fn check_handles(name: &str, key: &ModuleKey, symbols: &ModuleSymbols) -> Result<()> {
+    let own = crate::lower::dso_handle(key);
+    let refused = |what: String| Error::ModuleRejected {
+        name: name.to_owned(),
+        message: what,
+    };
+    if symbols.referenced.iter().any(|r| r == "__dso_handle") {
+        return Err(refused(
+            "its code refers to `__dso_handle` where orc-jit could not give it the module's own \
+             handle (module asm, or a use orc-jit does not rewrite): exit handlers registered with \
+             it would not be the module's"
+                .into(),
+        ));
+    }
+    let foreign = symbols
+        .referenced
+        .iter()
+        .filter(|r| r.starts_with(crate::lower::DSO_PREFIX))
+        .chain(
+            symbols
+                .defined
+                .iter()
+                .map(|d| &d.name)
+                .filter(|n| n.starts_with(crate::lower::DSO_PREFIX) && **n != own),
+        )
+        .find(|h| !symbols.imported_handles.contains(h));
+    match foreign {
+        Some(handle) => Err(refused(format!(
+            "it names `{handle}`, another module's exit-handler handle (the names starting with \
+             {} are orc-jit's): handlers registered with it would belong to that module",
+            crate::lower::DSO_PREFIX
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// LLJIT's object layer when RuntimeDyld is wanted: as LLJIT makes its own (a section memory
@@ -214,7 +278,9 @@ impl Jit {
                 )));
             }
             ObjectLayer::JitLink => false,
-            ObjectLayer::Default => !crate::version::HAS_JITLINK && tools.debugger,
+            // JITLink's debugger support (19 on) never takes a module's registration back when
+            // the module is removed: gdb would walk entries in freed memory.
+            ObjectLayer::Default => tools.debugger,
         };
         // SAFETY: the target machine is given to the JTMB, the JTMB to the builder, the builder
         // to LLVMOrcCreateLLJIT; each takes ownership, so none is freed by us afterwards. The
@@ -385,7 +451,7 @@ impl Jit {
         }
         let key = module.key();
         let compiled = self.object_for(&name, key, || self.compile_here(module))?;
-        self.add_compiled(&name, compiled, self.cached_limits())
+        self.add_compiled(&name, compiled)
     }
 
     /// Parses, compiles and adds a module from its bytes, as [`Jit::parse_module`] and
@@ -404,15 +470,7 @@ impl Jit {
             }
             self.compile_here(module)
         })?;
-        self.add_compiled(name, compiled, self.cached_limits())
-    }
-
-    /// What the host allocates for an object it did not compile itself in this call: with a
-    /// cache, an object may come from disk, which is bounded like a worker's.
-    pub(crate) fn cached_limits(&self) -> Option<ObjectLimits> {
-        self.cache_stats()
-            .enabled
-            .then(|| self.pool.object_limits())
+        self.add_compiled(name, compiled)
     }
 
     /// Compiles `module` on this thread, with one of the JIT's target machines.
@@ -454,7 +512,13 @@ impl Jit {
         let compiled = self.object_for(name, ModuleKey::of(bytes), || {
             self.pool.compile(name, bytes, self.codegen)
         })?;
-        self.add_compiled(name, compiled, Some(self.pool.object_limits()))
+        self.add_compiled(
+            name,
+            Compiled {
+                isolated: true,
+                ..compiled
+            },
+        )
     }
 
     /// Reads a `.ll` or `.bc` file and adds it through a compile worker
@@ -497,26 +561,29 @@ impl Jit {
             .map(|((name, _), slot)| {
                 let result = slot.into_inner().unwrap_or_else(|e| e.into_inner());
                 let compiled = result.unwrap_or_else(|| Err(Error::Llvm("not compiled".into())))?;
-                self.add_compiled(name, compiled, Some(self.pool.object_limits()))
+                self.add_compiled(
+                    name,
+                    Compiled {
+                        isolated: true,
+                        ..compiled
+                    },
+                )
             })
             .collect()
     }
 
     /// Adds a module's object file, whichever path compiled it: checks the object (its
-    /// structure, its size against `limits`, its unwind information), takes its symbols from
+    /// structure, its size against the isolation limits when it came in through the isolated
+    /// path, its unwind information), takes its symbols from
     /// its own symbol table (with the IR's signatures), checks declarations, links it into ORC,
     /// and runs its constructors.
-    pub(crate) fn add_compiled(
-        &self,
-        name: &str,
-        compiled: Compiled,
-        limits: Option<ObjectLimits>,
-    ) -> Result<ModuleHandle> {
+    pub(crate) fn add_compiled(&self, name: &str, compiled: Compiled) -> Result<ModuleHandle> {
         self.not_reentrant()?;
         let Compiled {
             object,
             symbols,
             key,
+            isolated,
         } = compiled;
         let c_name = c_string(name)?;
         if !symbols.structors.is_empty() && !self.run_structors {
@@ -524,20 +591,30 @@ impl Jit {
                 name: name.to_owned(),
             });
         }
-        let limits = limits.unwrap_or(ObjectLimits {
-            max_bytes: u64::MAX,
-        });
+        let limits = if isolated {
+            self.pool.object_limits()
+        } else {
+            ObjectLimits {
+                max_bytes: u64::MAX,
+            }
+        };
         let info = inspect(&object, &limits).map_err(|reason| Error::ModuleRejected {
             name: name.to_owned(),
             message: format!("its object file cannot be linked: {reason}"),
         })?;
-        let code = CodeLayout::of(&info, &self.profilers);
+        let code = CodeLayout::of(&info);
         let symbols = ModuleSymbols::of_object(symbols, &info);
-        let handle_name = crate::lower::dso_handle(&key);
-        let owns_exits = !symbols.structors.is_empty() || symbols.referenced.contains(&handle_name);
-        if owns_exits {
-            if let Some(other) = exits::is_loaded(self.id, key) {
-                let modules = self.lock_modules();
+        check_handles(name, &key, &symbols)?;
+        let constructors = symbols.structors.constructors.clone();
+        let destructors = symbols.structors.destructors.clone();
+        let mut modules = self.lock_modules();
+        // The module's own names (its handle, its constructors') are the same for the same
+        // bytes: a second copy is refused here, by name, under the lock (ORC would too).
+        let own_names = symbols.defined.iter().map(|d| d.name.as_str()).filter(|n| {
+            n.starts_with(crate::lower::DSO_PREFIX) || n.starts_with("__jit_structor.")
+        });
+        for own in own_names {
+            if let Some((other, _)) = modules.registry.definition(own) {
                 return Err(Error::ModuleRejected {
                     name: name.to_owned(),
                     message: format!(
@@ -549,30 +626,10 @@ impl Jit {
                 });
             }
         }
-        let constructors = symbols.structors.constructors.clone();
-        let destructors = symbols.structors.destructors.clone();
-        let mut modules = self.lock_modules();
         self.check_declarations(&modules.registry, name, &symbols)?;
-        if symbols.referenced.contains(&handle_name) {
-            let (address, new) = exits::module_handle(self.id, key);
-            if new {
-                // SAFETY: the LLJIT is live; the address is the handle exits.rs keeps until
-                // this JIT is dropped.
-                unsafe {
-                    define_absolute_symbols(
-                        self.lljit.as_ptr(),
-                        &[(handle_name.clone(), address as u64)],
-                    )
-                }
-                .map_err(|message| {
-                    Error::Llvm(format!("cannot define `{handle_name}`: {message}"))
-                })?;
-            }
-        }
         let handle = self.add_tracked(
             &mut modules,
             name.to_owned(),
-            key,
             symbols,
             code,
             |lljit, tracker| {
@@ -590,10 +647,7 @@ impl Jit {
         )?;
         drop(modules);
         drop(object);
-        if owns_exits {
-            exits::module_added(self.id, key, handle.id);
-        }
-        self.start(&handle, key, &constructors, &destructors)?;
+        self.start(&handle, &constructors, &destructors)?;
         Ok(handle)
     }
 
@@ -607,7 +661,6 @@ impl Jit {
     fn start(
         &self,
         handle: &ModuleHandle,
-        key: ModuleKey,
         constructors: &[String],
         destructors: &[String],
     ) -> Result<()> {
@@ -638,7 +691,7 @@ impl Jit {
                 Ok(())
             }
             Err(e) if !ran => {
-                exits::module_removed(self.id, key, handle.id);
+                exits::module_removed(self.id, handle.id);
                 let _ = self.unlink(handle.id);
                 Err(e)
             }
@@ -658,7 +711,6 @@ impl Jit {
         &self,
         modules: &mut Modules,
         name: String,
-        key: ModuleKey,
         symbols: ModuleSymbols,
         code: CodeLayout,
         add: impl FnOnce(LLVMOrcLLJITRef, LLVMOrcResourceTrackerRef) -> LLVMErrorRef,
@@ -680,7 +732,7 @@ impl Jit {
         }
         let id = modules.next_id;
         modules.next_id += 1;
-        modules.loaded.insert(id, Loaded { tracker, key, code });
+        modules.loaded.insert(id, Loaded { tracker, code });
         let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
         modules.registry.insert(id, name, symbols, |n| {
             self.host.contains_key(n) || resolved.contains(n)
@@ -733,6 +785,43 @@ impl Jit {
                 match &defined.signature {
                     Some(defined) => mismatch(module, name, declared, defined)?,
                     None => return Err(not_a_function(registry.name(provider), name)),
+                }
+            }
+        }
+        // Data: a definition ORC does not keep (a weak one, where the name has one) must not be
+        // larger than the one it keeps, or this module's code would touch memory past it; a
+        // strong one that replaces weak ones must not be smaller than theirs. (A linker keeps
+        // the largest common symbol; ORC keeps the first.)
+        for defined in symbols.defined.iter().filter(|d| d.kind == Kind::Data) {
+            let too_small =
+                |kept: &str, kept_size: u64, other: &str, other_size: u64| Error::ModuleRejected {
+                    name: module.to_owned(),
+                    message: format!(
+                        "`{}` is {other_size} bytes in {other} but the JIT keeps the {kept_size} \
+                         bytes of {kept}: code of {other} would touch memory past it; give it one \
+                         size everywhere",
+                        defined.name
+                    ),
+                };
+            match defined.strength {
+                Strength::Weak => {
+                    if let Some((winner, kept)) = registry.definition(&defined.name) {
+                        if kept.kind == Kind::Data && kept.size < defined.size {
+                            return Err(too_small(
+                                registry.name(winner),
+                                kept.size,
+                                module,
+                                defined.size,
+                            ));
+                        }
+                    }
+                }
+                Strength::Strong => {
+                    for (other, weak) in registry.data_definitions(&defined.name) {
+                        if weak.strength == Strength::Weak && weak.size > defined.size {
+                            return Err(too_small(module, defined.size, other, weak.size));
+                        }
+                    }
                 }
             }
         }
@@ -793,19 +882,17 @@ impl Jit {
                 dependents,
             });
         }
-        let key = modules
-            .loaded
-            .get(&handle.id)
-            .map(|l| l.key)
-            .ok_or(Error::StaleHandle(handle.id))?;
-        if let Some(reason) = exits::removal_blocked(self.id, key) {
-            return Err(Error::ThreadLocalsAlive {
+        if !modules.loaded.contains_key(&handle.id) {
+            return Err(Error::StaleHandle(handle.id));
+        }
+        if let Some(reason) = exits::removal_blocked(self.id, handle.id) {
+            return Err(Error::ModuleStillNeeded {
                 module: name,
                 reason,
             });
         }
         // Its exit handlers and destructors run while its code (and what it calls) is there.
-        exits::module_removed(self.id, key, handle.id);
+        exits::module_removed(self.id, handle.id);
         self.unlink(handle.id)
     }
 

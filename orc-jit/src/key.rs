@@ -58,6 +58,8 @@ pub(crate) fn object_key(
     };
     field("format", &crate::cache::FORMAT_VERSION.to_le_bytes());
     field("orc-jit", env!("CARGO_PKG_VERSION").as_bytes());
+    // Its source too: builds of one version that differ (a patched copy) do not share entries.
+    field("orc-jit source", env!("ORC_JIT_SOURCE_HASH").as_bytes());
     field("llvm", crate::version::llvm_version().as_bytes());
     field("triple", host.triple.as_bytes());
     field("cpu", host.cpu.as_bytes());

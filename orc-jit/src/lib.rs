@@ -236,6 +236,7 @@ mod builder;
 mod cache;
 mod checks;
 mod compile;
+mod emutls;
 mod error;
 mod exits;
 mod ipo;

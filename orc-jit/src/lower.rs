@@ -10,9 +10,10 @@
 //!   (as glibc's own `atexit` stub does with the caller's `__dso_handle`): so orc-jit, not
 //!   libc, keeps each handler, with the module it belongs to (see exits.rs);
 //! - `common` globals become weak definitions (what ORC makes of them);
-//! - thread-locals become emulated TLS (`__emutls_v.<name>` control variables and calls of
-//!   `__emutls_get_address`, libgcc's), as LLJIT's default target machine would compile them:
-//!   neither of ORC's object linkers can allocate native TLS without the ORC runtime.
+//! - thread-locals become emulated TLS (`__emutls_v.<name>` control variables and calls of the
+//!   runtime's `__emutls_get_address`, emutls.rs), as LLJIT's default target machine would
+//!   compile them (with libgcc's): neither of ORC's object linkers can allocate native TLS
+//!   without the ORC runtime.
 
 use std::ffi::{CStr, CString, c_char};
 
@@ -50,6 +51,15 @@ pub(crate) const RT_ATEXIT: &str = "__jit_rt_atexit";
 pub(crate) const RT_CXA_ATEXIT: &str = "__jit_rt_cxa_atexit";
 /// The runtime's `__cxa_thread_atexit`, likewise.
 pub(crate) const RT_CXA_THREAD_ATEXIT: &str = "__jit_rt_cxa_thread_atexit";
+/// The runtime's `on_exit` with an explicit handle.
+pub(crate) const RT_ON_EXIT: &str = "__jit_rt_on_exit";
+/// The runtime's `at_quick_exit`, which refuses (exits.rs).
+pub(crate) const RT_AT_QUICK_EXIT: &str = "__jit_rt_at_quick_exit";
+/// The runtime's `pthread_key_create`, which keeps JIT code from libc (exits.rs).
+pub(crate) const RT_PTHREAD_KEY_CREATE: &str = "__jit_rt_pthread_key_create";
+/// The runtime's `__emutls_get_address`, for the five-word control variables
+/// [`lower_thread_locals`] writes (emutls.rs).
+pub(crate) const RT_TLS_ADDRESS: &str = "__jit_rt_emutls_get_address";
 
 /// Applies every rewrite; `Err` says why the module cannot be compiled for this JIT.
 ///
@@ -63,8 +73,9 @@ pub(crate) unsafe fn prepare(
     // SAFETY: caller.
     unsafe {
         adopt_target(module, machine)?;
-        let changed =
-            own_exit_handlers(module, key) | lower_thread_locals(module)? | common_to_weak(module);
+        let changed = own_exit_handlers(module, key)?
+            | lower_thread_locals(module, key)?
+            | common_to_weak(module);
         if changed {
             verify(module)?;
         }
@@ -162,95 +173,202 @@ unsafe fn common_to_weak(module: LLVMModuleRef) -> bool {
     }
 }
 
-/// Gives the module its own `__dso_handle` and sends its `atexit` calls to the runtime with
-/// it. Returns whether anything changed.
+/// What becomes of each C runtime function a module may call to register code for later.
+enum Registration {
+    /// Calls go to the runtime's function of this name (the arguments name the handle).
+    Renamed(&'static str),
+    /// The function becomes the module's own: it calls the runtime's function of this name
+    /// with its `params` pointer arguments and the module's handle (as glibc's `atexit` stub
+    /// passes the caller's `__dso_handle`).
+    WithHandle { runtime: &'static str, params: u32 },
+}
+
+/// The functions, by symbol name (a `\x01` spelling is the same symbol).
+const REGISTRATIONS: &[(&str, Registration)] = &[
+    ("__cxa_atexit", Registration::Renamed(RT_CXA_ATEXIT)),
+    (
+        "__cxa_thread_atexit",
+        Registration::Renamed(RT_CXA_THREAD_ATEXIT),
+    ),
+    (
+        "__cxa_thread_atexit_impl",
+        Registration::Renamed(RT_CXA_THREAD_ATEXIT),
+    ),
+    (
+        "pthread_key_create",
+        Registration::Renamed(RT_PTHREAD_KEY_CREATE),
+    ),
+    (
+        "atexit",
+        Registration::WithHandle {
+            runtime: RT_ATEXIT,
+            params: 1,
+        },
+    ),
+    (
+        "on_exit",
+        Registration::WithHandle {
+            runtime: RT_ON_EXIT,
+            params: 2,
+        },
+    ),
+    (
+        "at_quick_exit",
+        Registration::WithHandle {
+            runtime: RT_AT_QUICK_EXIT,
+            params: 1,
+        },
+    ),
+];
+
+/// The declarations (functions or globals) of `module` whose symbol is `symbol`.
+///
+/// # Safety
+/// `module` is live.
+unsafe fn declarations_of(module: LLVMModuleRef, symbol: &str) -> Vec<LLVMValueRef> {
+    // SAFETY: caller; only reads.
+    unsafe {
+        crate::ir::functions(module)
+            .into_iter()
+            .chain(globals(module))
+            .filter(|&v| LLVMIsDeclaration(v) != 0)
+            .filter(|&v| crate::ir::symbol_name(&value_name(v)) == symbol)
+            .collect()
+    }
+}
+
+/// Gives the module its own handle (`__jit_dso.<key>`, defined in it) in place of
+/// `__dso_handle`, and sends its registrations of code for later (`atexit`, `__cxa_atexit`,
+/// `on_exit`, thread-local destructors, `pthread_key_create`...) to orc-jit's runtime
+/// (exits.rs), whatever their names are spelled. Returns whether anything changed; `Err` for a
+/// registration function declared with another type than C's.
 ///
 /// # Safety
 /// As [`prepare`].
-unsafe fn own_exit_handlers(module: LLVMModuleRef, key: &ModuleKey) -> bool {
+pub(crate) unsafe fn own_exit_handlers(
+    module: LLVMModuleRef,
+    key: &ModuleKey,
+) -> Result<bool, String> {
     // SAFETY: caller. Every value created is added to this module; replacing all uses of a
-    // declaration by a value of the same type, then deleting it, keeps the IR valid.
+    // declaration by a value of the same type (through a cast), then deleting it, keeps the IR
+    // valid.
     unsafe {
         let context = LLVMGetModuleContext(module);
         let i8 = LLVMInt8TypeInContext(context);
-        let handle_name = CString::new(dso_handle(key)).unwrap_or_default();
-        let own_handle = || {
-            let existing = LLVMGetNamedGlobal(module, handle_name.as_ptr());
-            if !existing.is_null() {
-                return existing;
-            }
-            // Default visibility: the runtime defines it as an absolute address anywhere in
-            // memory, so code must reach it through the GOT, not PC-relative.
-            LLVMAddGlobal(module, i8, handle_name.as_ptr())
-        };
+        let pointer = LLVMPointerType(i8, 0);
+        let own_handle = || own_handle(module, key);
         let mut changed = false;
-        for (libc_name, runtime_name) in [
-            (c"__cxa_atexit", RT_CXA_ATEXIT),
-            (c"__cxa_thread_atexit", RT_CXA_THREAD_ATEXIT),
-            (c"__cxa_thread_atexit_impl", RT_CXA_THREAD_ATEXIT),
-        ] {
-            let declared = LLVMGetNamedFunction(module, libc_name.as_ptr());
-            if declared.is_null() || LLVMIsDeclaration(declared) == 0 {
-                continue;
-            }
-            let runtime_name = CString::new(runtime_name).unwrap_or_default();
-            let existing = LLVMGetNamedFunction(module, runtime_name.as_ptr());
-            if existing.is_null() {
-                LLVMSetValueName2(
-                    declared,
-                    runtime_name.as_ptr(),
-                    runtime_name.as_bytes().len(),
-                );
-            } else {
-                LLVMReplaceAllUsesWith(
-                    declared,
-                    LLVMConstPointerCast(existing, LLVMTypeOf(declared)),
-                );
-                LLVMDeleteFunction(declared);
-            }
-            changed = true;
-        }
-        let dso = LLVMGetNamedGlobal(module, c"__dso_handle".as_ptr());
-        if !dso.is_null() && LLVMIsDeclaration(dso) != 0 {
+        for dso in declarations_of(module, "__dso_handle") {
             let handle = own_handle();
             LLVMReplaceAllUsesWith(dso, LLVMConstPointerCast(handle, LLVMTypeOf(dso)));
-            LLVMDeleteGlobal(dso);
+            if LLVMIsAFunction(dso).is_null() {
+                LLVMDeleteGlobal(dso);
+            } else {
+                LLVMDeleteFunction(dso);
+            }
             changed = true;
         }
-        let atexit = LLVMGetNamedFunction(module, c"atexit".as_ptr());
-        if !atexit.is_null()
-            && LLVMIsDeclaration(atexit) != 0
-            && LLVMCountParams(atexit) == 1
-            && LLVMGetTypeKind(LLVMGetReturnType(LLVMGlobalGetValueType(atexit)))
-                == llvm_sys::LLVMTypeKind::LLVMIntegerTypeKind
-        {
-            let handle = own_handle();
-            let pointer = LLVMPointerType(i8, 0);
-            let int = LLVMGetReturnType(LLVMGlobalGetValueType(atexit));
-            let mut params = [pointer, pointer];
-            let runtime_type = LLVMFunctionType(int, params.as_mut_ptr(), 2, 0);
-            let runtime = get_or_insert_function(module, RT_ATEXIT, runtime_type);
-            // atexit becomes this module's own: `atexit(f)` is `__jit_rt_atexit(f, handle)`.
-            LLVMSetLinkage(atexit, LLVMLinkage::LLVMInternalLinkage);
-            let entry = LLVMAppendBasicBlockInContext(context, atexit, c"entry".as_ptr());
-            let builder = LLVMCreateBuilderInContext(context);
-            LLVMPositionBuilderAtEnd(builder, entry);
-            let function =
-                LLVMBuildPointerCast(builder, LLVMGetParam(atexit, 0), pointer, c"".as_ptr());
-            let mut args = [function, LLVMConstPointerCast(handle, pointer)];
-            let result = LLVMBuildCall2(
-                builder,
-                runtime_type,
-                runtime,
-                args.as_mut_ptr(),
-                2,
-                c"".as_ptr(),
-            );
-            LLVMBuildRet(builder, result);
-            LLVMDisposeBuilder(builder);
-            changed = true;
+        for (name, registration) in REGISTRATIONS {
+            for declared in declarations_of(module, name) {
+                if LLVMIsAFunction(declared).is_null() {
+                    return Err(format!(
+                        "`{name}` is declared as data, not as the C runtime's function: \
+                         declare it as C does"
+                    ));
+                }
+                changed = true;
+                match registration {
+                    Registration::Renamed(runtime) => {
+                        let runtime = CString::new(*runtime).unwrap_or_default();
+                        let existing = LLVMGetNamedFunction(module, runtime.as_ptr());
+                        if existing.is_null() {
+                            LLVMSetValueName2(declared, runtime.as_ptr(), runtime.as_bytes().len());
+                        } else {
+                            LLVMReplaceAllUsesWith(
+                                declared,
+                                LLVMConstPointerCast(existing, LLVMTypeOf(declared)),
+                            );
+                            LLVMDeleteFunction(declared);
+                        }
+                    }
+                    Registration::WithHandle { runtime, params } => {
+                        let ty = LLVMGlobalGetValueType(declared);
+                        let returns = LLVMGetReturnType(ty);
+                        let pointer_params = (0..LLVMCountParams(declared)).all(|i| {
+                            let param = LLVMTypeOf(LLVMGetParam(declared, i));
+                            LLVMGetTypeKind(param) == llvm_sys::LLVMTypeKind::LLVMPointerTypeKind
+                                && LLVMGetPointerAddressSpace(param) == 0
+                        });
+                        if LLVMCountParams(declared) != *params
+                            || !pointer_params
+                            || LLVMGetTypeKind(returns)
+                                != llvm_sys::LLVMTypeKind::LLVMIntegerTypeKind
+                            || LLVMGetIntTypeWidth(returns) != 32
+                            || LLVMIsFunctionVarArg(ty) != 0
+                        {
+                            return Err(format!(
+                                "`{name}` is declared with another type than the C runtime's \
+                                 (an int function of {params} pointer{}): declare it as C does",
+                                if *params == 1 { "" } else { "s" }
+                            ));
+                        }
+                        let handle = own_handle();
+                        let mut types = vec![pointer; *params as usize + 1];
+                        let runtime_type =
+                            LLVMFunctionType(returns, types.as_mut_ptr(), *params + 1, 0);
+                        let runtime = get_or_insert_function(module, runtime, runtime_type);
+                        // `name(f, ...)` becomes `runtime(f, ..., handle)`, this module's own.
+                        LLVMSetLinkage(declared, LLVMLinkage::LLVMInternalLinkage);
+                        let entry =
+                            LLVMAppendBasicBlockInContext(context, declared, c"entry".as_ptr());
+                        let builder = Builder(LLVMCreateBuilderInContext(context));
+                        LLVMPositionBuilderAtEnd(builder.0, entry);
+                        let mut args: Vec<LLVMValueRef> = (0..*params)
+                            .map(|i| {
+                                LLVMBuildPointerCast(
+                                    builder.0,
+                                    LLVMGetParam(declared, i),
+                                    pointer,
+                                    c"".as_ptr(),
+                                )
+                            })
+                            .collect();
+                        args.push(LLVMConstPointerCast(handle, pointer));
+                        let result = LLVMBuildCall2(
+                            builder.0,
+                            runtime_type,
+                            runtime,
+                            args.as_mut_ptr(),
+                            args.len() as u32,
+                            c"".as_ptr(),
+                        );
+                        LLVMBuildRet(builder.0, result);
+                    }
+                }
+            }
         }
-        changed
+        Ok(changed)
+    }
+}
+
+/// The module's own handle (`__jit_dso.<key>`), defined in it on first use: so it goes with
+/// the module; default visibility, so another module (one that imported this one's code by
+/// IPO) reaches it through the GOT.
+///
+/// # Safety
+/// As [`prepare`].
+unsafe fn own_handle(module: LLVMModuleRef, key: &ModuleKey) -> LLVMValueRef {
+    // SAFETY: caller; the new global is added to this module.
+    unsafe {
+        let handle_name = CString::new(dso_handle(key)).unwrap_or_default();
+        let existing = LLVMGetNamedGlobal(module, handle_name.as_ptr());
+        if !existing.is_null() {
+            return existing;
+        }
+        let i8 = LLVMInt8TypeInContext(LLVMGetModuleContext(module));
+        let handle = LLVMAddGlobal(module, i8, handle_name.as_ptr());
+        LLVMSetInitializer(handle, LLVMConstInt(i8, 0, 0));
+        handle
     }
 }
 
@@ -277,13 +395,15 @@ unsafe fn get_or_insert_function(
 
 /// Rewrites every thread-local variable as emulated TLS, as LLVM's code generator does with
 /// `-emulated-tls` (llvm/lib/CodeGen/LowerEmuTLS.cpp and TargetLowering): `@x` becomes
-/// `@__emutls_v.x = { size, align, null, @__emutls_t.x }` (the template holds a non-zero
-/// initial value), and each use of `@x` a call `__emutls_get_address(@__emutls_v.x)`, which
-/// returns this thread's copy. Returns whether the module had any.
+/// `@__emutls_v.x = { size, align, null, @__emutls_t.x, @__jit_dso.<key> }` (the template holds
+/// a non-zero initial value; the last word, which libgcc's control variable does not have,
+/// names the module for emutls.rs), and each use of `@x` a call of the runtime's
+/// `__emutls_get_address` ([`RT_TLS_ADDRESS`]) on `@__emutls_v.x`, which returns this thread's
+/// copy. Returns whether the module had any.
 ///
 /// # Safety
 /// As [`prepare`]; the module's data layout is set.
-unsafe fn lower_thread_locals(module: LLVMModuleRef) -> Result<bool, String> {
+unsafe fn lower_thread_locals(module: LLVMModuleRef, key: &ModuleKey) -> Result<bool, String> {
     // SAFETY: caller. The target data is the module's own (borrowed, not disposed). Every
     // instruction is built into the function its user lives in, before the user (or at the end
     // of a PHI's incoming block); each thread-local is deleted only once nothing uses it.
@@ -292,6 +412,26 @@ unsafe fn lower_thread_locals(module: LLVMModuleRef) -> Result<bool, String> {
             .into_iter()
             .filter(|&g| LLVMIsThreadLocal(g) != 0)
             .collect();
+        // An alias names an address, and a thread-local has one per thread: emulated TLS
+        // (LLVM's own lowering too) has no alias of it.
+        for alias in crate::ir::aliases(module) {
+            let mut target = LLVMAliasGetAliasee(alias);
+            for _ in 0..64 {
+                if target.is_null() || LLVMIsAGlobalAlias(target).is_null() {
+                    break;
+                }
+                target = LLVMAliasGetAliasee(target);
+            }
+            let aliases_local = locals.iter().any(|&l| depends_on(target, l, 0));
+            if LLVMIsThreadLocal(alias) != 0 || aliases_local {
+                return Err(format!(
+                    "alias `{}` stands for a thread-local variable, which has an address per \
+                     thread: emulated TLS has no alias of it (nor has lli); use the variable \
+                     itself",
+                    value_name(alias)
+                ));
+            }
+        }
         if locals.is_empty() {
             return Ok(false);
         }
@@ -299,16 +439,17 @@ unsafe fn lower_thread_locals(module: LLVMModuleRef) -> Result<bool, String> {
         let data = LLVMGetModuleDataLayout(module);
         let word = LLVMIntPtrTypeInContext(context, data);
         let pointer = LLVMPointerType(LLVMInt8TypeInContext(context), 0);
-        let mut fields = [word, word, pointer, pointer];
-        let control_type = LLVMStructTypeInContext(context, fields.as_mut_ptr(), 4, 0);
+        let mut fields = [word, word, pointer, pointer, pointer];
+        let control_type = LLVMStructTypeInContext(context, fields.as_mut_ptr(), 5, 0);
         let mut params = [pointer];
         let get_address_type = LLVMFunctionType(pointer, params.as_mut_ptr(), 1, 0);
-        let get_address = get_or_insert_function(module, "__emutls_get_address", get_address_type);
+        let get_address = get_or_insert_function(module, RT_TLS_ADDRESS, get_address_type);
         let lowering = Lowering {
             context,
             pointer,
             get_address,
             get_address_type,
+            handle: LLVMConstPointerCast(own_handle(module, key), pointer),
         };
         for local in locals {
             let name = value_name(local);
@@ -329,6 +470,8 @@ struct Lowering {
     pointer: LLVMTypeRef,
     get_address: LLVMValueRef,
     get_address_type: LLVMTypeRef,
+    /// The module's own handle, as a pointer.
+    handle: LLVMValueRef,
 }
 
 impl Lowering {
@@ -386,10 +529,11 @@ impl Lowering {
                 LLVMConstInt(word, align, 0),
                 LLVMConstNull(self.pointer),
                 template,
+                self.handle,
             ];
             LLVMSetInitializer(
                 control,
-                LLVMConstNamedStruct(control_type, values.as_mut_ptr(), 4),
+                LLVMConstNamedStruct(control_type, values.as_mut_ptr(), 5),
             );
             LLVMSetAlignment(control, LLVMABIAlignmentOfType(data, word));
             Ok(control)
@@ -464,19 +608,37 @@ impl Lowering {
                 return Ok(());
             }
             let is_phi = !LLVMIsAPHINode(instruction).is_null();
+            // A PHI lists one block once per edge from it, each with the same value: one value
+            // per block.
+            let mut per_block: Vec<(
+                llvm_sys::prelude::LLVMBasicBlockRef,
+                LLVMValueRef,
+                LLVMValueRef,
+            )> = Vec::new();
             for i in 0..LLVMGetNumOperands(instruction).max(0) as u32 {
                 let operand = LLVMGetOperand(instruction, i);
                 if !depends_on(operand, local, 0) {
                     continue;
                 }
-                if is_phi {
+                let value = if is_phi {
                     // Computed at the end of the block the value comes from.
                     let block = LLVMGetIncomingBlock(instruction, i);
-                    LLVMPositionBuilderBefore(builder, LLVMGetBasicBlockTerminator(block));
+                    match per_block
+                        .iter()
+                        .find(|(b, o, _)| *b == block && *o == operand)
+                    {
+                        Some(&(_, _, value)) => value,
+                        None => {
+                            LLVMPositionBuilderBefore(builder, LLVMGetBasicBlockTerminator(block));
+                            let value = self.materialize(builder, operand, local, control)?;
+                            per_block.push((block, operand, value));
+                            value
+                        }
+                    }
                 } else {
                     LLVMPositionBuilderBefore(builder, instruction);
-                }
-                let value = self.materialize(builder, operand, local, control)?;
+                    self.materialize(builder, operand, local, control)?
+                };
                 LLVMSetOperand(instruction, i, value);
             }
             Ok(())
@@ -548,7 +710,7 @@ impl Lowering {
         }
     }
 
-    /// `__emutls_get_address(control)`, cast to `ty`.
+    /// The runtime's `__emutls_get_address(control)`, cast to `ty`.
     ///
     /// # Safety
     /// The builder is positioned in a function of the control variable's module.

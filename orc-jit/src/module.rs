@@ -41,6 +41,8 @@ pub struct Module<'jit> {
     owner: u64,
     /// What the module was made from (see key.rs).
     key: ModuleKey,
+    /// The exit-handler handles of the IPO runtimes whose code was imported into it.
+    imported_handles: Vec<String>,
     /// Borrows the JIT that parsed it (which it names by `owner`).
     _jit: PhantomData<&'jit ()>,
 }
@@ -169,6 +171,7 @@ impl<'jit> Module<'jit> {
             name: name.to_owned(),
             owner,
             key: ModuleKey::of(bytes),
+            imported_handles: Vec::new(),
             _jit: PhantomData,
         };
         module.verify()?;
@@ -263,6 +266,7 @@ impl<'jit> Module<'jit> {
                         strength,
                         signature: Some(function_signature(f)),
                         kind: Kind::Function,
+                        size: 0,
                     }),
                     None if used && referable(f) => {
                         if LLVMGetLinkage(f) == LLVMLinkage::LLVMExternalWeakLinkage {
@@ -286,6 +290,7 @@ impl<'jit> Module<'jit> {
                         strength,
                         signature: None,
                         kind: Kind::Data,
+                        size: 0,
                     }),
                     None if !LLVMGetFirstUse(g).is_null() && referable(g) => {
                         if LLVMGetLinkage(g) == LLVMLinkage::LLVMExternalWeakLinkage {
@@ -312,6 +317,7 @@ impl<'jit> Module<'jit> {
                     } else {
                         Kind::Data
                     },
+                    size: 0,
                 });
             }
         }
@@ -326,6 +332,18 @@ impl<'jit> Module<'jit> {
     /// Records that `what` (an IPO runtime's bitcode) went into the module.
     pub(crate) fn mix_into_key(&mut self, what: &str, bytes: &[u8]) {
         self.key = self.key.with(what, bytes);
+    }
+
+    /// Records that code of the runtime whose handle is `handle` was imported.
+    pub(crate) fn import_handle(&mut self, handle: String) {
+        if !self.imported_handles.contains(&handle) {
+            self.imported_handles.push(handle);
+        }
+    }
+
+    /// The handles of the IPO runtimes imported into it.
+    pub(crate) fn imported_handles(&self) -> &[String] {
+        &self.imported_handles
     }
 }
 

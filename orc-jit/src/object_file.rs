@@ -82,6 +82,8 @@ pub(crate) struct DefinedSymbol {
     pub(crate) hidden: bool,
     /// The section index; `None` for absolute and common symbols.
     pub(crate) section: Option<usize>,
+    /// Its size (`st_size`).
+    pub(crate) size: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +157,9 @@ struct Machine {
     pc_relative_32: u32,
     pc_relative_64: u32,
     absolute_64: u32,
+    /// Relocations the linker may relax by rewriting their instruction, with how many bytes of
+    /// it come before the field.
+    relaxable: &'static [(u32, u64)],
 }
 
 const THREAD_LOCAL: &str = "a thread-local relocation: the JIT compiles thread-locals to \
@@ -207,6 +212,10 @@ const X86_64: Machine = Machine {
     pc_relative_32: elf::R_X86_64_PC32,
     pc_relative_64: elf::R_X86_64_PC64,
     absolute_64: elf::R_X86_64_64,
+    relaxable: &[
+        (elf::R_X86_64_GOTPCRELX, 2),
+        (elf::R_X86_64_REX_GOTPCRELX, 3),
+    ],
 };
 
 /// AArch64, the other host orc-jit may run on: the types LLVM emits for code and data
@@ -244,6 +253,7 @@ const AARCH64: Machine = Machine {
     pc_relative_32: elf::R_AARCH64_PREL32,
     pc_relative_64: elf::R_AARCH64_PREL64,
     absolute_64: elf::R_AARCH64_ABS64,
+    relaxable: &[],
 };
 
 /// The objects this host links: its own machine only.
@@ -277,7 +287,7 @@ pub(crate) fn inspect(object: &[u8], limits: &ObjectLimits) -> Result<ObjectInfo
     let file = open(object, machine)?;
     let mut names = NameBudget::new(file_size);
     let sections = check_sections(&file, object, machine, &mut names)?;
-    let mut allocated_bytes = sections.iter().fold(file_size, |total, s| {
+    let allocated_bytes = sections.iter().fold(file_size, |total, s| {
         if s.loaded() {
             total
                 .saturating_add(s.size)
@@ -289,8 +299,7 @@ pub(crate) fn inspect(object: &[u8], limits: &ObjectLimits) -> Result<ObjectInfo
     // Before the symbols and relocations are read: a huge `.bss` is refused here, never allocated.
     over_limit(allocated_bytes, limits)?;
     let symbols = file.elf_symbol_table();
-    let mut info = check_symbols(symbols, &sections, &mut names, &mut allocated_bytes)?;
-    over_limit(allocated_bytes, limits)?;
+    let mut info = check_symbols(symbols, &sections, &mut names)?;
     info.allocated_bytes = allocated_bytes;
     let unwind = check_relocations(&file, object, symbols, &sections, machine)?;
     for (index, section) in sections.iter().enumerate() {
@@ -448,6 +457,22 @@ fn check_sections<'data>(
             info: header.sh_info(ENDIAN),
         };
         let label = section.label();
+        // A relocatable object's sections are placed by the linker: an address set here is
+        // not the object's to give, and JITLink reads it as one.
+        if header.sh_addr(ENDIAN) != 0 {
+            return Err(format!(
+                "{label} has an address ({:#x}); a relocatable object's sections have none",
+                header.sh_addr(ENDIAN)
+            ));
+        }
+        // The JIT linkers register a section by this name with the process's unwinder, loaded
+        // or not: only a loaded one is checked (check_eh_frame) and may be there.
+        if section.name == ".eh_frame" && !section.loaded() {
+            return Err(format!(
+                "{label} is not loaded (no SHF_ALLOC), but the JIT linkers would register it \
+                 as unwind information"
+            ));
+        }
         match section.sh_type {
             elf::SHT_REL => {
                 return Err(format!(
@@ -569,7 +594,6 @@ fn check_sections<'data>(
 enum Place {
     Undefined,
     Absolute,
-    Common,
     Section(usize),
 }
 
@@ -582,7 +606,14 @@ fn place(
     let section = match symbol.st_shndx(ENDIAN) {
         elf::SHN_UNDEF => return Ok(Place::Undefined),
         elf::SHN_ABS => return Ok(Place::Absolute),
-        elf::SHN_COMMON => return Ok(Place::Common),
+        // orc-jit's code generation makes no common symbols (lower.rs makes them weak), and
+        // RuntimeDyld's handling of a symbol that claims to be one has crashed on bad input.
+        elf::SHN_COMMON => {
+            return Err(format!(
+                "symbol {index} is a common symbol (SHN_COMMON), which orc-jit's compiler never \
+                 makes"
+            ));
+        }
         elf::SHN_XINDEX => match symbols.shndx(ENDIAN, SymbolIndex(index)) {
             Some(section) if section != 0 => section as usize,
             _ => {
@@ -613,7 +644,6 @@ fn check_symbols(
     symbols: &Symbols<'_>,
     sections: &[SectionInfo<'_>],
     names: &mut NameBudget,
-    allocated: &mut u64,
 ) -> Result<ObjectInfo, String> {
     let mut info = ObjectInfo {
         defined: Vec::new(),
@@ -709,8 +739,13 @@ fn check_symbols(
             | elf::STT_OBJECT
             | elf::STT_FUNC
             | elf::STT_SECTION
-            | elf::STT_FILE
-            | elf::STT_COMMON => {}
+            | elf::STT_FILE => {}
+            elf::STT_COMMON => {
+                return Err(format!(
+                    "{} is of type STT_COMMON, which orc-jit's compiler never makes",
+                    label()
+                ));
+            }
             other => {
                 return Err(format!("{} has the unknown symbol type {other}", label()));
             }
@@ -738,7 +773,7 @@ fn check_symbols(
                     ));
                 }
             }
-            Place::Undefined | Place::Absolute | Place::Common if kind == elf::STT_FUNC => {
+            Place::Undefined | Place::Absolute if kind == elf::STT_FUNC => {
                 return Err(format!(
                     "{} is a function symbol with no code in this object",
                     label()
@@ -746,20 +781,6 @@ fn check_symbols(
             }
             Place::Undefined if local => {
                 return Err(format!("{} is local and undefined", label()));
-            }
-            Place::Common => {
-                if local {
-                    return Err(format!("{} is a local common symbol", label()));
-                }
-                // A common symbol's value is its alignment; the linker allocates it.
-                if !value.is_power_of_two() || value > MAX_ALIGN {
-                    return Err(format!(
-                        "{} asks for an alignment of {value:#x}, which is not a power of two of \
-                         at most {MAX_ALIGN:#x}",
-                        label()
-                    ));
-                }
-                *allocated = allocated.saturating_add(size).saturating_add(value - 1);
             }
             _ => {}
         }
@@ -791,7 +812,7 @@ fn check_symbols(
         }
         global_names.push(name);
         let weak = binding == elf::STB_WEAK;
-        let (section, common) = match place {
+        let section = match place {
             Place::Undefined => {
                 if name != GOT_SYMBOL {
                     info.undefined.push(UndefinedSymbol {
@@ -801,26 +822,21 @@ fn check_symbols(
                 }
                 continue;
             }
-            Place::Absolute => (None, false),
-            Place::Common => (None, true),
-            Place::Section(section) => (Some(section), false),
+            Place::Absolute => None,
+            Place::Section(section) => Some(section),
         };
         let visibility = symbol.st_visibility();
         info.defined.push(DefinedSymbol {
             name: name.to_owned(),
             kind: match kind {
                 elf::STT_FUNC => SymbolKind::Function,
-                elf::STT_OBJECT | elf::STT_COMMON => SymbolKind::Data,
-                _ if common => SymbolKind::Data,
+                elf::STT_OBJECT => SymbolKind::Data,
                 _ => SymbolKind::Other,
             },
-            binding: if weak || common {
-                Binding::Weak
-            } else {
-                Binding::Global
-            },
+            binding: if weak { Binding::Weak } else { Binding::Global },
             hidden: visibility == elf::STV_HIDDEN || visibility == elf::STV_INTERNAL,
             section,
+            size: symbol.st_size(ENDIAN),
         });
     }
     // One name, one symbol: which of two the linker would take is not for the object to decide.
@@ -949,6 +965,24 @@ fn check_relocations(
             }
             if symbol == 0 && loaded && r_type != machine.none {
                 return Err(format!("{} refers to no symbol", what()));
+            }
+            // JITLink may rewrite the instruction a relaxable GOT load is in (reading the bytes
+            // before the field): only in code, and with room for the instruction.
+            if let Some(before) = machine
+                .relaxable
+                .iter()
+                .find(|(code, _)| *code == r_type)
+                .map(|(_, b)| *b)
+            {
+                if !target.executable() || offset < before {
+                    return Err(format!(
+                        "{} is {}, a relaxable GOT reference, at offset {offset:#x} of {}: it \
+                         must be in code, after its instruction's first {before} bytes",
+                        what(),
+                        kind.name,
+                        target.label()
+                    ));
+                }
             }
             if unwind_info {
                 unwind

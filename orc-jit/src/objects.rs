@@ -128,6 +128,9 @@ impl Jit {
                         object: entry.object,
                         symbols: metadata.symbols,
                         key: module,
+                        // The caller's path says whether it is bounded: the cache does not
+                        // change what the JIT accepts.
+                        isolated: false,
                     });
                 }
                 Err(e) => {

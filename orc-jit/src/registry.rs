@@ -189,6 +189,20 @@ impl Registry {
         })
     }
 
+    /// Every definition of `name` as data a module has, with its module's name.
+    pub(crate) fn data_definitions<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a Defined)> + 'a {
+        self.modules.values().flat_map(move |e| {
+            e.symbols
+                .defined
+                .iter()
+                .filter(move |d| d.name == name && d.kind == crate::symbols::Kind::Data)
+                .map(move |d| (e.name.as_str(), d))
+        })
+    }
+
     /// Every weak definition of `name` a module has, with its signature (functions only):
     /// a strong definition added later replaces them all, for their callers too.
     pub(crate) fn weak_definitions<'a>(
@@ -216,6 +230,7 @@ mod tests {
                 strength,
                 signature: None,
                 kind: crate::symbols::Kind::Data,
+                size: 0,
             }
         };
         ModuleSymbols {

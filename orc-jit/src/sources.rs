@@ -301,33 +301,6 @@ fn check_file(path: &Path, what: &str) -> Result<()> {
     }
 }
 
-/// Defines `symbols` (name, address) as absolute symbols in the LLJIT's main JITDylib (under
-/// its default resource tracker: they stay until the JIT goes).
-///
-/// # Safety
-/// `jit` is a live LLJIT; each address stays valid for what JIT code does with it while the
-/// JIT lives.
-pub(crate) unsafe fn define_absolute_symbols(
-    jit: LLVMOrcLLJITRef,
-    symbols: &[(String, u64)],
-) -> std::result::Result<(), String> {
-    let c_names = symbols
-        .iter()
-        .map(|(name, _)| c_string(name).map_err(|e| e.to_string()))
-        .collect::<std::result::Result<Vec<_>, String>>()?;
-    // SAFETY: caller; each interned name is a new reference that the MU takes.
-    unsafe {
-        let pairs = c_names
-            .iter()
-            .zip(symbols)
-            .map(|(c_name, (_, address))| {
-                symbol_pair(LLVMOrcLLJITMangleAndIntern(jit, c_name.as_ptr()), *address)
-            })
-            .collect();
-        define_absolute(LLVMOrcLLJITGetMainJITDylib(jit), pairs)
-    }
-}
-
 /// A callable, exported symbol at `address`. `name` must already be retained for ORC.
 fn symbol_pair(
     name: llvm_sys::orc2::LLVMOrcSymbolStringPoolEntryRef,

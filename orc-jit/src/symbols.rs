@@ -27,6 +27,10 @@ pub(crate) struct ModuleSymbols {
     /// such an object is never cached.
     #[serde(default)]
     pub(crate) process_specific: Option<String>,
+    /// The exit-handler handles of other modules this one may name: its IPO runtime's, whose
+    /// inlined code registers with the runtime's own handle (`__jit_dso.<key>`).
+    #[serde(default)]
+    pub(crate) imported_handles: Vec<String>,
 }
 
 /// One symbol a module defines.
@@ -40,6 +44,9 @@ pub(crate) struct Defined {
     /// What the object file says the symbol is.
     #[serde(default)]
     pub(crate) kind: Kind,
+    /// Its size in the object (for data: what the module's code may touch).
+    #[serde(default)]
+    pub(crate) size: u64,
 }
 
 /// What a defined symbol is, for messages and for the "function or data" checks.
@@ -87,6 +94,7 @@ impl ModuleSymbols {
                 };
                 Defined {
                     name: symbol.name.clone(),
+                    size: symbol.size,
                     strength: match symbol.binding {
                         Binding::Global => Strength::Strong,
                         Binding::Weak => Strength::Weak,
@@ -108,6 +116,7 @@ impl ModuleSymbols {
             declared: ir.declared,
             structors: ir.structors,
             process_specific: ir.process_specific,
+            imported_handles: ir.imported_handles,
         }
     }
 }

@@ -65,7 +65,8 @@ pub enum OptLevel {
 )]
 pub enum ObjectLayer {
     /// LLJIT's own choice (the default): RuntimeDyld on LLVM 14, 15 and 16, JITLink on 19 and
-    /// 22 (x86-64 Linux).
+    /// 22 (x86-64 Linux); RuntimeDyld on every version when the JIT has a debugger
+    /// ([`crate::JitBuilder::debugger`] says why).
     #[default]
     Default,
     /// RuntimeDyld (MCJIT's linker), on every version.

@@ -60,17 +60,24 @@ pub(crate) struct CodeLayout {
     /// For each section with code: names the module defines there, to look up (the first one
     /// the module itself provides is used).
     anchors: HashMap<usize, Vec<Anchor>>,
+    /// The module's exit-handler handle (`__jit_dso.<key>`), if it defines one.
+    handle: Option<String>,
 }
 
 impl CodeLayout {
-    /// What profilers need of an object (nothing unless a profiler is on).
-    pub(crate) fn of(info: &ObjectInfo, profilers: &Profilers) -> CodeLayout {
-        if !profilers.wanted() {
-            return CodeLayout::default();
-        }
+    /// Where an object's functions are, for profilers and for exits.rs (which must know which
+    /// module's code an exit handler runs).
+    pub(crate) fn of(info: &ObjectInfo) -> CodeLayout {
         let global: std::collections::HashSet<&str> =
             info.defined.iter().map(|d| d.name.as_str()).collect();
-        let mut layout = CodeLayout::default();
+        let mut layout = CodeLayout {
+            handle: info
+                .defined
+                .iter()
+                .find(|d| d.name.starts_with(crate::lower::DSO_PREFIX))
+                .map(|d| d.name.clone()),
+            ..CodeLayout::default()
+        };
         for code in &info.code {
             layout
                 .functions
@@ -88,14 +95,22 @@ impl CodeLayout {
 }
 
 impl Jit {
-    /// Tells the profilers where the code of modules `ids`, just linked, is.
+    /// Tells exits.rs and the profilers where the code (and the exit-handler handle) of
+    /// modules `ids`, just linked, is: before any of it can run.
     pub(crate) fn publish_code(&self, ids: &[u64]) {
-        if !self.profilers.wanted() || ids.is_empty() {
-            return;
-        }
         for &id in ids {
             let regions = self.code_regions(id);
-            if regions.is_empty() {
+            let handle = self.own_handle(id);
+            crate::exits::module_linked(
+                self.id(),
+                id,
+                handle,
+                regions
+                    .iter()
+                    .map(|(_, address, size)| (*address as usize, (*address + *size) as usize))
+                    .collect(),
+            );
+            if regions.is_empty() || !self.profilers.wanted() {
                 continue;
             }
             let regions: Vec<CodeRegion<'_>> = regions
@@ -125,6 +140,16 @@ impl Jit {
                 });
             }
         }
+    }
+
+    /// The address of module `id`'s own exit-handler handle, if it defines one.
+    fn own_handle(&self, id: u64) -> Option<usize> {
+        let name = {
+            let modules = self.lock_modules();
+            modules.loaded.get(&id)?.code.handle.clone()?
+        };
+        let c_name = crate::llvm::c_string(&name).ok()?;
+        self.orc_lookup(&c_name).ok().map(|a| a as usize)
     }
 
     /// Each function of module `id` at its final address: (name, address, size).
