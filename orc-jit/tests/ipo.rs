@@ -203,3 +203,48 @@ fn a_runtime_or_module_of_another_jit_is_refused() {
         .unwrap_err();
     assert!(matches!(err, Error::ForeignModule { .. }), "{err:?}");
 }
+
+/// (From the adversarial review; typed pointers, which LLVM 14 needs and later versions read as
+/// `ptr`.) A C helper with a lazily made static (as a C++ function-local static is): the first `get()`
+/// allocates it and registers its cleanup with `__cxa_atexit` and the runtime's `__dso_handle`;
+/// the cleanup frees it (and, as C++ does with a guard, does not reset `buf`).
+const LAZY_STATIC_RUNTIME: &str = "@__dso_handle = external hidden global i8\n\
+    @buf = internal global i32* null\n\
+    declare i32 @__cxa_atexit(void (i8*)*, i8*, i8*)\n\
+    declare i8* @malloc(i64)\n\
+    declare void @free(i8*)\n\
+    define internal void @cleanup(i8* %unused) {\nentry:\n  %b = load i32*, i32** @buf\n  %c = bitcast i32* %b to i8*\n  call void @free(i8* %c)\n  ret void\n}\n\
+    define i32 @get() {\nentry:\n  %b = load i32*, i32** @buf\n  %none = icmp eq i32* %b, null\n  br i1 %none, label %init, label %done\n\
+    init:\n  %m = call i8* @malloc(i64 64)\n  %mi = bitcast i8* %m to i32*\n  store i32 42, i32* %mi\n  store i32* %mi, i32** @buf\n  %r = call i32 @__cxa_atexit(void (i8*)* @cleanup, i8* null, i8* @__dso_handle)\n  br label %done\n\
+    done:\n  %p = load i32*, i32** @buf\n  %v = load i32, i32* %p\n  ret i32 %v\n}\n";
+
+const LAZY_STATIC_USER: &str = "declare i32 @get()\ndefine i32 @use_NAME() {\nentry:\n  %v = call i32 @get()\n  ret i32 %v\n}\n";
+
+#[test]
+fn an_inlined_helpers_exit_handler_belongs_to_the_runtime_not_the_module() {
+    let mut jit = Jit::new().unwrap();
+    let runtime = jit
+        .add_ipo_runtime_bitcode("runtime.ll", LAZY_STATIC_RUNTIME.as_bytes())
+        .unwrap();
+    let m = jit
+        .parse_module("m.ll", LAZY_STATIC_USER.replace("NAME", "m").as_bytes())
+        .unwrap();
+    let m = jit.add_module_with_runtime(m, &runtime).unwrap();
+    {
+        let f = jit.lookup::<extern "C" fn() -> i32>("use_m").unwrap();
+        // SAFETY: sound C: reads the helper's static.
+        assert_eq!(unsafe { f.call() }, 42);
+    }
+    // Removing the module runs the runtime's cleanup: the runtime's static is freed while the
+    // runtime (and `buf`, which still points to it) stays.
+    jit.remove_module(&m).unwrap();
+    let n = jit
+        .parse_module("n.ll", LAZY_STATIC_USER.replace("NAME", "n").as_bytes())
+        .unwrap();
+    jit.add_module_with_runtime(n, &runtime).unwrap();
+    let f = jit.lookup::<extern "C" fn() -> i32>("use_n").unwrap();
+    // SAFETY: sound C, as above: the static was made once and is never freed while in use.
+    let v = unsafe { f.call() };
+    println!("use_n() = {v}");
+    assert_eq!(v, 42, "the helper's static was freed under it");
+}

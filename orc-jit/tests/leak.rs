@@ -1,6 +1,8 @@
 //! 100,000 add/compile/call/remove cycles of a small module, each with names of its own and a
-//! call into libc: resident memory stays flat. Its own test binary, so no other test's
-//! allocations move the numbers.
+//! call into libc, every other one registering an exit handler (as a C++ global with a
+//! destructor does: a handle, a record in exits.rs, one of the module's own symbols):
+//! resident memory stays flat. Its own test binary, so no other test's allocations move the
+//! numbers.
 
 use orc_jit::Jit;
 
@@ -12,14 +14,25 @@ fn resident_bytes() -> u64 {
 
 fn cycle(jit: &mut Jit, i: i32) {
     let name = format!("cycle_{i}");
+    let (handler, register) = if i % 2 == 1 {
+        (
+            "@__dso_handle = external hidden global i8\n\
+             declare i32 @__cxa_atexit(void (i8*)*, i8*, i8*)\n\
+             define internal void @h(i8* %x) {\nentry:\n  ret void\n}\n",
+            "  %z = call i32 @__cxa_atexit(void (i8*)* @h, i8* null, i8* @__dso_handle)\n",
+        )
+    } else {
+        ("", "")
+    };
     let ir = format!(
-        "declare i32 @abs(i32)\ndefine i32 @{name}(i32 %x) {{\nentry:\n  %a = call i32 @abs(i32 %x)\n  %r = mul i32 %a, 3\n  ret i32 %r\n}}\n"
+        "{handler}declare i32 @abs(i32)\ndefine i32 @{name}(i32 %x) {{\nentry:\n{register}  %a = call i32 @abs(i32 %x)\n  %r = mul i32 %a, 3\n  ret i32 %r\n}}\n"
     );
     let handle = jit
         .add_module(jit.parse_module(&name, ir.as_bytes()).unwrap())
         .unwrap();
     let f = jit.lookup::<extern "C" fn(i32) -> i32>(&name).unwrap();
-    // SAFETY: the function calls libc's abs and multiplies.
+    // SAFETY: the function registers an empty exit handler of its own module (every other
+    // cycle), calls libc's abs and multiplies.
     assert_eq!(unsafe { f.call(-i) }, 3 * i);
     jit.remove_module(&handle).unwrap();
 }

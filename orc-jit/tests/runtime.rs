@@ -234,7 +234,7 @@ fn a_module_with_thread_locals_alive_on_another_thread_is_not_removed_until_it_e
     });
     is_touched.recv().unwrap();
     let err = jit.remove_module(&handle).unwrap_err();
-    assert!(matches!(err, Error::ThreadLocalsAlive { .. }), "{err:?}");
+    assert!(matches!(err, Error::ModuleStillNeeded { .. }), "{err:?}");
     assert!(err.to_string().contains("1 other thread"), "{err}");
     release.send(()).unwrap();
     thread.join().unwrap();

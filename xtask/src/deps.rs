@@ -72,6 +72,13 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             package: format!("lld-{n}"),
         },
         Requirement {
+            what: "python3 (orc-jit's mutated-object tests put a lying proxy, \
+                   tests/data/lying_proxy.py, in front of the compile worker)"
+                .into(),
+            present: on_path("python3"),
+            package: "python3".into(),
+        },
+        Requirement {
             what: "valgrind (orc-jit's memory test)".into(),
             present: on_path("valgrind"),
             package: "valgrind".into(),
