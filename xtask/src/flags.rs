@@ -208,6 +208,9 @@ pub(crate) struct Test {
 ///   lli), with the breakdown of the demo's time, and the LLVM-statically-linked demo;
 /// - compile: one small module and 200 independent ones, in-process against the isolated
 ///   worker pool;
+/// - cache: the object cache, each start a new process: 200 small modules with a cold cache
+///   against a warm one, end to end (goal ≥ 5x), a module of over 10,000 lines likewise
+///   (goal ≥ 10x), and a cold cache (all misses) against none (goal ≤ 1.05x);
 /// - build-loop: a warm `cargo xtask demo` against `cargo build` (no-op) plus running the demos
 ///   (goal ≤ 1.5x);
 /// - llvm-versions: start-up and compile time of each installed LLVM version.
@@ -244,6 +247,8 @@ pub(crate) enum BenchTarget {
     Startup,
     /// 200 small modules: in-process against the isolated worker pool.
     Compile,
+    /// The object cache: cold against warm starts, and a miss against no cache.
+    Cache,
     /// A warm `cargo xtask demo` against `cargo build` plus running the demos.
     BuildLoop,
     /// Start-up and compile time of each installed LLVM version.
@@ -251,12 +256,13 @@ pub(crate) enum BenchTarget {
 }
 
 impl BenchTarget {
-    pub(crate) const ALL: [BenchTarget; 7] = [
+    pub(crate) const ALL: [BenchTarget; 8] = [
         BenchTarget::VerifySymbols,
         BenchTarget::Ipo,
         BenchTarget::Calls,
         BenchTarget::Startup,
         BenchTarget::Compile,
+        BenchTarget::Cache,
         BenchTarget::BuildLoop,
         BenchTarget::LlvmVersions,
     ];
@@ -269,6 +275,7 @@ impl BenchTarget {
             BenchTarget::Calls => "calls",
             BenchTarget::Startup => "startup",
             BenchTarget::Compile => "compile",
+            BenchTarget::Cache => "cache",
             BenchTarget::BuildLoop => "build-loop",
             BenchTarget::LlvmVersions => "llvm-versions",
         }
