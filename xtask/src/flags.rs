@@ -207,7 +207,8 @@ pub(crate) struct Test {
 /// - startup: each demo's whole process, cold, against `lli-N` on the same module (goal ≤ 0.5x
 ///   lli), with the breakdown of the demo's time, and the LLVM-statically-linked demo;
 /// - compile: one small module and 200 independent ones, in-process against the isolated
-///   worker pool;
+///   worker pool; the 200 with the debugger's registration on against off (goal ≤ 1.1x) and
+///   with the perf map, and a program's whole run on one module with each;
 /// - cache: the object cache, each start a new process: 200 small modules with a cold cache
 ///   against a warm one, end to end (goal ≥ 5x), a module of over 10,000 lines likewise
 ///   (goal ≥ 10x), and a cold cache (all misses) against none (goal ≤ 1.05x);
@@ -245,7 +246,7 @@ pub(crate) enum BenchTarget {
     Calls,
     /// Cold start of each demo against lli, with a breakdown.
     Startup,
-    /// 200 small modules: in-process against the isolated worker pool.
+    /// 200 small modules: in-process against the isolated worker pool; the debugger's price.
     Compile,
     /// The object cache: cold against warm starts, and a miss against no cache.
     Cache,
