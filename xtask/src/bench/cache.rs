@@ -303,11 +303,53 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     ];
     let median =
         |p: usize, cache: Cache, of: Measure| super::Spread::of(&samples(p, cache, of)).median;
+    let warm_part = |of: Measure| median(0, Cache::Warm, of);
+    let (loading, jit, exit) = (
+        warm_part(|s| s.to_main),
+        warm_part(|s| s.jit),
+        warm_part(Start::exit),
+    );
     let notes = vec![
+        format!(
+            "Where the warm start of the {what} goes (medians): {} ms in all; the cache's own \
+             work, {} ms (`add_module_bytes`: key, read, checksum, symbols, the object's \
+             checks), and linking the {count} objects, {} ms; the rest is what a process pays \
+             with or without modules: process start and loading libLLVM {} ms, JIT creation {} \
+             ms, exit {} ms, reading the files {} ms. Cold / warm cannot exceed cold / (that \
+             rest): {:.2}x here.",
+            number(median(0, Cache::Warm, |s| s.wall)),
+            number(warm_part(|s| s.add)),
+            number(warm_part(|s| s.lookup)),
+            number(loading),
+            number(jit),
+            number(exit),
+            number(warm_part(|s| s.read)),
+            median(0, Cache::Cold, |s| s.wall) / (loading + jit + exit + warm_part(|s| s.read)),
+            what = programs[0].what,
+            count = small_count,
+        ),
+        "JIT creation is mostly orc-jit's own first `LLVMOrcLLJITLookup` (of `__dso_handle`, in \
+         `Jit::create`, to learn which runtime names LLJIT's platform defines): it makes LLJIT \
+         materialise its platform-support IR module, so every process compiles that module, \
+         cache or not (perf uprobes on LLVM 22 put most of the row in that lookup, and under 1 \
+         ms in `LLVMOrcCreateLLJIT`). Deferring the lookup to the first module that refers to \
+         one of those names would leave a warm start nothing to compile."
+            .to_owned(),
+        format!(
+            "A miss's own price (cold cache − no cache, medians): {} ms over the {}, {} ms for \
+             the large module (the key's hashes, the entry's JSON and its write, rename \
+             included; no fsync).",
+            number(median(0, Cache::Cold, |s| s.wall) - median(0, Cache::Off, |s| s.wall)),
+            programs[0].what,
+            number(
+                median(1, Cache::Cold, Start::module_time)
+                    - median(1, Cache::Off, Start::module_time)
+            ),
+        ),
         format!(
             "{}, whole process: cold / warm {:.2}x (the goal is on add + lookup, the module's \
              own time; the whole process adds what no cache removes: process start and \
-             loading, JIT creation, exit — {} ms of the warm start).",
+             loading, reading the file, JIT creation, exit — {} ms of the warm start).",
             programs[1].what,
             ratio(&rows, (&whole(1), cold), (&whole(1), warm))?,
             number(median(1, Cache::Warm, |s| s.wall) - median(1, Cache::Warm, Start::module_time))

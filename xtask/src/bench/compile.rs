@@ -7,7 +7,7 @@ use anyhow::Context;
 use xshell::{Shell, cmd};
 
 use super::generated_ir::small_module;
-use super::{Bound, Goal, Outcome, Row, Settings, field, ratio};
+use super::{Bound, Goal, Outcome, Row, Settings, field, number, ratio};
 use crate::flags::BenchTarget;
 use crate::progress;
 
@@ -186,6 +186,15 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     }
     let with = |side: &str, tools: Tools| format!("{side}{}", tools.suffix());
     let price = |side: &str, tools: Tools| ratio(&rows, (&all, &with(side, tools)), (&all, side));
+    let per_module = |side: &str, tools: Tools| -> anyhow::Result<f64> {
+        let median = |label: &str| {
+            rows.iter()
+                .find(|r| r.case == all && r.side == label)
+                .map(|r| r.spread().median)
+                .with_context(|| format!("no row {label}"))
+        };
+        Ok((median(&with(side, tools))? - median(side)?) * 1e3 / modules as f64)
+    };
     let goals = vec![
         Goal {
             text: format!("{all}, {in_process}: debugger on / off"),
@@ -205,6 +214,15 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
              host); this shows its price and what the pool of {workers} workers gets back.",
             ratio(&rows, (&one, "warm isolated worker"), (&one, "in-process"))?,
             ratio(&rows, (&all, &isolated), (&all, in_process))?
+        ),
+        format!(
+            "The debugger's registration, per module (medians, on − off, over {modules}): {} µs \
+             in-process, {} µs isolated. `debugger(true)` changes no code generation setting, \
+             so this is the registration of each object with the GDB JIT interface: a copy of \
+             the object, patched with its load addresses, and a call to \
+             `__jit_debug_register_code`.",
+            number(per_module(in_process, Tools::Debugger)?),
+            number(per_module(&isolated, Tools::Debugger)?),
         ),
         format!(
             "The perf map costs {:.2}x in-process and {:.2}x isolated over {modules} modules. A \
