@@ -343,7 +343,8 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
             "A miss's own price (cold cache − no cache, medians): {} ms over the {} (no cache's \
              own rounds span {} ms), {} ms for the large module (span {} ms): the key's \
              hashes, the entry's JSON, and its file created, written and renamed (no fsync). \
-             A difference within the span is the machine's noise, not the cache's.",
+             A difference within the span cannot be told from the machine's noise by these \
+             rounds alone.",
             number(median(0, Cache::Cold, |s| s.wall) - median(0, Cache::Off, |s| s.wall)),
             programs[0].what,
             number(span(0, |s| s.wall)),

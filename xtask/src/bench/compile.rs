@@ -195,6 +195,11 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
         };
         Ok((median(&with(side, tools))? - median(side)?) * 1e3 / modules as f64)
     };
+    let span = |side: &str| -> anyhow::Result<f64> {
+        let row = rows.iter().find(|r| r.case == all && r.side == side);
+        let spread = row.with_context(|| format!("no row {side}"))?.spread();
+        Ok(spread.max - spread.min)
+    };
     let goals = vec![
         Goal {
             text: format!("{all}, {in_process}: debugger on / off"),
@@ -216,13 +221,16 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
             ratio(&rows, (&all, &isolated), (&all, in_process))?
         ),
         format!(
-            "The debugger's registration, per module (medians, on − off, over {modules}): {} µs \
-             in-process, {} µs isolated. `debugger(true)` changes no code generation setting, \
-             so this is the registration of each object with the GDB JIT interface: a copy of \
+            "The debugger's price per module (medians, on − off, over {modules}): {} µs \
+             in-process, {} µs isolated; for scale, the rounds without it span {} ms and {} ms. \
+             `debugger(true)` changes no code generation setting: what it adds is the \
+             registration of each object with the GDB JIT interface when it is linked (a copy of \
              the object, patched with its load addresses, and a call to \
-             `__jit_debug_register_code`.",
+             `__jit_debug_register_code`).",
             number(per_module(in_process, Tools::Debugger)?),
             number(per_module(&isolated, Tools::Debugger)?),
+            number(span(in_process)?),
+            number(span(&isolated)?),
         ),
         format!(
             "The perf map costs {:.2}x in-process and {:.2}x isolated over {modules} modules. A \
