@@ -332,13 +332,6 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
             what = programs[0].what,
             count = small_count,
         ),
-        "JIT creation is mostly orc-jit's own first `LLVMOrcLLJITLookup` (of `__dso_handle`, in \
-         `Jit::create`, to learn which runtime names LLJIT's platform defines): it makes LLJIT \
-         materialise its platform-support IR module, so every process compiles that module, \
-         cache or not (perf uprobes on LLVM 22 put most of the row in that lookup, and under 1 \
-         ms in `LLVMOrcCreateLLJIT`). Deferring the lookup to the first module that refers to \
-         one of those names would leave a warm start nothing to compile."
-            .to_owned(),
         format!(
             "A miss's own price (cold cache − no cache, medians): {} ms over the {} (no cache's \
              own rounds span {} ms), {} ms for the large module (span {} ms): the key's \
