@@ -247,7 +247,11 @@ pub(crate) struct Test {
 /// - startup: each demo's whole process, cold, against `lli-N` on the same module (goal ≤ 0.5x
 ///   lli), with the breakdown of the demo's time, and the LLVM-statically-linked demo;
 /// - compile: one small module and 200 independent ones, in-process against the isolated
-///   worker pool;
+///   worker pool; the 200 with the debugger's registration on against off (goal ≤ 1.1x) and
+///   with the perf map, and a program's whole run on one module with each;
+/// - cache: the object cache, each start a new process: 200 small modules with a cold cache
+///   against a warm one, end to end (goal ≥ 5x), a module of over 10,000 lines likewise
+///   (goal ≥ 10x), and a cold cache (all misses) against none (goal ≤ 1.05x);
 /// - build-loop: a warm `cargo xtask demo` against `cargo build` (no-op) plus running the demos
 ///   (goal ≤ 1.5x);
 /// - llvm-versions: start-up and compile time of each installed LLVM version.
@@ -282,8 +286,10 @@ pub(crate) enum BenchTarget {
     Calls,
     /// Cold start of each demo against lli, with a breakdown.
     Startup,
-    /// 200 small modules: in-process against the isolated worker pool.
+    /// 200 small modules: in-process against the isolated worker pool; the debugger's price.
     Compile,
+    /// The object cache: cold against warm starts, and a miss against no cache.
+    Cache,
     /// A warm `cargo xtask demo` against `cargo build` plus running the demos.
     BuildLoop,
     /// Start-up and compile time of each installed LLVM version.
@@ -291,12 +297,13 @@ pub(crate) enum BenchTarget {
 }
 
 impl BenchTarget {
-    pub(crate) const ALL: [BenchTarget; 7] = [
+    pub(crate) const ALL: [BenchTarget; 8] = [
         BenchTarget::VerifySymbols,
         BenchTarget::Ipo,
         BenchTarget::Calls,
         BenchTarget::Startup,
         BenchTarget::Compile,
+        BenchTarget::Cache,
         BenchTarget::BuildLoop,
         BenchTarget::LlvmVersions,
     ];
@@ -309,6 +316,7 @@ impl BenchTarget {
             BenchTarget::Calls => "calls",
             BenchTarget::Startup => "startup",
             BenchTarget::Compile => "compile",
+            BenchTarget::Cache => "cache",
             BenchTarget::BuildLoop => "build-loop",
             BenchTarget::LlvmVersions => "llvm-versions",
         }

@@ -73,6 +73,12 @@ fn everything(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     // --no-fail-fast: every test binary runs and reports (one failing binary would otherwise
     // hide the rest, the conformance suite's table among them); any failure still fails.
     cmd!(sh, "{cargo} test --workspace --no-fail-fast {version...}").run()?;
+    // The benchmarks' own tests (what the generated modules hold) need the `bench` feature.
+    cmd!(
+        sh,
+        "{cargo} test --package xtask --features bench --bin xtask --quiet -- bench::"
+    )
+    .run()?;
     progress!("test: LLVM {llvm}: [4/8] cargo doc (warnings are errors)");
     {
         let _deny = sh.push_env("RUSTDOCFLAGS", "-D warnings");

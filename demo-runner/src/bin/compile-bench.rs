@@ -1,9 +1,13 @@
-//! The JIT side of `cargo xtask bench isolation`: in-process against isolated compilation, in
+//! The JIT side of `cargo xtask bench compile`: in-process against isolated compilation, in
 //! one process, alternating rounds. Prints one `name value` line per measurement.
 //!
 //! - `latency`: add, compile and call one small module, in-process, then through a warm worker;
 //! - `throughput`: 200 independent small modules, in-process one after another (LLJIT compiles
 //!   on one thread) and through the worker pool in parallel.
+//!
+//! `--debugger` and `--perf-map` build the JIT with `JitBuilder::debugger(true)` or
+//! `perf_map(true)`, for the price of each; the process id is printed, so that the benchmark
+//! can remove a run's `/tmp/perf-PID.map`.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -35,7 +39,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() -> ExitCode {
     orc_jit::serve_if_worker();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut switch = |flag: &str| {
+        let given = args.iter().any(|a| a == flag);
+        args.retain(|a| a != flag);
+        given
+    };
+    let (debugger, perf_map) = (switch("--debugger"), switch("--perf-map"));
     let (rounds, modules, workers) = match args.as_slice() {
         [r, m, w] => match (r.parse(), m.parse(), w.parse()) {
             (Ok(r), Ok(m), Ok(w)) => (r, m, w),
@@ -45,8 +55,11 @@ fn main() -> ExitCode {
     };
     let jit = Jit::builder()
         .compile_worker(WorkerProgram::CurrentExe)
+        .debugger(debugger)
+        .perf_map(perf_map)
         .build()
         .expect("JIT");
+    println!("pid {}", std::process::id());
     // Warm the pool: one worker per parallel slot.
     let warm: Vec<String> = (0..workers).map(|i| module(1_000_000 + i)).collect();
     let warm: Vec<(&str, &[u8])> = warm.iter().map(|s| ("warm.ll", s.as_bytes())).collect();
@@ -105,6 +118,6 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: compile-bench ROUNDS MODULES WORKERS");
+    eprintln!("usage: compile-bench [--debugger] [--perf-map] ROUNDS MODULES WORKERS");
     ExitCode::from(2)
 }

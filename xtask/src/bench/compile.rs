@@ -1,8 +1,13 @@
-//! Compile throughput: small modules in-process against the isolated worker pool.
+//! Compile throughput: small modules in-process against the isolated worker pool; and what the
+//! debugger's registration and the perf map cost, there and in a program's whole run.
 
+use std::process::Command;
+
+use anyhow::Context;
 use xshell::{Shell, cmd};
 
-use super::{Goal, Outcome, Row, Settings, field, ratio};
+use super::generated_ir::small_module;
+use super::{Bound, Goal, Outcome, Row, Settings, field, number, ratio};
 use crate::flags::BenchTarget;
 use crate::progress;
 
@@ -12,59 +17,200 @@ const TINY_MODULES: usize = 4;
 /// Single-module latency rounds inside each compile-bench process.
 const LATENCY_ROUNDS: usize = 10;
 
-/// demo-runner's compile-bench, once per round: one small module's latency (in-process and on
-/// a warm worker, alternating, median of [`LATENCY_ROUNDS`]) and the time for [`MODULES`]
-/// modules in-process one after another against the pool, one worker per core.
+/// The JIT's tools each side turns on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tools {
+    Off,
+    Debugger,
+    PerfMap,
+}
+
+impl Tools {
+    const ALL: [Tools; 3] = [Tools::Off, Tools::Debugger, Tools::PerfMap];
+
+    fn flag(self) -> Option<&'static str> {
+        match self {
+            Tools::Off => None,
+            Tools::Debugger => Some("--debugger"),
+            Tools::PerfMap => Some("--perf-map"),
+        }
+    }
+
+    /// What a side's label adds.
+    fn suffix(self) -> &'static str {
+        match self {
+            Tools::Off => "",
+            Tools::Debugger => ", debugger on",
+            Tools::PerfMap => ", perf map on",
+        }
+    }
+}
+
+/// The two programs each side runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Program {
+    /// compile-bench: latency and throughput inside one process.
+    Compile,
+    /// start-bench on one small module: the whole process.
+    Start,
+}
+
+/// What the program `pid` left in /tmp when it wrote a perf map: removed, so runs leave nothing.
+fn remove_perf_map(output: &str) -> anyhow::Result<()> {
+    let pid = field(output, "pid")?;
+    let map = format!("/tmp/perf-{pid}.map");
+    match std::fs::remove_file(&map) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {map}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// demo-runner's compile-bench, once per round and side: one small module's latency
+/// (in-process and on a warm worker, alternating, median of [`LATENCY_ROUNDS`]) and the time
+/// for [`MODULES`] modules in-process one after another against the pool, one worker per core;
+/// with the debugger's registration on, and with the perf map on. Beside it, start-bench's
+/// whole run on one small module with each.
 pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     let cargo = crate::cargo();
     let version = settings.llvm.cargo_args();
     cmd!(
         sh,
-        "{cargo} build --release --quiet --package demo-runner --bin compile-bench {version...}"
+        "{cargo} build --release --quiet --package demo-runner --bin compile-bench --bin start-bench {version...}"
     )
     .run()?;
-    let bench = crate::target_dir().join("release/compile-bench");
+    let release = crate::target_dir().join("release");
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let modules = if settings.tiny { TINY_MODULES } else { MODULES };
-    let (latency_rounds, modules_arg, workers_arg) = (
-        LATENCY_ROUNDS.to_string(),
-        modules.to_string(),
-        workers.to_string(),
-    );
+    let one = settings.dir.join("compile_one.ll");
+    std::fs::write(&one, small_module("compile_one", 1))
+        .with_context(|| format!("cannot write {}", one.display()))?;
+    let sides: Vec<(Program, Tools)> = [Program::Compile, Program::Start]
+        .iter()
+        .flat_map(|p| Tools::ALL.map(|t| (*p, t)))
+        .collect();
     progress!(
-        "bench compile: {} rounds of {modules} modules, {workers} workers",
+        "bench compile: {} rounds of {modules} modules, {workers} workers, each with no tools, \
+         the debugger and the perf map; and a program's whole run with each",
         settings.rounds
     );
-    let mut samples: [Vec<f64>; 4] = Default::default();
-    // One side: compile-bench alternates inside (the latency rounds); the warm-up round is not
-    // counted.
-    super::alternate(settings.rounds, 1, |_, counted| {
-        let output = cmd!(sh, "{bench} {latency_rounds} {modules_arg} {workers_arg}")
-            .quiet()
-            .read()?;
-        for (series, key) in samples.iter_mut().zip([
-            "latency-in-process-ms",
-            "latency-isolated-ms",
-            "throughput-in-process-ms",
-            "throughput-isolated-ms",
-        ]) {
-            let value = field(&output, key)?;
-            if counted {
-                series.push(value);
+    let keys = [
+        "latency-in-process-ms",
+        "latency-isolated-ms",
+        "throughput-in-process-ms",
+        "throughput-isolated-ms",
+    ];
+    // Per side: compile-bench's four series, or start-bench's whole run.
+    let mut samples: Vec<[Vec<f64>; 4]> = sides.iter().map(|_| Default::default()).collect();
+    let mut result = None;
+    super::alternate(settings.rounds, sides.len(), |index, counted| {
+        let (program, tools) = sides[index];
+        let output = match program {
+            Program::Compile => {
+                let mut command = Command::new(release.join("compile-bench"));
+                command.args(tools.flag()).args([
+                    LATENCY_ROUNDS.to_string(),
+                    modules.to_string(),
+                    workers.to_string(),
+                ]);
+                let (_, output) = super::timed(&mut command)?;
+                if counted {
+                    for (series, key) in samples[index].iter_mut().zip(keys) {
+                        series.push(field(&output, key)?);
+                    }
+                }
+                output
             }
+            Program::Start => {
+                let mut command = Command::new(release.join("start-bench"));
+                command.args(tools.flag()).arg(&one);
+                let (ms, output) = super::timed(&mut command)?;
+                let value = output.lines().find_map(|l| l.strip_prefix("result "));
+                super::same_result(&mut result, value.unwrap_or("none"))?;
+                if counted {
+                    samples[index][0].push(ms);
+                }
+                output
+            }
+        };
+        if tools == Tools::PerfMap {
+            remove_perf_map(&output)?;
         }
         Ok(())
     })?;
-    let [one_in, one_iso, all_in, all_iso] = samples;
-    let (one, all) = (
+    let _ = std::fs::remove_file(&one);
+    let series = |program: Program, tools: Tools, key: usize| -> Vec<f64> {
+        let index = sides.iter().position(|s| *s == (program, tools));
+        index.map(|i| samples[i][key].clone()).unwrap_or_default()
+    };
+    let (one, all, run) = (
         "one small module".to_owned(),
         format!("{modules} small modules"),
+        "a program's whole run, one small module".to_owned(),
     );
-    let rows = vec![
-        Row::peer(&one, "in-process", one_in),
-        Row::ours(&one, "warm isolated worker", one_iso),
-        Row::peer(&all, "in-process, one after another", all_in),
-        Row::ours(&all, format!("{workers} isolated workers"), all_iso),
+    let in_process = "in-process, one after another";
+    let isolated = format!("{workers} isolated workers");
+    let mut rows = vec![
+        Row::peer(&one, "in-process", series(Program::Compile, Tools::Off, 0)),
+        Row::ours(
+            &one,
+            "warm isolated worker",
+            series(Program::Compile, Tools::Off, 1),
+        ),
+    ];
+    for (side, key) in [(in_process, 2), (isolated.as_str(), 3)] {
+        for tools in Tools::ALL {
+            let label = format!("{side}{}", tools.suffix());
+            let samples = series(Program::Compile, tools, key);
+            // The in-process batch is the isolated one's peer; each batch with a tool on has
+            // the same batch without as its peer.
+            rows.push(if side == in_process && tools == Tools::Off {
+                Row::peer(&all, label, samples)
+            } else {
+                Row::ours(&all, label, samples)
+            });
+        }
+    }
+    for tools in Tools::ALL {
+        let label = match tools {
+            Tools::Off => "no tools".to_owned(),
+            _ => tools.suffix().trim_start_matches(", ").to_owned(),
+        };
+        let samples = series(Program::Start, tools, 0);
+        rows.push(if tools == Tools::Off {
+            Row::peer(&run, label, samples)
+        } else {
+            Row::ours(&run, label, samples)
+        });
+    }
+    let with = |side: &str, tools: Tools| format!("{side}{}", tools.suffix());
+    let price = |side: &str, tools: Tools| ratio(&rows, (&all, &with(side, tools)), (&all, side));
+    let per_module = |side: &str, tools: Tools| -> anyhow::Result<f64> {
+        let median = |label: &str| {
+            rows.iter()
+                .find(|r| r.case == all && r.side == label)
+                .map(|r| r.spread().median)
+                .with_context(|| format!("no row {label}"))
+        };
+        Ok((median(&with(side, tools))? - median(side)?) * 1e3 / modules as f64)
+    };
+    let span = |side: &str| -> anyhow::Result<f64> {
+        let row = rows.iter().find(|r| r.case == all && r.side == side);
+        let spread = row.with_context(|| format!("no row {side}"))?.spread();
+        Ok(spread.max - spread.min)
+    };
+    let goals = vec![
+        Goal {
+            text: format!("{all}, {in_process}: debugger on / off"),
+            ratio: price(in_process, Tools::Debugger)?,
+            bound: Bound::AtMost(1.10),
+        },
+        Goal {
+            text: format!("{all}, {isolated}: debugger on / off"),
+            ratio: price(&isolated, Tools::Debugger)?,
+            bound: Bound::AtMost(1.10),
+        },
     ];
     let notes = vec![
         format!(
@@ -72,26 +218,50 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
              isolation is chosen for safety (a module that crashes LLVM kills a worker, not the \
              host); this shows its price and what the pool of {workers} workers gets back.",
             ratio(&rows, (&one, "warm isolated worker"), (&one, "in-process"))?,
-            ratio(
-                &rows,
-                (&all, &format!("{workers} isolated workers")),
-                (&all, "in-process, one after another")
-            )?
+            ratio(&rows, (&all, &isolated), (&all, in_process))?
         ),
-        "Each round is one release compile-bench process (after one warm-up process): its \
-         latency rows are the median of 10 alternating single-module compiles; its throughput \
-         rows run the in-process batch first, then the isolated one."
+        format!(
+            "The debugger's price per module (medians, on − off, over {modules}): {} µs \
+             in-process, {} µs isolated; for scale, the rounds without it span {} ms and {} ms. \
+             `debugger(true)` changes no code generation setting: what it adds is the \
+             registration of each object with the GDB JIT interface when it is linked (a copy of \
+             the object, patched with its load addresses, and a call to \
+             `__jit_debug_register_code`).",
+            number(per_module(in_process, Tools::Debugger)?),
+            number(per_module(&isolated, Tools::Debugger)?),
+            number(span(in_process)?),
+            number(span(&isolated)?),
+        ),
+        format!(
+            "The perf map costs {:.2}x in-process and {:.2}x isolated over {modules} modules. A \
+             program's whole run (start-bench: create the JIT, add one small module, look it up, \
+             call it, exit) takes {:.2}x with the debugger and {:.2}x with the perf map; no \
+             goal.",
+            price(in_process, Tools::PerfMap)?,
+            price(&isolated, Tools::PerfMap)?,
+            ratio(&rows, (&run, "debugger on"), (&run, "no tools"))?,
+            ratio(&rows, (&run, "perf map on"), (&run, "no tools"))?,
+        ),
+        "Each round runs, alternating, one release compile-bench process per tool setting \
+         (after one warm-up round): its latency rows are the median of 10 alternating \
+         single-module compiles; its throughput rows run the in-process batch first, then the \
+         isolated one. Then start-bench's whole run, timed from spawn to exit, per setting. A \
+         perf map is written to /tmp/perf-PID.map and removed after the run, untimed."
             .to_owned(),
     ];
-    let goals: Vec<Goal> = Vec::new();
     Ok(Outcome {
         target: BenchTarget::Compile,
-        title: "Compile throughput: in-process against isolated workers".into(),
+        title: "Compile throughput: in-process against isolated workers, and the price of the \
+                debugger and the perf map"
+            .into(),
         method: format!(
             "demo-runner's `compile-bench` parses, compiles and calls small independent modules \
              (each defines and calls its own function) with LLVM {}: in-process through \
              `Jit::add_module`, and in separate worker processes through \
-             `add_module_isolated` / `add_modules_isolated`.",
+             `add_module_isolated` / `add_modules_isolated`; with the JIT built as it is by \
+             default, with `JitBuilder::debugger(true)` (each object registered with the GDB \
+             JIT interface) and with `perf_map(true)` (each function appended to \
+             /tmp/perf-PID.map). `start-bench` is a program's whole run on one such module.",
             settings.llvm
         ),
         unit: "ms",

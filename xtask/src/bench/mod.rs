@@ -7,8 +7,10 @@
 //! code paths stay tested (`cargo xtask test` does); its numbers mean nothing.
 
 mod build_loop;
+mod cache;
 mod calls;
 mod compile;
+mod generated_ir;
 mod ipo;
 mod report;
 mod startup;
@@ -306,6 +308,7 @@ impl BenchTarget {
             BenchTarget::Calls => calls::run(sh, settings),
             BenchTarget::Startup => startup::run(sh, settings),
             BenchTarget::Compile => compile::run(sh, settings),
+            BenchTarget::Cache => cache::run(sh, settings),
             BenchTarget::BuildLoop => build_loop::run(sh, settings),
             BenchTarget::LlvmVersions => versions::run(sh, settings),
         }
