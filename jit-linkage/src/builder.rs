@@ -7,10 +7,11 @@ use crate::compile::{Compiled, Needs, check_placed_name, find_library, obtain};
 use crate::directive::{Directive, emit};
 use crate::manifest::{Library, Manifest, Origin};
 use crate::note::note_object;
-use crate::plan::{Built, Linkage, Request, plan};
+use jit_exports::note::Linkage;
+
+use crate::plan::{Built, Request, plan};
 use crate::runtime_dir::{cargo_dirs, command_line_target_dir, disagreement, profile_dir};
-use crate::symbols::{Defined, clashes, prove};
-use crate::target::Platform;
+use crate::symbols::{Provided, clashes, prove};
 use crate::{Error, Result};
 
 /// The LLVM version bitcode is compiled for when neither [`Build::llvm_version`] nor a orc-jit
@@ -112,7 +113,12 @@ impl Build {
         let target = cargo_env("TARGET")?.to_string_lossy().into_owned();
         let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
         let crt_static = features.split(',').any(|f| f == "crt-static");
-        Platform::for_target(&target, crt_static)?;
+        let target = jit_exports::target::target(&target, crt_static).map_err(|e| {
+            Error::UnsupportedTarget {
+                target: target.clone(),
+                reason: e.message().to_owned(),
+            }
+        })?;
 
         let manifest = Manifest::load(manifest_path)?;
         let llvm = self
@@ -161,8 +167,10 @@ impl Build {
 
         let dynamic_list_path = out_dir.join("jit-exports.list");
         let note_path = out_dir.join("jit-linkage-note.o");
+        let manifest_name = manifest_path.display().to_string();
         let plan = plan(&Request {
             manifest: &manifest.path,
+            manifest_name: &manifest_name,
             libraries,
             dynamic_list_path: &dynamic_list_path,
             note_path: &note_path,
@@ -182,7 +190,7 @@ impl Build {
                 "write the dynamic list",
             )?;
         }
-        let object = note_object(&target, &plan.note)?;
+        let object = note_object(target, &plan.note)?;
         write(&note_path, &object, "write the symbol note")?;
         if !plan.runtime_libraries.is_empty() {
             // Next to the binaries, the examples (`examples/`) and the test and bench binaries
@@ -305,7 +313,7 @@ impl Build {
 /// compiler would otherwise find, and no placed library the SONAME of a system or toolchain
 /// library (either would shadow it).
 fn prove_all(libraries: &[Built<'_>]) -> Result<()> {
-    let mut linked: Vec<(&str, Defined)> = Vec::new();
+    let mut linked: Vec<(&str, Provided)> = Vec::new();
     for built in libraries {
         let files = match built.linkage {
             Some(Linkage::Static) => vec![built.got.archive.as_ref()],
@@ -333,9 +341,9 @@ fn prove_all(libraries: &[Built<'_>]) -> Result<()> {
                 }
                 _ => file,
             };
-            let defined = prove(&built.lib.name, &built.lib.symbols, file)?;
+            let provided = prove(&built.lib.name, &built.lib.symbols, file)?;
             if built.linkage.is_some() {
-                linked.push((&built.lib.name, defined));
+                linked.push((&built.lib.name, provided));
             }
         }
         // What is placed next to the binaries (a prebuilt library linked dynamically) is

@@ -239,7 +239,7 @@ fn compile(lib: &Library, dir: PathBuf, needs: Needs, includes: &[PathBuf]) -> R
         })?;
         warnings.extend(stderr.lines().map(str::to_owned));
         shared = Some(Shared {
-            build_id: crate::symbols::build_id(&file),
+            build_id: crate::symbols::identity(&file)?.build_id,
             file,
             link_name: lib.shared_name.clone(),
             link_dir: Some(dir.clone()),
@@ -301,15 +301,12 @@ fn prebuilt(
     if needs.shared {
         let from = shared_lib.ok_or_else(|| missing("shared_lib", "linked dynamically"))?;
         compiled.inputs.push(from.to_path_buf());
+        // Read where the manifest says it is: an error names the user's file.
+        let identity = crate::symbols::identity(from)?;
         let file = copy_in(from, &dir, &lib.shared_file_name())?;
-        let soname = crate::symbols::soname(&file)
-            .map_err(|message| Error::Note {
-                path: from.to_path_buf(),
-                message,
-            })?
-            .unwrap_or_else(|| lib.shared_file_name());
+        let soname = identity.soname.unwrap_or_else(|| lib.shared_file_name());
         compiled.shared = Some(Shared {
-            build_id: crate::symbols::build_id(&file),
+            build_id: identity.build_id,
             file,
             link_name: lib.shared_name.clone(),
             link_dir: Some(dir.clone()),

@@ -6,19 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+use jit_exports::note::{Linkage, Note, Provider, RequiredSymbol};
+
 use crate::compile::Compiled;
 use crate::directive::Directive;
 use crate::manifest::Library;
-use crate::note::RequiredSymbol;
-
-/// How a library reaches the final binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Linkage {
-    /// The archive is linked whole into the binary and its JIT symbols exported.
-    Static,
-    /// The shared library is kept in `DT_NEEDED` and found next to the binary through `$ORIGIN`.
-    Dynamic,
-}
 
 /// One library of the build, with what obtaining it produced.
 #[derive(Debug, Clone)]
@@ -39,6 +31,8 @@ pub(crate) struct Built<'a> {
 pub(crate) struct Request<'a> {
     /// The manifest file.
     pub manifest: &'a Path,
+    /// The manifest as the build script names it, for the note.
+    pub manifest_name: &'a str,
     pub libraries: Vec<Built<'a>>,
     /// Where the generated dynamic-list file will be written.
     pub dynamic_list_path: &'a Path,
@@ -58,8 +52,9 @@ pub(crate) struct Plan {
     /// The shared libraries that must be next to the binary at run time, each with the name
     /// the loader looks for (its `SONAME`).
     pub runtime_libraries: Vec<(PathBuf, String)>,
-    /// The symbols the binaries' JIT code needs, for the note; empty when nothing is linked.
-    pub note: Vec<RequiredSymbol>,
+    /// The note: the symbols the binaries' JIT code needs (none when nothing is linked), each
+    /// with its provider.
+    pub note: Note,
 }
 
 /// The runtime search path of binaries that link a library dynamically: the binary's own
@@ -119,34 +114,41 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             .iter()
             .filter(move |b| b.linkage == Some(linkage))
     };
-    let mut note = Vec::new();
+    let mut note = Note::new();
+    note.manifest = Some(request.manifest_name.to_owned());
     for built in request.libraries.iter() {
-        let file = match built.linkage {
+        let provider = match built.linkage {
             None => continue,
-            Some(Linkage::Static) => built
-                .got
-                .archive
-                .as_ref()
-                .and_then(|a| a.file_name())
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_else(|| built.lib.static_file_name()),
-            // A library the build places next to the binary is that copy, `$ORIGIN/<SONAME>`:
-            // the system's library of the same name is not it.
+            Some(Linkage::Static) => Provider::Archive {
+                file: built
+                    .got
+                    .archive
+                    .as_ref()
+                    .and_then(|a| a.file_name())
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| built.lib.static_file_name()),
+            },
+            // A library the build places next to the binary is that copy, of that build: the
+            // system's library of the same name is not it.
             Some(Linkage::Dynamic) => match &built.got.shared {
-                Some(shared) if shared.bundled => match &shared.build_id {
-                    Some(id) => format!("$ORIGIN/{}#{id}", shared.soname),
-                    None => format!("$ORIGIN/{}", shared.soname),
+                Some(shared) if shared.bundled => Provider::Placed {
+                    soname: shared.soname.clone(),
+                    build_id: shared.build_id.clone(),
                 },
-                Some(shared) => shared.soname.clone(),
-                None => built.lib.shared_file_name(),
+                Some(shared) => Provider::System {
+                    soname: shared.soname.clone(),
+                },
+                None => Provider::System {
+                    soname: built.lib.shared_file_name(),
+                },
             },
         };
-        note.extend(built.lib.symbols.iter().map(|symbol| RequiredSymbol {
-            symbol: symbol.clone(),
-            library: built.lib.name.clone(),
-            linkage: built.linkage.unwrap_or(Linkage::Static),
-            file: file.clone(),
-        }));
+        note.symbols
+            .extend(built.lib.symbols.iter().map(|symbol| RequiredSymbol {
+                symbol: symbol.clone(),
+                library: built.lib.name.clone(),
+                provider: provider.clone(),
+            }));
     }
     // Every binary of a jit-linkage build carries the note, even one that links no library
     // (its JIT code gets the libraries from bitcode, IPO, or loads them at run time): it then
@@ -324,6 +326,7 @@ symbols = ["d_one"]
     fn run(m: &Manifest, libraries: Vec<Built<'_>>, export_dynamic: bool) -> Plan {
         plan(&Request {
             manifest: &m.path,
+            manifest_name: "libraries.toml",
             libraries,
             dynamic_list_path: Path::new("/out/jit-exports.list"),
             note_path: Path::new("/out/a, b/jit-linkage-note.o"),
@@ -355,8 +358,12 @@ symbols = ["d_one"]
         let list = plan.dynamic_list.unwrap();
         assert!(list.contains("{\n  s_one;\n  s_two;\n};\n"), "{list}");
         assert!(plan.runtime_libraries.is_empty());
-        let files: Vec<&str> = plan.note.iter().map(|s| s.file.as_str()).collect();
-        assert_eq!(files, ["libsstatic.a", "libsstatic.a"]);
+        let files: Vec<&Provider> = plan.note.symbols.iter().map(|s| &s.provider).collect();
+        let archive = Provider::Archive {
+            file: "libsstatic.a".into(),
+        };
+        assert_eq!(files, [&archive, &archive]);
+        assert_eq!(plan.note.manifest.as_deref(), Some("libraries.toml"));
     }
 
     #[test]
@@ -393,7 +400,13 @@ symbols = ["d_one"]
                 "libddynamic.so".to_owned()
             )]
         );
-        assert_eq!(plan.note[0].file, "$ORIGIN/libddynamic.so");
+        assert_eq!(
+            plan.note.symbols[0].provider,
+            Provider::Placed {
+                soname: "libddynamic.so".into(),
+                build_id: None
+            }
+        );
     }
 
     #[test]
@@ -419,7 +432,7 @@ symbols = ["d_one"]
         ] {
             assert!(lines.contains(&expected.to_owned()), "{lines:#?}");
         }
-        assert!(plan.note.is_empty());
+        assert!(plan.note.symbols.is_empty());
     }
 
     #[test]

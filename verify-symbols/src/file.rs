@@ -17,7 +17,11 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::time::SystemTime;
 
+use std::path::Path;
+
 use object::ReadRef;
+
+use crate::Error;
 
 /// The unit of reading: a block is read whole, once, or not at all.
 const BLOCK: u64 = 4096;
@@ -197,6 +201,70 @@ impl<'a> ReadRef<'a> for &'a FileBytes {
             at = chunk_end;
         }
         Err(())
+    }
+}
+
+/// The file, opened to be read on demand (never mapped: see [`file`]).
+pub(crate) fn open(path: &Path) -> Result<FileBytes, Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Only a regular file: opening a FIFO would block until someone writes to it, and a
+    // device or a directory is no binary. O_NONBLOCK keeps even a file swapped for a FIFO after
+    // the check from blocking the open; the second check is on what was opened.
+    let not_regular = |what: String| Error::NotARegularFile {
+        path: path.to_path_buf(),
+        what,
+    };
+    let kind = |m: &std::fs::Metadata| {
+        use std::os::unix::fs::FileTypeExt;
+        let t = m.file_type();
+        if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        }
+    };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(not_regular(kind(&metadata).to_owned()));
+    }
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open(path)
+            .map_err(io)?
+    };
+    let opened = file.metadata().map_err(io)?;
+    if !opened.is_file() {
+        return Err(not_regular(kind(&opened).to_owned()));
+    }
+    FileBytes::new(file, &opened).map_err(io)
+}
+
+/// `result`, unless the file at `path` changed while it was read: then that is the error, and
+/// the (possibly broken) result of reading it does not matter.
+pub(crate) fn unless_changed<T>(
+    path: &Path,
+    bytes: &FileBytes,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    match bytes.changed() {
+        Some(what) => Err(Error::Changed {
+            path: path.to_path_buf(),
+            what,
+        }),
+        None => result,
     }
 }
 

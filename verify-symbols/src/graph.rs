@@ -5,8 +5,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
-use crate::elf::{self, ElfInfo};
-use crate::file::FileBytes;
+use jit_exports::elf::{self, ElfInfo};
+
+use crate::Error;
+use crate::file::{self, FileBytes};
 use crate::loader::{self, Config, Searcher, Step};
 
 /// One `DT_NEEDED` entry and where it resolved.
@@ -50,6 +52,30 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
+    /// The GNU build ID (hex) of the library at `path` of the graph, read from the file the
+    /// graph opened.
+    pub(crate) fn build_id(&self, path: &Path) -> Option<String> {
+        let data = self.nodes.iter().find(|n| n.path == path)?.data.as_ref()?;
+        elf::build_id(data).ok()?.map(elf::hex)
+    }
+
+    /// Every library read while the graph was built or searched is still what it was: else
+    /// the error names it.
+    pub(crate) fn unchanged(&self) -> Result<(), Error> {
+        if let Some((path, what)) = &self.changed {
+            return Err(Error::Changed {
+                path: path.clone(),
+                what: what.clone(),
+            });
+        }
+        for node in &self.nodes {
+            if let Some(bytes) = &node.data {
+                file::unless_changed(&node.path, bytes, Ok(()))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Every `DT_NEEDED` of an object below the binary that the loader would not find, with
     /// the object that needs it.
     pub(crate) fn unresolved_indirect(&self) -> Vec<(PathBuf, String)> {
@@ -145,7 +171,7 @@ impl Builder<'_> {
         if let Some(&child) = self.files.get(&key) {
             return Some(child);
         }
-        let data = crate::open(found).ok()?;
+        let data = file::open(found).ok()?;
         let Ok(info) = elf::read_info(&data) else {
             if let Some(what) = data.changed() {
                 self.changed.get_or_insert((found.to_path_buf(), what));
@@ -266,6 +292,8 @@ pub(crate) struct Found {
     pub path: PathBuf,
     /// What it finds there has the address 0 (`dlsym` returns NULL, without an error).
     pub null: Option<elf::NullAddress>,
+    /// The version of the definition found (`GLIBC_2.2.5`), when it has one.
+    pub version: Option<String>,
 }
 
 /// The first object after the binary, in load order, that exports each of `names`: what
@@ -291,6 +319,7 @@ pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str
                     Found {
                         path,
                         null: entry.null,
+                        version: s.version,
                     },
                 );
             } else {

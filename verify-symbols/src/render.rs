@@ -99,20 +99,25 @@ fn write_binary(
     let mut previous_hint = None;
     for s in &b.symbols {
         let code = if s.status.is_found() { GREEN } else { RED };
+        let version = s
+            .version
+            .as_ref()
+            .map(|v| format!(" (version {})", clean(v)))
+            .unwrap_or_default();
         match &s.provider {
             Some(provider) => {
                 let status = format!("{:<22}", s.status.as_str());
                 let status = paint(code, &status);
                 writeln!(
                     out,
-                    "  {:<width$}  {status}  {}",
+                    "  {:<width$}  {status}  {}{version}",
                     clean(&s.name),
                     clean_path(provider)
                 )?;
             }
             None => writeln!(
                 out,
-                "  {:<width$}  {}",
+                "  {:<width$}  {}{version}",
                 clean(&s.name),
                 paint(code, s.status.as_str())
             )?,
@@ -200,7 +205,7 @@ pub const JSON_SCHEMA: u32 = 1;
 /// The report as one JSON object: `{"schema": 1, "binaries": [{"path", "needed": [{"name",
 /// "path", "trace"}], "preloaded" (as "needed"), "unresolved_indirect", "refused": [{"path",
 /// "reason"}], "foreign", "runpath", "warnings", "symbols": [{"name", "status", "provider",
-/// "expected", "hint"}], ...}]}`.
+/// "version", "expected", "hint"}], ...}]}`.
 pub fn render_json(report: &Report) -> String {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail, and the serialiser writes UTF-8.

@@ -3,8 +3,11 @@
 
 use std::path::Path;
 
-use crate::elf::{self, ElfInfo};
-use crate::{Needed, SECURE_MODE_FIX, SymbolReport, graph, loader, open};
+use jit_exports::elf::{self, ElfInfo};
+
+use crate::file::open;
+use crate::verdict::SECURE_MODE_FIX;
+use crate::{Needed, SymbolReport, graph, loader};
 
 /// Problems with the binary as a whole: no dynamic symbols, libraries not found, RPATH and
 /// RUNPATH entries that work only where it was built or let others plant a library.
