@@ -3,16 +3,18 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::compile::{Compiled, Needs, check_placed_name, find_library, obtain};
+use jit_exports::note::Linkage;
+use jit_exports::target::Target;
+
+use crate::artifact::{Compiled, Needs, find_library, io_error};
 use crate::directive::{Directive, emit};
 use crate::manifest::{Library, Manifest, Origin};
 use crate::note::note_object;
-use jit_exports::note::Linkage;
-
-use crate::plan::{Built, Request, plan};
+use crate::plan::{Built, Plan, Request, plan};
+use crate::prebuilt::check_placed_name;
 use crate::runtime_dir::{cargo_dirs, command_line_target_dir, disagreement, profile_dir};
 use crate::symbols::{Provided, clashes, prove};
-use crate::{Error, Result};
+use crate::{Error, Result, compile, prebuilt, system_library};
 
 /// The LLVM version bitcode is compiled for when neither [`Build::llvm_version`] nor a orc-jit
 /// dependency says otherwise: orc-jit's default.
@@ -106,65 +108,18 @@ impl Build {
     /// Compiles, writes the generated files, copies the shared libraries next to the binaries
     /// and prints the directives.
     pub fn try_emit(&self) -> Result<()> {
-        let manifest_path = self.manifest.as_ref().ok_or_else(|| {
-            Error::Usage("jit_linkage::Build: call .manifest(PATH) before .emit()".into())
-        })?;
+        let manifest_path = self.manifest.as_ref().ok_or(Error::NoManifest)?;
         let out_dir = PathBuf::from(cargo_env("OUT_DIR")?);
-        let target = cargo_env("TARGET")?.to_string_lossy().into_owned();
-        let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
-        let crt_static = features.split(',').any(|f| f == "crt-static");
-        let target = jit_exports::target::target(&target, crt_static).map_err(|e| {
-            Error::UnsupportedTarget {
-                target: target.clone(),
-                reason: e.message().to_owned(),
-            }
-        })?;
-
+        let target = build_target()?;
         let manifest = Manifest::load(manifest_path)?;
         let llvm = self
             .llvm_version
             .or_else(orc_jit_llvm)
             .unwrap_or(DEFAULT_LLVM);
         let selected = self.select(&manifest, llvm)?;
-
-        let artifacts = out_dir.join("c-libs");
-        // Only this run's artifacts may reach the link: a library since renamed or removed
-        // from the manifest (say one once called `c`) must not shadow anything.
-        match std::fs::remove_dir_all(&artifacts) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::Io {
-                    path: artifacts,
-                    action: "clear the artifact directory",
-                    source: e,
-                });
-            }
-            _ => {}
-        }
-        // pkg-config libraries first: their include paths reach the compiled ones.
-        let mut order: Vec<usize> = (0..selected.len()).collect();
-        order.sort_by_key(|i| !matches!(selected[*i].0.origin, Origin::PkgConfig(_)));
         let mut warnings = Vec::new();
-        let mut includes = Vec::new();
-        let mut got: Vec<Option<Compiled>> = vec![None; selected.len()];
-        for i in order {
-            let (lib, _, needs) = &selected[i];
-            let compiled = obtain(lib, &artifacts, *needs, &includes)?;
-            includes.extend(compiled.include_paths.iter().cloned());
-            warnings.extend(compiled.warnings.iter().cloned());
-            got[i] = Some(compiled);
-        }
-        let mut libraries = Vec::with_capacity(selected.len());
-        for ((lib, linkage, needs), got) in selected.into_iter().zip(got) {
-            libraries.push(Built {
-                lib,
-                linkage,
-                artifacts: self.artifacts.contains(&lib.name),
-                bitcode: needs.bitcode.is_some(),
-                got: got.unwrap_or_default(),
-            });
-        }
+        let libraries = self.obtain_all(selected, &out_dir.join("c-libs"), &mut warnings)?;
         prove_all(&libraries)?;
-
         let dynamic_list_path = out_dir.join("jit-exports.list");
         let note_path = out_dir.join("jit-linkage-note.o");
         let manifest_name = manifest_path.display().to_string();
@@ -176,47 +131,81 @@ impl Build {
             note_path: &note_path,
             export_dynamic: self.export_dynamic,
         });
-        let write = |path: &Path, data: &[u8], action| {
-            std::fs::write(path, data).map_err(|source| Error::Io {
-                path: path.to_path_buf(),
-                action,
-                source,
-            })
-        };
-        if let Some(text) = &plan.dynamic_list {
-            write(
-                &dynamic_list_path,
-                text.as_bytes(),
-                "write the dynamic list",
-            )?;
-        }
-        let object = note_object(target, &plan.note)?;
-        write(&note_path, &object, "write the symbol note")?;
+        write_files(&plan, target, &dynamic_list_path, &note_path)?;
         if !plan.runtime_libraries.is_empty() {
-            // Next to the binaries, the examples (`examples/`) and the test and bench binaries
-            // (`deps/` of the build directory, where cargo runs them from), each found by its
-            // own `$ORIGIN`.
-            let dir = self.binary_dir(&out_dir)?;
-            if self.runtime_dir.is_none()
-                && let Some(command_line) = command_line_target_dir()
-            {
-                warnings.extend(disagreement(&dir, &out_dir, &command_line));
-            }
-            let mut dirs = vec![dir.clone(), dir.join("examples")];
-            if let Some(build_profile) = out_dir.ancestors().nth(3) {
-                dirs.push(build_profile.join("deps"));
-            }
-            dirs.dedup();
-            for dir in &dirs {
-                for (library, soname) in &plan.runtime_libraries {
-                    place(library, &dir.join(soname))?;
-                }
-            }
+            self.place_runtime_libraries(&plan, &out_dir, &mut warnings)?;
         }
-
         let mut directives = plan.directives;
         directives.extend(warnings.into_iter().map(Directive::Warning));
         emit(&directives);
+        Ok(())
+    }
+
+    /// Obtains every selected library in `artifacts` (cleared first: only this run's files
+    /// may reach the link, and a library since renamed or removed from the manifest, say one
+    /// once called `c`, must not shadow anything), pkg-config libraries first: their include
+    /// paths reach the compiled ones. What the compilers printed goes to `warnings`.
+    fn obtain_all<'m>(
+        &self,
+        selected: Vec<(&'m Library, Option<Linkage>, Needs)>,
+        artifacts: &Path,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<Built<'m>>> {
+        match std::fs::remove_dir_all(artifacts) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_error(artifacts, "clear the artifact directory")(e));
+            }
+            _ => {}
+        }
+        let mut order: Vec<usize> = (0..selected.len()).collect();
+        order.sort_by_key(|i| !matches!(selected[*i].0.origin, Origin::PkgConfig(_)));
+        let mut includes = Vec::new();
+        let mut got: Vec<Option<Compiled>> = vec![None; selected.len()];
+        for i in order {
+            let (lib, _, needs) = &selected[i];
+            let compiled = obtain(lib, artifacts, *needs, &includes)?;
+            includes.extend(compiled.include_paths.iter().cloned());
+            warnings.extend(compiled.warnings.iter().cloned());
+            got[i] = Some(compiled);
+        }
+        Ok(selected
+            .into_iter()
+            .zip(got)
+            .map(|((lib, linkage, needs), got)| Built {
+                lib,
+                linkage,
+                artifacts: self.artifacts.contains(&lib.name),
+                bitcode: needs.bitcode.is_some(),
+                got: got.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Copies the shared libraries the binaries load next to them, the examples (`examples/`)
+    /// and the test and bench binaries (`deps/` of the build directory, where cargo runs them
+    /// from), each found by its own `$ORIGIN`.
+    fn place_runtime_libraries(
+        &self,
+        plan: &Plan,
+        out_dir: &Path,
+        warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        let dir = self.binary_dir(out_dir)?;
+        if self.runtime_dir.is_none()
+            && let Some(command_line) = command_line_target_dir()
+        {
+            warnings.extend(disagreement(&dir, out_dir, &command_line));
+        }
+        let mut dirs = vec![dir.clone(), dir.join("examples")];
+        if let Some(build_profile) = out_dir.ancestors().nth(3) {
+            dirs.push(build_profile.join("deps"));
+        }
+        dirs.dedup();
+        for dir in &dirs {
+            for (library, soname) in &plan.runtime_libraries {
+                place(library, &dir.join(soname))?;
+            }
+        }
         Ok(())
     }
 
@@ -256,11 +245,9 @@ impl Build {
         for (i, linkage) in links {
             let (lib, chosen, needs) = &mut selected[i];
             if chosen.is_some_and(|c| c != linkage) {
-                return Err(Error::Usage(format!(
-                    "library `{}` is selected with both .link_static and .link_dynamic; a \
-                     binary links one copy of it, so pick one",
-                    lib.name
-                )));
+                return Err(Error::ConflictingLinkage {
+                    library: lib.name.clone(),
+                });
             }
             *chosen = Some(linkage);
             match linkage {
@@ -386,13 +373,61 @@ fn prove_all(libraries: &[Built<'_>]) -> Result<()> {
     Ok(())
 }
 
-fn cargo_env(var: &str) -> Result<OsString> {
-    std::env::var_os(var).ok_or_else(|| {
-        Error::Usage(format!(
-            "environment variable {var} is not set: jit_linkage::Build runs inside a build \
-             script (build.rs), where cargo sets it"
-        ))
+fn cargo_env(variable: &'static str) -> Result<OsString> {
+    std::env::var_os(variable).ok_or(Error::NotInBuildScript { variable })
+}
+
+/// The target cargo builds for (`TARGET`), if its link flags are known, and not with
+/// `+crt-static` (`CARGO_CFG_TARGET_FEATURE`).
+fn build_target() -> Result<&'static Target> {
+    let triple = cargo_env("TARGET")?.to_string_lossy().into_owned();
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let crt_static = features.split(',').any(|f| f == "crt-static");
+    jit_exports::target::target(&triple, crt_static).map_err(|e| Error::UnsupportedTarget {
+        target: triple,
+        reason: e.message().to_owned(),
     })
+}
+
+/// The dynamic list (when the plan exports through one) and the note object.
+fn write_files(
+    plan: &Plan,
+    target: &Target,
+    dynamic_list_path: &Path,
+    note_path: &Path,
+) -> Result<()> {
+    if let Some(text) = &plan.dynamic_list {
+        std::fs::write(dynamic_list_path, text)
+            .map_err(io_error(dynamic_list_path, "write the dynamic list"))?;
+    }
+    let object = note_object(target, &plan.note)?;
+    std::fs::write(note_path, object).map_err(io_error(note_path, "write the symbol note"))
+}
+
+/// Obtains what `needs` asks of `lib` in `<artifacts>/<name>/`: compiled from its sources,
+/// copied from prebuilt files, or found by pkg-config.
+fn obtain(lib: &Library, artifacts: &Path, needs: Needs, includes: &[PathBuf]) -> Result<Compiled> {
+    let dir = artifacts.join(&lib.name);
+    std::fs::create_dir_all(&dir).map_err(io_error(&dir, "create the artifact directory"))?;
+    if needs.bitcode.is_some() && !matches!(lib.origin, Origin::Sources) {
+        return Err(Error::NoBitcode {
+            library: lib.name.clone(),
+        });
+    }
+    match &lib.origin {
+        Origin::Sources => compile::compile(lib, dir, needs, includes),
+        Origin::Prebuilt {
+            static_lib,
+            shared_lib,
+        } => prebuilt::prebuilt(
+            lib,
+            dir,
+            needs,
+            static_lib.as_deref(),
+            shared_lib.as_deref(),
+        ),
+        Origin::PkgConfig(package) => system_library::obtain(lib, dir, needs, package),
+    }
 }
 
 /// Copies `from` to `to` through a rename, so a process that has the old file mapped keeps a
@@ -401,19 +436,11 @@ fn place(from: &Path, to: &Path) -> Result<()> {
     let mut tmp = to.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let io = |path: &Path, action| {
-        let path = path.to_path_buf();
-        move |source| Error::Io {
-            path,
-            action,
-            source,
-        }
-    };
     if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir).map_err(io(dir, "create the runtime directory"))?;
+        std::fs::create_dir_all(dir).map_err(io_error(dir, "create the runtime directory"))?;
     }
-    std::fs::copy(from, &tmp).map_err(io(&tmp, "copy the shared library to"))?;
-    std::fs::rename(&tmp, to).map_err(io(to, "move the shared library to"))?;
+    std::fs::copy(from, &tmp).map_err(io_error(&tmp, "copy the shared library to"))?;
+    std::fs::rename(&tmp, to).map_err(io_error(to, "move the shared library to"))?;
     Ok(())
 }
 
@@ -426,13 +453,77 @@ fn orc_jit_llvm() -> Option<u32> {
 mod tests {
     use super::*;
 
+    /// A manifest in a temporary directory: a compiled library `cc1` and a prebuilt `p` with
+    /// only a static archive.
+    fn manifest(test: &str) -> Manifest {
+        let dir = std::env::temp_dir().join(format!("jit-linkage-builder-{test}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("c.c"), "int c_fn(void) { return 1; }\n").unwrap();
+        std::fs::write(dir.join("libp.a"), "!<arch>\n").unwrap();
+        let text = "[[library]]\nname = \"cc1\"\nsources = [\"c.c\"]\nsymbols = [\"c_fn\"]\n\n\
+                    [[library]]\nname = \"p\"\nstatic_lib = \"libp.a\"\nsymbols = [\"p_fn\"]\n";
+        Manifest::parse(text, &dir.join("libraries.toml")).unwrap()
+    }
+
+    /// Each misuse is an error of its own kind, which a caller can match, with its message.
+    #[test]
+    fn each_misuse_is_an_error_of_its_own_kind() {
+        let m = manifest("misuse");
+        let err = Build::new()
+            .link_static("cc1")
+            .link_dynamic("cc1")
+            .select(&m, 22)
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::ConflictingLinkage { library } if library == "cc1"),
+            "{err:?}"
+        );
+        let artifacts = std::env::temp_dir().join("jit-linkage-builder-misuse/out");
+        let p = m.library("p").unwrap();
+        let bitcode = Needs {
+            bitcode: Some(22),
+            ..Needs::default()
+        };
+        let err = obtain(p, &artifacts, bitcode, &[]).unwrap_err();
+        assert!(
+            matches!(&err, Error::NoBitcode { library } if library == "p"),
+            "{err:?}"
+        );
+        let shared = Needs {
+            shared: true,
+            ..Needs::default()
+        };
+        let err = obtain(p, &artifacts, shared, &[]).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::PrebuiltFileMissing { library, key: "shared_lib", linkage: Linkage::Dynamic }
+                    if library == "p"
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("cannot be linked dynamically"),
+            "{err}"
+        );
+        // Unit tests run outside a build script: cargo sets no OUT_DIR for a package without
+        // one.
+        let err = Build::new().manifest(&m.path).try_emit().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NotInBuildScript {
+                    variable: "OUT_DIR"
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn emit_without_a_manifest_says_what_to_call() {
-        let err = Build::new()
-            .link_static("x")
-            .try_emit()
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(".manifest(PATH)"), "{err}");
+        let err = Build::new().link_static("x").try_emit().unwrap_err();
+        assert!(matches!(err, Error::NoManifest), "{err:?}");
+        assert!(err.to_string().contains(".manifest(PATH)"), "{err}");
     }
 }

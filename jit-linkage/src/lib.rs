@@ -33,6 +33,7 @@
 //!     .emit();
 //! ```
 
+mod artifact;
 mod builder;
 mod compile;
 mod debian;
@@ -40,6 +41,7 @@ mod directive;
 mod manifest;
 mod note;
 mod plan;
+mod prebuilt;
 mod runtime_dir;
 mod symbols;
 mod system_library;
@@ -419,9 +421,60 @@ pub enum Error {
         /// The shared library.
         file: PathBuf,
     },
-    /// The builder was used wrongly or outside a build script.
-    #[error("{0}")]
-    Usage(String),
+    /// `.emit()` was called before `.manifest(PATH)`.
+    #[error("jit_linkage::Build: call .manifest(PATH) before .emit()")]
+    NoManifest,
+    /// A variable cargo sets for build scripts is not set: the builder runs outside one.
+    #[error(
+        "environment variable {variable} is not set: jit_linkage::Build runs inside a build \
+         script (build.rs), where cargo sets it"
+    )]
+    NotInBuildScript {
+        /// The variable (`OUT_DIR`, `TARGET`).
+        variable: &'static str,
+    },
+    /// A library is selected with both `.link_static` and `.link_dynamic`.
+    #[error(
+        "library `{library}` is selected with both .link_static and .link_dynamic; a binary \
+         links one copy of it, so pick one"
+    )]
+    ConflictingLinkage {
+        /// The manifest library.
+        library: String,
+    },
+    /// `.bitcode(NAME)` of a library that is not compiled from sources.
+    #[error(
+        "library `{library}` is not compiled from `sources`, so it has no bitcode; remove \
+         .bitcode(\"{library}\")"
+    )]
+    NoBitcode {
+        /// The manifest library.
+        library: String,
+    },
+    /// A prebuilt library is linked in a way the manifest gives it no file for.
+    #[error(
+        "library `{library}` has no `{key}` in the manifest, so it cannot be linked {}; add \
+         `{key} = \"PATH\"` or choose the other linkage",
+        match linkage { Linkage::Static => "statically", Linkage::Dynamic => "dynamically" }
+    )]
+    PrebuiltFileMissing {
+        /// The manifest library.
+        library: String,
+        /// The key it lacks (`static_lib`, `shared_lib`).
+        key: &'static str,
+        /// How the build script links it.
+        linkage: Linkage,
+    },
+    /// The binaries' directory cannot be found from `OUT_DIR` (not cargo's usual layout).
+    #[error(
+        "cannot find the binaries' directory from OUT_DIR={}; tell the build where the binaries \
+         will be with .runtime_dir(DIR)",
+        out_dir.display()
+    )]
+    BinaryDirUnknown {
+        /// The build script's `OUT_DIR`.
+        out_dir: PathBuf,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

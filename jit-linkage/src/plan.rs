@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use jit_exports::note::{Linkage, Note, Provider, RequiredSymbol};
 
-use crate::compile::Compiled;
+use crate::artifact::Compiled;
 use crate::directive::Directive;
 use crate::manifest::Library;
 
@@ -71,6 +71,42 @@ const RUNTIME_DIR_VARS: &[&str] = &[
 
 /// Computes the plan.
 pub(crate) fn plan(request: &Request<'_>) -> Plan {
+    let mut directives = reruns(request);
+    directives.extend(artifact_variables(request));
+    // Every binary of a jit-linkage build carries the note, even one that links no library
+    // (its JIT code gets the libraries from bitcode, IPO, or loads them at run time): it then
+    // records that the process must provide nothing, and verify-symbols checks that the binary
+    // can start, instead of taking it for a binary built without jit-linkage. The note object
+    // is an argument of its own: a path with commas or spaces stays whole. `rustc-link-arg`
+    // reaches every linked target: binaries, tests, examples and benches.
+    directives.push(Directive::LinkArg(request.note_path.display().to_string()));
+    let own = own_link_names(request);
+    let (static_lines, dynamic_list) = static_linkage(request, &own);
+    directives.extend(static_lines);
+    let (dynamic_lines, runtime_libraries) = dynamic_linkage(request, &own);
+    directives.extend(dynamic_lines);
+    Plan {
+        directives,
+        dynamic_list,
+        runtime_libraries,
+        note: note(request),
+    }
+}
+
+/// The libraries of `request` linked with `linkage`.
+fn linked<'r, 'a>(
+    request: &'r Request<'a>,
+    linkage: Linkage,
+) -> impl Iterator<Item = &'r Built<'a>> {
+    request
+        .libraries
+        .iter()
+        .filter(move |b| b.linkage == Some(linkage))
+}
+
+/// Re-run when the manifest, a source, an included header or a watched directory changes, or
+/// a variable obtaining a library read (each once).
+fn reruns(request: &Request<'_>) -> Vec<Directive> {
     let mut directives = vec![Directive::RerunIfChanged(request.manifest.to_path_buf())];
     for built in &request.libraries {
         for input in built.got.inputs.iter().chain(&built.lib.source_dirs) {
@@ -88,6 +124,13 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             .into_iter()
             .map(|var| Directive::RerunIfEnvChanged(var.clone())),
     );
+    directives
+}
+
+/// The package's code finds the files it asked for (`.artifacts`, `.bitcode`) through
+/// `JIT_LINKAGE_<KIND>_<NAME>`.
+fn artifact_variables(request: &Request<'_>) -> Vec<Directive> {
+    let mut directives = Vec::new();
     for built in &request.libraries {
         let lib = built.lib;
         let bitcode = built.got.dir.join(lib.bitcode_file_name());
@@ -107,41 +150,16 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             }
         }
     }
+    directives
+}
 
-    let linked = |linkage| {
-        request
-            .libraries
-            .iter()
-            .filter(move |b| b.linkage == Some(linkage))
-    };
+/// The note: the manifest, and each symbol the binaries' JIT code needs with its provider.
+fn note(request: &Request<'_>) -> Note {
     let mut note = Note::new();
     note.manifest = Some(request.manifest_name.to_owned());
-    for built in request.libraries.iter() {
-        let provider = match built.linkage {
-            None => continue,
-            Some(Linkage::Static) => Provider::Archive {
-                file: built
-                    .got
-                    .archive
-                    .as_ref()
-                    .and_then(|a| a.file_name())
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| built.lib.static_file_name()),
-            },
-            // A library the build places next to the binary is that copy, of that build: the
-            // system's library of the same name is not it.
-            Some(Linkage::Dynamic) => match &built.got.shared {
-                Some(shared) if shared.bundled => Provider::Placed {
-                    soname: shared.soname.clone(),
-                    build_id: shared.build_id.clone(),
-                },
-                Some(shared) => Provider::System {
-                    soname: shared.soname.clone(),
-                },
-                None => Provider::System {
-                    soname: built.lib.shared_file_name(),
-                },
-            },
+    for built in &request.libraries {
+        let Some(provider) = provider(built) else {
+            continue;
         };
         note.symbols
             .extend(built.lib.symbols.iter().map(|symbol| RequiredSymbol {
@@ -150,17 +168,43 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
                 provider: provider.clone(),
             }));
     }
-    // Every binary of a jit-linkage build carries the note, even one that links no library
-    // (its JIT code gets the libraries from bitcode, IPO, or loads them at run time): it then
-    // records that the process must provide nothing, and verify-symbols checks that the binary
-    // can start, instead of taking it for a binary built without jit-linkage. The note object
-    // is an argument of its own: a path with commas or spaces stays whole. `rustc-link-arg`
-    // reaches every linked target: binaries, tests, examples and benches.
-    directives.push(Directive::LinkArg(request.note_path.display().to_string()));
+    note
+}
 
-    // A dependency (pkg-config's other `-l`) that the build links itself is linked once, the
-    // build's way: rustc refuses one library with two sets of modifiers.
-    let own: Vec<&str> = request
+/// What provides a linked library's symbols; `None` when it is not linked.
+fn provider(built: &Built<'_>) -> Option<Provider> {
+    Some(match built.linkage? {
+        Linkage::Static => Provider::Archive {
+            file: built
+                .got
+                .archive
+                .as_ref()
+                .and_then(|a| a.file_name())
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| built.lib.static_file_name()),
+        },
+        // A library the build places next to the binary is that copy, of that build: the
+        // system's library of the same name is not it.
+        Linkage::Dynamic => match &built.got.shared {
+            Some(shared) if shared.bundled => Provider::Placed {
+                soname: shared.soname.clone(),
+                build_id: shared.build_id.clone(),
+            },
+            Some(shared) => Provider::System {
+                soname: shared.soname.clone(),
+            },
+            None => Provider::System {
+                soname: built.lib.shared_file_name(),
+            },
+        },
+    })
+}
+
+/// The `-l` names the build links itself. A dependency (pkg-config's other `-l`) that is one
+/// of them is linked once, the build's way: rustc refuses one library with two sets of
+/// modifiers.
+fn own_link_names<'r>(request: &'r Request<'_>) -> Vec<&'r str> {
+    request
         .libraries
         .iter()
         .filter(|b| b.linkage.is_some())
@@ -172,13 +216,27 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             [b.got.static_link.as_deref(), shared, compiled_static]
         })
         .flatten()
-        .collect();
-    let dependency = |name: &String| (!own.contains(&name.as_str())).then(|| name.clone());
+        .collect()
+}
 
-    // Static: the whole-archive link line (cc printed it for a compiled library) pulls in
-    // members nothing references; the export keeps rustc's --gc-sections from dropping them and
-    // puts them in .dynsym.
-    for built in linked(Linkage::Static) {
+/// The libraries `built` needs, linked normally, except those the build links itself.
+fn dependencies(built: &Built<'_>, own: &[&str]) -> Vec<Directive> {
+    built
+        .got
+        .dependencies
+        .iter()
+        .filter(|name| !own.contains(&name.as_str()))
+        .map(|name| Directive::LinkLib(name.clone()))
+        .collect()
+}
+
+/// Static: the whole-archive link line (cc printed it for a compiled library) pulls in members
+/// nothing references; the export keeps rustc's --gc-sections from dropping them and puts them
+/// in .dynsym: exactly the listed symbols through a dynamic list, or everything with
+/// `--export-dynamic`.
+fn static_linkage(request: &Request<'_>, own: &[&str]) -> (Vec<Directive>, Option<String>) {
+    let mut directives = Vec::new();
+    for built in linked(request, Linkage::Static) {
         if let Some(name) = &built.got.static_link {
             directives.push(Directive::LinkSearch(built.got.dir.clone()));
             directives.push(Directive::LinkStaticWholeArchive(name.clone()));
@@ -186,31 +244,38 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
         for path in &built.got.link_paths {
             directives.push(Directive::LinkSearch(path.clone()));
         }
-        for name in built.got.dependencies.iter().filter_map(dependency) {
-            directives.push(Directive::LinkLib(name));
-        }
+        directives.extend(dependencies(built, own));
     }
-    let mut dynamic_list = None;
-    let exported: Vec<&str> = linked(Linkage::Static)
+    let exported: Vec<&str> = linked(request, Linkage::Static)
         .flat_map(|b| b.lib.symbols.iter().map(String::as_str))
         .collect();
     if request.export_dynamic {
         directives.push(Directive::LinkArg("-Wl,--export-dynamic".into()));
-    } else if !exported.is_empty() {
-        dynamic_list = Some(dynamic_list_text(&exported));
-        // `-Xlinker` passes the next argument as it is: `-Wl,` would split a path with commas.
-        directives.push(Directive::LinkArg("-Xlinker".into()));
-        directives.push(Directive::LinkArg(format!(
-            "--dynamic-list={}",
-            request.dynamic_list_path.display()
-        )));
+        return (directives, None);
     }
+    if exported.is_empty() {
+        return (directives, None);
+    }
+    // `-Xlinker` passes the next argument as it is: `-Wl,` would split a path with commas.
+    directives.push(Directive::LinkArg("-Xlinker".into()));
+    directives.push(Directive::LinkArg(format!(
+        "--dynamic-list={}",
+        request.dynamic_list_path.display()
+    )));
+    (directives, Some(dynamic_list_text(&exported)))
+}
 
-    // Dynamic: rustc puts --as-needed before every -l, and link args land at the end of the
-    // line, so a plain -l of a library nothing references is dropped from DT_NEEDED. The
-    // push-state group keeps it; the RUNPATH finds it without LD_LIBRARY_PATH.
+/// Dynamic: rustc puts --as-needed before every -l, and link args land at the end of the line,
+/// so a plain -l of a library nothing references is dropped from DT_NEEDED. The push-state
+/// group keeps it; the RUNPATH finds it without LD_LIBRARY_PATH. Also the libraries to place
+/// next to the binaries, each under its `SONAME`.
+fn dynamic_linkage(
+    request: &Request<'_>,
+    own: &[&str],
+) -> (Vec<Directive>, Vec<(PathBuf, String)>) {
+    let mut directives = Vec::new();
     let mut runtime_libraries = Vec::new();
-    for built in linked(Linkage::Dynamic) {
+    for built in linked(request, Linkage::Dynamic) {
         let Some(shared) = &built.got.shared else {
             continue;
         };
@@ -221,9 +286,7 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             "-Wl,--push-state,--no-as-needed,-l{},--pop-state",
             shared.link_name
         )));
-        for name in built.got.dependencies.iter().filter_map(dependency) {
-            directives.push(Directive::LinkLib(name));
-        }
+        directives.extend(dependencies(built, own));
         if shared.bundled {
             runtime_libraries.push((shared.file.clone(), shared.soname.clone()));
         }
@@ -237,13 +300,7 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
         directives.push(Directive::LinkArg("-Wl,--enable-new-dtags".into()));
         directives.push(Directive::LinkArg(format!("-Wl,-rpath,{RUNPATH}")));
     }
-
-    Plan {
-        directives,
-        dynamic_list,
-        runtime_libraries,
-        note,
-    }
+    (directives, runtime_libraries)
 }
 
 /// The environment variable through which a package's code finds an artifact of library
@@ -273,7 +330,7 @@ fn dynamic_list_text(symbols: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::Shared;
+    use crate::artifact::Shared;
     use crate::manifest::Manifest;
 
     fn manifest() -> Manifest {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use crate::compile::{Compiled, Needs, Shared, copy_in, find_library};
+use crate::artifact::{Compiled, Needs, Shared, copy_in, find_library};
 use crate::manifest::Library;
 use crate::{ClosePackage, Error, Result, debian};
 

@@ -118,7 +118,7 @@ fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
     })?;
     // Without secure mode's rules, even for a set-user-ID binary: what it finds through $ORIGIN
     // is what to ship; the shipped copy's check (`check_shipped`) applies them.
-    let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+    let config = loader::Config::for_binary(info.machine, info.class64, info.interp)?;
     let graph = graph::build(&config, binary, &info);
     // Nothing more of these files is read below.
     graph.unchanged()?;

@@ -10,6 +10,7 @@ use jit_exports::elf::{self, ElfInfo};
 use crate::Error;
 use crate::file::{self, FileBytes};
 use crate::loader::{self, Config, Searcher, Step};
+use crate::search;
 
 /// One `DT_NEEDED` entry and where it resolved.
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ pub(crate) struct Graph {
     pub foreign: Option<String>,
     /// A library that changed while it was read, and what changed, when its node could not be
     /// made: the graph then says nothing sure about it (the nodes' own files are checked with
-    /// [`crate::graph_unchanged`]).
+    /// [`Graph::unchanged`]).
     pub changed: Option<(PathBuf, String)>,
     /// What `/etc/ld.so.preload` lists, each as the loader finds it (for the executable), in
     /// its order; the nodes of those found come right after the binary's.
@@ -152,13 +153,13 @@ impl Builder<'_> {
             return Some(path);
         }
         let chain = self.chain(index);
-        let lookup = loader::Lookup {
+        let lookup = search::Lookup {
             class64: self.class64,
             machine: self.machine,
             foreign: self.foreign,
             preload,
         };
-        let found = loader::search(self.config, name, &chain, lookup, trace)?;
+        let found = search::search(self.config, name, &chain, lookup, trace)?;
         let child = self.map(&found, index, trace)?;
         self.loaded.entry(name.to_owned()).or_insert(child);
         Some(found)
@@ -211,13 +212,26 @@ impl Builder<'_> {
 /// order of glibc's `_dl_map_object_deps` with the preloads, which is also the order
 /// `dlsym(RTLD_DEFAULT, ...)` searches them in).
 pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
-    // The executable's $ORIGIN is its real directory (the loader reads /proc/self/exe).
-    let origin = path
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
-    let foreign = (info.machine != config.machine || info.class64 != config.class64).then(|| {
+    let foreign = foreign(config, info);
+    let mut builder = Builder::new(config, path, info, foreign.is_some());
+    // This machine's preloads are no other machine's.
+    let preloaded = if foreign.is_none() {
+        builder.preloads()
+    } else {
+        Vec::new()
+    };
+    builder.needs();
+    Graph {
+        nodes: builder.nodes,
+        foreign,
+        changed: builder.changed,
+        preloaded,
+    }
+}
+
+/// What is said of a binary for another machine than this one.
+fn foreign(config: &Config, info: &ElfInfo<'_>) -> Option<String> {
+    (info.machine != config.machine || info.class64 != config.class64).then(|| {
         format!(
             "this is a {}-bit {} binary and this machine runs {}-bit {} ones: its libraries are \
              looked up only through its own RPATH/RUNPATH, as its own machine's loader, cache and \
@@ -227,35 +241,50 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
             if config.class64 { 64 } else { 32 },
             loader::machine_name(config.machine)
         )
-    });
-    let mut builder = Builder {
-        config,
-        class64: info.class64,
-        machine: info.machine,
-        foreign: foreign.is_some(),
-        nodes: vec![Node {
-            path: path.to_path_buf(),
-            searcher: searcher(path, origin, info, info.kind == elf::ObjectKind::Executable),
-            loader: None,
-            data: None,
-            refused: info.refused.clone(),
-            needs: Vec::new(),
-        }],
-        pending_needs: vec![info.needed.iter().map(|s| (*s).to_owned()).collect()],
-        loaded: HashMap::new(),
-        files: HashMap::new(),
-        changed: None,
-        queue: VecDeque::from([0usize]),
-    };
-    if let Some(soname) = info.soname {
-        builder.loaded.insert(soname.to_owned(), 0);
+    })
+}
+
+impl<'c> Builder<'c> {
+    /// A graph of the binary alone, its `DT_NEEDED` not searched yet.
+    fn new(config: &'c Config, path: &Path, info: &ElfInfo<'_>, foreign: bool) -> Builder<'c> {
+        // The executable's $ORIGIN is its real directory (the loader reads /proc/self/exe).
+        let origin = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut loaded = HashMap::new();
+        if let Some(soname) = info.soname {
+            loaded.insert(soname.to_owned(), 0);
+        }
+        Builder {
+            config,
+            class64: info.class64,
+            machine: info.machine,
+            foreign,
+            nodes: vec![Node {
+                path: path.to_path_buf(),
+                searcher: searcher(path, origin, info, info.kind == elf::ObjectKind::Executable),
+                loader: None,
+                data: None,
+                refused: info.refused.clone(),
+                needs: Vec::new(),
+            }],
+            pending_needs: vec![info.needed.iter().map(|s| (*s).to_owned()).collect()],
+            loaded,
+            files: HashMap::new(),
+            changed: None,
+            queue: VecDeque::from([0usize]),
+        }
     }
-    // This machine's preloads are no other machine's.
-    let mut preloaded = Vec::new();
-    if foreign.is_none() {
+
+    /// What `/etc/ld.so.preload` lists, each looked for on behalf of the executable and mapped
+    /// after it, before its own libraries.
+    fn preloads(&mut self) -> Vec<Need> {
+        let mut preloaded = Vec::new();
         for name in loader::preload_file_entries() {
             let mut trace = Vec::new();
-            let path = builder.find(name, 0, true, &mut trace);
+            let path = self.find(name, 0, true, &mut trace);
             if path.is_none() {
                 trace.push(Step {
                     source: loader::PRELOAD_FILE.into(),
@@ -269,20 +298,19 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
                 trace,
             });
         }
+        preloaded
     }
-    while let Some(index) = builder.queue.pop_front() {
-        let names = std::mem::take(&mut builder.pending_needs[index]);
-        for name in names {
-            let mut trace = Vec::new();
-            let path = builder.find(&name, index, false, &mut trace);
-            builder.nodes[index].needs.push(Need { name, path, trace });
+
+    /// Every object's `DT_NEEDED`, breadth first.
+    fn needs(&mut self) {
+        while let Some(index) = self.queue.pop_front() {
+            let names = std::mem::take(&mut self.pending_needs[index]);
+            for name in names {
+                let mut trace = Vec::new();
+                let path = self.find(&name, index, false, &mut trace);
+                self.nodes[index].needs.push(Need { name, path, trace });
+            }
         }
-    }
-    Graph {
-        nodes: builder.nodes,
-        foreign,
-        changed: builder.changed,
-        preloaded,
     }
 }
 

@@ -102,6 +102,7 @@ mod ldcache;
 mod loader;
 mod providers;
 mod render;
+mod search;
 mod verdict;
 mod warnings;
 
@@ -159,6 +160,19 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with the note, and its kind.
         source: jit_exports::Error,
+    },
+    /// The loader's cache (`/etc/ld.so.cache`) is there but cannot be read or parsed: which
+    /// library the loader would take from it cannot be known.
+    #[error(
+        "{}: the loader's cache cannot be read: {message}; rebuild it with `ldconfig` (as \
+         root), or remove it if it does not belong there",
+        path.display()
+    )]
+    LoaderCache {
+        /// The cache file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
     },
     /// The file (the binary, or a library of its load graph) changed while it was read:
     /// truncated, grown or written to. What was read belongs to no one version of it.

@@ -9,6 +9,7 @@ use jit_exports::elf::{self, ElfInfo, Export, NullAddress, ObjectKind, Seen, Tab
 use object::ReadRef;
 
 use crate::graph::{self, Graph};
+use crate::warnings::SECURE_MODE_FIX;
 use crate::{
     BinaryReport, Error, IndirectNeed, Needed, Refusal, Status, SymbolReport, loader, warnings,
 };
@@ -29,7 +30,7 @@ where
             path: path.to_path_buf(),
             source,
         })?;
-    let config = loader_config(path, &info);
+    let config = loader_config(path, &info)?;
     let graph = graph::build(&config, path, &info);
     let loaded = Loaded::of(&graph);
     let mut verdicts: Vec<SymbolReport> = names
@@ -74,10 +75,10 @@ where
 }
 
 /// The loader that starts the binary, and whether it runs it in secure mode.
-fn loader_config(path: &Path, info: &ElfInfo<'_>) -> loader::Config {
-    let mut config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+fn loader_config(path: &Path, info: &ElfInfo<'_>) -> Result<loader::Config, Error> {
+    let mut config = loader::Config::for_binary(info.machine, info.class64, info.interp)?;
     config.secure = loader::secure_mode(path, info.kind == ObjectKind::Executable);
-    config
+    Ok(config)
 }
 
 /// What the load graph says, as the report shows it.
@@ -265,12 +266,6 @@ fn own_verdict(name: &str, seen: &Seen, info: &ElfInfo<'_>) -> SymbolReport {
         hint,
     }
 }
-
-/// What to do when a set-user-ID binary's libraries are found through `$ORIGIN` by its owner
-/// only.
-pub(crate) const SECURE_MODE_FIX: &str = "in secure mode (see the warning) the loader does not take it \
-     from the binary's own $ORIGIN: give it an absolute RUNPATH entry, or install the library \
-     in a system directory";
 
 fn missing_hint(needed: &[Needed], info: &ElfInfo<'_>, seen: &Seen, secure: bool) -> String {
     if seen.export() == Export::HiddenVersion {

@@ -6,8 +6,13 @@ use std::path::Path;
 use jit_exports::elf::{self, ElfInfo};
 
 use crate::file::open;
-use crate::verdict::SECURE_MODE_FIX;
-use crate::{Needed, SymbolReport, graph, loader};
+use crate::{Needed, SymbolReport, graph, loader, search};
+
+/// What to do when a set-user-ID binary's libraries are found through `$ORIGIN` by its owner
+/// only.
+pub(crate) const SECURE_MODE_FIX: &str = "in secure mode (see the warning) the loader does not take it \
+     from the binary's own $ORIGIN: give it an absolute RUNPATH entry, or install the library \
+     in a system directory";
 
 /// Problems with the binary as a whole: no dynamic symbols, libraries not found, RPATH and
 /// RUNPATH entries that work only where it was built or let others plant a library.
@@ -198,13 +203,13 @@ pub(crate) fn environment_preload(
             continue;
         }
         let mut trace = Vec::new();
-        let lookup = loader::Lookup {
+        let lookup = search::Lookup {
             class64: config.class64,
             machine: config.machine,
             foreign: false,
             preload: true,
         };
-        let found = loader::search(config, entry, &[&binary.searcher], lookup, &mut trace);
+        let found = search::search(config, entry, &[&binary.searcher], lookup, &mut trace);
         let exported: Option<Vec<String>> = found.as_deref().and_then(|path| {
             let bytes = open(path).ok()?;
             let (_, seen) = elf::read(&bytes, names, elf::Tables::Dynamic).ok()?;

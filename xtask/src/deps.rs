@@ -84,6 +84,14 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             package: "linux-perf".into(),
         },
         Requirement {
+            what: "the i386 loader and C library (verify-symbols' tests resolve a 32-bit \
+                   binary with its own loader)"
+                .into(),
+            present: Path::new("/lib/ld-linux.so.2").is_file()
+                && Path::new("/lib32/libc.so.6").is_file(),
+            package: "libc6-i386".into(),
+        },
+        Requirement {
             what: "a C compiler and linker (cc)".into(),
             present: on_path("cc"),
             package: "gcc".into(),
