@@ -115,7 +115,8 @@ struct Builder<'c> {
     pending_needs: Vec<Vec<String>>,
     /// Names (DT_NEEDED names used and SONAMEs) and files already loaded.
     loaded: HashMap<String, usize>,
-    files: HashMap<PathBuf, usize>,
+    /// Files already mapped, by what the loader knows them by (device, inode).
+    files: HashMap<(u64, u64), usize>,
     changed: Option<(PathBuf, String)>,
     queue: VecDeque<usize>,
 }
@@ -160,19 +161,21 @@ impl Builder<'_> {
             preload,
         };
         let found = search::search(self.config, name, &chain, lookup, trace)?;
-        let child = self.map(&found, index, trace)?;
+        let path = found.path.clone();
+        let child = self.map(found, index, trace)?;
         self.loaded.entry(name.to_owned()).or_insert(child);
-        Some(found)
+        Some(path)
     }
 
     /// The node of the file `found`, loaded by `index`: a new one unless the file is mapped
     /// already; `None` when the loader could not load it.
-    fn map(&mut self, found: &Path, index: usize, trace: &mut Vec<Step>) -> Option<usize> {
-        let key = found.canonicalize().unwrap_or_else(|_| found.to_path_buf());
+    fn map(&mut self, found: search::Found, index: usize, trace: &mut Vec<Step>) -> Option<usize> {
+        let key = found.file.id();
         if let Some(&child) = self.files.get(&key) {
             return Some(child);
         }
-        let data = file::open(found).ok()?;
+        let data = found.file.into_bytes().ok()?;
+        let found = found.path.as_path();
         let Ok(info) = elf::read_info(&data) else {
             if let Some(what) = data.changed() {
                 self.changed.get_or_insert((found.to_path_buf(), what));

@@ -351,13 +351,53 @@ impl Report {
 
 /// Verifies `symbols` in the binary at `path` (read on demand, never mapped).
 pub fn verify(path: &Path, symbols: &[impl AsRef<str>]) -> Result<BinaryReport, Error> {
-    let bytes = file::open(path)?;
     let names: Vec<&str> = symbols.iter().map(AsRef::as_ref).collect();
-    let verified = verdict::verify_binary(path, &bytes, &names).and_then(|(report, graph)| {
+    check(path, Some(&names)).map(|checked| checked.report)
+}
+
+/// A report, with the files it was answered from (the binary and its load graph), which a
+/// caller about to exit need not free ([`cli`]: the kernel frees them at once, faster than one
+/// `munmap` per library).
+pub(crate) struct Checked {
+    pub(crate) report: BinaryReport,
+    pub(crate) files: (file::FileBytes, graph::Graph),
+}
+
+/// Verifies `names` in the binary at `path`, or (`None`) what its note records, each against
+/// the library meant to provide it.
+pub(crate) fn check(path: &Path, names: Option<&[&str]>) -> Result<Checked, Error> {
+    let bytes = file::open(path)?;
+    // Symbols named by the caller are answered whatever the note says; with none named, the
+    // note is what is checked, and a broken one is the error.
+    let note = match names {
+        Some(_) => read_note(path, &bytes).ok().flatten(),
+        None => read_note(path, &bytes)?,
+    };
+    let recorded: Vec<&str>;
+    let (names, wanted) = match (names, &note) {
+        (Some(names), _) => (names, None),
+        (None, Some(note)) => {
+            recorded = note.symbols.iter().map(|s| s.symbol.as_str()).collect();
+            (recorded.as_slice(), Some(note))
+        }
+        (None, None) => {
+            return Err(Error::NoRecordedSymbols {
+                path: path.to_path_buf(),
+            });
+        }
+    };
+    let verified = verdict::verify_binary(path, &bytes, names).and_then(|(mut report, graph)| {
+        if let Some(note) = wanted {
+            providers::check(&mut report, &graph, note);
+        }
         graph.unchanged()?;
-        Ok(report)
+        Ok((report, graph))
     });
-    file::unless_changed(path, &bytes, verified)
+    let (report, graph) = file::unless_changed(path, &bytes, verified)?;
+    Ok(Checked {
+        report,
+        files: (bytes, graph),
+    })
 }
 
 /// Verifies `symbols` in `data`, the contents of the binary at `path` (used to resolve
@@ -397,19 +437,7 @@ pub fn recorded_symbols(path: &Path) -> Result<Vec<String>, Error> {
 /// the library meant to provide it: a symbol found in any other object is
 /// [`Status::WrongProvider`].
 pub fn verify_recorded(path: &Path) -> Result<BinaryReport, Error> {
-    let bytes = file::open(path)?;
-    let Some(note) = read_note(path, &bytes)? else {
-        return Err(Error::NoRecordedSymbols {
-            path: path.to_path_buf(),
-        });
-    };
-    let names: Vec<&str> = note.symbols.iter().map(|s| s.symbol.as_str()).collect();
-    let verified = verdict::verify_binary(path, &bytes, &names).and_then(|(mut report, graph)| {
-        providers::check(&mut report, &graph, &note);
-        graph.unchanged()?;
-        Ok(report)
-    });
-    file::unless_changed(path, &bytes, verified)
+    check(path, None).map(|checked| checked.report)
 }
 
 /// Verifies several binaries, each against its own symbols, or (`None`) against what its build

@@ -244,8 +244,11 @@ impl Config {
         let Some(interp) = interp.map(PathBuf::from) else {
             return Ok(config);
         };
-        match identity(&interp) {
-            Ok((c, m, _)) if c == class64 && m == machine => {}
+        let identity = crate::file::Opened::open(&interp)
+            .ok()
+            .and_then(|f| f.identity().ok());
+        match identity {
+            Some((c, m, _)) if c == class64 && m == machine => {}
             _ => return Ok(config),
         }
         config.machine = machine;
@@ -535,33 +538,6 @@ pub struct Step {
     pub place: String,
     /// `found`, or why not.
     pub outcome: String,
-}
-
-/// Reads the ELF identity (class, machine, type) of a candidate file.
-pub(crate) fn identity(path: &Path) -> Result<(bool, u16, u16), String> {
-    use std::io::Read;
-    let mut header = [0u8; 20];
-    // Checked before opening: opening a FIFO blocks (so does the loader; this tool must not).
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return Err("not a regular file (the loader would block or fail on it)".into());
-    }
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    file.read_exact(&mut header)
-        .map_err(|_| "too short for an ELF header".to_owned())?;
-    if &header[..4] != b"\x7fELF" {
-        return Err("not an ELF file".into());
-    }
-    let class64 = header[4] == 2;
-    let little = header[5] == 1;
-    let half = |at: usize| {
-        let bytes = [header[at], header[at + 1]];
-        if little {
-            u16::from_le_bytes(bytes)
-        } else {
-            u16::from_be_bytes(bytes)
-        }
-    };
-    Ok((class64, half(18), half(16)))
 }
 
 /// A machine's name, for messages.

@@ -6,7 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::loader::{Config, Searcher, Step, identity, machine_name};
+use crate::file::{NotOpened, Opened};
+use crate::loader::{Config, Searcher, Step, machine_name};
 
 /// What one search is for.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +22,13 @@ pub(crate) struct Lookup {
     pub preload: bool,
 }
 
+/// The file the loader takes: where it found it, and the file, opened once.
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub path: PathBuf,
+    pub file: Opened,
+}
+
 /// Searches `name` for `chain[0]` (the object that needs it; then the object that loaded that
 /// one, up to the executable, last), recording each place tried.
 pub(crate) fn search(
@@ -29,7 +37,7 @@ pub(crate) fn search(
     chain: &[&Searcher],
     lookup: Lookup,
     trace: &mut Vec<Step>,
-) -> Option<PathBuf> {
+) -> Option<Found> {
     let mut search = Search {
         config,
         name,
@@ -60,7 +68,7 @@ pub(crate) fn search(
         done => done,
     };
     match found {
-        Searched::Found(path) => Some(path),
+        Searched::Found(found) => Some(*found),
         Searched::NotHere | Searched::Stopped => None,
     }
 }
@@ -70,16 +78,17 @@ type StepFn<'a> = fn(&mut Search<'a>, &[&Searcher]) -> Searched;
 
 /// What one step of the search gave.
 enum Searched {
-    Found(PathBuf),
+    Found(Box<Found>),
     /// Not in this step's places: the next step is tried.
     NotHere,
     /// The loader stops here (a file it cannot load, a rule that ends the search).
     Stopped,
 }
 
-/// Why a candidate file is not taken: skipped (the search goes on), or fatal (the loader stops
-/// with an error there, and the program does not start).
+/// Why a candidate file is not taken: there is none, skipped (the search goes on), or fatal
+/// (the loader stops with an error there, and the program does not start).
 enum Reject {
+    Absent(String),
     Skip(String),
     Fatal(String),
 }
@@ -116,7 +125,7 @@ impl<'a> Search<'a> {
 
     /// A name with a `/` is a path, opened as it is, its `$ORIGIN` (of the object that needs
     /// it), `$LIB` and `$PLATFORM` expanded.
-    fn path(&mut self, loader: Option<&Searcher>) -> Option<PathBuf> {
+    fn path(&mut self, loader: Option<&Searcher>) -> Option<Found> {
         let name = self.name;
         let path = match loader {
             Some(loader) if name.contains('$') => match self.config.directory(name, loader) {
@@ -128,13 +137,13 @@ impl<'a> Search<'a> {
             },
             _ => PathBuf::from(name),
         };
-        let outcome = acceptable(&path, self.lookup.class64, self.lookup.machine);
+        let outcome = examine(&path, self.lookup.class64, self.lookup.machine);
         let said = match &outcome {
-            Ok(()) => "found".to_owned(),
-            Err(Reject::Skip(why) | Reject::Fatal(why)) => why.clone(),
+            Ok(_) => "found".to_owned(),
+            Err(Reject::Absent(why) | Reject::Skip(why) | Reject::Fatal(why)) => why.clone(),
         };
         self.step("a path", path.display().to_string(), said);
-        outcome.ok().map(|()| path)
+        outcome.ok().map(|file| Found { path, file })
     }
 
     /// The `DT_RPATH` of the object that needs the library, then of the object that loaded
@@ -207,13 +216,15 @@ impl<'a> Search<'a> {
             self.step("ld.so.cache", name, "no entry");
             return Searched::NotHere;
         };
-        let in_system = self
-            .config
-            .directories()
-            .system
-            .iter()
-            .any(|d| path.starts_with(d));
-        if loader.nodeflib && in_system {
+        // The system directories are asked of the loader only when they matter.
+        let in_system = || {
+            self.config
+                .directories()
+                .system
+                .iter()
+                .any(|d| path.starts_with(d))
+        };
+        if loader.nodeflib && in_system() {
             let why = format!(
                 "{}: in a system directory, which {} refuses (-z nodefaultlib, DF_1_NODEFLIB)",
                 path.display(),
@@ -222,12 +233,14 @@ impl<'a> Search<'a> {
             self.step("ld.so.cache", name, why);
             return Searched::NotHere;
         }
-        match acceptable(&path, self.lookup.class64, self.lookup.machine) {
-            Ok(()) => {
+        match examine(&path, self.lookup.class64, self.lookup.machine) {
+            Ok(file) => {
                 self.step("ld.so.cache", name, format!("found: {}", path.display()));
-                Searched::Found(path)
+                Searched::Found(Box::new(Found { path, file }))
             }
-            Err(Reject::Skip(why)) => {
+            // A cache entry whose file is gone: the loader goes on to the system search path
+            // (`open_verify` fails to open it, `_dl_map_object` tries the default path).
+            Err(Reject::Absent(why) | Reject::Skip(why)) => {
                 self.step("ld.so.cache", name, format!("{}: {why}", path.display()));
                 Searched::NotHere
             }
@@ -312,15 +325,17 @@ impl<'a> Search<'a> {
             } else {
                 dir.join(sub).join(self.name)
             };
-            if !candidate.exists() {
-                continue;
-            }
             match self.take(&candidate) {
-                Ok(()) => {
+                Ok(None) => continue,
+                Ok(Some(file)) => {
                     let found = format!("found: {}", candidate.display());
                     self.step(source, dir.display().to_string(), found);
-                    return Searched::Found(candidate);
+                    return Searched::Found(Box::new(Found {
+                        path: candidate,
+                        file,
+                    }));
                 }
+                Err(Reject::Absent(_)) => continue,
                 Err(Reject::Skip(why)) => reasons.push(format!("{}: {why}", candidate.display())),
                 Err(Reject::Fatal(why)) => {
                     let why = format!(
@@ -345,25 +360,35 @@ impl<'a> Search<'a> {
         Searched::NotHere
     }
 
-    /// Whether the loader takes `candidate`, found in a directory.
-    fn take(&self, candidate: &Path) -> Result<(), Reject> {
-        acceptable(candidate, self.lookup.class64, self.lookup.machine)?;
-        if self.secure_preload && !set_user_id(candidate) {
+    /// Whether the loader takes `candidate`, in a directory: `None` when there is no such file.
+    fn take(&self, candidate: &Path) -> Result<Option<Opened>, Reject> {
+        let file = match examine(candidate, self.lookup.class64, self.lookup.machine) {
+            Err(Reject::Absent(_)) => return Ok(None),
+            other => other?,
+        };
+        if self.secure_preload && !file.set_user_id() {
             // The loader closes it and goes on (`open_path`).
             return Err(Reject::Skip(
                 "not set-user-ID, which a preload found by name must be in secure mode: skipped"
                     .into(),
             ));
         }
-        Ok(())
+        Ok(Some(file))
     }
 }
 
-/// Whether `path` is a library the loader would take for a process of `class64`/`machine`
-/// (glibc's `open_verify`: another class or machine is skipped; anything else that is not a
-/// loadable ELF shared object is an error that stops the program).
-fn acceptable(path: &Path, class64: bool, machine: u16) -> Result<(), Reject> {
-    let (c, m, kind) = identity(path).map_err(Reject::Fatal)?;
+/// The file at `path`, if it is a library the loader would take for a process of
+/// `class64`/`machine` (glibc's `open_verify`: another class or machine is skipped; anything
+/// else that is not a loadable ELF shared object is an error that stops the program).
+fn examine(path: &Path, class64: bool, machine: u16) -> Result<Opened, Reject> {
+    let file = Opened::open_candidate(path).map_err(|why| match why {
+        NotOpened::Absent(e) => Reject::Absent(e.to_string()),
+        NotOpened::NotRegular(_) => {
+            Reject::Fatal("not a regular file (the loader would block or fail on it)".to_owned())
+        }
+        NotOpened::Io(e) => Reject::Fatal(e.to_string()),
+    })?;
+    let (c, m, kind) = file.identity().map_err(Reject::Fatal)?;
     if c != class64 || m != machine {
         return Err(Reject::Skip(format!(
             "{}-bit {} file, the binary is {}-bit {}: skipped",
@@ -378,13 +403,7 @@ fn acceptable(path: &Path, class64: bool, machine: u16) -> Result<(), Reject> {
             "not a shared object (ET_DYN): the loader stops here".into(),
         ));
     }
-    Ok(())
-}
-
-/// Whether the file at `path` has the set-user-ID bit.
-fn set_user_id(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o4000 != 0)
+    Ok(file)
 }
 
 /// Every name glibc 2.36 uses for a legacy hwcaps subdirectory on x86 and aarch64 (`tls`, the

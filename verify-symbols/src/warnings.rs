@@ -5,7 +5,6 @@ use std::path::Path;
 
 use jit_exports::elf::{self, ElfInfo};
 
-use crate::file::open;
 use crate::{Needed, SymbolReport, graph, loader, search};
 
 /// What to do when a set-user-ID binary's libraries are found through `$ORIGIN` by its owner
@@ -210,8 +209,9 @@ pub(crate) fn environment_preload(
             preload: true,
         };
         let found = search::search(config, entry, &[&binary.searcher], lookup, &mut trace);
-        let exported: Option<Vec<String>> = found.as_deref().and_then(|path| {
-            let bytes = open(path).ok()?;
+        let path = found.as_ref().map(|f| f.path.clone());
+        let exported: Option<Vec<String>> = found.and_then(|found| {
+            let bytes = found.file.into_bytes().ok()?;
             let (_, seen) = elf::read(&bytes, names, elf::Tables::Dynamic).ok()?;
             Some(
                 names
@@ -222,7 +222,7 @@ pub(crate) fn environment_preload(
                     .collect(),
             )
         });
-        effects.push(match (found, exported) {
+        effects.push(match (path, exported) {
             (None, _) => format!("{entry} (not found: the loader says so and goes on)"),
             (Some(path), None) => format!("{} (not a readable ELF file)", path.display()),
             (Some(path), Some(exported)) if exported.is_empty() => {

@@ -4,9 +4,11 @@
 //! through the dynamic section are described to object as section headers of their own.
 
 use object::elf;
+use std::cell::OnceCell;
+
 use object::read::elf::{
-    FileHeader, GnuHashTable, HashTable, SectionTable, Sym, SymbolTable, Version, VersionIndex,
-    VersionTable,
+    FileHeader, GnuHashTable, HashTable, SectionTable, Sym, SymbolTable, VerdefIterator, Version,
+    VersionIndex, VersionTable,
 };
 use object::{Endianness, ReadRef, StringTable, SymbolIndex, U32};
 
@@ -234,11 +236,12 @@ fn verdef_extent<'data, R: ReadRef<'data>>(
 struct Readers<'s, Elf: FileHeader, R: ReadRef<'s>> {
     symbols: SymbolTable<'s, Elf, R>,
     versions: VersionTable<'s, Elf>,
+    /// The version definitions, walked only when a question needs them.
+    verdefs: Option<VerdefIterator<'s, Elf>>,
     /// The versions the object defines (not its base), for a name asked that has none of its
-    /// own: each is tried, to tell a hidden version from a missing name.
-    defined_versions: Vec<Version<'s>>,
-    /// The names of the versions the object defines (with its base), for an absolute zero.
-    version_names: Vec<&'s [u8]>,
+    /// own: each is tried, to tell a hidden version from a missing name; and the names of all
+    /// (with its base), for an absolute zero.
+    defined: OnceCell<(Vec<Version<'s>>, Vec<&'s [u8]>)>,
     gnu: Option<GnuHashTable<'s, Elf>>,
     sysv: Option<HashTable<'s, Elf>>,
 }
@@ -256,25 +259,11 @@ fn readers<'s, Elf: ElfClass, R: ReadRef<'s>>(
         .ok()
         .flatten()
         .unwrap_or_default();
-    let mut defined_versions = Vec::new();
-    let mut version_names = Vec::new();
-    if let Ok(Some((mut verdefs, _))) = sections.gnu_verdef(endian, data) {
-        while let Ok(Some((verdef, mut aux))) = verdefs.next() {
-            let Ok(Some(first)) = aux.next() else {
-                continue;
-            };
-            let Ok(name) = first.name(endian, symbols.strings()) else {
-                continue;
-            };
-            version_names.push(name);
-            let index = VersionIndex(verdef.vd_ndx.get(endian));
-            if verdef.vd_flags.get(endian) & elf::VER_FLG_BASE == 0
-                && let Ok(Some(version)) = versions.version(index)
-            {
-                defined_versions.push(*version);
-            }
-        }
-    }
+    let verdefs = sections
+        .gnu_verdef(endian, data)
+        .ok()
+        .flatten()
+        .map(|(v, _)| v);
     let gnu = sections
         .gnu_hash(endian, data)
         .ok()
@@ -284,14 +273,41 @@ fn readers<'s, Elf: ElfClass, R: ReadRef<'s>>(
     Some(Readers {
         symbols,
         versions,
-        defined_versions,
-        version_names,
+        verdefs,
+        defined: OnceCell::new(),
         gnu,
         sysv,
     })
 }
 
 impl<'s, Elf: ElfClass, R: ReadRef<'s>> Readers<'s, Elf, R> {
+    /// The versions the object defines (without its base), and the names of all of them.
+    fn defined(&self, endian: Endianness) -> &(Vec<Version<'s>>, Vec<&'s [u8]>) {
+        self.defined.get_or_init(|| {
+            let mut versions = Vec::new();
+            let mut names = Vec::new();
+            let Some(mut verdefs) = self.verdefs.clone() else {
+                return (versions, names);
+            };
+            while let Ok(Some((verdef, mut aux))) = verdefs.next() {
+                let Ok(Some(first)) = aux.next() else {
+                    continue;
+                };
+                let Ok(name) = first.name(endian, self.symbols.strings()) else {
+                    continue;
+                };
+                names.push(name);
+                let index = VersionIndex(verdef.vd_ndx.get(endian));
+                if verdef.vd_flags.get(endian) & elf::VER_FLG_BASE == 0
+                    && let Ok(Some(version)) = self.versions.version(index)
+                {
+                    versions.push(*version);
+                }
+            }
+            (versions, names)
+        })
+    }
+
     /// The symbol `name` of `version` (`None`: what `dlsym` asks for, the default or only
     /// definition), through the hash table.
     fn find(
@@ -339,7 +355,7 @@ impl<'s, Elf: ElfClass, R: ReadRef<'s>> Readers<'s, Elf, R> {
         let null = (defined && absolute && value == 0 && kind != elf::STT_TLS).then(|| {
             let name = self.symbols.symbol_name(endian, symbol).ok();
             match name {
-                Some(name) if self.version_names.contains(&name) => NullAddress::VersionName,
+                Some(name) if self.defined(endian).1.contains(&name) => NullAddress::VersionName,
                 _ => NullAddress::Absolute,
             }
         });
@@ -394,7 +410,7 @@ pub(super) fn look_up<'data, Elf: ElfClass, T>(
             continue;
         }
         // `foo@V1` alone: not what dlsym returns, but not missing either.
-        for version in &readers.defined_versions {
+        for version in &readers.defined(endian).0 {
             if let Some((index, symbol)) = readers.find(endian, name, Some(version)) {
                 let entry = readers.entry(endian, index, symbol);
                 if slot.dynsym.is_none_or(|b| entry.rank() > b.rank()) {
