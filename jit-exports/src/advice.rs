@@ -2,7 +2,13 @@
 //! binary's note says of the manifest: the same sentences from verify-symbols' answers and from
 //! orc-jit's `Error::MissingSymbols`.
 
-use crate::note::{Linkage, Note};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::elf::{self, Export, Tables};
+use crate::note::{self, Note};
+use crate::reader::FileReader;
+use crate::similar;
 
 /// What is known of one name the JIT did not find.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,10 +76,91 @@ pub fn explain(note: Option<&Note>, missing: &Missing<'_>) -> Option<String> {
     (!said.is_empty()).then(|| said.join("; "))
 }
 
-/// Whether the note records `name` as provided by a statically linked library.
-pub fn listed_static(note: &Note, name: &str) -> bool {
-    note.symbol(name)
-        .is_some_and(|s| s.provider.linkage() == Linkage::Static)
+/// The advice for each of `names` that this process's JIT did not find ([`for_program`] of
+/// this process's own executable and the files it has mapped), `None` when there is none.
+/// Linux: `/proc/self/exe` and `/proc/self/maps`.
+pub fn for_this_process(names: &[String]) -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    for_program(Path::new("/proc/self/exe"), &mapped_files(&maps), names)
+}
+
+/// The files a process has mapped, from its `/proc/PID/maps`: each once, in order.
+pub fn mapped_files(maps: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for line in maps.lines() {
+        // address perms offset device inode path (the path may hold spaces)
+        let mut fields = line.splitn(6, ' ');
+        let Some(path) = fields.nth(5).map(str::trim_start) else {
+            continue;
+        };
+        if path.starts_with('/') && !files.iter().any(|f| f == Path::new(path)) {
+            files.push(PathBuf::from(path));
+        }
+    }
+    files
+}
+
+/// The names the file `object` exports, read once per process for each file (a process asks
+/// again for each missing symbol, and its large libraries, such as libLLVM's 57,000 names,
+/// take a tenth of a second to read).
+fn exported_by(object: &Path) -> Vec<String> {
+    type Read = Vec<(PathBuf, Vec<String>)>;
+    static READ: std::sync::Mutex<Read> = std::sync::Mutex::new(Vec::new());
+    let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, names)) = read.iter().find(|(p, _)| p == object) {
+        return names.clone();
+    }
+    let names: Vec<String> = File::open(object)
+        .and_then(FileReader::new)
+        .ok()
+        .and_then(|data| elf::definitions(&data).ok())
+        .map(|d| d.exported().map(str::to_owned).collect())
+        .unwrap_or_default();
+    read.push((object.to_path_buf(), names.clone()));
+    names
+}
+
+/// The advice for each of `names` that the JIT of `program` did not find, whose process has
+/// `objects` loaded: from the program's note (manifest libraries not linked, names not listed),
+/// whether the program defines the name without exporting it, and the exported names of the
+/// objects and of the note that are close to it. One sentence a name that has advice, joined.
+pub fn for_program(program: &Path, objects: &[PathBuf], names: &[String]) -> Option<String> {
+    let note = note::read_file(program).ok().flatten();
+    let asked: Vec<&str> = names.iter().map(String::as_str).collect();
+    let seen = File::open(program)
+        .and_then(FileReader::new)
+        .ok()
+        .and_then(|data| {
+            elf::read(&data, &asked, Tables::WithSymtab)
+                .ok()
+                .map(|(_, seen)| seen)
+        })
+        .unwrap_or_default();
+    let mut exported: Vec<String> = note
+        .iter()
+        .flat_map(|n| n.symbols.iter().map(|s| s.symbol.clone()))
+        .collect();
+    for object in objects {
+        exported.extend(exported_by(object));
+    }
+    exported.sort_unstable();
+    exported.dedup();
+    let said: Vec<String> = asked
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let defined_in_binary = seen
+                .get(i)
+                .is_some_and(|s| matches!(s.export(), Export::Hidden | Export::NotExported));
+            let missing = Missing {
+                name,
+                defined_in_binary,
+                close: similar::closest(name, exported.iter().map(String::as_str)),
+            };
+            explain(note.as_ref(), &missing)
+        })
+        .collect();
+    (!said.is_empty()).then(|| said.join(". "))
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub mod archive;
 pub mod elf;
 mod error;
 pub mod note;
+pub mod reader;
 pub mod similar;
 pub mod target;
 

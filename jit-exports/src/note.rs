@@ -494,8 +494,13 @@ pub fn read_file(path: &std::path::Path) -> Result<Option<Note>> {
             format!("{}: cannot read: {e}", path.display()),
         )
     })?;
-    let cache = object::ReadCache::new(file);
-    read(&cache).map_err(|e| Error::new(e.kind(), format!("{}: {e}", path.display())))
+    let data = crate::reader::FileReader::new(file).map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            format!("{}: cannot read: {e}", path.display()),
+        )
+    })?;
+    read(&data).map_err(|e| Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 /// Every jit-linkage note description: from the `PT_NOTE` segments (present when section headers

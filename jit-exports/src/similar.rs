@@ -31,22 +31,28 @@ pub fn limit_for(wanted: &str) -> usize {
     (wanted.len() / 3).max(2)
 }
 
-/// Up to three of `names` close to `wanted` (within [`limit_for`]), closest first, each once;
-/// `wanted` itself is not offered.
+/// The names among `names` closest to `wanted` (within [`limit_for`]; all at the smallest
+/// distance found, at most three, in order), each once; `wanted` itself is not offered.
 pub fn closest<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let limit = limit_for(wanted);
-    let mut scored: Vec<(usize, &str)> = names
-        .into_iter()
-        .filter(|name| *name != wanted)
-        .filter_map(|name| Some((distance(wanted.as_bytes(), name.as_bytes(), limit)?, name)))
-        .collect();
-    scored.sort_unstable();
-    scored.dedup();
-    scored
-        .into_iter()
-        .take(3)
-        .map(|(_, name)| name.to_owned())
-        .collect()
+    let mut limit = limit_for(wanted);
+    let mut best: Vec<&str> = Vec::new();
+    let mut best_distance = usize::MAX;
+    for name in names.into_iter().filter(|name| *name != wanted) {
+        // Only as close as the best so far is of interest: the search narrows as it goes.
+        let Some(d) = distance(wanted.as_bytes(), name.as_bytes(), limit) else {
+            continue;
+        };
+        if d < best_distance {
+            best_distance = d;
+            limit = d;
+            best.clear();
+        }
+        if !best.contains(&name) {
+            best.push(name);
+        }
+    }
+    best.sort_unstable();
+    best.into_iter().take(3).map(str::to_owned).collect()
 }
 
 #[cfg(test)]
@@ -73,6 +79,12 @@ mod tests {
         ];
         assert_eq!(closest("zlibVersio", names), ["zlibVersion"]);
         assert_eq!(closest("crc33", names), ["crc32"]);
+        // Only the closest: one edit away beats two.
+        assert_eq!(
+            closest("mallok", ["calloc", "malloc", "mallopt"]),
+            ["malloc"]
+        );
+        assert_eq!(closest("ab_x", ["ab_y", "ab_z", "zz_x"]), ["ab_y", "ab_z"]);
         assert!(closest("sqlite3_open", names).is_empty());
         assert!(closest("crc32", names).is_empty(), "the name itself");
         assert_eq!(

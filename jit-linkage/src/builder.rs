@@ -123,9 +123,11 @@ impl Build {
         let dynamic_list_path = out_dir.join("jit-exports.list");
         let note_path = out_dir.join("jit-linkage-note.o");
         let manifest_name = manifest_path.display().to_string();
+        warnings.extend(self.unused_libraries(&manifest, &manifest_name));
         let plan = plan(&Request {
             manifest: &manifest.path,
             manifest_name: &manifest_name,
+            declared: &manifest.libraries,
             libraries,
             dynamic_list_path: &dynamic_list_path,
             note_path: &note_path,
@@ -207,6 +209,42 @@ impl Build {
             }
         }
         Ok(())
+    }
+
+    /// A warning for each library of the package's own manifest (one in the package's
+    /// directory) that this build script neither links nor asks files of: JIT code cannot call
+    /// it through the process, which is what the manifest says it is for. A manifest elsewhere
+    /// (one the binaries of several packages share) declares libraries for others too.
+    fn unused_libraries(&self, manifest: &Manifest, manifest_name: &str) -> Vec<String> {
+        let package = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+        let own = package
+            .and_then(|dir| dir.canonicalize().ok())
+            .zip(manifest.path.canonicalize().ok())
+            .is_some_and(|(dir, file)| file.starts_with(dir));
+        if !own {
+            return Vec::new();
+        }
+        let used = |name: &String| {
+            self.links.iter().any(|(n, _)| n == name)
+                || self.artifacts.contains(name)
+                || self.bitcode.contains(name)
+        };
+        manifest
+            .libraries
+            .iter()
+            .filter(|lib| !used(&lib.name))
+            .map(|lib| {
+                let symbols: Vec<String> = lib.symbols.iter().map(|s| format!("`{s}`")).collect();
+                format!(
+                    "jit-linkage: library `{lib}` of {manifest_name} is declared, but this build \
+                     script does not link it: JIT code will not find {} in the process. Add \
+                     `.link_static(\"{lib}\")` or `.link_dynamic(\"{lib}\")` to the \
+                     jit_linkage::Build in build.rs, or remove the library from the manifest",
+                    symbols.join(", "),
+                    lib = lib.name,
+                )
+            })
+            .collect()
     }
 
     /// Each library the build uses once, with how it is linked and what must be built of it.

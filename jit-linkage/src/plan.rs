@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use jit_exports::note::{Linkage, Note, Provider, RequiredSymbol};
+use jit_exports::note::{Linkage, Note, Provider, RequiredSymbol, UnlinkedLibrary};
 
 use crate::artifact::Compiled;
 use crate::directive::Directive;
@@ -33,6 +33,9 @@ pub(crate) struct Request<'a> {
     pub manifest: &'a Path,
     /// The manifest as the build script names it, for the note.
     pub manifest_name: &'a str,
+    /// Every library the manifest declares: those the build does not link are recorded in the
+    /// note too, so that a symbol missing at run time can be traced to them.
+    pub declared: &'a [Library],
     pub libraries: Vec<Built<'a>>,
     /// Where the generated dynamic-list file will be written.
     pub dynamic_list_path: &'a Path,
@@ -153,10 +156,26 @@ fn artifact_variables(request: &Request<'_>) -> Vec<Directive> {
     directives
 }
 
-/// The note: the manifest, and each symbol the binaries' JIT code needs with its provider.
+/// The note: the manifest, each symbol the binaries' JIT code needs with its provider, and the
+/// manifest's libraries this build does not link.
 fn note(request: &Request<'_>) -> Note {
     let mut note = Note::new();
     note.manifest = Some(request.manifest_name.to_owned());
+    let linked = |lib: &Library| {
+        request
+            .libraries
+            .iter()
+            .any(|b| b.lib.name == lib.name && b.linkage.is_some())
+    };
+    note.unlinked = request
+        .declared
+        .iter()
+        .filter(|lib| !linked(lib))
+        .map(|lib| UnlinkedLibrary {
+            library: lib.name.clone(),
+            symbols: lib.symbols.clone(),
+        })
+        .collect();
     for built in &request.libraries {
         let Some(provider) = provider(built) else {
             continue;
@@ -384,6 +403,7 @@ symbols = ["d_one"]
         plan(&Request {
             manifest: &m.path,
             manifest_name: "libraries.toml",
+            declared: &m.libraries,
             libraries,
             dynamic_list_path: Path::new("/out/jit-exports.list"),
             note_path: Path::new("/out/a, b/jit-linkage-note.o"),
@@ -421,6 +441,14 @@ symbols = ["d_one"]
         };
         assert_eq!(files, [&archive, &archive]);
         assert_eq!(plan.note.manifest.as_deref(), Some("libraries.toml"));
+        // `d` is declared, not linked: its symbols are recorded for the run time's advice.
+        assert_eq!(
+            plan.note.unlinked,
+            [UnlinkedLibrary {
+                library: "d".into(),
+                symbols: vec!["d_one".into()]
+            }]
+        );
     }
 
     #[test]

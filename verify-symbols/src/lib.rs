@@ -94,6 +94,7 @@
 //! # Ok::<(), verify_symbols::Error>(())
 //! ```
 
+mod advice;
 pub mod cli;
 pub mod dist;
 mod file;
@@ -390,6 +391,7 @@ pub(crate) fn check(path: &Path, names: Option<&[&str]>) -> Result<Checked, Erro
         if let Some(note) = wanted {
             providers::check(&mut report, &graph, note);
         }
+        advice::advise(&mut report, &bytes, &graph, note.as_ref());
         graph.unchanged()?;
         Ok((report, graph))
     });

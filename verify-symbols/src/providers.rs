@@ -26,7 +26,7 @@ pub(crate) fn check(report: &mut BinaryReport, graph: &Graph, note: &Note) {
     report.warnings.extend(shared_copies(graph, note));
     report
         .warnings
-        .extend(interpositions(graph, &exported_static));
+        .extend(interpositions(graph, note, &exported_static));
 }
 
 /// The provider as the report names it.
@@ -195,27 +195,87 @@ fn shared_copies(graph: &Graph, note: &Note) -> Vec<String> {
 }
 
 /// Another definition of an exported name among the dependencies: every call through the
-/// dependency's own PLT now lands in the binary's copy.
-fn interpositions(graph: &Graph, exported_static: &[String]) -> Vec<String> {
+/// dependency's own PLT now lands in the binary's copy. One warning per library that has such
+/// names, naming the chain of libraries through which the binary loads it.
+fn interpositions(graph: &Graph, note: &Note, exported_static: &[String]) -> Vec<String> {
     if exported_static.is_empty() {
         return Vec::new();
     }
     let names: Vec<&str> = exported_static.iter().map(String::as_str).collect();
-    let mut shadowed: Vec<(&str, PathBuf)> = graph::providers(graph, &names)
+    let mut by_library: Vec<(PathBuf, Vec<&str>)> = Vec::new();
+    for (name, found) in graph::providers(graph, &names) {
+        if found.null.is_some() {
+            continue;
+        }
+        match by_library.iter_mut().find(|(path, _)| *path == found.path) {
+            Some((_, names)) => names.push(name),
+            None => by_library.push((found.path, vec![name])),
+        }
+    }
+    by_library.sort();
+    by_library
         .into_iter()
-        .filter(|(_, found)| found.null.is_none())
-        .map(|(name, found)| (name, found.path))
-        .collect();
-    shadowed.sort();
-    shadowed
-        .into_iter()
-        .map(|(name, library)| {
+        .map(|(library, mut names)| {
+            names.sort_unstable();
+            let mut owners: Vec<&str> = names
+                .iter()
+                .filter_map(|n| note.symbol(n).map(|s| s.library.as_str()))
+                .collect();
+            owners.dedup();
+            let shown: Vec<String> = names.iter().take(4).map(|n| format!("`{n}`")).collect();
+            let more = match names.len().saturating_sub(shown.len()) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            let owners_text = owners
+                .iter()
+                .map(|l| format!("`{l}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             format!(
-                "`{name}`, exported by the binary for its JIT code, is also defined by {}: the \
-                 binary's copy interposes it, so that library's own calls to `{name}` now run the \
-                 binary's copy. Keep the two the same version, or link the library dynamically",
-                library.display()
+                "{} {} that the binary exports for its JIT code (from its statically linked \
+                 {} {owners_text}: {}{more}) {} also defined by {}, which {}: the binary's copies \
+                 interpose them, so that library's own calls to them run the binary's copies. \
+                 Keep the two the same version, or link {owners_text} dynamically",
+                names.len(),
+                if names.len() == 1 { "name" } else { "names" },
+                if owners.len() == 1 {
+                    "library"
+                } else {
+                    "libraries"
+                },
+                shown.join(", "),
+                if names.len() == 1 { "is" } else { "are" },
+                library.display(),
+                loaded_through(graph, &library)
             )
         })
         .collect()
+}
+
+/// How the binary comes to load `library`: directly, or through a chain of libraries
+/// (`libLLVM.so.22.1 → libxml2.so.2`), as the load graph found it.
+fn loaded_through(graph: &Graph, library: &Path) -> String {
+    let Some(mut at) = graph.nodes.iter().position(|n| n.path == library) else {
+        return "the loader maps for it".to_owned();
+    };
+    let mut chain = Vec::new();
+    while at != 0 {
+        let node = &graph.nodes[at];
+        chain.push(
+            node.path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        match node.loader {
+            Some(loader) => at = loader,
+            None => break,
+        }
+    }
+    chain.reverse();
+    match chain.as_slice() {
+        [] | [_] => "the binary itself needs".to_owned(),
+        _ => format!("the binary loads through {}", chain.join(" → ")),
+    }
 }
