@@ -49,8 +49,10 @@ const HEADER: &str = "jit-linkage-symbols";
 /// The symbols a debugger and the GDB JIT interface's registrar need to be found by: gdb looks
 /// `__jit_debug_register_code` and `__jit_debug_descriptor` up in the symbol tables of the
 /// program and its libraries (`.symtab`, or `.dynsym` once stripped); LLVM's JITLink debug
-/// support looks the registrar functions up through the process's dynamic symbols. With LLVM
-/// linked statically into the binary, they are exported only when listed.
+/// support looks the registrar functions up through the process's dynamic symbols (LLVM 22
+/// defines only the allocation action; LLVM 14 to 19 also the wrapper). With LLVM linked
+/// statically into the binary, they are exported only when listed; a listed name the binary
+/// does not define is not exported (the linkers skip it).
 pub const DEBUGGER_SYMBOLS: [&str; 4] = [
     "__jit_debug_register_code",
     "__jit_debug_descriptor",

@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use jit_exports::note::Linkage;
+use jit_exports::note::{Linkage, LlvmLinkage};
 use jit_exports::target::Target;
 
 use crate::artifact::{Compiled, Needs, find_library, io_error};
@@ -31,6 +31,8 @@ pub struct Build {
     export_dynamic: bool,
     runtime_dir: Option<PathBuf>,
     llvm_version: Option<u32>,
+    debugger: Option<bool>,
+    llvm_static: Option<bool>,
 }
 
 impl Build {
@@ -85,6 +87,23 @@ impl Build {
         self
     }
 
+    /// Whether a debugger is to see the binaries' JIT code (orc-jit's `JitBuilder::debugger`):
+    /// with LLVM linked statically, the build then exports exactly the symbols gdb and LLVM's
+    /// registrar look up (see `debugger` of the manifest's `[jit]` table, on [`Manifest`],
+    /// which this overrides).
+    pub fn debugger(&mut self, yes: bool) -> &mut Build {
+        self.debugger = Some(yes);
+        self
+    }
+
+    /// Whether LLVM is linked into the binaries statically. By default what the orc-jit the
+    /// package depends on directly says (`DEP_ORC_JIT_LLVM_STATIC`, from its `llvm<N>-static`
+    /// features); set it when orc-jit comes through another crate of the package's.
+    pub fn llvm_static(&mut self, yes: bool) -> &mut Build {
+        self.llvm_static = Some(yes);
+        self
+    }
+
     /// Export every symbol of the binary (`--export-dynamic`) instead of exactly the manifest's.
     /// Off by default: it makes `.dynsym` some twenty times larger.
     pub fn export_dynamic(&mut self, yes: bool) -> &mut Build {
@@ -114,8 +133,18 @@ impl Build {
         let manifest = Manifest::load(manifest_path)?;
         let llvm = self
             .llvm_version
-            .or_else(orc_jit_llvm)
+            .or_else(|| orc_jit_metadata("DEP_ORC_JIT_LLVM_VERSION"))
             .unwrap_or(DEFAULT_LLVM);
+        let debugger = self.debugger.unwrap_or(manifest.debugger).then(|| {
+            match self
+                .llvm_static
+                .or_else(|| orc_jit_metadata::<u8>("DEP_ORC_JIT_LLVM_STATIC").map(|v| v == 1))
+            {
+                Some(true) => LlvmLinkage::Static,
+                Some(false) => LlvmLinkage::Shared,
+                None => LlvmLinkage::Unknown,
+            }
+        });
         let selected = self.select(&manifest, llvm)?;
         let mut warnings = Vec::new();
         let libraries = self.obtain_all(selected, &out_dir.join("c-libs"), &mut warnings)?;
@@ -128,6 +157,7 @@ impl Build {
             manifest: &manifest.path,
             manifest_name: &manifest_name,
             declared: &manifest.libraries,
+            debugger,
             libraries,
             dynamic_list_path: &dynamic_list_path,
             note_path: &note_path,
@@ -138,6 +168,9 @@ impl Build {
             self.place_runtime_libraries(&plan, &out_dir, &mut warnings)?;
         }
         let mut directives = plan.directives;
+        for variable in ["DEP_ORC_JIT_LLVM_VERSION", "DEP_ORC_JIT_LLVM_STATIC"] {
+            directives.push(Directive::RerunIfEnvChanged(variable.to_owned()));
+        }
         directives.extend(warnings.into_iter().map(Directive::Warning));
         emit(&directives);
         Ok(())
@@ -482,9 +515,10 @@ fn place(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The LLVM version of the orc-jit this package depends on directly, if any.
-fn orc_jit_llvm() -> Option<u32> {
-    std::env::var("DEP_ORC_JIT_LLVM_VERSION").ok()?.parse().ok()
+/// What the orc-jit this package depends on directly tells its dependents' build scripts
+/// (`cargo::metadata=...` in its build script), if it does.
+fn orc_jit_metadata<T: std::str::FromStr>(variable: &str) -> Option<T> {
+    std::env::var(variable).ok()?.parse().ok()
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use jit_exports::note::{Linkage, Note, Provider, RequiredSymbol, UnlinkedLibrary};
+use jit_exports::note::{
+    DEBUGGER_SYMBOLS, Linkage, LlvmLinkage, Note, Provider, RequiredSymbol, UnlinkedLibrary,
+};
 
 use crate::artifact::Compiled;
 use crate::directive::Directive;
@@ -36,6 +38,8 @@ pub(crate) struct Request<'a> {
     /// Every library the manifest declares: those the build does not link are recorded in the
     /// note too, so that a symbol missing at run time can be traced to them.
     pub declared: &'a [Library],
+    /// Set when a debugger is to see the JIT code: how LLVM is linked into the binaries.
+    pub debugger: Option<LlvmLinkage>,
     pub libraries: Vec<Built<'a>>,
     /// Where the generated dynamic-list file will be written.
     pub dynamic_list_path: &'a Path,
@@ -161,6 +165,7 @@ fn artifact_variables(request: &Request<'_>) -> Vec<Directive> {
 fn note(request: &Request<'_>) -> Note {
     let mut note = Note::new();
     note.manifest = Some(request.manifest_name.to_owned());
+    note.debugger = request.debugger;
     let linked = |lib: &Library| {
         request
             .libraries
@@ -265,9 +270,18 @@ fn static_linkage(request: &Request<'_>, own: &[&str]) -> (Vec<Directive>, Optio
         }
         directives.extend(dependencies(built, own));
     }
-    let exported: Vec<&str> = linked(request, Linkage::Static)
+    let mut exported: Vec<&str> = linked(request, Linkage::Static)
         .flat_map(|b| b.lib.symbols.iter().map(String::as_str))
         .collect();
+    // A debugger and LLVM's registrar find these only when exported, unless the shared
+    // libLLVM, which exports them, is the one linked (a name the binary does not define is
+    // not exported: the list may name one an older LLVM lacks).
+    if request
+        .debugger
+        .is_some_and(|llvm| llvm != LlvmLinkage::Shared)
+    {
+        exported.extend(DEBUGGER_SYMBOLS);
+    }
     if request.export_dynamic {
         directives.push(Directive::LinkArg("-Wl,--export-dynamic".into()));
         return (directives, None);
@@ -400,10 +414,20 @@ symbols = ["d_one"]
     }
 
     fn run(m: &Manifest, libraries: Vec<Built<'_>>, export_dynamic: bool) -> Plan {
+        run_debugged(m, libraries, export_dynamic, None)
+    }
+
+    fn run_debugged(
+        m: &Manifest,
+        libraries: Vec<Built<'_>>,
+        export_dynamic: bool,
+        debugger: Option<LlvmLinkage>,
+    ) -> Plan {
         plan(&Request {
             manifest: &m.path,
             manifest_name: "libraries.toml",
             declared: &m.libraries,
+            debugger,
             libraries,
             dynamic_list_path: Path::new("/out/jit-exports.list"),
             note_path: Path::new("/out/a, b/jit-linkage-note.o"),
@@ -449,6 +473,50 @@ symbols = ["d_one"]
                 symbols: vec!["d_one".into()]
             }]
         );
+    }
+
+    /// With LLVM linked statically (or, unknown, perhaps), a debugged binary exports exactly
+    /// the manifest's symbols and the four gdb and LLVM's registrar look up; with the shared
+    /// libLLVM, which exports them, only the manifest's.
+    #[test]
+    fn a_debugged_binary_with_static_llvm_exports_what_the_debugger_looks_up() {
+        let m = manifest();
+        let list = |debugger, libraries| {
+            run_debugged(&m, libraries, false, debugger)
+                .dynamic_list
+                .unwrap_or_default()
+        };
+        let static_s = || vec![built(&m, "s", Some(Linkage::Static))];
+        let debugged = list(Some(LlvmLinkage::Static), static_s());
+        assert!(
+            debugged.contains(
+                "{\n  s_one;\n  s_two;\n  __jit_debug_register_code;\n  __jit_debug_descriptor;\n  \
+                 llvm_orc_registerJITLoaderGDBWrapper;\n  llvm_orc_registerJITLoaderGDBAllocAction;\n};\n"
+            ),
+            "{debugged}"
+        );
+        assert_eq!(list(Some(LlvmLinkage::Unknown), static_s()), debugged);
+        assert!(!list(Some(LlvmLinkage::Shared), static_s()).contains("__jit_debug"));
+        assert!(!list(None, static_s()).contains("__jit_debug"));
+        // No library linked statically: the list holds the four alone, and is linked.
+        let dynamic = run_debugged(
+            &m,
+            vec![built(&m, "d", Some(Linkage::Dynamic))],
+            false,
+            Some(LlvmLinkage::Static),
+        );
+        assert_eq!(
+            dynamic
+                .dynamic_list
+                .as_deref()
+                .map(|l| l.lines().filter(|l| l.starts_with("  ")).count()),
+            Some(4)
+        );
+        assert!(
+            link_lines(&dynamic)
+                .contains(&"cargo:rustc-link-arg=--dynamic-list=/out/jit-exports.list".to_owned())
+        );
+        assert_eq!(dynamic.note.debugger, Some(LlvmLinkage::Static));
     }
 
     #[test]

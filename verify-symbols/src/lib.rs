@@ -96,6 +96,7 @@
 
 mod advice;
 pub mod cli;
+mod debugger;
 pub mod dist;
 mod file;
 mod graph;
@@ -112,6 +113,7 @@ use std::path::{Path, PathBuf};
 use jit_exports::note::Note;
 use serde::Serialize;
 
+pub use crate::debugger::DebuggerReport;
 pub use crate::loader::Step;
 pub use crate::render::{JSON_SCHEMA, render_explain, render_json, render_text, write_json};
 
@@ -313,6 +315,9 @@ pub struct BinaryReport {
     pub warnings: Vec<String>,
     /// One verdict per requested symbol, in the order requested.
     pub symbols: Vec<SymbolReport>,
+    /// Whether a debugger will see the JIT code, and why (not); `None` when nothing says the
+    /// binary hosts LLVM's JIT (no libLLVM, no GDB JIT interface, no jit-linkage note).
+    pub debugger: Option<DebuggerReport>,
 }
 
 impl BinaryReport {
@@ -387,14 +392,16 @@ pub(crate) fn check(path: &Path, names: Option<&[&str]>) -> Result<Checked, Erro
             });
         }
     };
-    let verified = verdict::verify_binary(path, &bytes, names).and_then(|(mut report, graph)| {
-        if let Some(note) = wanted {
-            providers::check(&mut report, &graph, note);
-        }
-        advice::advise(&mut report, &bytes, &graph, note.as_ref());
-        graph.unchanged()?;
-        Ok((report, graph))
-    });
+    let verified = verdict::verify_binary(path, &bytes, names, note.as_ref()).and_then(
+        |(mut report, graph)| {
+            if let Some(note) = wanted {
+                providers::check(&mut report, &graph, note);
+            }
+            advice::advise(&mut report, &bytes, &graph, note.as_ref());
+            graph.unchanged()?;
+            Ok((report, graph))
+        },
+    );
     let (report, graph) = file::unless_changed(path, &bytes, verified)?;
     Ok(Checked {
         report,
@@ -411,7 +418,8 @@ pub fn verify_data(
     symbols: &[impl AsRef<str>],
 ) -> Result<BinaryReport, Error> {
     let names: Vec<&str> = symbols.iter().map(AsRef::as_ref).collect();
-    verdict::verify_binary(path, data, &names).map(|(report, _)| report)
+    let note = jit_exports::note::read(data).ok().flatten();
+    verdict::verify_binary(path, data, &names, note.as_ref()).map(|(report, _)| report)
 }
 
 /// The jit-linkage note of the binary at `path`, opened as `bytes`: only its headers and notes

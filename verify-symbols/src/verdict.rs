@@ -8,6 +8,9 @@ use std::path::Path;
 use jit_exports::elf::{self, ElfInfo, Export, NullAddress, ObjectKind, Seen, Tables};
 use object::ReadRef;
 
+use jit_exports::note::{DEBUGGER_SYMBOLS, Note};
+
+use crate::debugger;
 use crate::graph::{self, Graph};
 use crate::warnings::SECURE_MODE_FIX;
 use crate::{
@@ -20,16 +23,20 @@ pub(crate) fn verify_binary<'data, T>(
     path: &Path,
     data: &'data T,
     names: &[&str],
+    note: Option<&Note>,
 ) -> Result<(BinaryReport, Graph), Error>
 where
     T: ?Sized,
     for<'a> &'a T: ReadRef<'a>,
 {
-    let (info, seen) =
-        elf::read(data, names, Tables::WithSymtab).map_err(|source| Error::Parse {
+    // The names asked, and in the same pass the debugger's (see `debugger.rs`).
+    let asked: Vec<&str> = names.iter().copied().chain(DEBUGGER_SYMBOLS).collect();
+    let (info, mut seen) =
+        elf::read(data, &asked, Tables::WithSymtab).map_err(|source| Error::Parse {
             path: path.to_path_buf(),
             source,
         })?;
+    let debugger_seen = seen.split_off(names.len());
     let config = loader_config(path, &info)?;
     let graph = graph::build(&config, path, &info);
     let loaded = Loaded::of(&graph);
@@ -50,6 +57,7 @@ where
         }
     }
     let warnings = whole_binary_warnings(&info, &config, &graph, &loaded, &verdicts, names);
+    let debugger = debugger::debugger(&debugger_seen, &graph, note);
     let report = BinaryReport {
         path: path.to_path_buf(),
         kind: match info.kind {
@@ -70,6 +78,7 @@ where
         runpath: info.runpath.iter().map(|s| (*s).to_owned()).collect(),
         rpath: info.rpath.iter().map(|s| (*s).to_owned()).collect(),
         symbols: verdicts,
+        debugger,
     };
     Ok((report, graph))
 }

@@ -1164,3 +1164,29 @@ fn a_corrupt_ld_so_cache_is_an_error_naming_it_not_an_empty_cache() {
     // Outside the namespace, the system's own cache: an answer.
     assert!(verify(&probe, &["zlibVersion"]).unwrap().all_found());
 }
+
+#[test]
+fn emulated_tls_s_helper_is_provided_by_libgcc_s() {
+    // orc-jit takes the address of __emutls_get_address (emulated TLS needs it), so a JIT host
+    // imports it, from libgcc_s.so.1 (GCC_4.3.0), and the loader resolves it at start.
+    let f = Fixture::new("emutls");
+    f.write(
+        "uses.c",
+        "extern void *__emutls_get_address(void *);\n\
+         void *(*volatile emutls_keep)(void *) = __emutls_get_address;\n",
+    );
+    let probe = f.probe("probe", &["uses.c", "-lgcc_s"]);
+    let seen = agree("__emutls_get_address", &probe, &["__emutls_get_address"]);
+    let Outcome::Symbols(symbols) = seen else {
+        panic!("the probe starts")
+    };
+    let provider = symbols[0].1.as_deref().expect("found");
+    assert_eq!(
+        provider.file_name().unwrap(),
+        "libgcc_s.so.1",
+        "{provider:?}"
+    );
+    let report = verify(&probe, &["__emutls_get_address"]).unwrap();
+    assert_eq!(report.symbols[0].status, Status::ProvidedByDependency);
+    assert_eq!(report.symbols[0].version.as_deref(), Some("GCC_4.3.0"));
+}

@@ -77,6 +77,13 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             package: "valgrind".into(),
         },
         Requirement {
+            what: "gdb (xtask's debugger_linkage test stops in JIT code of a stripped static \
+                   binary)"
+                .into(),
+            present: on_path("gdb"),
+            package: "gdb".into(),
+        },
+        Requirement {
             what: "perf (orc-jit's profiler tests record JIT code with perf record and read it \
                    back with perf report and perf inject --jit)"
                 .into(),
