@@ -1,11 +1,11 @@
-//! Obtaining a manifest library's files inside a build script.
+//! A manifest library compiled from its sources inside a build script.
 //!
 //! Compiled libraries go through the `cc` crate doing what it does: it reads `CC`, `CFLAGS`,
 //! `TARGET`, `OPT_LEVEL`... itself, prints the `rerun-if-env-changed` lines for what it read,
 //! and for a statically linked library prints the `rustc-link-lib` line with the
-//! `+whole-archive` and `-bundle` modifiers (and the C++ runtime for C++ sources). Prebuilt
-//! files are copied in; pkg-config libraries are found by the `pkg-config` crate (see
-//! `system_library.rs`).
+//! `+whole-archive` and `-bundle` modifiers (and the C++ runtime for C++ sources). (Prebuilt
+//! files are copied in by `prebuilt.rs`; pkg-config libraries are found by
+//! `system_library.rs`.)
 //!
 //! Each library gets its own directory, `<artifact dir>/<name>/`, holding `lib<static_name>.a`,
 //! `lib<shared_name>.so` and `<name>.bc`. Objects are compiled with `-MMD`, and the headers the
@@ -18,69 +18,9 @@ use std::sync::{Arc, Mutex};
 
 use cc::{BuildMessage, BuildMessageKind, BuildMessageLogger};
 
-use crate::manifest::{Library, Origin, is_reserved_soname};
+use crate::artifact::{Compiled, Needs, Shared, io_error};
+use crate::manifest::Library;
 use crate::{Error, Result};
-
-/// What a build needs of one library.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Needs {
-    /// Linked statically into the binaries: cc prints the whole-archive link line.
-    pub link_static: bool,
-    /// `lib<static_name>.a` as a file (linked statically, or loaded at run time).
-    pub archive: bool,
-    /// `lib<shared_name>.so` (linked dynamically, or loaded at run time).
-    pub shared: bool,
-    /// `<name>.bc` for LLVM `N`.
-    pub bitcode: Option<u32>,
-}
-
-/// What obtaining one library produced.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Compiled {
-    /// The library's own directory.
-    pub dir: PathBuf,
-    /// Every file the result depends on: the sources and the headers the compiler read, the
-    /// prebuilt files.
-    pub inputs: Vec<PathBuf>,
-    /// What the compiler printed (warnings), to pass on.
-    pub warnings: Vec<String>,
-    /// The archive, when one was asked for.
-    pub archive: Option<PathBuf>,
-    /// Where the archive was copied from, when it is a copy (a system library's): the file to
-    /// name in errors.
-    pub archive_source: Option<PathBuf>,
-    /// The static link line to print, for a library cc did not compile: its `-l` name.
-    pub static_link: Option<String>,
-    /// The shared library, when one was asked for.
-    pub shared: Option<Shared>,
-    /// More directories to search (pkg-config's `-L`).
-    pub link_paths: Vec<PathBuf>,
-    /// Libraries the library itself needs, linked normally (pkg-config's other `-l`).
-    pub dependencies: Vec<String>,
-    /// Include directories the library gives to the compiled libraries of the build
-    /// (pkg-config's `-I`).
-    pub include_paths: Vec<PathBuf>,
-    /// Environment variables read to obtain it (pkg-config's), for `rerun-if-env-changed`.
-    pub env_vars: Vec<String>,
-}
-
-/// A shared library to link and, unless the system provides it, to place next to the binary.
-#[derive(Debug, Clone)]
-pub(crate) struct Shared {
-    /// The file the linker uses (and whose symbols are proven).
-    pub file: PathBuf,
-    /// Its `-l` name.
-    pub link_name: String,
-    /// The directory to search for it, when the linker does not search it anyway.
-    pub link_dir: Option<PathBuf>,
-    /// Its `SONAME`: the name in the binary's `DT_NEEDED`.
-    pub soname: String,
-    /// Whether it must be placed next to the binary (false for a system library).
-    pub bundled: bool,
-    /// Its GNU build ID, which the note records for a placed library: another build of a
-    /// library of the same name (another package's, in the same directory) is not it.
-    pub build_id: Option<String>,
-}
 
 /// Collects what the compiler says, so it reaches the user in our own error or warnings.
 #[derive(Default)]
@@ -149,49 +89,13 @@ fn cc_error(lib: &Library, output: &CompilerOutput) -> impl Fn(cc::Error) -> Err
     }
 }
 
-fn io_error(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> Error {
-    let path = path.to_path_buf();
-    move |source| Error::Io {
-        path,
-        action,
-        source,
-    }
-}
-
-/// Obtains what `needs` asks of `lib` in `<artifacts>/<name>/`.
-pub(crate) fn obtain(
+/// Compiles `lib`'s sources.
+pub(crate) fn compile(
     lib: &Library,
-    artifacts: &Path,
+    dir: PathBuf,
     needs: Needs,
     includes: &[PathBuf],
 ) -> Result<Compiled> {
-    let dir = artifacts.join(&lib.name);
-    std::fs::create_dir_all(&dir).map_err(io_error(&dir, "create the artifact directory"))?;
-    if needs.bitcode.is_some() && !matches!(lib.origin, Origin::Sources) {
-        return Err(Error::Usage(format!(
-            "library `{}` is not compiled from `sources`, so it has no bitcode; remove \
-             .bitcode(\"{}\")",
-            lib.name, lib.name
-        )));
-    }
-    match &lib.origin {
-        Origin::Sources => compile(lib, dir, needs, includes),
-        Origin::Prebuilt {
-            static_lib,
-            shared_lib,
-        } => prebuilt(
-            lib,
-            dir,
-            needs,
-            static_lib.as_deref(),
-            shared_lib.as_deref(),
-        ),
-        Origin::PkgConfig(package) => crate::system_library::obtain(lib, dir, needs, package),
-    }
-}
-
-/// Compiles `lib`'s sources.
-fn compile(lib: &Library, dir: PathBuf, needs: Needs, includes: &[PathBuf]) -> Result<Compiled> {
     let output = Arc::new(CompilerOutput::default());
     let mut build = cc_build(lib, &dir, includes, &output);
     let fail = cc_error(lib, &output);
@@ -239,7 +143,7 @@ fn compile(lib: &Library, dir: PathBuf, needs: Needs, includes: &[PathBuf]) -> R
         })?;
         warnings.extend(stderr.lines().map(str::to_owned));
         shared = Some(Shared {
-            build_id: crate::symbols::build_id(&file),
+            build_id: crate::symbols::identity(&file)?.build_id,
             file,
             link_name: lib.shared_name.clone(),
             link_dir: Some(dir.clone()),
@@ -264,126 +168,6 @@ fn compile(lib: &Library, dir: PathBuf, needs: Needs, includes: &[PathBuf]) -> R
         shared,
         ..Compiled::default()
     })
-}
-
-/// Copies `from` into `dir` as `name`.
-pub(crate) fn copy_in(from: &Path, dir: &Path, name: &str) -> Result<PathBuf> {
-    let to = dir.join(name);
-    std::fs::copy(from, &to).map_err(io_error(from, "copy"))?;
-    Ok(to)
-}
-
-/// A prebuilt library: its files copied in under their link names, so that only this build's
-/// directory is searched for them.
-fn prebuilt(
-    lib: &Library,
-    dir: PathBuf,
-    needs: Needs,
-    static_lib: Option<&Path>,
-    shared_lib: Option<&Path>,
-) -> Result<Compiled> {
-    let missing = |key: &str, linkage: &str| {
-        Error::Usage(format!(
-            "library `{}` has no `{key}` in the manifest, so it cannot be {linkage}; add \
-             `{key} = \"PATH\"` or choose the other linkage",
-            lib.name
-        ))
-    };
-    let mut compiled = Compiled::default();
-    if needs.link_static || needs.archive {
-        let from = static_lib.ok_or_else(|| missing("static_lib", "linked statically"))?;
-        compiled.inputs.push(from.to_path_buf());
-        compiled.archive = Some(copy_in(from, &dir, &lib.static_file_name())?);
-        if needs.link_static {
-            compiled.static_link = Some(lib.static_name.clone());
-        }
-    }
-    if needs.shared {
-        let from = shared_lib.ok_or_else(|| missing("shared_lib", "linked dynamically"))?;
-        compiled.inputs.push(from.to_path_buf());
-        let file = copy_in(from, &dir, &lib.shared_file_name())?;
-        let soname = crate::symbols::soname(&file)
-            .map_err(|message| Error::Note {
-                path: from.to_path_buf(),
-                message,
-            })?
-            .unwrap_or_else(|| lib.shared_file_name());
-        compiled.shared = Some(Shared {
-            build_id: crate::symbols::build_id(&file),
-            file,
-            link_name: lib.shared_name.clone(),
-            link_dir: Some(dir.clone()),
-            soname,
-            bundled: true,
-        });
-    }
-    compiled.dir = dir;
-    Ok(compiled)
-}
-
-/// A prebuilt shared library linked dynamically is placed next to the binaries (and in `deps/`
-/// and `examples/`) under `soname`, the name the loader matches, so the name must be a plain
-/// file name and must not be a system or toolchain library's: a `libevil.so` with the SONAME
-/// `libm.so.6` would be every later process's libm there, rustc's first (cargo runs it with
-/// `deps/` on its library path). The system's own file under its own name is allowed: placing
-/// it replaces nothing.
-pub(crate) fn check_placed_name(lib: &Library, file: &Path, soname: &str) -> Result<()> {
-    let plain = !soname.is_empty() && soname != "." && soname != ".." && !soname.contains('/');
-    if !plain {
-        return Err(Error::SonameNotAFileName {
-            library: lib.name.clone(),
-            file: file.to_path_buf(),
-            soname: soname.to_owned(),
-        });
-    }
-    if is_reserved_soname(soname) && !is_system_copy(file, soname) {
-        return Err(Error::ReservedSoname {
-            library: lib.name.clone(),
-            file: file.to_path_buf(),
-            soname: soname.to_owned(),
-        });
-    }
-    Ok(())
-}
-
-/// True when `file` is, or holds the same bytes as, the library the system has as `name`.
-fn is_system_copy(file: &Path, name: &str) -> bool {
-    let Some(system) = find_library(name, &[]) else {
-        return false;
-    };
-    if file.canonicalize().is_ok_and(|f| f == system) {
-        return true;
-    }
-    let same_size = match (std::fs::metadata(file), std::fs::metadata(&system)) {
-        (Ok(a), Ok(b)) => a.len() == b.len(),
-        _ => false,
-    };
-    same_size
-        && matches!(
-            (std::fs::read(file), std::fs::read(&system)),
-            (Ok(a), Ok(b)) if a == b
-        )
-}
-
-/// Where the linker finds `file`: in `paths`, else on the C compiler's own library path
-/// (`cc -print-file-name`, which prints the name alone when it finds nothing).
-pub(crate) fn find_library(file: &str, paths: &[PathBuf]) -> Option<PathBuf> {
-    if let Some(found) = paths.iter().map(|p| p.join(file)).find(|p| p.is_file()) {
-        return Some(found);
-    }
-    let compiler = cc::Build::new()
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .try_get_compiler()
-        .ok()?;
-    let out = compiler
-        .to_command()
-        .arg(format!("-print-file-name={file}"))
-        .output()
-        .ok()?;
-    let printed = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let path = PathBuf::from(printed);
-    (path.is_absolute() && path.is_file()).then(|| path.canonicalize().unwrap_or(path))
 }
 
 /// The C compiler that writes bitcode for LLVM `version` (Debian's `clang-N`): bitcode must

@@ -33,6 +33,7 @@
 //!     .emit();
 //! ```
 
+mod artifact;
 mod builder;
 mod compile;
 mod debian;
@@ -40,18 +41,29 @@ mod directive;
 mod manifest;
 mod note;
 mod plan;
+mod prebuilt;
 mod runtime_dir;
 mod symbols;
 mod system_library;
-mod target;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use builder::Build;
+pub use jit_exports::note::{
+    Linkage, NOTE_SECTION, NOTE_TYPE, Note, Provider, RequiredSymbol, read as read_note,
+};
 pub use manifest::{Library, Manifest, Origin};
-pub use note::{NOTE_SECTION, NOTE_TYPE, RequiredSymbol, read_note, read_note_file};
-pub use plan::Linkage;
+pub use note::read_note_file;
+
+/// The proof the build runs on a library before linking it: every one of `symbols` is
+/// exported by `file` (a static archive, or a shared library as the loader reads it, by the
+/// rule verify-symbols applies to the final binary: [`jit_exports::elf::Seen::export`]). The
+/// error names the symbol, the library and the file ([`Error::SymbolNotDefined`] with the
+/// close names, [`Error::SymbolHidden`], ...).
+pub fn prove(library: &str, symbols: &[String], file: &Path) -> Result<()> {
+    symbols::prove(library, symbols, file).map(|_| ())
+}
 
 /// Everything that can go wrong between the manifest and the link directives.
 #[derive(Debug, thiserror::Error)]
@@ -347,17 +359,122 @@ pub enum Error {
         /// Whether the library is linked statically (pkg-config's `--static` list).
         linked_statically: bool,
     },
-    /// A binary's symbol note is malformed.
-    #[error("{}: {message}", path.display())]
+    /// A binary's symbol note cannot be read: the file is not ELF, or the note is malformed
+    /// or of a newer format (`source.kind()` says which).
+    #[error("{}: {source}", path.display())]
     Note {
         /// The binary.
         path: PathBuf,
-        /// What is wrong with the note.
+        /// What is wrong, and its kind.
+        source: jit_exports::Error,
+    },
+    /// A name the note must record cannot be written in its format (a tab or a line break in
+    /// it).
+    #[error("{0}")]
+    NoteUnencodable(jit_exports::Error),
+    /// An object file the build writes (the note object) could not be made.
+    #[error("writing {what}: {message}")]
+    WriteObject {
+        /// What was being written.
+        what: &'static str,
+        /// object's error.
         message: String,
     },
-    /// The builder was used wrongly or outside a build script.
-    #[error("{0}")]
-    Usage(String),
+    /// A library's file is not an archive or ELF file the build can read.
+    #[error(
+        "{}: not a static archive or shared library that can be read: {source}; check the path \
+         in the manifest, or rebuild the library",
+        file.display()
+    )]
+    UnreadableLibrary {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong, and its kind.
+        source: jit_exports::Error,
+    },
+    /// A shared library without a hash table: the loader and `dlsym` find none of its symbols.
+    #[error(
+        "library `{library}`: {} has no hash table (DT_GNU_HASH or DT_HASH), so the loader and \
+         dlsym find none of its symbols; link it again with the system linker, which writes one \
+         (and do not strip it with a tool that drops it)",
+        file.display()
+    )]
+    NoHashTable {
+        /// The manifest library.
+        library: String,
+        /// The shared library.
+        file: PathBuf,
+    },
+    /// A listed symbol is an absolute symbol of value 0 (a version's name, say): `dlsym`
+    /// returns NULL for it.
+    #[error(
+        "library `{library}`: {} defines `{symbol}` as an absolute symbol of value 0 (such as a \
+         version's name), which dlsym returns as NULL, so JIT code cannot call or read it; \
+         remove it from `symbols`",
+        file.display()
+    )]
+    SymbolIsNull {
+        /// The manifest library.
+        library: String,
+        /// The listed symbol.
+        symbol: String,
+        /// The shared library.
+        file: PathBuf,
+    },
+    /// `.emit()` was called before `.manifest(PATH)`.
+    #[error("jit_linkage::Build: call .manifest(PATH) before .emit()")]
+    NoManifest,
+    /// A variable cargo sets for build scripts is not set: the builder runs outside one.
+    #[error(
+        "environment variable {variable} is not set: jit_linkage::Build runs inside a build \
+         script (build.rs), where cargo sets it"
+    )]
+    NotInBuildScript {
+        /// The variable (`OUT_DIR`, `TARGET`).
+        variable: &'static str,
+    },
+    /// A library is selected with both `.link_static` and `.link_dynamic`.
+    #[error(
+        "library `{library}` is selected with both .link_static and .link_dynamic; a binary \
+         links one copy of it, so pick one"
+    )]
+    ConflictingLinkage {
+        /// The manifest library.
+        library: String,
+    },
+    /// `.bitcode(NAME)` of a library that is not compiled from sources.
+    #[error(
+        "library `{library}` is not compiled from `sources`, so it has no bitcode; remove \
+         .bitcode(\"{library}\")"
+    )]
+    NoBitcode {
+        /// The manifest library.
+        library: String,
+    },
+    /// A prebuilt library is linked in a way the manifest gives it no file for.
+    #[error(
+        "library `{library}` has no `{key}` in the manifest, so it cannot be linked {}; add \
+         `{key} = \"PATH\"` or choose the other linkage",
+        match linkage { Linkage::Static => "statically", Linkage::Dynamic => "dynamically" }
+    )]
+    PrebuiltFileMissing {
+        /// The manifest library.
+        library: String,
+        /// The key it lacks (`static_lib`, `shared_lib`).
+        key: &'static str,
+        /// How the build script links it.
+        linkage: Linkage,
+    },
+    /// The binaries' directory cannot be found from `OUT_DIR` (not cargo's usual layout).
+    #[error(
+        "cannot find the binaries' directory from OUT_DIR={}; tell the build where the binaries \
+         will be with .runtime_dir(DIR)",
+        out_dir.display()
+    )]
+    BinaryDirUnknown {
+        /// The build script's `OUT_DIR`.
+        out_dir: PathBuf,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

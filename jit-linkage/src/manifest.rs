@@ -57,6 +57,17 @@ use crate::{Error, Result};
 /// symbols = ["sqlite3_libversion"]
 /// ```
 ///
+/// One optional `[jit]` table says what the binaries' JIT code needs beyond the libraries:
+///
+/// | key | meaning |
+/// |---|---|
+/// | `debugger` | `true`: a debugger is to see the JIT code (orc-jit's `JitBuilder::debugger`). With LLVM linked into the binary statically (`llvm<N>-static`; orc-jit tells the build through `DEP_ORC_JIT_LLVM_STATIC`, or [`crate::Build::llvm_static`]), the build then exports exactly what gdb and LLVM's registrar look up: `__jit_debug_register_code`, `__jit_debug_descriptor`, `llvm_orc_registerJITLoaderGDBWrapper` (LLVM 14 to 19 only; a name the binary does not define is not exported), `llvm_orc_registerJITLoaderGDBAllocAction` (gdb finds the first two through `.symtab`, gone once the binary is stripped, or `.dynsym`; LLVM's JITLink debug support looks the others up as the process's dynamic symbols). With the shared libLLVM, which exports them, nothing is added. Default `false`; a build script can also ask with [`crate::Build::debugger`] |
+///
+/// ```toml
+/// [jit]
+/// debugger = true
+/// ```
+///
 /// Unknown keys are rejected with their name and line, a key that does not apply to the
 /// library's kind is refused by name, every path is checked to exist and every glob to match,
 /// and an artifact name that would shadow a system or toolchain library (`shared_name = "m"`)
@@ -68,6 +79,8 @@ pub struct Manifest {
     pub path: PathBuf,
     /// The libraries, in the order the manifest lists them.
     pub libraries: Vec<Library>,
+    /// `debugger` of the `[jit]` table: the binaries' JIT code is to be seen by a debugger.
+    pub debugger: bool,
 }
 
 /// One C library of the manifest.
@@ -138,6 +151,15 @@ impl Library {
 #[serde(deny_unknown_fields)]
 struct RawManifest {
     library: Vec<RawLibrary>,
+    #[serde(default)]
+    jit: RawJit,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawJit {
+    #[serde(default)]
+    debugger: bool,
 }
 
 #[derive(Deserialize)]
@@ -309,6 +331,7 @@ impl Manifest {
         Ok(Manifest {
             path: path.to_path_buf(),
             libraries,
+            debugger: raw.jit.debugger,
         })
     }
 
@@ -766,6 +789,18 @@ symbols = ["a"]
         ] {
             assert!(!is_reserved_soname(own), "{own}");
         }
+    }
+
+    #[test]
+    fn the_jit_table_asks_for_a_debugger_and_nothing_unknown() {
+        let path = fixture("jit-table");
+        assert!(!Manifest::parse(GOOD, &path).unwrap().debugger);
+        let debugged = format!("[jit]\ndebugger = true\n{GOOD}");
+        assert!(Manifest::parse(&debugged, &path).unwrap().debugger);
+        let err = Manifest::parse(&format!("[jit]\ndebuger = true\n{GOOD}"), &path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("debuger") && err.contains("line 2"), "{err}");
     }
 
     #[test]

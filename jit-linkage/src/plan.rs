@@ -6,19 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::compile::Compiled;
+use jit_exports::note::{
+    DEBUGGER_SYMBOLS, Linkage, LlvmLinkage, Note, Provider, RequiredSymbol, UnlinkedLibrary,
+};
+
+use crate::artifact::Compiled;
 use crate::directive::Directive;
 use crate::manifest::Library;
-use crate::note::RequiredSymbol;
-
-/// How a library reaches the final binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Linkage {
-    /// The archive is linked whole into the binary and its JIT symbols exported.
-    Static,
-    /// The shared library is kept in `DT_NEEDED` and found next to the binary through `$ORIGIN`.
-    Dynamic,
-}
 
 /// One library of the build, with what obtaining it produced.
 #[derive(Debug, Clone)]
@@ -39,6 +33,13 @@ pub(crate) struct Built<'a> {
 pub(crate) struct Request<'a> {
     /// The manifest file.
     pub manifest: &'a Path,
+    /// The manifest as the build script names it, for the note.
+    pub manifest_name: &'a str,
+    /// Every library the manifest declares: those the build does not link are recorded in the
+    /// note too, so that a symbol missing at run time can be traced to them.
+    pub declared: &'a [Library],
+    /// Set when a debugger is to see the JIT code: how LLVM is linked into the binaries.
+    pub debugger: Option<LlvmLinkage>,
     pub libraries: Vec<Built<'a>>,
     /// Where the generated dynamic-list file will be written.
     pub dynamic_list_path: &'a Path,
@@ -58,8 +59,9 @@ pub(crate) struct Plan {
     /// The shared libraries that must be next to the binary at run time, each with the name
     /// the loader looks for (its `SONAME`).
     pub runtime_libraries: Vec<(PathBuf, String)>,
-    /// The symbols the binaries' JIT code needs, for the note; empty when nothing is linked.
-    pub note: Vec<RequiredSymbol>,
+    /// The note: the symbols the binaries' JIT code needs (none when nothing is linked), each
+    /// with its provider.
+    pub note: Note,
 }
 
 /// The runtime search path of binaries that link a library dynamically: the binary's own
@@ -76,6 +78,42 @@ const RUNTIME_DIR_VARS: &[&str] = &[
 
 /// Computes the plan.
 pub(crate) fn plan(request: &Request<'_>) -> Plan {
+    let mut directives = reruns(request);
+    directives.extend(artifact_variables(request));
+    // Every binary of a jit-linkage build carries the note, even one that links no library
+    // (its JIT code gets the libraries from bitcode, IPO, or loads them at run time): it then
+    // records that the process must provide nothing, and verify-symbols checks that the binary
+    // can start, instead of taking it for a binary built without jit-linkage. The note object
+    // is an argument of its own: a path with commas or spaces stays whole. `rustc-link-arg`
+    // reaches every linked target: binaries, tests, examples and benches.
+    directives.push(Directive::LinkArg(request.note_path.display().to_string()));
+    let own = own_link_names(request);
+    let (static_lines, dynamic_list) = static_linkage(request, &own);
+    directives.extend(static_lines);
+    let (dynamic_lines, runtime_libraries) = dynamic_linkage(request, &own);
+    directives.extend(dynamic_lines);
+    Plan {
+        directives,
+        dynamic_list,
+        runtime_libraries,
+        note: note(request),
+    }
+}
+
+/// The libraries of `request` linked with `linkage`.
+fn linked<'r, 'a>(
+    request: &'r Request<'a>,
+    linkage: Linkage,
+) -> impl Iterator<Item = &'r Built<'a>> {
+    request
+        .libraries
+        .iter()
+        .filter(move |b| b.linkage == Some(linkage))
+}
+
+/// Re-run when the manifest, a source, an included header or a watched directory changes, or
+/// a variable obtaining a library read (each once).
+fn reruns(request: &Request<'_>) -> Vec<Directive> {
     let mut directives = vec![Directive::RerunIfChanged(request.manifest.to_path_buf())];
     for built in &request.libraries {
         for input in built.got.inputs.iter().chain(&built.lib.source_dirs) {
@@ -93,6 +131,13 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             .into_iter()
             .map(|var| Directive::RerunIfEnvChanged(var.clone())),
     );
+    directives
+}
+
+/// The package's code finds the files it asked for (`.artifacts`, `.bitcode`) through
+/// `JIT_LINKAGE_<KIND>_<NAME>`.
+fn artifact_variables(request: &Request<'_>) -> Vec<Directive> {
+    let mut directives = Vec::new();
     for built in &request.libraries {
         let lib = built.lib;
         let bitcode = built.got.dir.join(lib.bitcode_file_name());
@@ -112,53 +157,78 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             }
         }
     }
+    directives
+}
 
-    let linked = |linkage| {
+/// The note: the manifest, each symbol the binaries' JIT code needs with its provider, and the
+/// manifest's libraries this build does not link.
+fn note(request: &Request<'_>) -> Note {
+    let mut note = Note::new();
+    note.manifest = Some(request.manifest_name.to_owned());
+    note.debugger = request.debugger;
+    let linked = |lib: &Library| {
         request
             .libraries
             .iter()
-            .filter(move |b| b.linkage == Some(linkage))
+            .any(|b| b.lib.name == lib.name && b.linkage.is_some())
     };
-    let mut note = Vec::new();
-    for built in request.libraries.iter() {
-        let file = match built.linkage {
-            None => continue,
-            Some(Linkage::Static) => built
+    note.unlinked = request
+        .declared
+        .iter()
+        .filter(|lib| !linked(lib))
+        .map(|lib| UnlinkedLibrary {
+            library: lib.name.clone(),
+            symbols: lib.symbols.clone(),
+        })
+        .collect();
+    for built in &request.libraries {
+        let Some(provider) = provider(built) else {
+            continue;
+        };
+        note.symbols
+            .extend(built.lib.symbols.iter().map(|symbol| RequiredSymbol {
+                symbol: symbol.clone(),
+                library: built.lib.name.clone(),
+                provider: provider.clone(),
+            }));
+    }
+    note
+}
+
+/// What provides a linked library's symbols; `None` when it is not linked.
+fn provider(built: &Built<'_>) -> Option<Provider> {
+    Some(match built.linkage? {
+        Linkage::Static => Provider::Archive {
+            file: built
                 .got
                 .archive
                 .as_ref()
                 .and_then(|a| a.file_name())
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_else(|| built.lib.static_file_name()),
-            // A library the build places next to the binary is that copy, `$ORIGIN/<SONAME>`:
-            // the system's library of the same name is not it.
-            Some(Linkage::Dynamic) => match &built.got.shared {
-                Some(shared) if shared.bundled => match &shared.build_id {
-                    Some(id) => format!("$ORIGIN/{}#{id}", shared.soname),
-                    None => format!("$ORIGIN/{}", shared.soname),
-                },
-                Some(shared) => shared.soname.clone(),
-                None => built.lib.shared_file_name(),
+        },
+        // A library the build places next to the binary is that copy, of that build: the
+        // system's library of the same name is not it.
+        Linkage::Dynamic => match &built.got.shared {
+            Some(shared) if shared.bundled => Provider::Placed {
+                soname: shared.soname.clone(),
+                build_id: shared.build_id.clone(),
             },
-        };
-        note.extend(built.lib.symbols.iter().map(|symbol| RequiredSymbol {
-            symbol: symbol.clone(),
-            library: built.lib.name.clone(),
-            linkage: built.linkage.unwrap_or(Linkage::Static),
-            file: file.clone(),
-        }));
-    }
-    // Every binary of a jit-linkage build carries the note, even one that links no library
-    // (its JIT code gets the libraries from bitcode, IPO, or loads them at run time): it then
-    // records that the process must provide nothing, and verify-symbols checks that the binary
-    // can start, instead of taking it for a binary built without jit-linkage. The note object
-    // is an argument of its own: a path with commas or spaces stays whole. `rustc-link-arg`
-    // reaches every linked target: binaries, tests, examples and benches.
-    directives.push(Directive::LinkArg(request.note_path.display().to_string()));
+            Some(shared) => Provider::System {
+                soname: shared.soname.clone(),
+            },
+            None => Provider::System {
+                soname: built.lib.shared_file_name(),
+            },
+        },
+    })
+}
 
-    // A dependency (pkg-config's other `-l`) that the build links itself is linked once, the
-    // build's way: rustc refuses one library with two sets of modifiers.
-    let own: Vec<&str> = request
+/// The `-l` names the build links itself. A dependency (pkg-config's other `-l`) that is one
+/// of them is linked once, the build's way: rustc refuses one library with two sets of
+/// modifiers.
+fn own_link_names<'r>(request: &'r Request<'_>) -> Vec<&'r str> {
+    request
         .libraries
         .iter()
         .filter(|b| b.linkage.is_some())
@@ -170,13 +240,27 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             [b.got.static_link.as_deref(), shared, compiled_static]
         })
         .flatten()
-        .collect();
-    let dependency = |name: &String| (!own.contains(&name.as_str())).then(|| name.clone());
+        .collect()
+}
 
-    // Static: the whole-archive link line (cc printed it for a compiled library) pulls in
-    // members nothing references; the export keeps rustc's --gc-sections from dropping them and
-    // puts them in .dynsym.
-    for built in linked(Linkage::Static) {
+/// The libraries `built` needs, linked normally, except those the build links itself.
+fn dependencies(built: &Built<'_>, own: &[&str]) -> Vec<Directive> {
+    built
+        .got
+        .dependencies
+        .iter()
+        .filter(|name| !own.contains(&name.as_str()))
+        .map(|name| Directive::LinkLib(name.clone()))
+        .collect()
+}
+
+/// Static: the whole-archive link line (cc printed it for a compiled library) pulls in members
+/// nothing references; the export keeps rustc's --gc-sections from dropping them and puts them
+/// in .dynsym: exactly the listed symbols through a dynamic list, or everything with
+/// `--export-dynamic`.
+fn static_linkage(request: &Request<'_>, own: &[&str]) -> (Vec<Directive>, Option<String>) {
+    let mut directives = Vec::new();
+    for built in linked(request, Linkage::Static) {
         if let Some(name) = &built.got.static_link {
             directives.push(Directive::LinkSearch(built.got.dir.clone()));
             directives.push(Directive::LinkStaticWholeArchive(name.clone()));
@@ -184,31 +268,47 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
         for path in &built.got.link_paths {
             directives.push(Directive::LinkSearch(path.clone()));
         }
-        for name in built.got.dependencies.iter().filter_map(dependency) {
-            directives.push(Directive::LinkLib(name));
-        }
+        directives.extend(dependencies(built, own));
     }
-    let mut dynamic_list = None;
-    let exported: Vec<&str> = linked(Linkage::Static)
+    let mut exported: Vec<&str> = linked(request, Linkage::Static)
         .flat_map(|b| b.lib.symbols.iter().map(String::as_str))
         .collect();
+    // A debugger and LLVM's registrar find these only when exported, unless the shared
+    // libLLVM, which exports them, is the one linked (a name the binary does not define is
+    // not exported: the list may name one an older LLVM lacks).
+    if request
+        .debugger
+        .is_some_and(|llvm| llvm != LlvmLinkage::Shared)
+    {
+        exported.extend(DEBUGGER_SYMBOLS);
+    }
     if request.export_dynamic {
         directives.push(Directive::LinkArg("-Wl,--export-dynamic".into()));
-    } else if !exported.is_empty() {
-        dynamic_list = Some(dynamic_list_text(&exported));
-        // `-Xlinker` passes the next argument as it is: `-Wl,` would split a path with commas.
-        directives.push(Directive::LinkArg("-Xlinker".into()));
-        directives.push(Directive::LinkArg(format!(
-            "--dynamic-list={}",
-            request.dynamic_list_path.display()
-        )));
+        return (directives, None);
     }
+    if exported.is_empty() {
+        return (directives, None);
+    }
+    // `-Xlinker` passes the next argument as it is: `-Wl,` would split a path with commas.
+    directives.push(Directive::LinkArg("-Xlinker".into()));
+    directives.push(Directive::LinkArg(format!(
+        "--dynamic-list={}",
+        request.dynamic_list_path.display()
+    )));
+    (directives, Some(dynamic_list_text(&exported)))
+}
 
-    // Dynamic: rustc puts --as-needed before every -l, and link args land at the end of the
-    // line, so a plain -l of a library nothing references is dropped from DT_NEEDED. The
-    // push-state group keeps it; the RUNPATH finds it without LD_LIBRARY_PATH.
+/// Dynamic: rustc puts --as-needed before every -l, and link args land at the end of the line,
+/// so a plain -l of a library nothing references is dropped from DT_NEEDED. The push-state
+/// group keeps it; the RUNPATH finds it without LD_LIBRARY_PATH. Also the libraries to place
+/// next to the binaries, each under its `SONAME`.
+fn dynamic_linkage(
+    request: &Request<'_>,
+    own: &[&str],
+) -> (Vec<Directive>, Vec<(PathBuf, String)>) {
+    let mut directives = Vec::new();
     let mut runtime_libraries = Vec::new();
-    for built in linked(Linkage::Dynamic) {
+    for built in linked(request, Linkage::Dynamic) {
         let Some(shared) = &built.got.shared else {
             continue;
         };
@@ -219,9 +319,7 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
             "-Wl,--push-state,--no-as-needed,-l{},--pop-state",
             shared.link_name
         )));
-        for name in built.got.dependencies.iter().filter_map(dependency) {
-            directives.push(Directive::LinkLib(name));
-        }
+        directives.extend(dependencies(built, own));
         if shared.bundled {
             runtime_libraries.push((shared.file.clone(), shared.soname.clone()));
         }
@@ -235,13 +333,7 @@ pub(crate) fn plan(request: &Request<'_>) -> Plan {
         directives.push(Directive::LinkArg("-Wl,--enable-new-dtags".into()));
         directives.push(Directive::LinkArg(format!("-Wl,-rpath,{RUNPATH}")));
     }
-
-    Plan {
-        directives,
-        dynamic_list,
-        runtime_libraries,
-        note,
-    }
+    (directives, runtime_libraries)
 }
 
 /// The environment variable through which a package's code finds an artifact of library
@@ -271,7 +363,7 @@ fn dynamic_list_text(symbols: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::Shared;
+    use crate::artifact::Shared;
     use crate::manifest::Manifest;
 
     fn manifest() -> Manifest {
@@ -322,8 +414,20 @@ symbols = ["d_one"]
     }
 
     fn run(m: &Manifest, libraries: Vec<Built<'_>>, export_dynamic: bool) -> Plan {
+        run_debugged(m, libraries, export_dynamic, None)
+    }
+
+    fn run_debugged(
+        m: &Manifest,
+        libraries: Vec<Built<'_>>,
+        export_dynamic: bool,
+        debugger: Option<LlvmLinkage>,
+    ) -> Plan {
         plan(&Request {
             manifest: &m.path,
+            manifest_name: "libraries.toml",
+            declared: &m.libraries,
+            debugger,
             libraries,
             dynamic_list_path: Path::new("/out/jit-exports.list"),
             note_path: Path::new("/out/a, b/jit-linkage-note.o"),
@@ -355,8 +459,64 @@ symbols = ["d_one"]
         let list = plan.dynamic_list.unwrap();
         assert!(list.contains("{\n  s_one;\n  s_two;\n};\n"), "{list}");
         assert!(plan.runtime_libraries.is_empty());
-        let files: Vec<&str> = plan.note.iter().map(|s| s.file.as_str()).collect();
-        assert_eq!(files, ["libsstatic.a", "libsstatic.a"]);
+        let files: Vec<&Provider> = plan.note.symbols.iter().map(|s| &s.provider).collect();
+        let archive = Provider::Archive {
+            file: "libsstatic.a".into(),
+        };
+        assert_eq!(files, [&archive, &archive]);
+        assert_eq!(plan.note.manifest.as_deref(), Some("libraries.toml"));
+        // `d` is declared, not linked: its symbols are recorded for the run time's advice.
+        assert_eq!(
+            plan.note.unlinked,
+            [UnlinkedLibrary {
+                library: "d".into(),
+                symbols: vec!["d_one".into()]
+            }]
+        );
+    }
+
+    /// With LLVM linked statically (or, unknown, perhaps), a debugged binary exports exactly
+    /// the manifest's symbols and the four gdb and LLVM's registrar look up; with the shared
+    /// libLLVM, which exports them, only the manifest's.
+    #[test]
+    fn a_debugged_binary_with_static_llvm_exports_what_the_debugger_looks_up() {
+        let m = manifest();
+        let list = |debugger, libraries| {
+            run_debugged(&m, libraries, false, debugger)
+                .dynamic_list
+                .unwrap_or_default()
+        };
+        let static_s = || vec![built(&m, "s", Some(Linkage::Static))];
+        let debugged = list(Some(LlvmLinkage::Static), static_s());
+        assert!(
+            debugged.contains(
+                "{\n  s_one;\n  s_two;\n  __jit_debug_register_code;\n  __jit_debug_descriptor;\n  \
+                 llvm_orc_registerJITLoaderGDBWrapper;\n  llvm_orc_registerJITLoaderGDBAllocAction;\n};\n"
+            ),
+            "{debugged}"
+        );
+        assert_eq!(list(Some(LlvmLinkage::Unknown), static_s()), debugged);
+        assert!(!list(Some(LlvmLinkage::Shared), static_s()).contains("__jit_debug"));
+        assert!(!list(None, static_s()).contains("__jit_debug"));
+        // No library linked statically: the list holds the four alone, and is linked.
+        let dynamic = run_debugged(
+            &m,
+            vec![built(&m, "d", Some(Linkage::Dynamic))],
+            false,
+            Some(LlvmLinkage::Static),
+        );
+        assert_eq!(
+            dynamic
+                .dynamic_list
+                .as_deref()
+                .map(|l| l.lines().filter(|l| l.starts_with("  ")).count()),
+            Some(4)
+        );
+        assert!(
+            link_lines(&dynamic)
+                .contains(&"cargo:rustc-link-arg=--dynamic-list=/out/jit-exports.list".to_owned())
+        );
+        assert_eq!(dynamic.note.debugger, Some(LlvmLinkage::Static));
     }
 
     #[test]
@@ -393,7 +553,13 @@ symbols = ["d_one"]
                 "libddynamic.so".to_owned()
             )]
         );
-        assert_eq!(plan.note[0].file, "$ORIGIN/libddynamic.so");
+        assert_eq!(
+            plan.note.symbols[0].provider,
+            Provider::Placed {
+                soname: "libddynamic.so".into(),
+                build_id: None
+            }
+        );
     }
 
     #[test]
@@ -419,7 +585,7 @@ symbols = ["d_one"]
         ] {
             assert!(lines.contains(&expected.to_owned()), "{lines:#?}");
         }
-        assert!(plan.note.is_empty());
+        assert!(plan.note.symbols.is_empty());
     }
 
     #[test]

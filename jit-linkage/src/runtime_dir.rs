@@ -55,11 +55,9 @@ pub(crate) fn profile_dir(out_dir: &Path, dirs: Option<&(PathBuf, PathBuf)>) -> 
     let profile = match (out_dir.ancestors().nth(2), out_dir.ancestors().nth(3)) {
         (Some(build), Some(profile)) if build.file_name() == Some("build".as_ref()) => profile,
         _ => {
-            return Err(Error::Usage(format!(
-                "cannot find the binaries' directory from OUT_DIR={}; tell the build where the \
-                 binaries will be with .runtime_dir(DIR)",
-                out_dir.display()
-            )));
+            return Err(Error::BinaryDirUnknown {
+                out_dir: out_dir.to_path_buf(),
+            });
         }
     };
     if let Some((target_dir, build_dir)) = dirs
@@ -175,10 +173,9 @@ mod tests {
             profile_dir(out, Some(&dirs)).unwrap(),
             Path::new("/elsewhere/debug")
         );
-        let err = profile_dir(Path::new("/tmp/out"), None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(".runtime_dir"), "{err}");
+        let err = profile_dir(Path::new("/tmp/out"), None).unwrap_err();
+        assert!(matches!(err, Error::BinaryDirUnknown { .. }), "{err:?}");
+        assert!(err.to_string().contains(".runtime_dir"), "{err}");
     }
 
     #[test]

@@ -1,180 +1,133 @@
-//! What a library file defines, read with `object` before anything is linked: the proof that
-//! each symbol the manifest lists is there, the clash of two libraries defining one symbol, and
-//! a shared library's `SONAME`.
+//! The build-time proof, before anything is linked: each symbol the manifest lists is exported
+//! by its library's file, two linked libraries do not define the same symbol, and what a
+//! shared library is known by (`SONAME`, build ID). A shared library is read as the loader
+//! reads it, and asked the question verify-symbols asks of the final binary, through the one
+//! rule of jit-exports ([`jit_exports::elf::Seen::export`]): the build's proof and the run
+//! time's verdict cannot disagree.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
-use object::read::archive::ArchiveFile;
-use object::{Object, ObjectSection, ObjectSymbol, SymbolScope};
+use jit_exports::archive::{self, Definitions};
+use jit_exports::elf::{self, Export, Tables};
+use jit_exports::similar;
 
 use crate::{Error, Result};
 
-/// The global symbols a static archive's members or a shared library's `.dynsym` define.
+/// What a library file provides for the manifest's symbols.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Defined {
-    /// Strong definitions with default or protected visibility.
-    pub strong: BTreeSet<String>,
-    /// Weak definitions with default or protected visibility.
-    pub weak: BTreeSet<String>,
-    /// Definitions no one outside can see (hidden visibility).
-    pub hidden: BTreeSet<String>,
+pub(crate) struct Provided {
+    /// Every global name it defines (for the clash of two libraries, and close names).
+    pub definitions: Definitions,
 }
 
-impl Defined {
-    fn add(&mut self, file: &object::File<'_>, dynamic: bool) {
-        let symbols: Vec<_> = if dynamic {
-            file.dynamic_symbols().collect()
-        } else {
-            file.symbols().collect()
-        };
-        // `.gnu.version`, one entry per dynamic symbol: the hidden bit marks a non-default
-        // version (`foo@V1`), which dlsym and the JIT never return.
-        let versions = dynamic
-            .then(|| file.section_by_name(".gnu.version"))
-            .flatten()
-            .and_then(|s| s.data().ok());
-        let hidden_version = |index: usize| {
-            versions
-                .and_then(|v| v.get(index * 2..index * 2 + 2))
-                .is_some_and(|b| u16::from_le_bytes([b[0], b[1]]) & 0x8000 != 0)
-        };
+fn unreadable(file: &Path) -> impl Fn(jit_exports::Error) -> Error {
+    let file = file.to_path_buf();
+    move |source| Error::UnreadableLibrary {
+        file: file.clone(),
+        source,
+    }
+}
+
+fn read(file: &Path) -> Result<Vec<u8>> {
+    std::fs::read(file).map_err(|source| Error::Io {
+        path: file.to_path_buf(),
+        action: "read",
+        source,
+    })
+}
+
+/// Every symbol of `library`'s `symbols` is exported by `file` (a static archive, or a shared
+/// library as its loader finds it); else the error names the symbol, the library, the file and
+/// the closest names it does export.
+pub fn prove(library: &str, symbols: &[String], file: &Path) -> Result<Provided> {
+    let data = read(file)?;
+    if archive::is_archive(&data) {
+        let definitions = archive::definitions(&data).map_err(unreadable(file))?;
         for symbol in symbols {
-            // A common symbol (`-fcommon` data) is a definition once linked.
-            if !(symbol.is_definition() || symbol.is_common()) || symbol.is_local() {
+            if definitions.exports(symbol) {
                 continue;
             }
-            let Ok(name) = symbol.name() else { continue };
-            let name = name.to_owned();
-            if symbol.scope() != SymbolScope::Dynamic || hidden_version(symbol.index().0) {
-                self.hidden.insert(name);
-            } else if symbol.is_weak() {
-                self.weak.insert(name);
+            return Err(if definitions.hidden.contains(symbol) {
+                hidden(library, symbol, file)
             } else {
-                self.strong.insert(name);
-            }
-        }
-    }
-
-    fn exports(&self, name: &str) -> bool {
-        self.strong.contains(name) || self.weak.contains(name)
-    }
-}
-
-/// What the archive or shared library at `path` defines.
-pub(crate) fn defined(path: &Path) -> std::result::Result<Defined, String> {
-    let data = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    let mut defined = Defined::default();
-    if data.starts_with(b"!<arch>\n") {
-        let archive = ArchiveFile::parse(&*data).map_err(|e| format!("not an archive: {e}"))?;
-        for member in archive.members() {
-            let member = member.map_err(|e| format!("archive member: {e}"))?;
-            let bytes = member
-                .data(&*data)
-                .map_err(|e| format!("archive member: {e}"))?;
-            // Archives also hold non-object members (a symbol table, a string table).
-            if let Ok(file) = object::File::parse(bytes) {
-                defined.add(&file, false);
-            }
-        }
-    } else {
-        let file = object::File::parse(&*data).map_err(|e| format!("not an object: {e}"))?;
-        defined.add(&file, true);
-    }
-    Ok(defined)
-}
-
-/// The GNU build ID of the file at `path` (hex), if it has one: what tells two builds of a
-/// library with the same name apart.
-pub(crate) fn build_id(path: &Path) -> Option<String> {
-    let data = std::fs::read(path).ok()?;
-    let file = object::File::parse(&*data).ok()?;
-    let id = file.build_id().ok()??;
-    Some(id.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// The `SONAME` of the shared library at `path`, if it has one.
-pub(crate) fn soname(path: &Path) -> std::result::Result<Option<String>, String> {
-    let data = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    match object::FileKind::parse(&*data).map_err(|e| e.to_string())? {
-        object::FileKind::Elf32 => {
-            soname_of::<object::elf::FileHeader32<object::Endianness>>(&data)
-        }
-        object::FileKind::Elf64 => {
-            soname_of::<object::elf::FileHeader64<object::Endianness>>(&data)
-        }
-        other => Err(format!("not an ELF shared library ({other:?})")),
-    }
-}
-
-fn soname_of<Elf: object::read::elf::FileHeader<Endian = object::Endianness>>(
-    data: &[u8],
-) -> std::result::Result<Option<String>, String> {
-    use object::elf;
-    use object::read::elf::{Dyn, SectionHeader};
-    let header = Elf::parse(data).map_err(|e| format!("not an ELF file: {e}"))?;
-    let endian = header.endian().map_err(|e| e.to_string())?;
-    let sections = header.sections(endian, data).map_err(|e| e.to_string())?;
-    for section in sections.iter() {
-        let Some((entries, link)) = section.dynamic(endian, data).map_err(|e| e.to_string())?
-        else {
-            continue;
-        };
-        let strings = sections
-            .strings(endian, data, link)
-            .map_err(|e| e.to_string())?;
-        for entry in entries {
-            if entry.tag32(endian) == Some(elf::DT_SONAME) {
-                let name = entry.string(endian, strings).map_err(|e| e.to_string())?;
-                return Ok(Some(String::from_utf8_lossy(name).into_owned()));
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// Every symbol of `library`'s `symbols` is defined, visible, in `file`; else the error names
-/// the symbol, the library, the file and the closest names it does define.
-pub(crate) fn prove(library: &str, symbols: &[String], file: &Path) -> Result<Defined> {
-    let defined = defined(file).map_err(|message| Error::Note {
-        path: file.to_path_buf(),
-        message,
-    })?;
-    for symbol in symbols {
-        if defined.exports(symbol) {
-            continue;
-        }
-        if defined.hidden.contains(symbol) {
-            return Err(Error::SymbolHidden {
-                library: library.to_owned(),
-                symbol: symbol.clone(),
-                file: file.to_path_buf(),
+                not_defined(library, symbol, file, &definitions)
             });
         }
-        return Err(Error::SymbolNotDefined {
-            library: library.to_owned(),
-            symbol: symbol.clone(),
-            file: file.to_path_buf(),
-            closest: closest(symbol, defined.strong.iter().chain(&defined.weak)),
-        });
+        return Ok(Provided { definitions });
     }
-    Ok(defined)
+    let names: Vec<&str> = symbols.iter().map(String::as_str).collect();
+    let (info, seen) =
+        elf::read(&data[..], &names, Tables::WithSymtab).map_err(unreadable(file))?;
+    let definitions = elf::definitions(&data[..]).map_err(unreadable(file))?;
+    for (symbol, seen) in symbols.iter().zip(&seen) {
+        match seen.export() {
+            Export::Exported => {}
+            Export::Hidden | Export::HiddenVersion => return Err(hidden(library, symbol, file)),
+            Export::NotExported if info.hashless => {
+                return Err(Error::NoHashTable {
+                    library: library.to_owned(),
+                    file: file.to_path_buf(),
+                });
+            }
+            Export::Null(_) => {
+                return Err(Error::SymbolIsNull {
+                    library: library.to_owned(),
+                    symbol: symbol.clone(),
+                    file: file.to_path_buf(),
+                });
+            }
+            Export::NotExported | Export::Absent => {
+                return Err(not_defined(library, symbol, file, &definitions));
+            }
+        }
+    }
+    Ok(Provided { definitions })
 }
 
-/// Up to three defined names close to `wanted`, closest first.
-fn closest<'a>(wanted: &str, names: impl Iterator<Item = &'a String>) -> Vec<String> {
-    let limit = (wanted.len() / 3).max(2);
-    let mut scored: Vec<(usize, &String)> = names
-        .map(|name| (strsim::levenshtein(wanted, name), name))
-        .filter(|(distance, _)| *distance <= limit)
-        .collect();
-    scored.sort();
-    scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()
+fn hidden(library: &str, symbol: &str, file: &Path) -> Error {
+    Error::SymbolHidden {
+        library: library.to_owned(),
+        symbol: symbol.to_owned(),
+        file: file.to_path_buf(),
+    }
+}
+
+fn not_defined(library: &str, symbol: &str, file: &Path, definitions: &Definitions) -> Error {
+    Error::SymbolNotDefined {
+        library: library.to_owned(),
+        symbol: symbol.to_owned(),
+        file: file.to_path_buf(),
+        closest: similar::closest(symbol, definitions.exported()),
+    }
+}
+
+/// What a shared library is known by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Identity {
+    /// Its `SONAME`, if it has one.
+    pub soname: Option<String>,
+    /// Its GNU build ID (hex), if it has one.
+    pub build_id: Option<String>,
+}
+
+/// The `SONAME` and build ID of the shared library at `path`.
+pub(crate) fn identity(path: &Path) -> Result<Identity> {
+    let data = read(path)?;
+    let info = elf::read_info(&data[..]).map_err(unreadable(path))?;
+    let build_id = elf::build_id(&data[..]).map_err(unreadable(path))?;
+    Ok(Identity {
+        soname: info.soname.map(str::to_owned),
+        build_id: build_id.map(elf::hex),
+    })
 }
 
 /// The symbols both `a` and `b` define strongly: the linker would silently pick one.
-pub(crate) fn clashes(a: &Defined, b: &Defined) -> Vec<String> {
-    a.strong.intersection(&b.strong).cloned().collect()
+pub(crate) fn clashes(a: &Provided, b: &Provided) -> Vec<String> {
+    a.definitions
+        .strong
+        .intersection(&b.definitions.strong)
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
@@ -182,26 +135,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn closest_names_come_first_and_far_ones_not_at_all() {
-        let names: Vec<String> = ["zlibVersion", "zlibCompileFlags", "deflate", "crc32"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(closest("zlibVersio", names.iter()), ["zlibVersion"]);
-        assert_eq!(closest("crc33", names.iter()), ["crc32"]);
-        assert!(closest("sqlite3_open", names.iter()).is_empty());
-    }
-
-    #[test]
-    fn the_system_libc_defines_malloc_and_has_a_soname() {
+    fn the_system_libc_exports_malloc_and_has_a_soname() {
         let libc = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
             .iter()
             .map(Path::new)
             .find(|p| p.is_file())
             .expect("a glibc system");
-        let defined = defined(libc).unwrap();
-        assert!(defined.exports("malloc"));
-        assert_eq!(soname(libc).unwrap().as_deref(), Some("libc.so.6"));
+        let provided = prove("c", &["malloc".to_owned()], libc).unwrap();
+        assert!(provided.definitions.exports("malloc"));
+        assert_eq!(identity(libc).unwrap().soname.as_deref(), Some("libc.so.6"));
         let err = prove("c", &["mallok".to_owned()], libc)
             .unwrap_err()
             .to_string();
@@ -209,5 +151,8 @@ mod tests {
         // A compatibility symbol: only `__ctype32_tolower@GLIBC_2.2.5`, never returned by dlsym.
         let err = prove("c", &["__ctype32_tolower".to_owned()], libc).unwrap_err();
         assert!(matches!(err, Error::SymbolHidden { .. }), "{err}");
+        // A version's name: dlsym finds it and returns NULL.
+        let err = prove("c", &["GLIBC_2.2.5".to_owned()], libc).unwrap_err();
+        assert!(matches!(err, Error::SymbolIsNull { .. }), "{err}");
     }
 }

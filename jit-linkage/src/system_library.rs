@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use crate::compile::{Compiled, Needs, Shared, copy_in, find_library};
+use crate::artifact::{Compiled, Needs, Shared, copy_in, find_library};
 use crate::manifest::Library;
 use crate::{ClosePackage, Error, Result, debian};
 
@@ -140,11 +140,8 @@ pub(crate) fn obtain(lib: &Library, dir: PathBuf, needs: Needs, package: &str) -
         let name = format!("lib{main}.so");
         let file = find_library(&name, &found.link_paths)
             .ok_or_else(|| file_missing(name.clone(), false))?;
-        let soname = crate::symbols::soname(&file)
-            .map_err(|message| Error::Note {
-                path: file.clone(),
-                message,
-            })?
+        let soname = crate::symbols::identity(&file)?
+            .soname
             .unwrap_or_else(|| name.clone());
         compiled.shared = Some(Shared {
             file,
@@ -255,7 +252,11 @@ fn closest_names<'a>(wanted: &str, known: impl Iterator<Item = &'a str>) -> Vec<
     let mut scored: Vec<(usize, &str)> = known
         .filter_map(|name| {
             let candidate = loose(name);
-            let distance = strsim::levenshtein(&wanted, &candidate);
+            let distance = jit_exports::similar::distance(
+                wanted.as_bytes(),
+                candidate.as_bytes(),
+                usize::MAX,
+            )?;
             let extends = wanted.len() >= 3
                 && (candidate.starts_with(&wanted) || wanted.starts_with(&candidate))
                 && !candidate.is_empty();

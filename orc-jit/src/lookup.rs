@@ -203,8 +203,8 @@ impl Jit {
             Ok(())
         } else {
             Err(Error::MissingSymbols {
+                hint: self.missing_hint(&missing),
                 symbols: missing,
-                hint: self.missing_hint(),
             })
         }
     }
@@ -286,8 +286,8 @@ impl Jit {
             }
         } else {
             Error::MissingSymbols {
+                hint: self.missing_hint(&missing),
                 symbols: missing,
-                hint: self.missing_hint(),
             }
         }
     }
@@ -302,8 +302,11 @@ impl Jit {
         }
     }
 
-    /// Where the JIT looked, in order, and the likely fix for each kind of source.
-    fn missing_hint(&self) -> String {
+    /// Where the JIT looked, in order, and the likely fix for each kind of source; then, when
+    /// the process is searched, what this program's own note (its build's jit-linkage note,
+    /// read through jit-exports) says of each of `missing`, and the exported names of the
+    /// process close to it.
+    fn missing_hint(&self, missing: &[String]) -> String {
         let searched: Vec<String> = self.sources.iter().map(SymbolSource::describe).collect();
         let mut hint = format!("Searched, in order: {}.", searched.join("; "));
         if self
@@ -313,6 +316,11 @@ impl Jit {
         {
             hint.push(' ');
             hint.push_str(PROCESS_HINT);
+            if let Some(advice) = jit_exports::advice::for_this_process(missing) {
+                hint.push(' ');
+                hint.push_str(&advice);
+                hint.push('.');
+            }
         }
         if self.sources.iter().any(|s| {
             matches!(

@@ -103,6 +103,23 @@ fn a_missing_file_is_named() {
 }
 
 #[test]
+fn a_misspelt_external_symbol_is_offered_the_name_the_process_exports() {
+    // `mallok` for `malloc` (libc is loaded in every process): the hint says which was meant.
+    let text = "declare i64 @mallok(i64)\n\ndefine i64 @f() {\nentry:\n  %r = call i64 @mallok(i64 8)\n  ret i64 %r\n}\n";
+    let jit = Jit::new().unwrap();
+    jit.add_module(jit.parse_module("m.ll", text.as_bytes()).unwrap())
+        .unwrap();
+    let err = jit.lookup::<extern "C" fn() -> i64>("f").unwrap_err();
+    match &err {
+        Error::MissingSymbols { symbols, hint } => {
+            assert_eq!(symbols, &["mallok"]);
+            assert!(hint.contains("did you mean `malloc`?"), "{hint}");
+        }
+        other => panic!("expected MissingSymbols, got {other:?}"),
+    }
+}
+
+#[test]
 fn an_unknown_external_symbol_is_named_with_the_likely_cause() {
     let text = "declare i32 @no_such_function_anywhere(i32)\n\ndefine i32 @f() {\nentry:\n  %r = call i32 @no_such_function_anywhere(i32 21)\n  ret i32 %r\n}\n";
     let jit = Jit::new().unwrap();

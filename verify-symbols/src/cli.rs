@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::{Report, render_explain, render_text, verify, verify_recorded, write_json};
+use crate::{Report, check, render_explain, render_text, write_json};
 
 /// Proves that each BINARY gives its JIT code every needed symbol, as glibc's dynamic loader and
 /// `dlsym` would find it: for each symbol one status (exported, provided-by-dependency,
@@ -47,6 +47,11 @@ struct Args {
 /// Runs the command with `args` (the program name first). `cargo verify-symbols ARGS` runs
 /// `cargo-verify-symbols verify-symbols ARGS`: the subcommand's own name is skipped.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    ExitCode::from(exit_code(args))
+}
+
+/// [`main`], giving the exit status as a number.
+pub fn exit_code(args: impl IntoIterator<Item = OsString>) -> u8 {
     let mut args: Vec<OsString> = args.into_iter().collect();
     if args.get(1).is_some_and(|a| a == "verify-symbols") {
         args.remove(1);
@@ -56,14 +61,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Err(e) => {
             // --help and --version are successes; anything else is a usage error (exit 2).
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return if e.use_stderr() { 2 } else { 0 };
         }
     };
     match run(&args) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         Err(message) => {
             eprintln!("verify-symbols: {message}");
-            ExitCode::from(2)
+            2
         }
     }
 }
@@ -80,15 +85,18 @@ fn run(args: &Args) -> Result<u8, String> {
                 .map(str::to_owned),
         );
     }
+    let names: Vec<&str> = given.iter().map(String::as_str).collect();
     let mut report = Report::default();
+    let mut files = Vec::new();
     for binary in &args.binaries {
-        let verified = if given.is_empty() {
-            verify_recorded(binary)
-        } else {
-            verify(binary, &given)
-        };
-        report.binaries.push(verified.map_err(|e| e.to_string())?);
+        let names = (!names.is_empty()).then_some(names.as_slice());
+        let checked = check(binary, names).map_err(|e| e.to_string())?;
+        report.binaries.push(checked.report);
+        files.push(checked.files);
     }
+    // The process ends once the report is printed: the kernel frees the files' memory at
+    // once, where dropping it would unmap each library's one by one.
+    std::mem::forget(files);
     match print(&report, args.json, args.explain) {
         // A reader that left early (`verify-symbols ... | head`) does not change the answer.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

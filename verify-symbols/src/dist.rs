@@ -12,7 +12,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::{Error, elf, graph, loader, recorded_symbols, verify};
+use jit_exports::elf;
+
+use crate::{Error, file, graph, loader, recorded_symbols, verify};
 
 /// What [`dist`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,18 +111,18 @@ type Library = (String, PathBuf);
 /// relative to `$ORIGIN` (a copy next to the binary is what it runs with, even when the system
 /// has one too), and its RUNPATH as written.
 fn bundled(binary: &Path) -> Result<(Vec<Library>, Vec<String>), DistError> {
-    let data = crate::open(binary)?;
-    let info = elf::read_info(&data).map_err(|message| Error::Parse {
+    let data = file::open(binary)?;
+    let info = elf::read_info(&data).map_err(|source| Error::Parse {
         path: binary.to_path_buf(),
-        message,
+        source,
     })?;
     // Without secure mode's rules, even for a set-user-ID binary: what it finds through $ORIGIN
     // is what to ship; the shipped copy's check (`check_shipped`) applies them.
-    let config = loader::Config::for_binary(info.machine, info.class64, info.interp);
+    let config = loader::Config::for_binary(info.machine, info.class64, info.interp)?;
     let graph = graph::build(&config, binary, &info);
     // Nothing more of these files is read below.
-    crate::graph_unchanged(&graph)?;
-    crate::unless_changed(binary, &data, Ok(()))?;
+    graph.unchanged()?;
+    file::unless_changed(binary, &data, Ok(()))?;
     let origin = &graph.nodes[0].searcher.origin;
     let own = if info.runpath.is_empty() {
         &info.rpath

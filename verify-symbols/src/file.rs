@@ -17,7 +17,11 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::time::SystemTime;
 
+use std::path::Path;
+
 use object::ReadRef;
+
+use crate::Error;
 
 /// The unit of reading: a block is read whole, once, or not at all.
 const BLOCK: u64 = 4096;
@@ -57,9 +61,15 @@ impl FileBytes {
             .len(size)
             .no_reserve_swap()
             .map_anon()?;
+        // Only advice: without transparent huge pages the memory is the same, in small pages.
+        // A smaller file is read in a few scattered blocks, each of which would otherwise take
+        // a whole huge page (zeroing 2 MiB, half a millisecond) where transparent huge pages
+        // are always on, as on Debian's kernels.
+        // (A mapping smaller than a huge page never gets one: no advice, no system call.)
         if len >= HUGE_PAGES_FROM {
-            // Only advice: without transparent huge pages the memory is the same, in small pages.
             let _ = memory.advise(memmap2::Advice::HugePage);
+        } else if len >= 2 << 20 {
+            let _ = memory.advise(memmap2::Advice::NoHugePage);
         }
         Ok(FileBytes {
             file,
@@ -98,6 +108,22 @@ impl FileBytes {
         }
     }
 
+    /// Takes `head`, read from offset 0 when the file was opened, as its first block, when it
+    /// is that whole block (or the whole of a shorter file).
+    fn seed_first_block(&self, head: &[u8]) {
+        let block = BLOCK.min(self.len) as usize;
+        if head.len() != block || block == 0 {
+            return;
+        }
+        // SAFETY: `memory` is our own anonymous mapping of `len >= block` bytes, alive as long
+        // as `self`; block 0 has not been read (this runs once, right after `new`), so nothing
+        // refers to these bytes while they are written, and nothing else writes meanwhile
+        // (`FileBytes` is not `Sync`).
+        let buffer = unsafe { std::slice::from_raw_parts_mut(self.memory.as_mut_ptr(), block) };
+        buffer.copy_from_slice(head);
+        self.read[0].set(self.read[0].get() | 1);
+    }
+
     fn is_read(&self, block: u64) -> bool {
         self.read[(block / 64) as usize].get() & (1 << (block % 64)) != 0
     }
@@ -120,6 +146,14 @@ impl FileBytes {
             let to = (run_end * BLOCK).min(self.len);
             // Both are within the file's length, which fits in usize (checked in `new`).
             let (at, size) = (from as usize, (to - from) as usize);
+            // A run of blocks (a symbol or hash table) is given its pages in one call, not one
+            // page fault each as `pread` first writes to them; only advice, so a kernel
+            // without MADV_POPULATE_WRITE (older than 5.14) faults them in as before.
+            if run_end - block > 1 {
+                let _ = self
+                    .memory
+                    .advise_range(memmap2::Advice::PopulateWrite, at, size);
+            }
             // SAFETY: `memory` is our own anonymous mapping of `len` bytes, alive as long as
             // `self`, and `at + size <= len`. Its blocks `block..run_end` have not been read, and
             // references are only ever made to blocks that have been read (`bytes`), so nothing
@@ -197,6 +231,178 @@ impl<'a> ReadRef<'a> for &'a FileBytes {
             at = chunk_end;
         }
         Err(())
+    }
+}
+
+/// A file opened once to be examined as the loader examines a candidate (its ELF identity,
+/// from its first block) and, when taken, read on demand from the same descriptor: the
+/// candidate is never opened twice, and its identity is the loader's own, `(st_dev, st_ino)`
+/// (`_dl_file_id_match_p`), not a path.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    file: File,
+    metadata: std::fs::Metadata,
+    /// The file's first block (all of a shorter file).
+    head: Vec<u8>,
+}
+
+/// Why a path is not a file [`Opened`] can read.
+#[derive(Debug)]
+pub(crate) enum NotOpened {
+    /// There is no such file.
+    Absent(std::io::Error),
+    /// It is a FIFO, a device, a directory...: never opened for reading.
+    NotRegular(&'static str),
+    /// The system refused to open or read it.
+    Io(std::io::Error),
+}
+
+impl Opened {
+    /// Opens `path`, only if it is a regular file: opening a FIFO would block until someone
+    /// writes to it, and a device or a directory is no binary. O_NONBLOCK keeps even a file
+    /// swapped for a FIFO after the check from blocking the open; the second check is on what
+    /// was opened.
+    pub(crate) fn open(path: &Path) -> Result<Opened, NotOpened> {
+        let metadata = std::fs::metadata(path).map_err(not_opened)?;
+        if !metadata.is_file() {
+            return Err(NotOpened::NotRegular(kind(&metadata)));
+        }
+        Self::open_candidate(path)
+    }
+
+    /// [`Opened::open`] of a place the loader would open itself (a library it searches for):
+    /// opened without looking first, as the loader opens it (with O_NONBLOCK, which it does not
+    /// use: a FIFO there blocks the loader, never this tool), then checked.
+    pub(crate) fn open_candidate(path: &Path) -> Result<Opened, NotOpened> {
+        let io = not_opened;
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            const O_NONBLOCK: i32 = 0o4000;
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(O_NONBLOCK)
+                .open(path)
+                .map_err(io)?
+        };
+        let metadata = file.metadata().map_err(NotOpened::Io)?;
+        if !metadata.is_file() {
+            return Err(NotOpened::NotRegular(kind(&metadata)));
+        }
+        let mut head = Vec::with_capacity(BLOCK.min(metadata.len()) as usize);
+        read_head(&file, &mut head).map_err(NotOpened::Io)?;
+        Ok(Opened {
+            file,
+            metadata,
+            head,
+        })
+    }
+
+    /// The ELF identity of the file: class (`true`: 64-bit), `e_machine`, `e_type`.
+    pub(crate) fn identity(&self) -> Result<(bool, u16, u16), String> {
+        let header = self
+            .head
+            .get(..20)
+            .ok_or_else(|| "too short for an ELF header".to_owned())?;
+        if &header[..4] != b"\x7fELF" {
+            return Err("not an ELF file".into());
+        }
+        let class64 = header[4] == 2;
+        let little = header[5] == 1;
+        let half = |at: usize| {
+            let bytes = [header[at], header[at + 1]];
+            if little {
+                u16::from_le_bytes(bytes)
+            } else {
+                u16::from_be_bytes(bytes)
+            }
+        };
+        Ok((class64, half(18), half(16)))
+    }
+
+    /// What the loader knows the file by: its device and inode.
+    pub(crate) fn id(&self) -> (u64, u64) {
+        use std::os::unix::fs::MetadataExt;
+        (self.metadata.dev(), self.metadata.ino())
+    }
+
+    /// Whether the file has the set-user-ID bit.
+    pub(crate) fn set_user_id(&self) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        self.metadata.permissions().mode() & 0o4000 != 0
+    }
+
+    /// The file, to be read on demand; its first block is read already.
+    pub(crate) fn into_bytes(self) -> std::io::Result<FileBytes> {
+        let bytes = FileBytes::new(self.file, &self.metadata)?;
+        bytes.seed_first_block(&self.head);
+        Ok(bytes)
+    }
+}
+
+fn not_opened(e: std::io::Error) -> NotOpened {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => NotOpened::Absent(e),
+        _ => NotOpened::Io(e),
+    }
+}
+
+/// Reads into `head` (not zeroed first) as much of its capacity as the file has from offset 0.
+fn read_head(file: &File, head: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    let wanted = head.capacity() as u64;
+    // `take` and `read_to_end` read at the descriptor's offset, 0 just after opening; the
+    // blocks read later are read at their own offsets (`pread`), wherever that is left.
+    let mut reader = file.take(wanted);
+    reader.read_to_end(head)?;
+    Ok(())
+}
+
+/// What a path that is not a regular file is.
+fn kind(metadata: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = metadata.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The binary at `path`, opened to be read on demand (never mapped: see [`FileBytes`]).
+pub(crate) fn open(path: &Path) -> Result<FileBytes, Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let opened = Opened::open(path).map_err(|why| match why {
+        NotOpened::Absent(e) | NotOpened::Io(e) => io(e),
+        NotOpened::NotRegular(what) => Error::NotARegularFile {
+            path: path.to_path_buf(),
+            what: what.to_owned(),
+        },
+    })?;
+    opened.into_bytes().map_err(io)
+}
+
+/// `result`, unless the file at `path` changed while it was read: then that is the error, and
+/// the (possibly broken) result of reading it does not matter.
+pub(crate) fn unless_changed<T>(
+    path: &Path,
+    bytes: &FileBytes,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    match bytes.changed() {
+        Some(what) => Err(Error::Changed {
+            path: path.to_path_buf(),
+            what,
+        }),
+        None => result,
     }
 }
 

@@ -5,9 +5,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
-use crate::elf::{self, ElfInfo};
-use crate::file::FileBytes;
+use jit_exports::elf::{self, ElfInfo};
+
+use crate::Error;
+use crate::file::{self, FileBytes};
 use crate::loader::{self, Config, Searcher, Step};
+use crate::search;
 
 /// One `DT_NEEDED` entry and where it resolved.
 #[derive(Debug, Clone)]
@@ -42,7 +45,7 @@ pub(crate) struct Graph {
     pub foreign: Option<String>,
     /// A library that changed while it was read, and what changed, when its node could not be
     /// made: the graph then says nothing sure about it (the nodes' own files are checked with
-    /// [`crate::graph_unchanged`]).
+    /// [`Graph::unchanged`]).
     pub changed: Option<(PathBuf, String)>,
     /// What `/etc/ld.so.preload` lists, each as the loader finds it (for the executable), in
     /// its order; the nodes of those found come right after the binary's.
@@ -50,6 +53,30 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
+    /// The GNU build ID (hex) of the library at `path` of the graph, read from the file the
+    /// graph opened.
+    pub(crate) fn build_id(&self, path: &Path) -> Option<String> {
+        let data = self.nodes.iter().find(|n| n.path == path)?.data.as_ref()?;
+        elf::build_id(data).ok()?.map(elf::hex)
+    }
+
+    /// Every library read while the graph was built or searched is still what it was: else
+    /// the error names it.
+    pub(crate) fn unchanged(&self) -> Result<(), Error> {
+        if let Some((path, what)) = &self.changed {
+            return Err(Error::Changed {
+                path: path.clone(),
+                what: what.clone(),
+            });
+        }
+        for node in &self.nodes {
+            if let Some(bytes) = &node.data {
+                file::unless_changed(&node.path, bytes, Ok(()))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Every `DT_NEEDED` of an object below the binary that the loader would not find, with
     /// the object that needs it.
     pub(crate) fn unresolved_indirect(&self) -> Vec<(PathBuf, String)> {
@@ -88,7 +115,8 @@ struct Builder<'c> {
     pending_needs: Vec<Vec<String>>,
     /// Names (DT_NEEDED names used and SONAMEs) and files already loaded.
     loaded: HashMap<String, usize>,
-    files: HashMap<PathBuf, usize>,
+    /// Files already mapped, by what the loader knows them by (device, inode).
+    files: HashMap<(u64, u64), usize>,
     changed: Option<(PathBuf, String)>,
     queue: VecDeque<usize>,
 }
@@ -126,26 +154,28 @@ impl Builder<'_> {
             return Some(path);
         }
         let chain = self.chain(index);
-        let lookup = loader::Lookup {
+        let lookup = search::Lookup {
             class64: self.class64,
             machine: self.machine,
             foreign: self.foreign,
             preload,
         };
-        let found = loader::search(self.config, name, &chain, lookup, trace)?;
-        let child = self.map(&found, index, trace)?;
+        let found = search::search(self.config, name, &chain, lookup, trace)?;
+        let path = found.path.clone();
+        let child = self.map(found, index, trace)?;
         self.loaded.entry(name.to_owned()).or_insert(child);
-        Some(found)
+        Some(path)
     }
 
     /// The node of the file `found`, loaded by `index`: a new one unless the file is mapped
     /// already; `None` when the loader could not load it.
-    fn map(&mut self, found: &Path, index: usize, trace: &mut Vec<Step>) -> Option<usize> {
-        let key = found.canonicalize().unwrap_or_else(|_| found.to_path_buf());
+    fn map(&mut self, found: search::Found, index: usize, trace: &mut Vec<Step>) -> Option<usize> {
+        let key = found.file.id();
         if let Some(&child) = self.files.get(&key) {
             return Some(child);
         }
-        let data = crate::open(found).ok()?;
+        let data = found.file.into_bytes().ok()?;
+        let found = found.path.as_path();
         let Ok(info) = elf::read_info(&data) else {
             if let Some(what) = data.changed() {
                 self.changed.get_or_insert((found.to_path_buf(), what));
@@ -185,13 +215,26 @@ impl Builder<'_> {
 /// order of glibc's `_dl_map_object_deps` with the preloads, which is also the order
 /// `dlsym(RTLD_DEFAULT, ...)` searches them in).
 pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
-    // The executable's $ORIGIN is its real directory (the loader reads /proc/self/exe).
-    let origin = path
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("."));
-    let foreign = (info.machine != config.machine || info.class64 != config.class64).then(|| {
+    let foreign = foreign(config, info);
+    let mut builder = Builder::new(config, path, info, foreign.is_some());
+    // This machine's preloads are no other machine's.
+    let preloaded = if foreign.is_none() {
+        builder.preloads()
+    } else {
+        Vec::new()
+    };
+    builder.needs();
+    Graph {
+        nodes: builder.nodes,
+        foreign,
+        changed: builder.changed,
+        preloaded,
+    }
+}
+
+/// What is said of a binary for another machine than this one.
+fn foreign(config: &Config, info: &ElfInfo<'_>) -> Option<String> {
+    (info.machine != config.machine || info.class64 != config.class64).then(|| {
         format!(
             "this is a {}-bit {} binary and this machine runs {}-bit {} ones: its libraries are \
              looked up only through its own RPATH/RUNPATH, as its own machine's loader, cache and \
@@ -201,35 +244,50 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
             if config.class64 { 64 } else { 32 },
             loader::machine_name(config.machine)
         )
-    });
-    let mut builder = Builder {
-        config,
-        class64: info.class64,
-        machine: info.machine,
-        foreign: foreign.is_some(),
-        nodes: vec![Node {
-            path: path.to_path_buf(),
-            searcher: searcher(path, origin, info, info.kind == elf::ObjectKind::Executable),
-            loader: None,
-            data: None,
-            refused: info.refused.clone(),
-            needs: Vec::new(),
-        }],
-        pending_needs: vec![info.needed.iter().map(|s| (*s).to_owned()).collect()],
-        loaded: HashMap::new(),
-        files: HashMap::new(),
-        changed: None,
-        queue: VecDeque::from([0usize]),
-    };
-    if let Some(soname) = info.soname {
-        builder.loaded.insert(soname.to_owned(), 0);
+    })
+}
+
+impl<'c> Builder<'c> {
+    /// A graph of the binary alone, its `DT_NEEDED` not searched yet.
+    fn new(config: &'c Config, path: &Path, info: &ElfInfo<'_>, foreign: bool) -> Builder<'c> {
+        // The executable's $ORIGIN is its real directory (the loader reads /proc/self/exe).
+        let origin = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut loaded = HashMap::new();
+        if let Some(soname) = info.soname {
+            loaded.insert(soname.to_owned(), 0);
+        }
+        Builder {
+            config,
+            class64: info.class64,
+            machine: info.machine,
+            foreign,
+            nodes: vec![Node {
+                path: path.to_path_buf(),
+                searcher: searcher(path, origin, info, info.kind == elf::ObjectKind::Executable),
+                loader: None,
+                data: None,
+                refused: info.refused.clone(),
+                needs: Vec::new(),
+            }],
+            pending_needs: vec![info.needed.iter().map(|s| (*s).to_owned()).collect()],
+            loaded,
+            files: HashMap::new(),
+            changed: None,
+            queue: VecDeque::from([0usize]),
+        }
     }
-    // This machine's preloads are no other machine's.
-    let mut preloaded = Vec::new();
-    if foreign.is_none() {
+
+    /// What `/etc/ld.so.preload` lists, each looked for on behalf of the executable and mapped
+    /// after it, before its own libraries.
+    fn preloads(&mut self) -> Vec<Need> {
+        let mut preloaded = Vec::new();
         for name in loader::preload_file_entries() {
             let mut trace = Vec::new();
-            let path = builder.find(name, 0, true, &mut trace);
+            let path = self.find(name, 0, true, &mut trace);
             if path.is_none() {
                 trace.push(Step {
                     source: loader::PRELOAD_FILE.into(),
@@ -243,20 +301,19 @@ pub(crate) fn build(config: &Config, path: &Path, info: &ElfInfo<'_>) -> Graph {
                 trace,
             });
         }
+        preloaded
     }
-    while let Some(index) = builder.queue.pop_front() {
-        let names = std::mem::take(&mut builder.pending_needs[index]);
-        for name in names {
-            let mut trace = Vec::new();
-            let path = builder.find(&name, index, false, &mut trace);
-            builder.nodes[index].needs.push(Need { name, path, trace });
+
+    /// Every object's `DT_NEEDED`, breadth first.
+    fn needs(&mut self) {
+        while let Some(index) = self.queue.pop_front() {
+            let names = std::mem::take(&mut self.pending_needs[index]);
+            for name in names {
+                let mut trace = Vec::new();
+                let path = self.find(&name, index, false, &mut trace);
+                self.nodes[index].needs.push(Need { name, path, trace });
+            }
         }
-    }
-    Graph {
-        nodes: builder.nodes,
-        foreign,
-        changed: builder.changed,
-        preloaded,
     }
 }
 
@@ -266,6 +323,8 @@ pub(crate) struct Found {
     pub path: PathBuf,
     /// What it finds there has the address 0 (`dlsym` returns NULL, without an error).
     pub null: Option<elf::NullAddress>,
+    /// The version of the definition found (`GLIBC_2.2.5`), when it has one.
+    pub version: Option<String>,
 }
 
 /// The first object after the binary, in load order, that exports each of `names`: what
@@ -291,6 +350,7 @@ pub(crate) fn providers<'n>(graph: &Graph, names: &[&'n str]) -> HashMap<&'n str
                     Found {
                         path,
                         null: entry.null,
+                        version: s.version,
                     },
                 );
             } else {

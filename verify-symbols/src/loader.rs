@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::Error;
 use crate::ldcache::LdCache;
 
 /// The loader's configuration on this machine.
@@ -132,28 +133,6 @@ fn ask_loader(loader: Option<&Path>, arg: &str) -> String {
     out
 }
 
-/// Every name glibc 2.36 uses for a legacy hwcaps subdirectory on x86 and aarch64 (`tls`, the
-/// platforms, the hwcap names): a directory holding none of them (nor `glibc-hwcaps`) is searched
-/// for the library itself only, whatever the loader's exact order of subdirectories.
-const LEGACY_NAMES: &[&str] = &[
-    "tls", "haswell", "xeon_phi", "avx512_1", "x86_64", "i386", "i486", "i586", "i686", "sse2",
-    "aarch64", "asimd", "atomics",
-];
-
-/// Whether `dir` has a `glibc-hwcaps` or legacy hwcaps subdirectory (remembered per process:
-/// each dependency is searched for in the same few directories).
-fn has_subdirectories(dir: &Path) -> bool {
-    static SEEN: std::sync::Mutex<Vec<(PathBuf, bool)>> = std::sync::Mutex::new(Vec::new());
-    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, has)) = seen.iter().find(|(d, _)| d == dir) {
-        return *has;
-    }
-    let has =
-        dir.join("glibc-hwcaps").is_dir() || LEGACY_NAMES.iter().any(|n| dir.join(n).is_dir());
-    seen.push((dir.to_path_buf(), has));
-    has
-}
-
 /// The file of libraries every program on this machine preloads (rtld.c).
 pub(crate) const PRELOAD_FILE: &str = "/etc/ld.so.preload";
 
@@ -221,47 +200,63 @@ const HOST_LOADERS: &[&str] = &[
 ];
 
 impl Config {
-    /// The configuration of this machine's loader (the cache is read once per process).
-    pub(crate) fn host() -> Config {
-        static CACHE: std::sync::OnceLock<LdCache> = std::sync::OnceLock::new();
+    /// The configuration of this machine's loader (the cache is read once per process). A
+    /// cache that is there but cannot be read or parsed is an error naming it: glibc checks a
+    /// cache lazily and may use parts of a broken one, which cannot be answered for.
+    pub(crate) fn host() -> Result<Config, Error> {
+        static CACHE: std::sync::OnceLock<Result<LdCache, String>> = std::sync::OnceLock::new();
         let (machine, class64) = host_machine();
-        Config {
+        let cache = CACHE
+            .get_or_init(LdCache::load)
+            .as_ref()
+            .map_err(|message| Error::LoaderCache {
+                path: PathBuf::from(crate::ldcache::LD_SO_CACHE),
+                message: message.clone(),
+            })?;
+        Ok(Config {
             machine,
             class64,
             hwcaps: crate::ldcache::supported_hwcaps()
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
-            cache: CACHE.get_or_init(|| LdCache::load().unwrap_or_default()),
+            cache,
             directories: std::sync::OnceLock::new(),
             tokens: std::sync::OnceLock::new(),
             loader: None,
             secure: None,
-        }
+        })
     }
 
     /// The configuration for a binary of `machine`/`class64` started by `interp`: this
     /// machine's, or, when this machine also has the loader of that other ABI (a 32-bit x86
     /// binary on x86-64 with `/lib/ld-linux.so.2`), that loader's own. For a binary this machine
     /// cannot run it is this machine's, whose machine the load graph sees differ (`foreign`).
-    pub(crate) fn for_binary(machine: u16, class64: bool, interp: Option<&str>) -> Config {
-        let mut config = Config::host();
+    pub(crate) fn for_binary(
+        machine: u16,
+        class64: bool,
+        interp: Option<&str>,
+    ) -> Result<Config, Error> {
+        let mut config = Config::host()?;
         if machine == config.machine && class64 == config.class64 {
-            return config;
+            return Ok(config);
         }
         let Some(interp) = interp.map(PathBuf::from) else {
-            return config;
+            return Ok(config);
         };
-        match identity(&interp) {
-            Ok((c, m, _)) if c == class64 && m == machine => {}
-            _ => return config,
+        let identity = crate::file::Opened::open(&interp)
+            .ok()
+            .and_then(|f| f.identity().ok());
+        match identity {
+            Some((c, m, _)) if c == class64 && m == machine => {}
+            _ => return Ok(config),
         }
         config.machine = machine;
         config.class64 = class64;
         // The glibc-hwcaps levels are x86-64's.
         config.hwcaps = Vec::new();
         config.loader = Some(interp);
-        config
+        Ok(config)
     }
 
     /// `($PLATFORM, $LIB)` as the loader expands them (`dl_platform`, `dl_dst_lib`).
@@ -545,33 +540,6 @@ pub struct Step {
     pub outcome: String,
 }
 
-/// Reads the ELF identity (class, machine, type) of a candidate file.
-fn identity(path: &Path) -> Result<(bool, u16, u16), String> {
-    use std::io::Read;
-    let mut header = [0u8; 20];
-    // Checked before opening: opening a FIFO blocks (so does the loader; this tool must not).
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return Err("not a regular file (the loader would block or fail on it)".into());
-    }
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    file.read_exact(&mut header)
-        .map_err(|_| "too short for an ELF header".to_owned())?;
-    if &header[..4] != b"\x7fELF" {
-        return Err("not an ELF file".into());
-    }
-    let class64 = header[4] == 2;
-    let little = header[5] == 1;
-    let half = |at: usize| {
-        let bytes = [header[at], header[at + 1]];
-        if little {
-            u16::from_le_bytes(bytes)
-        } else {
-            u16::from_be_bytes(bytes)
-        }
-    };
-    Ok((class64, half(18), half(16)))
-}
-
 /// A machine's name, for messages.
 pub(crate) fn machine_name(machine: u16) -> String {
     match machine {
@@ -581,337 +549,6 @@ pub(crate) fn machine_name(machine: u16) -> String {
         object::elf::EM_ARM => "arm".into(),
         object::elf::EM_RISCV => "riscv".into(),
         other => format!("machine {other}"),
-    }
-}
-
-/// Why a candidate file is not taken: skipped (the search goes on), or fatal (the loader stops
-/// with an error there, and the program does not start).
-enum Reject {
-    Skip(String),
-    Fatal(String),
-}
-
-/// Whether `path` is a library the loader would take for a process of `class64`/`machine`
-/// (glibc's `open_verify`: another class or machine is skipped; anything else that is not a
-/// loadable ELF shared object is an error that stops the program).
-fn acceptable(path: &Path, class64: bool, machine: u16) -> Result<(), Reject> {
-    let (c, m, kind) = identity(path).map_err(Reject::Fatal)?;
-    if c != class64 || m != machine {
-        return Err(Reject::Skip(format!(
-            "{}-bit {} file, the binary is {}-bit {}: skipped",
-            if c { 64 } else { 32 },
-            machine_name(m),
-            if class64 { 64 } else { 32 },
-            machine_name(machine)
-        )));
-    }
-    if kind != object::elf::ET_DYN {
-        return Err(Reject::Fatal(
-            "not a shared object (ET_DYN): the loader stops here".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Whether the file at `path` has the set-user-ID bit.
-fn set_user_id(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o4000 != 0)
-}
-
-/// What searching one list of directories gave.
-enum Searched {
-    Found(PathBuf),
-    NotHere,
-    /// The loader stopped at a file it could not load.
-    Stopped,
-}
-
-/// What one search is for.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Lookup {
-    /// The class and machine of the executable: a candidate of another is skipped.
-    pub class64: bool,
-    pub machine: u16,
-    /// The binary is for another machine: only its own RPATH/RUNPATH mean anything here.
-    pub foreign: bool,
-    /// A preload, which the loader searches with `__RTLD_SECURE`: in secure mode it skips
-    /// ld.so.cache and takes only a set-user-ID file (`open_path`, `_dl_map_object`).
-    pub preload: bool,
-}
-
-/// Searches `name` for `chain[0]` (the object that needs it; then the object that loaded that
-/// one, up to the executable, last), recording each place tried.
-pub(crate) fn search(
-    config: &Config,
-    name: &str,
-    chain: &[&Searcher],
-    lookup: Lookup,
-    trace: &mut Vec<Step>,
-) -> Option<PathBuf> {
-    let Lookup {
-        class64,
-        machine,
-        foreign,
-        preload,
-    } = lookup;
-    let secure_preload = preload && config.secure.is_some();
-    if name.contains('/') {
-        // A path may hold $ORIGIN (of the object that needs it), $LIB and $PLATFORM.
-        let path = match chain.first() {
-            Some(loader) if name.contains('$') => match config.directory(name, loader) {
-                Ok(path) => path,
-                Err(why) => {
-                    trace.push(Step {
-                        source: "a path".into(),
-                        place: name.to_owned(),
-                        outcome: why,
-                    });
-                    return None;
-                }
-            },
-            _ => PathBuf::from(name),
-        };
-        let outcome = acceptable(&path, class64, machine);
-        trace.push(Step {
-            source: "a path".into(),
-            place: path.display().to_string(),
-            outcome: match &outcome {
-                Ok(()) => "found".into(),
-                Err(Reject::Skip(why) | Reject::Fatal(why)) => why.clone(),
-            },
-        });
-        return outcome.ok().map(|()| path);
-    }
-    let loader = chain.first()?;
-    let in_dirs = |source: String, dirs: Vec<PathBuf>, trace: &mut Vec<Step>| {
-        for dir in dirs {
-            let mut reasons = Vec::new();
-            // Most directories have none of the subdirectories the loader tries first; then the
-            // loader's exact list (which means asking it) cannot matter.
-            let none = !has_subdirectories(&dir);
-            let subdirs: &[String] = if none {
-                &[]
-            } else {
-                &config.directories().subdirs
-            };
-            // A subdirectory whose first component is not there holds nothing: skip it
-            // without asking the file system about each of its nested combinations.
-            let mut present: Vec<(&str, bool)> = Vec::new();
-            for sub in subdirs.iter().map(String::as_str).chain([""]) {
-                let first = sub.split('/').next().unwrap_or("");
-                if !first.is_empty() {
-                    let exists = match present.iter().find(|(f, _)| *f == first) {
-                        Some((_, exists)) => *exists,
-                        None => {
-                            let exists = dir.join(first).is_dir();
-                            present.push((first, exists));
-                            exists
-                        }
-                    };
-                    if !exists {
-                        continue;
-                    }
-                }
-                let candidate = if sub.is_empty() {
-                    dir.join(name)
-                } else {
-                    dir.join(sub).join(name)
-                };
-                if !candidate.exists() {
-                    continue;
-                }
-                let outcome = acceptable(&candidate, class64, machine).and_then(|()| {
-                    if secure_preload && !set_user_id(&candidate) {
-                        // The loader closes it and goes on (`open_path`).
-                        return Err(Reject::Skip(
-                            "not set-user-ID, which a preload found by name must be in secure \
-                             mode: skipped"
-                                .into(),
-                        ));
-                    }
-                    Ok(())
-                });
-                match outcome {
-                    Ok(()) => {
-                        trace.push(Step {
-                            source,
-                            place: dir.display().to_string(),
-                            outcome: format!("found: {}", candidate.display()),
-                        });
-                        return Searched::Found(candidate);
-                    }
-                    Err(Reject::Skip(why)) => {
-                        reasons.push(format!("{}: {why}", candidate.display()))
-                    }
-                    Err(Reject::Fatal(why)) => {
-                        trace.push(Step {
-                            source,
-                            place: dir.display().to_string(),
-                            outcome: format!(
-                                "{}: {why}; the loader stops with an error here",
-                                candidate.display()
-                            ),
-                        });
-                        return Searched::Stopped;
-                    }
-                }
-            }
-            trace.push(Step {
-                source: source.clone(),
-                place: dir.display().to_string(),
-                outcome: if reasons.is_empty() {
-                    format!(
-                        "no {name} (nor in its {} hwcaps subdirectories)",
-                        subdirs.len()
-                    )
-                } else {
-                    reasons.join("; ")
-                },
-            });
-        }
-        Searched::NotHere
-    };
-    // An entry the loader drops (secure mode) is said so in the trace.
-    let dirs_of = |source: &str, searcher: &Searcher, entries: &[String], trace: &mut Vec<Step>| {
-        let mut dirs = Vec::new();
-        // An empty entry is the current directory, which is not known here.
-        for entry in entries.iter().filter(|e| !e.is_empty()) {
-            match config.directory(entry, searcher) {
-                Ok(dir) => dirs.push(dir),
-                Err(why) => trace.push(Step {
-                    source: source.to_owned(),
-                    place: entry.clone(),
-                    outcome: why,
-                }),
-            }
-        }
-        dirs
-    };
-    if loader.runpath.is_empty() {
-        // The chain ends with the executable, so its DT_RPATH is tried last, once.
-        for object in chain.iter().filter(|o| !o.rpath.is_empty()) {
-            let source = format!("DT_RPATH of {}", object.path.display());
-            let dirs = dirs_of(&source, object, &object.rpath, trace);
-            match in_dirs(source, dirs, trace) {
-                Searched::Found(found) => return Some(found),
-                Searched::Stopped => return None,
-                Searched::NotHere => {}
-            }
-        }
-    }
-    if let Some(value) = std::env::var_os("LD_LIBRARY_PATH").filter(|v| !v.is_empty()) {
-        trace.push(Step {
-            source: "LD_LIBRARY_PATH".into(),
-            place: value.to_string_lossy().into_owned(),
-            outcome: if config.secure.is_some() {
-                "ignored: the binary must find its libraries without it (and in secure mode the \
-                 loader ignores it too)"
-            } else {
-                "ignored: the binary must find its libraries without it"
-            }
-            .into(),
-        });
-    }
-    if !loader.runpath.is_empty() {
-        let source = format!("DT_RUNPATH of {}", loader.path.display());
-        let dirs = dirs_of(&source, loader, &loader.runpath, trace);
-        match in_dirs(source, dirs, trace) {
-            Searched::Found(found) => return Some(found),
-            Searched::Stopped => return None,
-            Searched::NotHere => {}
-        }
-    }
-    if foreign {
-        trace.push(Step {
-            source: "ld.so.cache and system search path".into(),
-            place: String::new(),
-            outcome: format!(
-                "not searched: a {} binary's loader, cache and system directories are those of \
-                 its own machine, not this one",
-                machine_name(machine)
-            ),
-        });
-        return None;
-    }
-    let hwcaps: Vec<&str> = config.hwcaps.iter().map(String::as_str).collect();
-    let cached = if secure_preload {
-        trace.push(Step {
-            source: "ld.so.cache".into(),
-            place: name.to_owned(),
-            outcome: "not read for a preload in secure mode".into(),
-        });
-        None
-    } else {
-        config.cache.lookup(name, machine, class64, &hwcaps)
-    };
-    // With DF_1_NODEFLIB the loader still reads the cache, but refuses an entry in a system
-    // directory, and skips the system search path (`_dl_map_object`).
-    let in_system = |path: &Path| {
-        config
-            .directories()
-            .system
-            .iter()
-            .any(|d| path.starts_with(d))
-    };
-    match cached {
-        Some(path) if loader.nodeflib && in_system(&path) => trace.push(Step {
-            source: "ld.so.cache".into(),
-            place: name.to_owned(),
-            outcome: format!(
-                "{}: in a system directory, which {} refuses (-z nodefaultlib, DF_1_NODEFLIB)",
-                path.display(),
-                loader.path.display()
-            ),
-        }),
-        Some(path) => match acceptable(&path, class64, machine) {
-            Ok(()) => {
-                trace.push(Step {
-                    source: "ld.so.cache".into(),
-                    place: name.to_owned(),
-                    outcome: format!("found: {}", path.display()),
-                });
-                return Some(path);
-            }
-            Err(Reject::Skip(why)) => trace.push(Step {
-                source: "ld.so.cache".into(),
-                place: name.to_owned(),
-                outcome: format!("{}: {why}", path.display()),
-            }),
-            Err(Reject::Fatal(why)) => {
-                trace.push(Step {
-                    source: "ld.so.cache".into(),
-                    place: name.to_owned(),
-                    outcome: format!("{}: {why}; the loader stops here", path.display()),
-                });
-                return None;
-            }
-        },
-        None if secure_preload => {}
-        None => trace.push(Step {
-            source: "ld.so.cache".into(),
-            place: name.to_owned(),
-            outcome: "no entry".into(),
-        }),
-    }
-    if loader.nodeflib {
-        trace.push(Step {
-            source: "system search path".into(),
-            place: String::new(),
-            outcome: format!(
-                "not searched: {} is linked with -z nodefaultlib (DF_1_NODEFLIB)",
-                loader.path.display()
-            ),
-        });
-        return None;
-    }
-    match in_dirs(
-        "system search path".into(),
-        config.directories().system.clone(),
-        trace,
-    ) {
-        Searched::Found(found) => Some(found),
-        Searched::Stopped | Searched::NotHere => None,
     }
 }
 
@@ -977,7 +614,7 @@ Legacy HWCAP subdirectories under library search path directories:
         assert_eq!(normalize("/usr/lib/./x//y/../../z"), "/usr/lib/z/");
         assert_eq!(normalize("/a/../../b"), "/b/");
         assert_eq!(unescape_octal("/mnt/with\\040space"), "/mnt/with space");
-        let mut config = Config::host();
+        let mut config = Config::host().unwrap();
         let _ = config.directories.set(Directories {
             system: vec![
                 PathBuf::from("/usr/lib/x86_64-linux-gnu"),
@@ -1060,7 +697,7 @@ Legacy HWCAP subdirectories under library search path directories:
 
     #[test]
     fn tokens_expand_and_unknown_ones_drop_the_entry() {
-        let config = Config::host();
+        let config = Config::host().unwrap();
         let _ = config
             .tokens
             .set(("haswell".into(), "lib/x86_64-linux-gnu".into()));

@@ -82,6 +82,14 @@ fn write_binary(
     if !b.rpath.is_empty() {
         writeln!(out, "  {:<9}{}", "rpath", clean(&b.rpath.join(":")))?;
     }
+    if let Some(debugger) = &b.debugger {
+        let answer = if debugger.sees_jit_code {
+            paint(GREEN, "yes")
+        } else {
+            paint(YELLOW, "no")
+        };
+        writeln!(out, "  {:<9}{answer}: {}", "debugger", clean(&debugger.why))?;
+    }
     for w in &b.warnings {
         writeln!(
             out,
@@ -99,20 +107,25 @@ fn write_binary(
     let mut previous_hint = None;
     for s in &b.symbols {
         let code = if s.status.is_found() { GREEN } else { RED };
+        let version = s
+            .version
+            .as_ref()
+            .map(|v| format!(" (version {})", clean(v)))
+            .unwrap_or_default();
         match &s.provider {
             Some(provider) => {
                 let status = format!("{:<22}", s.status.as_str());
                 let status = paint(code, &status);
                 writeln!(
                     out,
-                    "  {:<width$}  {status}  {}",
+                    "  {:<width$}  {status}  {}{version}",
                     clean(&s.name),
                     clean_path(provider)
                 )?;
             }
             None => writeln!(
                 out,
-                "  {:<width$}  {}",
+                "  {:<width$}  {}{version}",
                 clean(&s.name),
                 paint(code, s.status.as_str())
             )?,
@@ -200,7 +213,7 @@ pub const JSON_SCHEMA: u32 = 1;
 /// The report as one JSON object: `{"schema": 1, "binaries": [{"path", "needed": [{"name",
 /// "path", "trace"}], "preloaded" (as "needed"), "unresolved_indirect", "refused": [{"path",
 /// "reason"}], "foreign", "runpath", "warnings", "symbols": [{"name", "status", "provider",
-/// "expected", "hint"}], ...}]}`.
+/// "version", "expected", "hint"}], "debugger": {"sees_jit_code", "why"}, ...}]}`.
 pub fn render_json(report: &Report) -> String {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail, and the serialiser writes UTF-8.

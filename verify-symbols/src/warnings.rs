@@ -3,8 +3,15 @@
 
 use std::path::Path;
 
-use crate::elf::{self, ElfInfo};
-use crate::{Needed, SECURE_MODE_FIX, SymbolReport, graph, loader, open};
+use jit_exports::elf::{self, ElfInfo};
+
+use crate::{Needed, SymbolReport, graph, loader, search};
+
+/// What to do when a set-user-ID binary's libraries are found through `$ORIGIN` by its owner
+/// only.
+pub(crate) const SECURE_MODE_FIX: &str = "in secure mode (see the warning) the loader does not take it \
+     from the binary's own $ORIGIN: give it an absolute RUNPATH entry, or install the library \
+     in a system directory";
 
 /// Problems with the binary as a whole: no dynamic symbols, libraries not found, RPATH and
 /// RUNPATH entries that work only where it was built or let others plant a library.
@@ -195,15 +202,16 @@ pub(crate) fn environment_preload(
             continue;
         }
         let mut trace = Vec::new();
-        let lookup = loader::Lookup {
+        let lookup = search::Lookup {
             class64: config.class64,
             machine: config.machine,
             foreign: false,
             preload: true,
         };
-        let found = loader::search(config, entry, &[&binary.searcher], lookup, &mut trace);
-        let exported: Option<Vec<String>> = found.as_deref().and_then(|path| {
-            let bytes = open(path).ok()?;
+        let found = search::search(config, entry, &[&binary.searcher], lookup, &mut trace);
+        let path = found.as_ref().map(|f| f.path.clone());
+        let exported: Option<Vec<String>> = found.and_then(|found| {
+            let bytes = found.file.into_bytes().ok()?;
             let (_, seen) = elf::read(&bytes, names, elf::Tables::Dynamic).ok()?;
             Some(
                 names
@@ -214,7 +222,7 @@ pub(crate) fn environment_preload(
                     .collect(),
             )
         });
-        effects.push(match (found, exported) {
+        effects.push(match (path, exported) {
             (None, _) => format!("{entry} (not found: the loader says so and goes on)"),
             (Some(path), None) => format!("{} (not a readable ELF file)", path.display()),
             (Some(path), Some(exported)) if exported.is_empty() => {

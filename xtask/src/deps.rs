@@ -91,11 +91,19 @@ fn requirements(llvm: Llvm) -> Vec<Requirement> {
             package: "linux-perf".into(),
         },
         Requirement {
-            what: "gdb (orc-jit's debugger tests and the demos' tests break in JIT code with gdb \
-                   -batch; `cargo xtask demo debug`)"
+            what: "gdb (orc-jit's debugger tests, the demos' tests and xtask's debugger_linkage \
+                   test break in JIT code with gdb -batch; `cargo xtask demo debug`)"
                 .into(),
             present: on_path("gdb"),
             package: "gdb".into(),
+        },
+        Requirement {
+            what: "the i386 loader and C library (verify-symbols' tests resolve a 32-bit \
+                   binary with its own loader)"
+                .into(),
+            present: Path::new("/lib/ld-linux.so.2").is_file()
+                && Path::new("/lib32/libc.so.6").is_file(),
+            package: "libc6-i386".into(),
         },
         Requirement {
             what: "a C compiler and linker (cc)".into(),

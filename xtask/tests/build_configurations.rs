@@ -28,28 +28,28 @@ fn check(what: &str, binary: &Path) {
     let note = jit_linkage::read_note_file(binary)
         .unwrap()
         .unwrap_or_else(|| panic!("{what}: the note is gone from {}", binary.display()));
-    let mut recorded: Vec<(String, jit_linkage::Linkage, String)> = note
+    let mut recorded: Vec<(String, String)> = note
+        .symbols
         .into_iter()
-        // A placed library is recorded with its build ID: `$ORIGIN/libtextlib.so#<hex>`.
         .map(|s| {
-            let file = s.file.split('#').next().unwrap_or_default().to_owned();
-            (s.symbol, s.linkage, file)
+            // A placed library is recorded with its build ID, which changes with each build.
+            let provider = match s.provider {
+                jit_linkage::Provider::Archive { file } => format!("archive {file}"),
+                jit_linkage::Provider::System { soname } => format!("system {soname}"),
+                jit_linkage::Provider::Placed { soname, build_id } => {
+                    assert!(build_id.is_some(), "{what}: {soname} without its build ID");
+                    format!("placed {soname}")
+                }
+            };
+            (s.symbol, provider)
         })
         .collect();
-    recorded.sort_by(|a, b| a.0.cmp(&b.0));
+    recorded.sort();
     assert_eq!(
         recorded,
         [
-            (
-                "math_twice".to_owned(),
-                jit_linkage::Linkage::Static,
-                "libmathlib.a".to_owned()
-            ),
-            (
-                "text_length".to_owned(),
-                jit_linkage::Linkage::Dynamic,
-                "$ORIGIN/libtextlib.so".to_owned()
-            ),
+            ("math_twice".to_owned(), "archive libmathlib.a".to_owned()),
+            ("text_length".to_owned(), "placed libtextlib.so".to_owned()),
         ],
         "{what}"
     );

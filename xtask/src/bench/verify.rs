@@ -1,4 +1,5 @@
-//! verify-symbols against nm, process against process.
+//! verify-symbols against nm, and against the loader itself (`ld.so --list`) on the system's
+//! programs, process against process.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -136,11 +137,13 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
         );
     }
 
+    let loader = against_the_loader(&ours_bin, rounds.min(LOADER_ROUNDS), settings.tiny)?;
+
     let goal = cases
         .iter()
         .find(|c| c.library == library && c.asked == GOAL_SIZE)
         .context("the goal size of libLLVM is missing")?;
-    let goals = vec![Goal {
+    let mut goals = vec![Goal {
         text: format!(
             "nm / verify-symbols at {} names of libLLVM",
             thousands(GOAL_SIZE)
@@ -182,17 +185,25 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
          the floor under every verify-symbols time, whatever the names."
             .to_owned(),
     );
+    loader.report(&mut rows, &mut goals, &mut notes);
     Ok(Outcome {
         target: BenchTarget::VerifySymbols,
-        title: "verify-symbols against nm".into(),
+        title: "verify-symbols against nm and against the loader".into(),
         method: format!(
             "The release `verify-symbols --binary LIB --symbols-file FILE --json` process \
              against `nm -D --defined-only LIB` with its output read into a hash set and the \
              names looked up, each timed from spawn to exit, alternating which goes first. \
              90% of the names asked are defined (spread evenly over what nm lists), 10% are not; \
              both sides must find the same number. Libraries: libLLVM {llvm} and a generated \
-             library of {} exported functions.",
-            thousands(functions)
+             library of {} exported functions. Against the loader: for each dynamically linked \
+             program of /usr/bin, `verify-symbols --binary PROGRAM --symbol NAME...` with {} of \
+             the names the program imports (a JIT host's note lists a few) against \
+             `{LOADER} --list PROGRAM` (the loader mapping the same load graph), alternating \
+             which goes first, {} rounds; each program's ratio is the median of its \
+             verify-symbols times over the median of its loader times.",
+            thousands(functions),
+            NAMES_PER_PROGRAM,
+            rounds.min(LOADER_ROUNDS)
         ),
         unit: "ms",
         rows,
@@ -351,4 +362,190 @@ fn nm_lookup(sh: &Shell, library: &Path, names: &[String]) -> anyhow::Result<Pee
     let found = names.iter().filter(|n| set.contains(n.as_str())).count();
     let ms = start.elapsed().as_secs_f64() * 1e3;
     Ok(PeerRun { found, ms, nm_ms })
+}
+
+/// The loader this machine starts its programs with.
+const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
+/// The names asked of each program: as many as a JIT host's note lists.
+const NAMES_PER_PROGRAM: usize = 8;
+/// Rounds per program: each of a thousand programs is timed, so fewer than the other cases.
+const LOADER_ROUNDS: usize = 5;
+/// Programs compared with `--tiny`: the code path, not the numbers.
+const TINY_PROGRAMS: usize = 6;
+
+/// One program of /usr/bin, the names it imports that verify-symbols is asked for, and both
+/// sides' times.
+struct Program {
+    path: PathBuf,
+    names: Vec<String>,
+    ours: Vec<f64>,
+    peer: Vec<f64>,
+}
+
+/// Every program compared, and the ratio of each.
+struct AgainstTheLoader {
+    programs: Vec<Program>,
+    ratios: Vec<f64>,
+}
+
+/// The dynamically linked ELF programs of /usr/bin for this machine (each file once, by its
+/// real path), with up to [`NAMES_PER_PROGRAM`] of the names each imports, spread over them.
+fn programs(limit: Option<usize>) -> anyhow::Result<Vec<Program>> {
+    use object::{Object, ObjectSymbol};
+    let mut paths: Vec<PathBuf> = std::fs::read_dir("/usr/bin")
+        .context("cannot list /usr/bin")?
+        .filter_map(|e| e.ok()?.path().canonicalize().ok())
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let mut programs = Vec::new();
+    for path in paths {
+        let Ok(file) = std::fs::File::open(&path) else {
+            continue;
+        };
+        let cache = object::ReadCache::new(file);
+        let Ok(elf) = object::File::parse(&cache) else {
+            continue;
+        };
+        let interpreted = matches!(&elf, object::File::Elf64(e) if {
+            use object::read::elf::ProgramHeader;
+            let endian = e.endian();
+            e.elf_program_headers()
+                .iter()
+                .any(|h| h.p_type(endian) == object::elf::PT_INTERP)
+        });
+        if !interpreted || elf.architecture() != object::Architecture::X86_64 {
+            continue;
+        }
+        let imported: Vec<String> = elf
+            .dynamic_symbols()
+            .filter(|s| s.is_undefined())
+            .filter_map(|s| s.name().ok().filter(|n| !n.is_empty()).map(str::to_owned))
+            .collect();
+        let step = imported.len().div_ceil(NAMES_PER_PROGRAM).max(1);
+        let names = imported
+            .into_iter()
+            .step_by(step)
+            .take(NAMES_PER_PROGRAM)
+            .collect();
+        programs.push(Program {
+            path,
+            names,
+            ours: Vec::new(),
+            peer: Vec::new(),
+        });
+        if limit.is_some_and(|limit| programs.len() >= limit) {
+            break;
+        }
+    }
+    if programs.is_empty() {
+        bail!("no dynamically linked x86-64 program in /usr/bin");
+    }
+    Ok(programs)
+}
+
+/// verify-symbols against `ld.so --list` on each program, `rounds` paired rounds each.
+fn against_the_loader(
+    ours_bin: &Path,
+    rounds: usize,
+    tiny: bool,
+) -> anyhow::Result<AgainstTheLoader> {
+    let mut programs = programs(tiny.then_some(TINY_PROGRAMS))?;
+    progress!(
+        "bench verify-symbols: {} programs of /usr/bin against {LOADER} --list, 1 warm-up + \
+         {rounds} rounds each",
+        thousands(programs.len())
+    );
+    for program in &mut programs {
+        super::alternate(rounds, 2, |side, counted| {
+            let ms = if side == 0 {
+                let mut command = std::process::Command::new(ours_bin);
+                command.arg("--binary").arg(&program.path);
+                for name in &program.names {
+                    command.arg("--symbol").arg(name);
+                }
+                // 0: all found, 1: something not found; 2 (unreadable) is an error.
+                super::run_timed(&mut command, &[0, 1])?.ms
+            } else {
+                let mut command = std::process::Command::new(LOADER);
+                command.arg("--list").arg(&program.path);
+                // 1: a library the loader does not find (it says so and lists the rest).
+                super::run_timed(&mut command, &[0, 1])?.ms
+            };
+            if counted {
+                if side == 0 {
+                    program.ours.push(ms);
+                } else {
+                    program.peer.push(ms);
+                }
+            }
+            Ok(())
+        })
+        .with_context(|| format!("against the loader on {}", program.path.display()))?;
+    }
+    let ratios = programs
+        .iter()
+        .map(|p| Spread::of(&p.ours).median / Spread::of(&p.peer).median)
+        .collect();
+    Ok(AgainstTheLoader { programs, ratios })
+}
+
+impl AgainstTheLoader {
+    /// Its rows (each program's median time, per side), its goal (the median ratio at most
+    /// 1x) and notes (the ratios' spread, the farthest programs).
+    fn report(&self, rows: &mut Vec<Row>, goals: &mut Vec<Goal>, notes: &mut Vec<String>) {
+        let case = format!(
+            "{} programs of /usr/bin: load graph + {NAMES_PER_PROGRAM} imported names",
+            thousands(self.programs.len())
+        );
+        let medians = |side: fn(&Program) -> &[f64]| -> Vec<f64> {
+            self.programs
+                .iter()
+                .map(|p| Spread::of(side(p)).median)
+                .collect()
+        };
+        rows.push(Row::ours(&case, "verify-symbols", medians(|p| &p.ours)));
+        rows.push(Row::peer(&case, "ld.so --list", medians(|p| &p.peer)));
+        let spread = Spread::of(&self.ratios);
+        let mut sorted = self.ratios.clone();
+        sorted.sort_unstable_by(f64::total_cmp);
+        let quartile = |q: usize| sorted[(sorted.len() - 1) * q / 4];
+        goals.push(Goal {
+            text: format!(
+                "verify-symbols / ld.so --list, median over {} programs of /usr/bin",
+                thousands(self.programs.len())
+            ),
+            ratio: spread.median,
+            bound: Bound::AtMost(1.0),
+        });
+        let mut by_ratio: Vec<(f64, &Path)> = self
+            .ratios
+            .iter()
+            .zip(&self.programs)
+            .map(|(r, p)| (*r, p.path.as_path()))
+            .collect();
+        by_ratio.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let named = |list: &[(f64, &Path)]| -> String {
+            list.iter()
+                .map(|(r, p)| format!("{} {:.2}x", p.display(), r))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let within = self.ratios.iter().filter(|r| **r <= 1.0).count();
+        notes.push(format!(
+            "Against the loader: verify-symbols / `ld.so --list` per program, median {:.2}x, \
+             quartiles {:.2}–{:.2}x, range {:.2}–{:.2}x; {} of {} programs at most 1x. Closest: \
+             {}. Farthest: {}.",
+            spread.median,
+            quartile(1),
+            quartile(3),
+            spread.min,
+            spread.max,
+            thousands(within),
+            thousands(self.ratios.len()),
+            named(&by_ratio[..by_ratio.len().min(3)]),
+            named(&by_ratio[by_ratio.len().saturating_sub(3)..]),
+        ));
+    }
 }
