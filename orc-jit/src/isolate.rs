@@ -131,17 +131,61 @@ fn serve(mut input: impl BufRead, mut output: impl Write) -> std::io::Result<()>
     write_frame(&mut output, &Reply::Hello { protocol: PROTOCOL }, &[])?;
     // The host is trusted; the bound only keeps a broken host from making the worker allocate
     // without end.
+    let stack = compile_stack();
     while let Some((request, module)) = read_frame::<Request>(&mut input, u64::MAX >> 1)? {
         let worker = std::thread::Builder::new()
             .name("compile".into())
-            .stack_size(WORKER_STACK)
-            .spawn(move || compile(&request, &module))?;
+            .stack_size(stack)
+            .spawn(move || compile(&request, &module))
+            .map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot start the compile thread with {} MiB of stack: {e} (out of \
+                         memory under its address-space limit?)",
+                        stack >> 20
+                    ),
+                )
+            })?;
         let (reply, object) = worker
             .join()
             .unwrap_or_else(|_| failed(Failure::Compile, "the compiler panicked".into()));
         write_frame(&mut output, &reply, &object)?;
     }
     Ok(())
+}
+
+/// Whether a dead worker's last words say it ran out of memory: LLVM's bad-alloc handler
+/// (`LLVM ERROR: out of memory`), the C++ runtime's `std::bad_alloc`, the loader unable to map
+/// a library, or an allocation the kernel refused (ENOMEM, and EAGAIN for a thread's stack).
+fn out_of_memory(words: &str) -> bool {
+    [
+        "out of memory",
+        "bad_alloc",
+        "Cannot allocate memory",
+        "failed to map segment",
+        "os error 12",
+        "os error 11",
+    ]
+    .iter()
+    .any(|sign| words.contains(sign))
+}
+
+/// The compile thread's stack: [`WORKER_STACK`], or a quarter of the worker's address-space
+/// limit when that is smaller (the stack is reserved address space, and with a limit of a few
+/// hundred MiB a 1 GiB stack could never be mapped: every module would fail).
+fn compile_stack() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through a valid pointer.
+    let known = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
+    if known && limit.rlim_cur != libc::RLIM_INFINITY {
+        WORKER_STACK.min(usize::try_from(limit.rlim_cur / 4).unwrap_or(WORKER_STACK))
+    } else {
+        WORKER_STACK
+    }
 }
 
 fn failed(kind: Failure, message: String) -> (Reply, Vec<u8>) {
@@ -467,6 +511,10 @@ impl CompilerPool {
                 "orc-jit killed it after the time limit of {:?} (IsolationLimits::time)",
                 self.limits.time
             ),
+            (false, Some(words)) if out_of_memory(&words) => format!(
+                "{words} (its address space is limited to {} MiB: IsolationLimits::memory_bytes)",
+                self.limits.memory_bytes >> 20
+            ),
             (false, Some(words)) => words,
             (false, None) => match signal {
                 Some(9) => "killed by SIGKILL, not by orc-jit: by the kernel (out of memory, \
@@ -553,12 +601,42 @@ impl CompilerPool {
         );
         match hello {
             Ok(Some((Reply::Hello { protocol }, _))) if protocol == PROTOCOL => Ok(worker),
-            _ => Err(Error::Llvm(format!(
-                "{name}: {} did not start as a compile worker: it must call \
-                 orc_jit::serve_if_worker() first thing in main (or use \
-                 WorkerProgram::Path with orc-jit's orc-jit-worker)",
-                program.display()
-            ))),
+            _ => {
+                // What it said before it stopped (or was stopped) tells a program that cannot
+                // start (the loader out of address space) from one that is not a worker.
+                {
+                    let mut child = worker.child.lock().unwrap_or_else(|e| e.into_inner());
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                let said = worker
+                    .stderr
+                    .take()
+                    .and_then(|reader| reader.join().ok())
+                    .unwrap_or_default();
+                let last_words = said.iter().rev().find(|l| !l.trim().is_empty());
+                match last_words {
+                    Some(words) if out_of_memory(words) => Err(Error::CompilerCrashed {
+                        module: name.to_owned(),
+                        signal: None,
+                        message: format!(
+                            "{} could not start: {words} (its address space is limited to {} \
+                             MiB: IsolationLimits::memory_bytes)",
+                            program.display(),
+                            self.limits.memory_bytes >> 20
+                        ),
+                    }),
+                    _ => Err(Error::Llvm(format!(
+                        "{name}: {} did not start as a compile worker{}: it must call \
+                         orc_jit::serve_if_worker() first thing in main (or use \
+                         WorkerProgram::Path with orc-jit's orc-jit-worker)",
+                        program.display(),
+                        last_words
+                            .map(|w| format!(" (its last words: {w})"))
+                            .unwrap_or_default()
+                    ))),
+                }
+            }
         }
     }
 }

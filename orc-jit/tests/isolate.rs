@@ -102,8 +102,54 @@ fn the_time_limit_kills_the_worker() {
         .add_module_isolated("big.ll", big.as_bytes())
         .unwrap_err();
     match &err {
-        Error::CompilerCrashed { signal, .. } => assert_eq!(*signal, Some(9), "{err}"),
+        Error::CompilerCrashed {
+            signal, message, ..
+        } => {
+            assert_eq!(*signal, Some(9), "{err}");
+            // What happened, and nothing that did not (issue 21, point 15).
+            assert!(message.contains("time limit of 1ms"), "{err}");
+            assert!(!message.contains("memory"), "{err}");
+        }
         other => panic!("expected CompilerCrashed, got {other:?}"),
+    }
+}
+
+/// A worker that runs out of its address space (`IsolationLimits::memory_bytes`) is an error
+/// saying so, never a time limit, and the JIT goes on.
+#[test]
+fn the_memory_limit_ends_the_worker_with_an_error_that_says_so() {
+    let limited = |memory_bytes| {
+        Jit::builder()
+            .compile_worker(WorkerProgram::Path(
+                env!("CARGO_BIN_EXE_orc-jit-worker").into(),
+            ))
+            .isolation_limits(IsolationLimits {
+                memory_bytes,
+                ..IsolationLimits::default()
+            })
+            .build()
+            .unwrap()
+    };
+    // 64 MiB of address space is less than the worker's own libLLVM mapping: it cannot start.
+    let jit = limited(64 << 20);
+    let err = jit
+        .add_module_isolated("answer.ll", ANSWER.as_bytes())
+        .unwrap_err();
+    println!("{err}");
+    match &err {
+        Error::CompilerCrashed { message, .. } => {
+            assert!(!message.contains("time limit"), "{err}");
+            assert!(message.contains("IsolationLimits::memory_bytes"), "{err}");
+        }
+        other => panic!("expected CompilerCrashed, got {other:?}"),
+    }
+    // Under the default limit, and under a limit smaller than the 1 GiB parser stack (the
+    // worker's compile thread then takes a quarter of it), the same module compiles.
+    for memory_bytes in [IsolationLimits::default().memory_bytes, 512 << 20] {
+        let jit = limited(memory_bytes);
+        jit.add_module_isolated("answer.ll", ANSWER.as_bytes())
+            .unwrap_or_else(|e| panic!("under {} MiB: {e}", memory_bytes >> 20));
+        assert_eq!(call_f(&jit, -3), 3);
     }
 }
 
