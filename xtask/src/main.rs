@@ -88,3 +88,25 @@ macro_rules! progress {
     ($($arg:tt)*) => { eprintln!("xtask: {}", format_args!($($arg)*)) };
 }
 pub(crate) use progress;
+
+#[cfg(test)]
+mod tests {
+    use super::first_build_note;
+
+    /// The note is there exactly while the profile directory has no orc-jit build (issue 23,
+    /// point 8: the first `cargo xtask demo` must say why it takes minutes).
+    #[test]
+    fn the_first_build_note_is_there_until_orc_jit_is_built() {
+        let dir = std::env::temp_dir().join(format!("xtask-first-build-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(first_build_note(&dir).contains("a few minutes"));
+        let fingerprints = dir.join(".fingerprint");
+        std::fs::create_dir_all(fingerprints.join("orc-jitter-0123")).unwrap();
+        std::fs::create_dir_all(fingerprints.join("llvm-sys-0123")).unwrap();
+        assert!(first_build_note(&dir).contains("a few minutes"));
+        std::fs::create_dir_all(fingerprints.join("orc-jit-0123")).unwrap();
+        assert_eq!(first_build_note(&dir), "");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
