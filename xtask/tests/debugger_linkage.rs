@@ -45,11 +45,6 @@ fn project(scratch: &Path, debugger: bool) -> PathBuf {
     };
     let feature = format!("\"llvm{llvm}\"");
     edit("Cargo.toml", &feature, &format!("\"llvm{llvm}-static\""));
-    edit(
-        "src/main.rs",
-        "let jit = Jit::new()?;",
-        "let jit = Jit::builder().debugger(true).build()?;",
-    );
     if debugger {
         let manifest = dir.join("c-libs/libraries.toml");
         let text = std::fs::read_to_string(&manifest).unwrap();
@@ -91,7 +86,8 @@ fn stripped(binary: &Path, what: &str) -> PathBuf {
     out
 }
 
-/// What gdb prints running `binary` with a breakpoint on the JIT-compiled `compute`.
+/// What gdb prints running `binary --debugger` (the template's switch for
+/// `JitBuilder::debugger`) with a breakpoint on the JIT-compiled `compute`.
 fn gdb(binary: &Path) -> String {
     let out = Command::new("gdb")
         .args([
@@ -108,6 +104,7 @@ fn gdb(binary: &Path) -> String {
             "--args",
         ])
         .arg(binary)
+        .arg("--debugger")
         .current_dir("/")
         .output()
         .expect("gdb runs (cargo xtask deps installs it)");
