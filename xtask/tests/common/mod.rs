@@ -74,9 +74,14 @@ pub fn run_alone(binary: &Path) -> Output {
         .unwrap_or_else(|e| panic!("{}: {e}", binary.display()))
 }
 
-/// A fresh scratch directory.
+/// A fresh scratch directory, outside the workspace (a project inside it would be taken for
+/// one of its members), and of this checkout alone: two checkouts testing at once on one
+/// machine must not remove each other's projects while cargo builds them.
 pub fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(name);
+    use std::hash::{Hash, Hasher};
+    let mut checkout = std::collections::hash_map::DefaultHasher::new();
+    toolkit().hash(&mut checkout);
+    let dir = std::env::temp_dir().join(format!("{name}-{:016x}", checkout.finish()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
