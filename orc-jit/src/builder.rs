@@ -191,6 +191,12 @@ impl JitBuilder {
     /// program fail: a broken entry is compiled again and replaced, and a directory that cannot
     /// be used means no cache, with a warning.
     ///
+    /// A miss's entry is written by a thread of orc-jit's own while the JIT links the object,
+    /// so compiling never waits on the filesystem. Dropping the JIT, [`Jit::cache_stats`] and
+    /// the process's exit (`exit`, or `main` returning with the JIT alive) wait for the writes
+    /// still pending, so a program that ends right after adding its modules leaves them all;
+    /// one killed by a signal loses those writes, and the next start compiles them again.
+    ///
     /// The directory is trusted like the program's own files: an entry is code the program will
     /// run, and its checksum catches accidents, not forgeries. A directory another user owns,
     /// or that its group or every user may write (such as `/tmp` itself), is not used (a

@@ -28,7 +28,7 @@
 //! name says (a file copied or renamed), that is larger than the size limit (so nothing on disk
 //! makes a read allocate more than that), or whose checksum does not match (a change anywhere,
 //! header included). A rejected entry is a miss to the JIT, with the reason for its log, and the
-//! next [`ObjectCache::put`] of the key replaces it.
+//! next [`ObjectCache::put_file`] of the key replaces it.
 //!
 //! The checksum detects accidents, not attacks: whoever can write the directory can write valid
 //! entries (an object, and the signatures the ABI checks compare with), so the directory must be
@@ -41,10 +41,15 @@
 //!
 //! # Writes
 //!
-//! [`ObjectCache::put`] writes a new temporary file in the cache directory itself, so the rename
+//! [`ObjectCache::put_file`] writes a new temporary file in the cache directory itself, so the rename
 //! never crosses filesystems, then renames it over the entry's name. A rename is atomic: a reader
 //! opens the old file or the new one, each complete, and two processes storing one entry both
 //! succeed (the last rename wins; both wrote the same entry, since the key determines it).
+//!
+//! The JIT makes its puts on a writer thread of its own (cache_writer.rs), so a miss does not
+//! wait for the filesystem: the entry is laid out in one buffer on the compiling thread, and
+//! the writer completes its header and writes it with one `write`. The guarantees here are the
+//! put's, whichever thread calls it.
 //!
 //! There is no fsync. It would cost a disk flush on every miss and buys durability across a power
 //! loss or an OS crash only; after one, an entry whose data did not reach the disk fails its
@@ -102,6 +107,9 @@ pub(crate) struct ObjectCache {
     /// The entries' total size as this process knows it: the last scan's, plus what it stored
     /// since. `None` until its first scan.
     known_size: Mutex<Option<u64>>,
+    /// This process's id, for the temporaries' names (read once: a put makes no syscall it
+    /// does not need).
+    pid: u32,
 }
 
 /// What the cache stores for a key.
@@ -164,6 +172,7 @@ impl ObjectCache {
             dir,
             size_limit,
             known_size: Mutex::new(None),
+            pid: std::process::id(),
         };
         // Permissions do not say whether a write works (root ignores them; a read-only mount or
         // an immutable directory refuses root too): only a write does.
@@ -210,35 +219,38 @@ impl ObjectCache {
         }
     }
 
-    /// Stores `entry` under `key`, replacing any file there, then keeps the cache under its size
-    /// limit. Never fails the program: `Err(reason)` is for the log (the entry may have been
-    /// stored all the same when the error is about eviction).
+    /// [`ObjectCache::put_file`] of `entry`, for the tests (the JIT lays its entries out
+    /// itself, on the compiling thread, and its writer thread stores them).
+    #[cfg(test)]
     pub(crate) fn put(&self, key: &[u8; 32], entry: &Entry) -> Result<(), String> {
+        self.put_file(key, EntryFile::new(&entry.metadata, &entry.object))
+    }
+
+    /// Stores an entry already laid out as its file, replacing any file under `key`, then keeps
+    /// the cache under its size limit: its header is completed here (key, lengths, checksum),
+    /// then the whole file is written with one `write`. Never fails the program: `Err(reason)`
+    /// is for the log (the entry may have been stored all the same when the error is about
+    /// eviction).
+    pub(crate) fn put_file(&self, key: &[u8; 32], mut file: EntryFile) -> Result<(), String> {
         let path = self.entry_path(key);
-        let size = (HEADER_LEN as u64)
-            .checked_add(entry.metadata.len() as u64)
-            .and_then(|size| size.checked_add(entry.object.len() as u64))
-            .filter(|&size| size <= self.size_limit);
-        let Some(size) = size else {
+        let size = file.bytes.len() as u64;
+        if size > self.size_limit {
             // A file under this name is a stale entry a smaller limit cannot read any more.
             let _ = fs::remove_file(&path);
             return Err(format!(
                 "not stored in the cache: the entry for {} ({} bytes of object, {} of metadata) \
                  is larger than the cache's size limit of {} bytes",
                 path.display(),
-                entry.object.len(),
-                entry.metadata.len(),
+                file.object_len(),
+                file.metadata_len,
                 self.size_limit
             ));
-        };
-        let header = header(key, entry);
+        }
+        file.complete_header(key);
         // The temporary exists only while it is written (not while the checksum is computed).
-        let (temporary, mut file) = self.create_temporary(&hex(&key[..8]))?;
-        let written = file
-            .write_all(&header)
-            .and_then(|()| file.write_all(&entry.metadata))
-            .and_then(|()| file.write_all(&entry.object));
-        drop(file);
+        let (temporary, mut out) = self.create_temporary(&hex(&key[..8]))?;
+        let written = out.write_all(&file.bytes);
+        drop(out);
         if let Err(e) = written {
             let _ = fs::remove_file(&temporary);
             return Err(format!("cannot write {}: {e}", temporary.display()));
@@ -433,7 +445,7 @@ impl ObjectCache {
                 .map_or(0, |t| t.subsec_nanos());
             let path = self.dir.join(format!(
                 "{TEMPORARY_PREFIX}{label}-{}-{}-{nanos:08x}",
-                std::process::id(),
+                self.pid,
                 NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed)
             ));
             // 0600 whatever the umask: a read rejects an entry others could write.
@@ -552,29 +564,58 @@ fn split<const N: usize>(bytes: &[u8]) -> Result<([u8; N], &[u8]), String> {
         .ok_or_else(|| "truncated header".to_owned())
 }
 
-/// The header of `entry` under `key`, checksum included.
-fn header(key: &[u8; 32], entry: &Entry) -> [u8; HEADER_LEN] {
-    let mut header = [0u8; HEADER_LEN];
-    let fields = [
-        &MAGIC[..],
-        &FORMAT_VERSION.to_le_bytes(),
-        key,
-        &(entry.metadata.len() as u64).to_le_bytes(),
-        &(entry.object.len() as u64).to_le_bytes(),
-    ];
-    let mut at = 0;
-    for field in fields {
-        header[at..at + field.len()].copy_from_slice(field);
-        at += field.len();
+/// An entry laid out as its file, in one buffer: room for the header, then the metadata, then
+/// the object. Made on the compiling thread with one copy of each part; the header (whose
+/// checksum covers the rest) is filled in by the put, on whichever thread writes.
+pub(crate) struct EntryFile {
+    bytes: Vec<u8>,
+    metadata_len: usize,
+}
+
+impl EntryFile {
+    pub(crate) fn new(metadata: &[u8], object: &[u8]) -> EntryFile {
+        let mut bytes = Vec::with_capacity(HEADER_LEN + metadata.len() + object.len());
+        bytes.extend_from_slice(&[0; HEADER_LEN]);
+        bytes.extend_from_slice(metadata);
+        bytes.extend_from_slice(object);
+        EntryFile {
+            bytes,
+            metadata_len: metadata.len(),
+        }
     }
-    debug_assert_eq!(at, CHECKED_HEADER_LEN);
-    let checksum = Sha256::new()
-        .chain_update(&header[..CHECKED_HEADER_LEN])
-        .chain_update(&entry.metadata)
-        .chain_update(&entry.object)
-        .finalize();
-    header[CHECKED_HEADER_LEN..].copy_from_slice(&checksum);
-    header
+
+    /// The file's length.
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    fn object_len(&self) -> usize {
+        self.bytes.len() - HEADER_LEN - self.metadata_len
+    }
+
+    /// Writes the header for `key`: magic, version, key, lengths, then the checksum of all that
+    /// and of the metadata and the object.
+    fn complete_header(&mut self, key: &[u8; 32]) {
+        let fields = [
+            &MAGIC[..],
+            &FORMAT_VERSION.to_le_bytes(),
+            key,
+            &(self.metadata_len as u64).to_le_bytes(),
+            &(self.object_len() as u64).to_le_bytes(),
+        ];
+        let mut at = 0;
+        for field in fields {
+            self.bytes[at..at + field.len()].copy_from_slice(field);
+            at += field.len();
+        }
+        debug_assert_eq!(at, CHECKED_HEADER_LEN);
+        // The metadata and the object follow each other: one update covers both.
+        let checksum = Sha256::new()
+            .chain_update(&self.bytes[..CHECKED_HEADER_LEN])
+            .chain_update(&self.bytes[HEADER_LEN..])
+            .finalize();
+        self.bytes[CHECKED_HEADER_LEN..HEADER_LEN].copy_from_slice(&checksum);
+    }
 }
 
 fn is_entry_name(name: &str) -> bool {

@@ -234,6 +234,7 @@ compile_error!(
 mod bitcode;
 mod builder;
 mod cache;
+mod cache_writer;
 mod checks;
 mod compile;
 mod emutls;

@@ -5,9 +5,11 @@
 //! stored beside the object, integrity-checked with it (cache.rs).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::cache::{Entry, Lookup, ObjectCache};
+use crate::cache::{EntryFile, Lookup, ObjectCache};
+use crate::cache_writer::Writes;
 use crate::compile::Compiled;
 use crate::error::Result;
 use crate::jit::Jit;
@@ -37,13 +39,15 @@ pub struct CacheStats {
 }
 
 /// The cache of one JIT, with its counters.
-#[derive(Default)]
 pub(crate) struct Objects {
-    cache: Option<ObjectCache>,
+    cache: Option<Arc<ObjectCache>>,
+    /// The stores asked of the writer thread, waited for by [`Objects::stats`] and on drop.
+    writes: Writes,
     hits: AtomicU64,
     misses: AtomicU64,
     rejected: AtomicU64,
-    stored: AtomicU64,
+    /// Counted by the writer thread, once the entry is in place.
+    stored: Arc<AtomicU64>,
     not_cacheable: AtomicU64,
     compiled: AtomicU64,
 }
@@ -60,7 +64,7 @@ impl Objects {
     /// runs as it would without one).
     pub(crate) fn open(cache: Option<&(PathBuf, u64)>) -> Objects {
         let cache = cache.and_then(|(dir, limit)| match ObjectCache::open(dir, *limit) {
-            Ok(cache) => Some(cache),
+            Ok(cache) => Some(Arc::new(cache)),
             Err(reason) => {
                 eprintln!(
                     "orc-jit: warning: running without the object cache: {reason} (choose a \
@@ -71,21 +75,37 @@ impl Objects {
         });
         Objects {
             cache,
-            ..Objects::default()
+            writes: Writes::default(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            stored: Arc::default(),
+            not_cacheable: AtomicU64::new(0),
+            compiled: AtomicU64::new(0),
         }
     }
 
+    /// The counters, once every store asked for so far is finished (so `stored` counts what is
+    /// on disk).
     pub(crate) fn stats(&self) -> CacheStats {
+        self.writes.wait();
         let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
         CacheStats {
             enabled: self.cache.is_some(),
             hits: load(&self.hits),
             misses: load(&self.misses),
             rejected: load(&self.rejected),
-            stored: load(&self.stored),
+            stored: self.stored.load(Ordering::Relaxed),
             not_cacheable: load(&self.not_cacheable),
             compiled: load(&self.compiled),
         }
+    }
+}
+
+impl Drop for Objects {
+    /// A program that ends right after adding its modules leaves them all in the cache.
+    fn drop(&mut self) {
+        self.writes.wait();
     }
 }
 
@@ -157,34 +177,42 @@ impl Jit {
             log(format_args!("not stored: {name} {reason}"));
             return Ok(compiled);
         }
-        let metadata = serde_json::to_vec(&Metadata {
+        let metadata = match serde_json::to_vec(&Metadata {
             symbols: compiled.symbols.clone(),
-        });
-        let stored = metadata.map_err(|e| e.to_string()).and_then(|metadata| {
-            cache.put(
-                &key,
-                &Entry {
-                    object: compiled.object.clone(),
-                    metadata,
-                },
-            )
-        });
-        match stored {
-            Ok(()) => {
-                objects.stored.fetch_add(1, Ordering::Relaxed);
-                log(format_args!(
-                    "stored: {name} ({short}…) in {}",
-                    cache.dir().display()
-                ));
+        }) {
+            Ok(metadata) => metadata,
+            Err(e) => {
+                log(format_args!("not stored: {name}: {e}"));
+                return Ok(compiled);
             }
-            // The cache never fails the program: the module is compiled, only not kept.
-            Err(reason) => log(format_args!("not stored: {name}: {reason}")),
-        }
+        };
+        // Written by the writer thread: this thread goes on to link the object.
+        let file = EntryFile::new(&metadata, &compiled.object);
+        let stored = Arc::clone(&objects.stored);
+        let name = name.to_owned();
+        let dir = cache.dir().to_owned();
+        objects.writes.submit(
+            cache,
+            key,
+            file,
+            Box::new(move |outcome| match outcome {
+                Ok(()) => {
+                    stored.fetch_add(1, Ordering::Relaxed);
+                    log(format_args!(
+                        "stored: {name} ({short}…) in {}",
+                        dir.display()
+                    ));
+                }
+                // The cache never fails the program: the module is compiled, only not kept.
+                Err(reason) => log(format_args!("not stored: {name}: {reason}")),
+            }),
+        );
         Ok(compiled)
     }
 
     /// What the object cache did since the JIT was built, and how many modules were compiled
-    /// (a program whose modules all came from the cache compiled none).
+    /// (a program whose modules all came from the cache compiled none). Waits for the cache
+    /// writes this JIT asked for, so that `stored` counts entries on disk.
     pub fn cache_stats(&self) -> CacheStats {
         self.objects.stats()
     }

@@ -471,10 +471,54 @@ fn the_size_limit_keeps_the_cache_small() {
         jit.add_module_bytes(&format!("m{i}.ll"), module(i).as_bytes())
             .unwrap();
     }
+    // The entries are written off this thread: the counters wait for them.
+    assert_eq!(jit.cache_stats().stored, 40);
     let total: u64 = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
     assert!(total <= 8 << 10, "{total} bytes in the cache");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The cache's writes are made off the compiling thread; a program that adds its modules and
+/// ends at once still leaves every entry, for the next process to hit: one that calls `exit`
+/// with its JIT alive, one whose JIT is leaked when `main` returns, one that drops its JIT.
+/// None of them asks for the counters (which wait for the writes too).
+#[test]
+fn a_process_that_ends_right_after_adding_leaves_a_complete_cache() {
+    const MODULES: usize = 30;
+    let add_all = |dir: &Path| {
+        let jit = jit(dir);
+        for i in 0..MODULES {
+            jit.add_module_bytes(&format!("m{i}.ll"), module(i).as_bytes())
+                .unwrap();
+        }
+        jit
+    };
+    if let (Ok(how), Ok(dir)) = (
+        std::env::var("ORC_JIT_CACHE_CHILD"),
+        std::env::var("ORC_JIT_CACHE_DIR"),
+    ) {
+        let jit = add_all(Path::new(&dir));
+        match how.as_str() {
+            "exit" => std::process::exit(0),
+            "leak" => std::mem::forget(jit),
+            "drop" => drop(jit),
+            _ => println!("{}", stats_line(&jit.cache_stats())),
+        }
+        return;
+    }
+    let test = "a_process_that_ends_right_after_adding_leaves_a_complete_cache";
+    for how in ["exit", "leak", "drop"] {
+        let dir = scratch(&format!("ends-{how}"));
+        child(test, how, &dir);
+        let second = child(test, "count", &dir);
+        assert_eq!(
+            (counter(&second, "hits"), counter(&second, "compiled")),
+            (MODULES as u64, 0),
+            "after a first process that ended by {how}:\n{second}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

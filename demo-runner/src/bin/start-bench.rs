@@ -5,8 +5,9 @@
 //! `start-bench [--cache DIR] [--debugger] [--perf-map] FILE.ll...`: each `NAME.ll` defines
 //! `i64 @NAME(i64)`; it is added with `Jit::add_module_bytes` (so a cache hit parses nothing),
 //! then each function is looked up (which links it) and called with 1. Prints the wrapping sum
-//! of the results, where the time went inside (`timing KEY MS`), the cache's counters and the
-//! process id (the benchmark removes a `--perf-map` run's `/tmp/perf-PID.map`).
+//! of the results, where the time went inside (`timing KEY MS`), the cache's counters, the
+//! process id (the benchmark removes a `--perf-map` run's `/tmp/perf-PID.map`) and each
+//! thread's time on a CPU (`on-cpu-ms THREAD MS`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -134,5 +135,28 @@ fn main() -> ExitCode {
     ] {
         println!("cache {key} {value}");
     }
+    // Each thread's time on a CPU so far (the main thread's, and the cache's writer's once the
+    // counters above waited for its writes): unlike the wall time, the machine's other load
+    // does not add to it.
+    for (thread, ns) in threads_on_cpu() {
+        println!("on-cpu-ms {thread} {:.3}", ns as f64 / 1e6);
+    }
     ExitCode::SUCCESS
+}
+
+/// The name and the nanoseconds on a CPU (`/proc/self/task/TID/schedstat`, first field) of
+/// each of this process's threads; none where /proc does not say.
+fn threads_on_cpu() -> Vec<(String, u64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|task| {
+            let dir = task.ok()?.path();
+            let name = std::fs::read_to_string(dir.join("comm")).ok()?;
+            let schedstat = std::fs::read_to_string(dir.join("schedstat")).ok()?;
+            let ns = schedstat.split_whitespace().next()?.parse().ok()?;
+            Some((name.trim().replace(' ', "-"), ns))
+        })
+        .collect()
 }

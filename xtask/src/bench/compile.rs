@@ -67,6 +67,69 @@ fn remove_perf_map(output: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The settings of compile-bench's paired rounds, as it names them, and as the report does.
+/// `default` is the object layer LLJIT picks without a debugger.
+fn paired_sides(default: &str) -> [(&'static str, String); 3] {
+    [
+        ("off", format!("debugger off ({default})")),
+        ("debugger", "debugger on (RuntimeDyld)".to_owned()),
+        ("off-runtimedyld", "debugger off (RuntimeDyld)".to_owned()),
+    ]
+}
+
+/// One paired round: per setting (in [`paired_sides`]' order), the in-process and the isolated
+/// batch's times (ms).
+type PairedRound = [[f64; 2]; 3];
+
+/// compile-bench's paired rounds (`paired ROUND SETTING IN-PROCESS ISOLATED` lines), the
+/// warm-up round 0 left out.
+fn parse_paired(output: &str, names: &[&str; 3]) -> anyhow::Result<Vec<PairedRound>> {
+    let mut rounds: Vec<(usize, PairedRound, usize)> = Vec::new();
+    for line in output.lines() {
+        let Some(rest) = line.strip_prefix("paired ") else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let [round, setting, in_process, isolated] = fields[..] else {
+            anyhow::bail!("compile-bench printed an unexpected line: {line:?}");
+        };
+        let round: usize = round.parse().with_context(|| format!("in {line:?}"))?;
+        let setting = names
+            .iter()
+            .position(|n| *n == setting)
+            .with_context(|| format!("unknown setting in {line:?}"))?;
+        let times = [in_process.parse()?, isolated.parse()?];
+        match rounds.last_mut() {
+            Some((r, times_of, seen)) if *r == round => {
+                times_of[setting] = times;
+                *seen += 1;
+            }
+            _ => {
+                let mut times_of = [[f64::NAN; 2]; 3];
+                times_of[setting] = times;
+                rounds.push((round, times_of, 1));
+            }
+        }
+    }
+    if let Some((round, _, seen)) = rounds.iter().find(|(_, _, seen)| *seen != 3) {
+        anyhow::bail!("paired round {round} has {seen} settings, not 3:\n{output}");
+    }
+    Ok(rounds
+        .into_iter()
+        .filter(|(round, _, _)| *round > 0)
+        .map(|(_, times, _)| times)
+        .collect())
+}
+
+/// Within each paired round, setting `ours` over setting `peer` for batch `batch`
+/// (0 in-process, 1 isolated).
+fn paired_ratios(rounds: &[PairedRound], ours: usize, peer: usize, batch: usize) -> Vec<f64> {
+    rounds
+        .iter()
+        .map(|r| r[ours][batch] / r[peer][batch])
+        .collect()
+}
+
 /// demo-runner's compile-bench, once per round and side: one small module's latency
 /// (in-process and on a warm worker, alternating, median of [`LATENCY_ROUNDS`]) and the time
 /// for [`MODULES`] modules in-process one after another against the pool, one worker per core;
@@ -139,6 +202,27 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
         }
         Ok(())
     })?;
+    let default_layer = if settings.llvm.major() >= 19 {
+        "JITLink"
+    } else {
+        "RuntimeDyld"
+    };
+    let sides_paired = paired_sides(default_layer);
+    let names = sides_paired.each_ref().map(|(name, _)| *name);
+    progress!(
+        "bench compile: 1 warm-up + {} paired rounds in one compile-bench process (debugger \
+         off, on, and off with RuntimeDyld: fresh JITs taking turns every 10 modules)",
+        settings.rounds
+    );
+    let mut command = Command::new(release.join("compile-bench"));
+    command.args([
+        "--paired".to_owned(),
+        (settings.rounds + 1).to_string(),
+        modules.to_string(),
+        workers.to_string(),
+    ]);
+    let (_, output) = super::timed(&mut command)?;
+    let paired = parse_paired(&output, &names)?;
     let _ = std::fs::remove_file(&one);
     let series = |program: Program, tools: Tools, key: usize| -> Vec<f64> {
         let index = sides.iter().position(|s| *s == (program, tools));
@@ -184,6 +268,34 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
             Row::ours(&run, label, samples)
         });
     }
+    let paired_case = |batch: usize| {
+        format!(
+            "{modules} small modules, {}, paired rounds",
+            if batch == 0 {
+                in_process
+            } else {
+                isolated.as_str()
+            }
+        )
+    };
+    for batch in 0..2 {
+        for (setting, (_, label)) in sides_paired.iter().enumerate() {
+            let samples = paired.iter().map(|r| r[setting][batch]).collect();
+            rows.push(if setting == 0 {
+                Row::peer(paired_case(batch), label, samples)
+            } else {
+                Row::ours(paired_case(batch), label, samples)
+            });
+        }
+    }
+    // Per round: on / off (what a user who turns the debugger on pays, the layer included),
+    // on / off with RuntimeDyld both sides (the registration alone), and RuntimeDyld / the
+    // default layer without a debugger (the layer alone).
+    let (off, on, rtdyld) = (0, 1, 2);
+    let paired_spread = |ours: usize, peer: usize, batch: usize| {
+        super::Spread::of(&paired_ratios(&paired, ours, peer, batch))
+    };
+    let ratio_text = |s: super::Spread| format!("{:.3}x ({:.3}–{:.3})", s.median, s.min, s.max);
     let with = |side: &str, tools: Tools| format!("{side}{}", tools.suffix());
     let price = |side: &str, tools: Tools| ratio(&rows, (&all, &with(side, tools)), (&all, side));
     let per_module = |side: &str, tools: Tools| -> anyhow::Result<f64> {
@@ -202,17 +314,42 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
     };
     let goals = vec![
         Goal {
-            text: format!("{all}, {in_process}: debugger on / off"),
-            ratio: price(in_process, Tools::Debugger)?,
+            text: format!(
+                "{all}, {in_process}: debugger on / off (median of {} paired rounds' ratios)",
+                paired.len()
+            ),
+            ratio: paired_spread(on, off, 0).median,
             bound: Bound::AtMost(1.10),
         },
         Goal {
-            text: format!("{all}, {isolated}: debugger on / off"),
-            ratio: price(&isolated, Tools::Debugger)?,
+            text: format!(
+                "{all}, {isolated}: debugger on / off (median of {} paired rounds' ratios)",
+                paired.len()
+            ),
+            ratio: paired_spread(on, off, 1).median,
             bound: Bound::AtMost(1.10),
         },
     ];
     let notes = vec![
+        format!(
+            "The debugger's price, paired: {} rounds in one compile-bench process, each \
+             building a fresh JIT per setting (untimed) and running both batches on all three, \
+             the settings taking turns every 10 modules in an order that rotates and reverses \
+             (the isolated batch goes to the pool 10 modules at a time); the ratio is taken \
+             within each round, and the goal is their median (min–max beside it). `debugger(true)` \
+             also switches the object layer to RuntimeDyld (JITLink's debugger support never \
+             takes an entry back), so on / off compares layers too. In-process: on / off {}; \
+             the registration alone (on / off, RuntimeDyld both sides) {}; the layer alone \
+             (RuntimeDyld / {default_layer}, no debugger) {}. Isolated: on / off {}; \
+             registration {}; layer {}.",
+            paired.len(),
+            ratio_text(paired_spread(on, off, 0)),
+            ratio_text(paired_spread(on, rtdyld, 0)),
+            ratio_text(paired_spread(rtdyld, off, 0)),
+            ratio_text(paired_spread(on, off, 1)),
+            ratio_text(paired_spread(on, rtdyld, 1)),
+            ratio_text(paired_spread(rtdyld, off, 1)),
+        ),
         format!(
             "Isolated / in-process, one module: {:.2}x; {modules} modules: {:.2}x. No goal: \
              isolation is chosen for safety (a module that crashes LLVM kills a worker, not the \
@@ -221,10 +358,12 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
             ratio(&rows, (&all, &isolated), (&all, in_process))?
         ),
         format!(
-            "The debugger's price per module (medians, on − off, over {modules}): {} µs \
-             in-process, {} µs isolated; for scale, the rounds without it span {} ms and {} ms. \
-             `debugger(true)` changes no code generation setting: what it adds is the \
-             registration of each object with the GDB JIT interface when it is linked (a copy of \
+            "In separate processes (the alternating rounds above, one process per setting), the \
+             debugger costs per module (medians, on − off, over {modules}): {} µs in-process, {} \
+             µs isolated; for scale, the rounds without it span {} ms and {} ms: process-level \
+             noise that the paired rounds take out. `debugger(true)` changes no code generation \
+             setting: what it adds is the object layer (RuntimeDyld) and the registration of \
+             each object with the GDB JIT interface when it is linked (a copy of \
              the object, patched with its load addresses, and a call to \
              `__jit_debug_register_code`).",
             number(per_module(in_process, Tools::Debugger)?),
@@ -246,7 +385,8 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
          (after one warm-up round): its latency rows are the median of 10 alternating \
          single-module compiles; its throughput rows run the in-process batch first, then the \
          isolated one. Then start-bench's whole run, timed from spawn to exit, per setting. A \
-         perf map is written to /tmp/perf-PID.map and removed after the run, untimed."
+         perf map is written to /tmp/perf-PID.map and removed after the run, untimed. Then \
+         the paired rounds, in one more compile-bench process."
             .to_owned(),
     ];
     Ok(Outcome {
