@@ -338,10 +338,9 @@ impl ObjectCache {
             } else if now
                 .duration_since(used)
                 .is_ok_and(|age| age >= STALE_TEMPORARY)
+                && let Err(problem_here) = remove(&item.path())
             {
-                if let Err(problem_here) = remove(&item.path()) {
-                    problem.get_or_insert(problem_here);
-                }
+                problem.get_or_insert(problem_here);
             }
         }
         if total > self.size_limit {

@@ -239,14 +239,15 @@ unsafe fn cpu_and_features(function: LLVMValueRef, name: &str, host: &Host) -> O
             ));
         }
     }
-    if let Some(cpu) = attribute("target-cpu") {
-        if cpu != host.cpu && !BASELINE_CPUS.contains(&cpu.as_str()) {
-            return Some(format!(
-                "function `{name}` is compiled for CPU `{cpu}`, this host is `{}`: its \
+    if let Some(cpu) = attribute("target-cpu")
+        && cpu != host.cpu
+        && !BASELINE_CPUS.contains(&cpu.as_str())
+    {
+        return Some(format!(
+            "function `{name}` is compiled for CPU `{cpu}`, this host is `{}`: its \
                  instructions may not exist here; drop \"target-cpu\" or use the host's",
-                host.cpu
-            ));
-        }
+            host.cpu
+        ));
     }
     None
 }
@@ -268,10 +269,8 @@ pub(crate) unsafe fn embedded_address(module: LLVMModuleRef) -> Option<u64> {
                     == llvm_sys::LLVMOpcode::LLVMIntToPtr;
                 for i in 0..llvm_sys::core::LLVMGetNumOperands(instruction).max(0) as u32 {
                     let operand = llvm_sys::core::LLVMGetOperand(instruction, i);
-                    if is_cast {
-                        if let Some(address) = address_constant(operand) {
-                            return Some(address);
-                        }
+                    if is_cast && let Some(address) = address_constant(operand) {
+                        return Some(address);
                     }
                     if let Some(address) = address_in_constant(operand, &mut seen, 0) {
                         return Some(address);
@@ -325,10 +324,9 @@ unsafe fn address_in_constant(
         }
         if !llvm_sys::core::LLVMIsAConstantExpr(value).is_null()
             && llvm_sys::core::LLVMGetConstOpcode(value) == llvm_sys::LLVMOpcode::LLVMIntToPtr
+            && let Some(address) = address_constant(llvm_sys::core::LLVMGetOperand(value, 0))
         {
-            if let Some(address) = address_constant(llvm_sys::core::LLVMGetOperand(value, 0)) {
-                return Some(address);
-            }
+            return Some(address);
         }
         (0..llvm_sys::core::LLVMGetNumOperands(value).max(0) as u32).find_map(|i| {
             address_in_constant(llvm_sys::core::LLVMGetOperand(value, i), seen, depth + 1)

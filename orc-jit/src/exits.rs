@@ -437,10 +437,10 @@ fn owner_of(s: &mut State, handle: usize) -> Option<Owner> {
         return Some(owner);
     }
     for (&jit, record) in s.jits.iter_mut() {
-        if let Some(lookup) = record.own_handle.take() {
-            if let Some(address) = lookup() {
-                s.handles.insert(address, Owner { jit, module: None });
-            }
+        if let Some(lookup) = record.own_handle.take()
+            && let Some(address) = lookup()
+        {
+            s.handles.insert(address, Owner { jit, module: None });
         }
     }
     s.handles.get(&handle).copied()

@@ -805,15 +805,16 @@ impl Jit {
                 };
             match defined.strength {
                 Strength::Weak => {
-                    if let Some((winner, kept)) = registry.definition(&defined.name) {
-                        if kept.kind == Kind::Data && kept.size < defined.size {
-                            return Err(too_small(
-                                registry.name(winner),
-                                kept.size,
-                                module,
-                                defined.size,
-                            ));
-                        }
+                    if let Some((winner, kept)) = registry.definition(&defined.name)
+                        && kept.kind == Kind::Data
+                        && kept.size < defined.size
+                    {
+                        return Err(too_small(
+                            registry.name(winner),
+                            kept.size,
+                            module,
+                            defined.size,
+                        ));
                     }
                 }
                 Strength::Strong => {

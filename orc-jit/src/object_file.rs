@@ -551,7 +551,7 @@ fn check_sections<'data>(
             _ => None,
         };
         if let Some(entry) = entry.map(|e| e as u64)
-            && (header.sh_entsize(ENDIAN) != entry || section.size % entry != 0)
+            && (header.sh_entsize(ENDIAN) != entry || !section.size.is_multiple_of(entry))
         {
             return Err(format!(
                 "{label} has entries of {} bytes and a size of {:#x}; its entries are {entry} \
@@ -973,16 +973,15 @@ fn check_relocations(
                 .iter()
                 .find(|(code, _)| *code == r_type)
                 .map(|(_, b)| *b)
+                && (!target.executable() || offset < before)
             {
-                if !target.executable() || offset < before {
-                    return Err(format!(
-                        "{} is {}, a relaxable GOT reference, at offset {offset:#x} of {}: it \
+                return Err(format!(
+                    "{} is {}, a relaxable GOT reference, at offset {offset:#x} of {}: it \
                          must be in code, after its instruction's first {before} bytes",
-                        what(),
-                        kind.name,
-                        target.label()
-                    ));
-                }
+                    what(),
+                    kind.name,
+                    target.label()
+                ));
             }
             if unwind_info {
                 unwind

@@ -155,10 +155,10 @@ impl Registry {
             let current = order[next];
             next += 1;
             for name in self.references(current) {
-                if let Some(&provider) = self.providers.get(name) {
-                    if seen.insert(provider) {
-                        order.push(provider);
-                    }
+                if let Some(&provider) = self.providers.get(name)
+                    && seen.insert(provider)
+                {
+                    order.push(provider);
                 }
             }
         }

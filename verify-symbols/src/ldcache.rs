@@ -815,7 +815,7 @@ fn parse_extensions(data: &[u8], offset: usize) -> Result<(Vec<Vec<u8>>, Option<
     if offset == 0 {
         return Ok((Vec::new(), None));
     }
-    if offset % 4 != 0 {
+    if !offset.is_multiple_of(4) {
         return Err(format!(
             "extension directory offset {offset} is not a multiple of 4"
         ));
@@ -1061,7 +1061,11 @@ fn glibc_cpu() -> Option<HostCpu> {
             flags.insert(name.to_owned());
         }
     }
-    let vendor = std::arch::x86_64::__cpuid(0);
+    // `__cpuid` is a safe function in newer Rust (1.95 here) and unsafe in the minimum supported
+    // one (1.88), where the block is needed.
+    #[allow(unused_unsafe)]
+    // SAFETY: leaf 0 (the vendor string) exists on every x86-64 processor.
+    let vendor = unsafe { std::arch::x86_64::__cpuid(0) };
     Some(HostCpu {
         intel: (vendor.ebx, vendor.edx, vendor.ecx) == (0x756e_6547, 0x4965_6e69, 0x6c65_746e),
         flags,

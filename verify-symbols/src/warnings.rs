@@ -78,14 +78,14 @@ pub(crate) fn binary(
                      only works where it was built; use $ORIGIN"
                 ));
             }
-            if let Some(dir) = config.expand(entry, origin) {
-                if is_writable_by_others(&dir) {
-                    warnings.push(format!(
-                        "{tag} entry {entry} ({}) is writable by other users: anyone can plant \
+            if let Some(dir) = config.expand(entry, origin)
+                && is_writable_by_others(&dir)
+            {
+                warnings.push(format!(
+                    "{tag} entry {entry} ({}) is writable by other users: anyone can plant \
                          a library there",
-                        dir.display()
-                    ));
-                }
+                    dir.display()
+                ));
             }
         }
     }

@@ -471,10 +471,10 @@ fn lli_command(command: &str, file: &Path) -> Result<Option<Invocation>, Skip> {
             continue;
         }
         let value = value.as_deref().map(substitute).transpose()?;
-        if name == "extra-module" {
-            if let Some(path) = &value {
-                extra_modules.push(PathBuf::from(path));
-            }
+        if name == "extra-module"
+            && let Some(path) = &value
+        {
+            extra_modules.push(PathBuf::from(path));
         }
         lli_args.push(match value {
             Some(value) => format!("-{name}={value}"),

@@ -410,17 +410,17 @@ fn run_case(tools: &Tools, case: Case) -> Result {
         stderr: Vec::new(),
     };
     let invocation = &case.invocation;
-    if let Some(source) = &case.compile {
-        if let Err(why) = compile(source, &invocation.module) {
-            return Result {
-                case,
-                lli: not_run(),
-                lli_again: None,
-                in_process: not_run(),
-                isolated: not_run(),
-                setup: Err(why),
-            };
-        }
+    if let Some(source) = &case.compile
+        && let Err(why) = compile(source, &invocation.module)
+    {
+        return Result {
+            case,
+            lli: not_run(),
+            lli_again: None,
+            in_process: not_run(),
+            isolated: not_run(),
+            setup: Err(why),
+        };
     }
     let dir = invocation
         .module
