@@ -9,6 +9,7 @@ mod debian_source;
 mod demo;
 mod deps;
 mod dist;
+mod docs_rs;
 mod flags;
 mod llvm;
 mod llvm_tests;

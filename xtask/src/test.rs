@@ -8,7 +8,7 @@ use xshell::{Shell, cmd};
 
 use crate::flags::{Bench, BenchTarget, Test, Variant};
 use crate::llvm::{Llvm, LlvmChoice};
-use crate::{cargo, demo, deps, llvm_tests, progress, target_dir};
+use crate::{cargo, demo, deps, docs_rs, llvm_tests, progress, target_dir};
 
 /// Tests that read which LLVM the workspace is built with (the generated-project tests).
 pub(crate) const LLVM_ENV: &str = "JIT_TOOLKIT_LLVM";
@@ -79,11 +79,14 @@ fn everything(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
         "{cargo} test --package xtask --features bench --bin xtask --quiet -- bench::"
     )
     .run()?;
-    progress!("test: LLVM {llvm}: [4/8] cargo doc (warnings are errors)");
+    progress!("test: LLVM {llvm}: [4/8] cargo doc (warnings are errors), and as docs.rs builds it");
     {
         let _deny = sh.push_env("RUSTDOCFLAGS", "-D warnings");
         cmd!(sh, "{cargo} doc --workspace --no-deps --quiet {version...}").run()?;
     }
+    // The published crates' docs with no LLVM on the machine (whichever LLVM is under test:
+    // docs.rs builds the features the manifests name).
+    docs_rs::check(sh)?;
     progress!("test: LLVM {llvm}: [5/8] demos");
     demo::run_variants(&Variant::ALL, llvm)?;
     progress!("test: LLVM {llvm}: [6/8] the linked demos under other cargo settings");
