@@ -130,9 +130,15 @@ pub(crate) struct VerifySymbols {
 }
 
 /// Writes a standalone cargo project at PATH, outside this workspace, from templates/LINKAGE:
-/// Cargo.toml depending on this toolkit's crates (by path), a build.rs calling the generator, a
-/// C helper and its manifest, module.ll, src/main.rs, a test and a README explaining each link
-/// setting. Then: `cd PATH && cargo run`.
+/// Cargo.toml depending on this toolkit's crates, a build.rs calling the generator, a C helper
+/// and its manifest, module.ll, src/main.rs, a test and a README explaining each link setting.
+/// Then: `cd PATH && cargo run`.
+///
+/// The project depends on the crates by version (orc-jit, jit-linkage and verify-symbols at
+/// this checkout's version), from crates.io, like any other project. To develop against a
+/// checkout instead, pass --toolkit DIR: the project's Cargo.toml then also has a
+/// [patch.crates-io] section that builds those crates from DIR (delete it to go back to
+/// crates.io). Until the crates are published, only --toolkit builds.
 #[derive(Debug, clap::Args)]
 pub(crate) struct New {
     /// Where to write the project (must be empty or absent, unless --force).
@@ -143,7 +149,9 @@ pub(crate) struct New {
     /// The crate name (default: the last component of PATH).
     #[arg(long)]
     pub(crate) name: Option<String>,
-    /// The toolkit checkout the project depends on (default: this one).
+    /// Build the toolkit's crates from the checkout DIR (path dependencies through
+    /// [patch.crates-io]) instead of the published versions; DIR's crates must have the
+    /// version this checkout's templates ask for.
     #[arg(long, value_name = "DIR")]
     pub(crate) toolkit: Option<std::path::PathBuf>,
     /// Write into a non-empty directory, replacing only files `new` wrote there and nobody

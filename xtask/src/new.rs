@@ -43,24 +43,32 @@ impl New {
                 .context("PATH has no last component to name the crate after; pass --name NAME")?,
         };
         check_crate_name(&name)?;
-        let toolkit = self.toolkit.clone().unwrap_or_else(project_root);
-        let toolkit = toolkit.canonicalize().with_context(|| {
-            format!("the toolkit checkout {} does not exist", toolkit.display())
-        })?;
-        if !toolkit.join("orc-jit/Cargo.toml").is_file() {
-            bail!(
-                "{} is not a checkout of this toolkit (no orc-jit/Cargo.toml); pass --toolkit DIR",
-                toolkit.display()
-            );
-        }
+        let checkout = project_root().canonicalize()?;
+        let toolkit = match &self.toolkit {
+            Some(dir) => {
+                let dir = dir.canonicalize().with_context(|| {
+                    format!("the toolkit checkout {} does not exist", dir.display())
+                })?;
+                if !dir.join("orc-jit/Cargo.toml").is_file() {
+                    bail!(
+                        "{} is not a checkout of this toolkit (no orc-jit/Cargo.toml); pass \
+                         --toolkit DIR",
+                        dir.display()
+                    );
+                }
+                Some(dir)
+            }
+            None => None,
+        };
         let target = resolved(&self.path)?;
-        for (place, what) in [
-            (project_root().canonicalize()?, "this toolkit checkout"),
-            (
-                toolkit.clone(),
-                "the toolkit checkout the project depends on",
-            ),
-        ] {
+        let places = [(checkout.clone(), "this toolkit checkout")]
+            .into_iter()
+            .chain(
+                toolkit
+                    .clone()
+                    .map(|dir| (dir, "the toolkit checkout the project builds from")),
+            );
+        for (place, what) in places {
             if target.starts_with(&place) {
                 bail!(
                     "{} is inside {what} ({}): a project must live outside it; choose a \
@@ -91,22 +99,56 @@ impl New {
             }
         }
         let template = project_root().join("templates").join(self.linkage.dir());
+        let manifest = std::fs::read_to_string(template.join(MANIFEST_TEMPLATE))
+            .with_context(|| format!("reading the template {}", template.display()))?;
+        let dependencies = toolkit_dependencies(&manifest);
+        let version = crate_version(&checkout, &dependencies)?;
+        if let Some(dir) = &toolkit {
+            let theirs = crate_version(dir, &dependencies)?;
+            if theirs != version {
+                bail!(
+                    "the checkout {} has the toolkit's crates at version {theirs}, and this \
+                     checkout's templates depend on {version}: pass a checkout of version \
+                     {version}, or run the `cargo xtask new` of {}",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+        }
         let values = [
             ("{{project-name}}", name.clone()),
             ("{{crate_name}}", name.replace('-', "_")),
-            ("{{toolkit_path}}", toolkit.display().to_string()),
+            ("{{toolkit_version}}", version.clone()),
             ("{{llvm_version}}", self.llvm.to_string()),
         ];
         let mut files = Vec::new();
         template_files(&template, "", &values, &mut files)?;
-        match fitted_lock(&files, &toolkit, &name) {
+        if let Some(dir) = &toolkit {
+            let manifest = files
+                .iter_mut()
+                .find(|f| f.path == "Cargo.toml")
+                .context("the template has no Cargo.toml.liquid")?;
+            manifest
+                .content
+                .extend_from_slice(patch_section(dir, &dependencies).as_bytes());
+        }
+        let lock_from = toolkit.as_deref().unwrap_or(&checkout);
+        match fitted_lock(&files, lock_from, &name) {
             Ok(content) => files.push(ProjectFile {
                 path: "Cargo.lock".into(),
                 content,
             }),
             Err(why) => progress!(
                 "new: no Cargo.lock written ({why:#}); the project's first build writes one, \
-                 with the newest versions its dependencies allow"
+                 with the newest versions its dependencies allow{}",
+                if toolkit.is_none() {
+                    format!(
+                        " (if orc-jit {version} is not on crates.io, pass --toolkit DIR to build \
+                         the crates from a checkout)"
+                    )
+                } else {
+                    String::new()
+                }
             ),
         }
         write_project(&self.path, &files)?;
@@ -116,9 +158,20 @@ impl New {
             self.linkage.dir(),
             self.path.display()
         );
+        match &toolkit {
+            Some(dir) => progress!(
+                "new: {} {version} are built from {} ([patch.crates-io] in Cargo.toml)",
+                dependencies.join(", "),
+                dir.display()
+            ),
+            None => progress!(
+                "new: it depends on {} {version} from crates.io",
+                dependencies.join(", ")
+            ),
+        }
         progress!(
-            "new: the project builds from any directory; its aliases `cargo verify-symbols` and \
-             `cargo dist` (.cargo/config.toml) work only in its directory, where cargo reads them"
+            "new: the project builds from any directory; `cargo install verify-symbols` gives \
+             it `cargo verify-symbols` and `jit-dist`"
         );
         Ok(())
     }
@@ -133,6 +186,82 @@ impl Linkage {
             Linkage::Mixed => "mixed",
         }
     }
+}
+
+/// The template's manifest, whose name loses [`TEMPLATE_SUFFIX`] in the project.
+const MANIFEST_TEMPLATE: &str = "Cargo.toml.liquid";
+
+/// The toolkit's crates a template depends on: the dependencies whose version is the
+/// `{{toolkit_version}}` placeholder.
+fn toolkit_dependencies(manifest: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter(|line| line.contains("\"{{toolkit_version}}\""))
+        .filter_map(|line| Some(line.split_once('=')?.0.trim().to_owned()))
+        .collect()
+}
+
+/// The one version of `crates` in the workspace at `checkout` (they are released together).
+fn crate_version(checkout: &Path, crates: &[String]) -> anyhow::Result<String> {
+    let out = std::process::Command::new(crate::cargo())
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .arg("--manifest-path")
+        .arg(checkout.join("Cargo.toml"))
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata of {} failed: {}",
+            checkout.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let mut versions = Vec::new();
+    for krate in crates {
+        let version = metadata["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == krate.as_str())
+            .and_then(|p| p["version"].as_str())
+            .with_context(|| format!("{} has no package {krate}", checkout.display()))?;
+        versions.push((krate, version.to_owned()));
+    }
+    let Some((_, first)) = versions.first() else {
+        bail!("the template depends on none of the toolkit's crates");
+    };
+    if let Some((krate, other)) = versions.iter().find(|(_, v)| v != first) {
+        bail!(
+            "{}: {krate} is at {other}, the other crates at {first}: the toolkit's crates \
+             are released together, at one version",
+            checkout.display()
+        );
+    }
+    Ok(first.clone())
+}
+
+/// The `[patch.crates-io]` section of `--toolkit DIR`: each of `crates` from DIR by path.
+fn patch_section(dir: &Path, crates: &[String]) -> String {
+    let mut text = String::from(
+        "\n# Written by `cargo xtask new --toolkit DIR`: the toolkit's crates are built from that\n\
+         # checkout instead of crates.io (the versions above must be its own). Delete this\n\
+         # section to build with the published crates.\n\
+         [patch.crates-io]\n",
+    );
+    for krate in crates {
+        let path = dir.join(krate).display().to_string();
+        let quoted = path.replace('\\', "\\\\").replace('"', "\\\"");
+        text.push_str(&format!("{krate} = {{ path = \"{quoted}\" }}\n"));
+    }
+    text
 }
 
 /// The project's lock file: the toolkit's (the versions it is tested with), updated by cargo

@@ -10,9 +10,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{cargo_ok, fresh_dir, llvm, run_alone, shared_build};
+use common::{fresh_dir, llvm, project_cargo_ok, run_alone, shared_build};
 
-const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
 const NAME: &str = "jit-config-app";
 
 /// The binary starts without help, prints its result, carries its note, and verify-symbols
@@ -77,23 +76,20 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     let scratch = fresh_dir("xtask-build-configurations");
     let dir = scratch.join(NAME);
     let (llvm, _) = llvm();
-    let out = Command::new(XTASK)
-        .args([
-            "new",
-            dir.to_str().unwrap(),
-            "--linkage",
-            "mixed",
-            "--llvm",
-            &llvm,
-        ])
-        .output()
-        .unwrap();
+    let out = common::xtask(&[
+        "new",
+        dir.to_str().unwrap(),
+        "--linkage",
+        "mixed",
+        "--llvm",
+        &llvm,
+    ]);
     assert!(out.status.success(), "{out:?}");
     let shared = shared_build();
     let debug_bin = shared.join("debug").join(NAME);
 
     // 1. The target directory moved (CARGO_TARGET_DIR).
-    cargo_ok(
+    project_cargo_ok(
         &dir,
         &["build", "--quiet"],
         &[("CARGO_TARGET_DIR", &shared)],
@@ -103,7 +99,7 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     // Freshness is cargo's: nothing changed, nothing runs; a header a source includes (found
     // through the compiler's -MMD output) changed, the build script runs again.
     let verbose = || {
-        let out = cargo_ok(&dir, &["build", "-v"], &[("CARGO_TARGET_DIR", &shared)]);
+        let out = project_cargo_ok(&dir, &["build", "-v"], &[("CARGO_TARGET_DIR", &shared)]);
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let script_ran = |log: &str| {
@@ -128,7 +124,7 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     // 2. A build directory set apart: intermediate files (and OUT_DIR) in one place, the
     //    binaries in another.
     let apart = scratch.join("target apart, 'too'");
-    cargo_ok(
+    project_cargo_ok(
         &dir,
         &["build", "--quiet"],
         &[
@@ -141,7 +137,7 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     // 3. Built from another directory, through --manifest-path.
     let manifest = dir.join("Cargo.toml");
     let other = scratch.clone();
-    cargo_ok(
+    project_cargo_ok(
         &other,
         &[
             "build",
@@ -155,7 +151,7 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
 
     // 4. An explicit --target: binaries in target/<triple>/debug.
     let triple = "x86_64-unknown-linux-gnu";
-    cargo_ok(
+    project_cargo_ok(
         &dir,
         &["build", "--quiet", "--target", triple],
         &[("CARGO_TARGET_DIR", &shared)],
@@ -181,7 +177,7 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     ] {
         let mut command = vec!["rustc", "--quiet", "--bin", NAME, "--"];
         command.extend(args);
-        cargo_ok(&dir, &command, &[("CARGO_TARGET_DIR", &shared)]);
+        project_cargo_ok(&dir, &command, &[("CARGO_TARGET_DIR", &shared)]);
         assert_eq!(
             linker_of(&debug_bin),
             linker,
@@ -191,7 +187,7 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     }
 
     // 7. Release with LTO (the note is a linked object, not bitcode, so LTO keeps it).
-    cargo_ok(
+    project_cargo_ok(
         &dir,
         &["build", "--quiet", "--release"],
         &[
@@ -208,7 +204,7 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
     let alone = alone_dir.join(NAME);
     std::fs::copy(&release_bin, &alone).unwrap();
     assert_eq!(run_alone(&alone).status.code(), Some(127));
-    let verified = common::cargo(
+    let verified = common::project_cargo(
         &dir,
         &["verify-symbols", "--binary", alone.to_str().unwrap()],
         &[("CARGO_TARGET_DIR", &shared)],
@@ -220,25 +216,23 @@ fn the_mixed_project_works_under_every_cargo_set_up() {
         "{text}"
     );
 
-    // 9. Shipped: `cargo dist` (the template's alias of the toolkit's jit-dist) writes bin/ and
-    //    lib/; the layout works wherever it is moved.
+    // 9. Shipped: `jit-dist` (installed with verify-symbols, as the template's README says)
+    //    writes bin/ and lib/; the layout works wherever it is moved.
     let dist = scratch.join("dist");
-    cargo_ok(
-        &dir,
-        &[
-            "dist",
-            "--out",
-            dist.to_str().unwrap(),
-            release_bin.to_str().unwrap(),
-        ],
-        &[("CARGO_TARGET_DIR", &shared)],
-    );
+    let shipped = Command::new(common::packaged::packaged().tools.join("jit-dist"))
+        .arg("--out")
+        .arg(&dist)
+        .arg(&release_bin)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(shipped.status.success(), "jit-dist: {shipped:?}");
     assert!(dist.join("lib/libtextlib.so").is_file());
     let moved = scratch.join("moved, somewhere else");
     std::fs::rename(&dist, &moved).unwrap();
     check("dist, moved", &moved.join("bin").join(NAME));
-    // The aliased verify-symbols reads the note of the shipped binary: exit 0.
-    let verified = common::cargo(
+    // The installed `cargo verify-symbols` reads the note of the shipped binary: exit 0.
+    let verified = common::project_cargo(
         &dir,
         &[
             "verify-symbols",

@@ -10,9 +10,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cargo_ok, fresh_dir, llvm, run_alone, shared_build};
+use common::{fresh_dir, llvm, project_cargo_ok, run_alone, shared_build};
 
-const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
 const NAME: &str = "jit-debugged";
 
 /// The names the build exports for the debugger (jit-exports' list).
@@ -25,17 +24,14 @@ fn project(scratch: &Path, debugger: bool) -> PathBuf {
         .join(if debugger { "asked" } else { "not-asked" })
         .join(NAME);
     let (llvm, _) = llvm();
-    let out = Command::new(XTASK)
-        .args([
-            "new",
-            dir.to_str().unwrap(),
-            "--linkage",
-            "static",
-            "--llvm",
-            &llvm,
-        ])
-        .output()
-        .unwrap();
+    let out = common::xtask(&[
+        "new",
+        dir.to_str().unwrap(),
+        "--linkage",
+        "static",
+        "--llvm",
+        &llvm,
+    ]);
     assert!(out.status.success(), "{out:?}");
     let edit = |file: &str, from: &str, to: &str| {
         let path = dir.join(file);
@@ -184,7 +180,7 @@ fn a_statically_linked_llvm_asking_for_a_debugger_is_seen_by_gdb_stripped_with_e
     // Without the request: the stripped binary keeps its JIT code from gdb, and verify-symbols
     // says so, and what to export.
     let plain = project(&scratch, false);
-    cargo_ok(&plain, &["build", "--quiet"], &target);
+    project_cargo_ok(&plain, &["build", "--quiet"], &target);
     let binary = stripped(&shared.join("debug").join(NAME), "not-asked");
     let report = verify_symbols::verify_recorded(&binary).unwrap();
     let debugger = report.debugger.expect("a debugger answer");
@@ -204,7 +200,7 @@ fn a_statically_linked_llvm_asking_for_a_debugger_is_seen_by_gdb_stripped_with_e
 
     // Asked for: GNU ld in debug, gold and lld in release + LTO.
     let dir = project(&scratch, true);
-    cargo_ok(&dir, &["build", "--quiet"], &target);
+    project_cargo_ok(&dir, &["build", "--quiet"], &target);
     check("GNU ld", &shared.join("debug").join(NAME));
     // Exactly these are added, nothing else (the same build but for the request).
     let mut after = dynamic_definitions(&stripped(&shared.join("debug").join(NAME), "GNU ld"));
@@ -227,7 +223,7 @@ fn a_statically_linked_llvm_asking_for_a_debugger_is_seen_by_gdb_stripped_with_e
     ] {
         let mut command = vec!["rustc", "--quiet", "--release", "--bin", NAME, "--"];
         command.extend(args);
-        cargo_ok(
+        project_cargo_ok(
             &dir,
             &command,
             &[

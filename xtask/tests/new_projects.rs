@@ -1,5 +1,6 @@
 //! `cargo xtask new`: each template generated outside the workspace, built, run, tested and
-//! verified, the way a downstream team would start.
+//! verified, the way a downstream team would start: against the toolkit's crates as
+//! `cargo package` ships them (common::packaged), never the checkout.
 
 mod common;
 
@@ -8,15 +9,11 @@ use std::process::{Command, Output};
 
 use common::shared_build;
 
-const XTASK: &str = env!("CARGO_BIN_EXE_xtask");
-
-fn xtask(args: &[&str]) -> Output {
-    Command::new(XTASK).args(args).output().unwrap()
-}
+use common::xtask;
 
 /// `cargo ARGS` in a generated project, its target directory the shared one.
 fn cargo(project: &Path, args: &[&str]) -> Output {
-    common::cargo(project, args, &[("CARGO_TARGET_DIR", &shared_build())])
+    common::project_cargo(project, args, &[("CARGO_TARGET_DIR", &shared_build())])
 }
 
 fn fresh_dir(test: &str) -> std::path::PathBuf {
@@ -60,6 +57,19 @@ fn every_template_builds_runs_passes_its_tests_and_verifies() {
         );
         let cargo_toml = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
         assert!(cargo_toml.contains(&format!("name = \"{name}\"")) && !cargo_toml.contains("{{"));
+        // The toolkit's crates by version, none by path (that is `--toolkit`'s patch).
+        let version = toolkit_version();
+        for dependency in [
+            format!("orc-jit = {{ version = \"{version}\""),
+            format!("jit-linkage = \"{version}\""),
+            format!("verify-symbols = \"{version}\""),
+        ] {
+            assert!(cargo_toml.contains(&dependency), "{linkage}: {cargo_toml}");
+        }
+        assert!(
+            !cargo_toml.contains("path =") && !cargo_toml.contains("[patch"),
+            "{linkage}: {cargo_toml}"
+        );
 
         // `--locked`, as CI runs it: the lock file `new` wrote fits the project.
         let run = cargo(&project, &["run", "--quiet", "--locked"]);
@@ -269,7 +279,7 @@ fn the_lock_file_fits_the_project_with_the_toolkits_versions() {
     let out = new_project(&dir, "mixed", &[]);
     assert!(out.status.success(), "{out:?}");
     // Resolution only (no LLVM build): what `cargo build --locked` checks first.
-    let resolved = common::cargo(
+    let resolved = common::project_cargo(
         &dir,
         &["metadata", "--locked", "--offline", "--format-version", "1"],
         &[],
@@ -302,6 +312,112 @@ fn the_lock_file_fits_the_project_with_the_toolkits_versions() {
         assert!(
             project.iter().all(|(name, _)| name != unused),
             "{unused} is locked"
+        );
+    }
+}
+
+/// The one version of the published crates (the workspace's).
+fn toolkit_version() -> String {
+    let manifest: toml::Table = std::fs::read_to_string(common::toolkit().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    manifest["workspace"]["package"]["version"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `cargo install verify-symbols` from the packaged crates (common::packaged does it with no
+/// llvm-config on PATH and every LLVM prefix pointing nowhere) works and builds nothing of the
+/// build-script side or of LLVM; its tools run.
+#[test]
+fn verify_symbols_installs_from_its_package_without_llvm() {
+    let packaged = common::packaged::packaged();
+    for tool in ["verify-symbols", "cargo-verify-symbols", "jit-dist"] {
+        let out = Command::new(packaged.tools.join(tool))
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{tool} --help: {out:?}");
+    }
+    // What the installed package depends on, as cargo resolves it from the packages (in a
+    // copy outside this workspace, which cargo would take the package for a member of).
+    let unpacked = packaged
+        .cargo_home
+        .join("../registry")
+        .join(format!("verify-symbols-{}", toolkit_version()));
+    let copy = fresh_dir("verify-symbols-package");
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(&unpacked)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let tree = common::cargo_ok(
+        &copy.join(unpacked.file_name().unwrap()),
+        &["tree", "--locked", "-e", "normal", "--prefix", "none"],
+        &[("CARGO_HOME", &packaged.cargo_home)],
+    );
+    let tree = String::from_utf8_lossy(&tree.stdout);
+    let mut crates: Vec<&str> = tree.lines().filter_map(|l| l.split(' ').next()).collect();
+    crates.sort_unstable();
+    crates.dedup();
+    for unwanted in [
+        "llvm-sys",
+        "orc-jit",
+        "jit-linkage",
+        "cc",
+        "pkg-config",
+        "toml",
+        "glob",
+        "anstream",
+    ] {
+        assert!(
+            !crates.contains(&unwanted),
+            "verify-symbols depends on {unwanted}: {crates:?}"
+        );
+        assert!(
+            !packaged
+                .install_log
+                .contains(&format!("Compiling {unwanted} ")),
+            "{}",
+            packaged.install_log
+        );
+    }
+    assert!(crates.contains(&"jit-exports"), "{crates:?}");
+    eprintln!("verify-symbols: {} crates ({crates:?})", crates.len());
+}
+
+/// `--toolkit DIR` builds the toolkit's crates from the checkout DIR: path dependencies through
+/// [patch.crates-io], which cargo resolves to DIR's packages.
+#[test]
+fn toolkit_dir_patches_the_crates_to_the_checkout() {
+    let toolkit = toolkit_copy("patched-toolkit");
+    let dir = fresh_dir("patched");
+    let out = new_project(&dir, "static", &["--toolkit", toolkit.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let cargo_toml = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(cargo_toml.contains("[patch.crates-io]"), "{cargo_toml}");
+    let metadata = common::cargo_ok(
+        &dir,
+        &["metadata", "--locked", "--offline", "--format-version", "1"],
+        &[],
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout).unwrap();
+    for name in ["orc-jit", "jit-linkage", "verify-symbols"] {
+        let package = metadata["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not in the graph"));
+        let manifest = package["manifest_path"].as_str().unwrap();
+        assert!(
+            Path::new(manifest).starts_with(&toolkit),
+            "{name} comes from {manifest}, not {}",
+            toolkit.display()
         );
     }
 }
@@ -437,8 +553,14 @@ fn every_template_placeholder_has_a_cargo_generate_default() {
         used.sort();
         used.dedup();
         assert!(
-            used.contains(&"toolkit_path".to_owned()),
+            used.contains(&"toolkit_version".to_owned()),
             "{template}: {used:?}"
+        );
+        // cargo-generate's projects depend on the version the crates have.
+        assert_eq!(
+            placeholders["toolkit_version"]["default"].as_str(),
+            Some(toolkit_version().as_str()),
+            "{template}: cargo-generate.toml's default toolkit_version"
         );
         for name in used {
             if name == "project-name" || name == "crate_name" {
@@ -456,7 +578,7 @@ fn every_template_placeholder_has_a_cargo_generate_default() {
         // Every declared placeholder is one `cargo xtask new` fills too.
         for name in placeholders.keys() {
             assert!(
-                ["toolkit_path", "llvm_version"].contains(&name.as_str()),
+                ["toolkit_version", "llvm_version"].contains(&name.as_str()),
                 "{template}: `{name}` is declared but xtask new does not fill it"
             );
         }

@@ -3,7 +3,8 @@
 //! `LLVM_SYS_<N>_PREFIX` changes, was rebuilt at every change of directory (and the prefix was
 //! gone). Nothing the build needs is in that file any more: a real `cargo check` in the project,
 //! then from elsewhere, in a user's environment (no prefix variable), must leave llvm-sys fresh.
-//! The aliases, which cargo reads only in the project's directory, are said to be so by `new`.
+//! The project's tools are installed, not aliased (cargo reads aliases only in the project's
+//! directory): `new` says so.
 
 mod common;
 
@@ -21,7 +22,8 @@ fn check(cwd: &Path, args: &[&str], target: &Path) -> Output {
         .args(args)
         .current_dir(cwd)
         .env_remove("CARGO_BUILD_BUILD_DIR")
-        .env("CARGO_TARGET_DIR", target);
+        .env("CARGO_TARGET_DIR", target)
+        .envs(common::packaged::env_for(target));
     for line in ["140", "150", "160", "191", "221"] {
         command.env_remove(format!("LLVM_SYS_{line}_PREFIX"));
     }
@@ -40,21 +42,18 @@ fn a_generated_project_builds_the_same_from_any_directory() {
     let root = common::fresh_dir("xtask-working-directory");
     let project = root.join("jit-anywhere");
     let (llvm, _) = common::llvm();
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args([
-            "new",
-            project.to_str().unwrap(),
-            "--linkage",
-            "static",
-            "--llvm",
-            &llvm,
-        ])
-        .output()
-        .unwrap();
+    let out = common::xtask(&[
+        "new",
+        project.to_str().unwrap(),
+        "--linkage",
+        "static",
+        "--llvm",
+        &llvm,
+    ]);
     assert!(out.status.success(), "{out:?}");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        said.contains("builds from any directory") && said.contains("work only in its directory"),
+        said.contains("builds from any directory") && said.contains("cargo install verify-symbols"),
         "{said}"
     );
     let config = std::fs::read_to_string(project.join(".cargo/config.toml")).unwrap();

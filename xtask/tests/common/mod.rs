@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod packaged;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -50,6 +52,46 @@ pub fn cargo(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
         command.env(var, value);
     }
     command.output().unwrap()
+}
+
+/// [`cargo`] in a generated project, against the packaged toolkit ([`packaged`]): the
+/// directory it builds in (`CARGO_BUILD_BUILD_DIR`, else `CARGO_TARGET_DIR` in `env`, else the
+/// project's `target`) holds no older packaging of the toolkit's crates.
+pub fn project_cargo(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let build = |var: &str| {
+        env.iter()
+            .find(|(v, _)| *v == var)
+            .map(|(_, p)| p.to_path_buf())
+    };
+    let target = build("CARGO_BUILD_BUILD_DIR")
+        .or_else(|| build("CARGO_TARGET_DIR"))
+        .unwrap_or_else(|| cwd.join("target"));
+    let packaged = packaged::env_for(&target);
+    let mut all: Vec<(&str, &Path)> = packaged.iter().map(|(v, p)| (*v, p.as_path())).collect();
+    all.extend_from_slice(env);
+    cargo(cwd, args, &all)
+}
+
+/// [`project_cargo`], which must succeed.
+pub fn project_cargo_ok(cwd: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let out = project_cargo(cwd, args, env);
+    assert!(
+        out.status.success(),
+        "cargo {args:?} {env:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+/// `cargo xtask ARGS` (the binary under test), against the packaged toolkit: `new` fits the
+/// project's lock file to the packaged crates.
+pub fn xtask(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .envs(packaged::env_for(&shared_build()))
+        .output()
+        .unwrap()
 }
 
 /// [`cargo`], which must succeed.
