@@ -26,6 +26,14 @@ pub(crate) enum Command {
     /// Build and run the demos, one line of result per variant.
     Demo(Demo),
     /// Write a standalone cargo project from a template (static, dynamic, ipo, mixed).
+    ///
+    /// The project depends on orc-jit, jit-linkage and verify-symbols by version (this
+    /// checkout's), from crates.io, like any other project. To develop against a checkout
+    /// instead, pass --toolkit DIR: the project's Cargo.toml then also has a [patch.crates-io]
+    /// section building those crates from DIR by path (delete it to go back to crates.io).
+    /// Until the crates are published, only a project with --toolkit builds. Its tools:
+    /// `cargo install verify-symbols` (or `--path DIR/verify-symbols`) gives `cargo
+    /// verify-symbols` and `jit-dist`.
     New(New),
     /// Ship the demos: release binaries in DIR/bin, their shared libraries in DIR/lib.
     Dist(Dist),
@@ -133,12 +141,7 @@ pub(crate) struct VerifySymbols {
 /// Cargo.toml depending on this toolkit's crates, a build.rs calling the generator, a C helper
 /// and its manifest, module.ll, src/main.rs, a test and a README explaining each link setting.
 /// Then: `cd PATH && cargo run`.
-///
-/// The project depends on the crates by version (orc-jit, jit-linkage and verify-symbols at
-/// this checkout's version), from crates.io, like any other project. To develop against a
-/// checkout instead, pass --toolkit DIR: the project's Cargo.toml then also has a
-/// [patch.crates-io] section that builds those crates from DIR (delete it to go back to
-/// crates.io). Until the crates are published, only --toolkit builds.
+/// (`cargo xtask new --help` says how it depends on them: by version, or with --toolkit DIR.)
 #[derive(Debug, clap::Args)]
 pub(crate) struct New {
     /// Where to write the project (must be empty or absent, unless --force).

@@ -2,7 +2,7 @@
 //! built under each cargo set-up a user meets, and each result run directly, with an empty
 //! environment (no `LD_LIBRARY_PATH`, which `cargo run` would add): the target directory
 //! moved, a build directory set apart, `--target <triple>`, built from another directory,
-//! release + LTO, stripped, linked by gold and by lld, shipped with `cargo dist`, and copied
+//! release + LTO, stripped, linked by gold and by lld, shipped with `jit-dist`, and copied
 //! alone (which cannot start, and verify-symbols says why and what fixes it).
 
 mod common;

@@ -67,7 +67,7 @@ fn every_template_builds_runs_passes_its_tests_and_verifies() {
             assert!(cargo_toml.contains(&dependency), "{linkage}: {cargo_toml}");
         }
         assert!(
-            !cargo_toml.contains("path =") && !cargo_toml.contains("[patch"),
+            !cargo_toml.contains("path =") && !cargo_toml.contains("\n[patch"),
             "{linkage}: {cargo_toml}"
         );
 

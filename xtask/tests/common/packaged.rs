@@ -7,7 +7,7 @@
 //!
 //! A registry package is taken as unchanged while its version is (cargo's fingerprint of a
 //! directory source is the version), so a target directory that built an older packaging of
-//! the same version has those crates cleaned first ([`env_for`]).
+//! the same version forgets those crates' fingerprints first ([`env_for`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -215,24 +215,46 @@ pub fn hide_llvm(command: &mut Command, scratch: &Path) {
 }
 
 impl Packaged {
-    /// Cleans the toolkit's crates out of `target` when it last built another packaging.
+    /// Makes `target` rebuild the toolkit's crates when it last built another packaging.
     fn freshen(&self, target: &Path) {
         let stamp_file = target.join("packaged-toolkit.sums");
         if std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(&self.stamp) {
             return;
         }
-        if target.exists() {
-            let mut clean = cargo();
-            clean
-                .args(["clean", "--offline", "--quiet", "--target-dir"])
-                .arg(target);
-            for name in &self.names {
-                clean.args(["--package", name]);
-            }
-            run(&mut clean);
-        }
+        forget_fingerprints(target, &self.names, 3);
         std::fs::create_dir_all(target).unwrap();
         std::fs::write(&stamp_file, &self.stamp).unwrap();
+    }
+}
+
+/// Removes the fingerprints of `names`' units below `dir` (every profile and target triple:
+/// `debug/.fingerprint`, `release/.fingerprint`, `<triple>/debug/.fingerprint`), so that
+/// cargo rebuilds them. (`cargo clean -p` cleans one profile of one target.)
+fn forget_fingerprints(dir: &Path, names: &[String], depth: usize) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if entry.file_name() == ".fingerprint" {
+            for unit in std::fs::read_dir(entry.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let unit_name = unit.file_name().to_string_lossy().into_owned();
+                // `NAME-HASH`, HASH 16 hex digits.
+                let ours = unit_name.rsplit_once('-').is_some_and(|(name, hash)| {
+                    names.iter().any(|n| n == name)
+                        && hash.len() == 16
+                        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+                });
+                if ours {
+                    std::fs::remove_dir_all(unit.path()).unwrap();
+                }
+            }
+        } else if depth > 0 {
+            forget_fingerprints(&entry.path(), names, depth - 1);
+        }
     }
 }
 
