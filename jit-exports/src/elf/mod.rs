@@ -34,7 +34,7 @@ use class::ElfClass;
 use dynamic::loader_info;
 use dynamic::parse;
 use linear::linear_pass;
-use tables::{definitions_as, locate_tables, look_up, refusal};
+use tables::{definitions_as, each_definition_as, locate_tables, look_up, refusal};
 
 /// How a name appears in one symbol table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,6 +245,27 @@ where
         Class::Elf64 => definitions_as::<elf::FileHeader64<Endianness>, T>(data),
         Class::Elf32 => definitions_as::<elf::FileHeader32<Endianness>, T>(data),
     }
+}
+
+/// The names [`definitions`] counts as exported (strong or weak, default or protected, under
+/// the default version) for which `wanted` holds, in table order and possibly repeated: a pass
+/// over every name (for the names close to a misspelt one) that copies only those it keeps.
+pub fn exported_names<T>(data: &T, wanted: impl Fn(&str) -> bool) -> Result<Vec<String>>
+where
+    T: ?Sized,
+    for<'a> &'a T: ReadRef<'a>,
+{
+    let mut names = Vec::new();
+    let keep = |name: &str, exported, _weak| {
+        if exported && wanted(name) {
+            names.push(name.to_owned())
+        }
+    };
+    match kind(data)? {
+        Class::Elf64 => each_definition_as::<elf::FileHeader64<Endianness>, T>(data, keep)?,
+        Class::Elf32 => each_definition_as::<elf::FileHeader32<Endianness>, T>(data, keep)?,
+    }
+    Ok(names)
 }
 
 /// The GNU build ID of the file (the `NT_GNU_BUILD_ID` note of a `PT_NOTE` segment, else of a

@@ -427,25 +427,47 @@ where
     T: ?Sized,
     for<'a> &'a T: ReadRef<'a>,
 {
-    let parsed = parse::<Elf, &T>(data)?;
     let mut defined = Definitions::default();
+    each_definition_as::<Elf, T>(data, |name, exported, weak| {
+        defined.add(name.to_owned(), exported, weak)
+    })?;
+    // A name defined both as `foo@V1` and `foo@@V2` is exported: not hidden as well.
+    let exported: Vec<String> = defined.exported().map(str::to_owned).collect();
+    for name in exported {
+        defined.hidden.remove(&name);
+    }
+    Ok(defined)
+}
+
+/// Calls `each(name, exported, weak)` for every global definition of the dynamic symbol table
+/// the loader would read (none without a hash table), in table order: nothing is allocated
+/// per symbol.
+pub(super) fn each_definition_as<Elf: ElfClass, T>(
+    data: &T,
+    mut each: impl FnMut(&str, bool, bool),
+) -> Result<()>
+where
+    T: ?Sized,
+    for<'a> &'a T: ReadRef<'a>,
+{
+    let parsed = parse::<Elf, &T>(data)?;
     let Some(dynamic) = &parsed.dynamic else {
-        return Ok(defined);
+        return Ok(());
     };
     let Some(located) = locate_tables(&parsed, dynamic, data).filter(|t| t.hashed) else {
-        return Ok(defined);
+        return Ok(());
     };
     let endian = parsed.endian;
     let mut headers = Vec::with_capacity(HEADERS);
     for table in &located.tables {
         match Elf::section_header(endian, table) {
             Some(header) => headers.push(header),
-            None => return Ok(defined),
+            None => return Ok(()),
         }
     }
     let sections = SectionTable::<Elf, &T>::new(&headers, StringTable::default());
     let Some(readers) = readers(&sections, endian, data) else {
-        return Ok(defined);
+        return Ok(());
     };
     for (index, symbol) in readers.symbols.enumerate().skip(1) {
         let entry = readers.entry(endian, index, symbol);
@@ -458,18 +480,9 @@ where
         let Ok(name) = std::str::from_utf8(name) else {
             continue;
         };
-        defined.add(
-            name.to_owned(),
-            entry.is_exported(),
-            entry.bind == elf::STB_WEAK,
-        );
+        each(name, entry.is_exported(), entry.bind == elf::STB_WEAK);
     }
-    // A name defined both as `foo@V1` and `foo@@V2` is exported: not hidden as well.
-    let exported: Vec<String> = defined.exported().map(str::to_owned).collect();
-    for name in exported {
-        defined.hidden.remove(&name);
-    }
-    Ok(defined)
+    Ok(())
 }
 
 /// ld.so sets up each object's hash table as it maps it, asserting that the bloom filter's
