@@ -161,8 +161,14 @@ pub(crate) fn debug(llvm: Llvm) -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
         checked
     };
+    // gdb over a stripped copy too: it then finds the GDB JIT interface only through .dynsym.
+    let stripped = demo_debug::strip_copy(&binary, &dir.join("stripped"));
     let checks = [
         ("debug gdb", demo_debug::gdb_stops_in_f(&binary)),
+        (
+            "debug gdb (stripped)",
+            stripped.and_then(|copy| demo_debug::gdb_stops_in_f(&copy)),
+        ),
         ("debug perf", perf(demo_debug::Profile::PerfMap)),
         ("debug jitdump", perf(demo_debug::Profile::JitDump)),
     ];
@@ -176,11 +182,11 @@ pub(crate) fn debug(llvm: Llvm) -> anyhow::Result<()> {
                 for line in &checked.lines {
                     println!("  {line}");
                 }
-                println!("{name:<14} ok    {}", checked.summary);
+                println!("{name:<20} ok    {}", checked.summary);
             }
             Err(problem) => {
                 println!(
-                    "{name:<14} FAIL  {}",
+                    "{name:<20} FAIL  {}",
                     problem.lines().next().unwrap_or_default()
                 );
                 eprintln!("{problem}");
