@@ -339,6 +339,13 @@ fn tiny_benchmarks(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// orc-jit's memory suites (tests/valgrind.rs, tests/leak.rs), by test name: on the versions
+/// between the oldest and the newest, `cargo test` skips them.
+const SLOWEST_SUITES: [&str; 2] = [
+    "a_thousand_cycles_lose_no_memory_under_valgrind",
+    "a_hundred_thousand_cycles_grow_resident_memory_by_less_than_1_mib",
+];
+
 /// deps, a build of everything (tests included), orc-jit's tests, the conformance suite
 /// (orc-jit against this version's lli) and the demos, on `llvm`.
 fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
@@ -354,9 +361,12 @@ fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     )
     .run()?;
     progress!("test: LLVM {llvm}: [3/4] orc-jit's tests and the conformance suite");
+    // The two slowest suites (valgrind's 1,000 cycles, 100,000 cycles for resident memory:
+    // some 9 minutes a version in a debug build) run on the oldest and the newest only.
+    let slowest = SLOWEST_SUITES.iter().flat_map(|test| ["--skip", test]);
     cmd!(
         sh,
-        "{cargo} test --package orc-jit --package conformance --no-fail-fast {version...}"
+        "{cargo} test --package orc-jit --package conformance --no-fail-fast {version...} -- {slowest...}"
     )
     .run()?;
     progress!("test: LLVM {llvm}: [4/4] demos, and demo-static under gdb and perf");
