@@ -14,9 +14,12 @@ fn check_orc_jit_with(features: &[&str], env: &[(String, &str)], target: &str) -
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
         .current_dir(&root)
+        // --keep-going: cargo stops at the first crate that fails, and which of llvm-sys's
+        // compile_error and orc-jit's build script fails first is a race; every error is shown.
         .args([
             "check",
             "--quiet",
+            "--keep-going",
             "--package",
             "orc-jit",
             "--no-default-features",
