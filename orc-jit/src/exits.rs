@@ -34,7 +34,6 @@
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::thread::ThreadId;
 
 /// Who a handle stands for, or where a handler's code is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +109,7 @@ enum ThreadDtorState {
 struct ThreadDtor {
     owner: Owner,
     code: Option<Owner>,
-    thread: ThreadId,
+    thread: Thread,
     call: Call,
     state: ThreadDtorState,
 }
@@ -150,6 +149,21 @@ struct State {
     exit_hook: bool,
     /// libc is running exit handlers: nothing waits for another thread any more.
     exiting: bool,
+}
+
+/// A thread, as this file tells them apart: a number of its own, not `std::thread::current()`,
+/// which allocates std's handle of the thread (a block valgrind reports as possibly lost for
+/// the main thread) and is not available while the thread's thread-locals are being destroyed,
+/// which is when glibc runs the thread-local destructors this file keeps.
+type Thread = u64;
+
+fn this_thread() -> Thread {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    thread_local! {
+        // No destructor: readable until the thread is gone.
+        static THIS: Thread = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    THIS.with(|t| *t)
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
@@ -229,20 +243,20 @@ pub(crate) fn set_destructors(jit: u64, module: u64, destructors: Vec<u64>) {
 /// Why a module cannot be removed now, if it cannot: other threads still have its
 /// thread-local objects, or handlers another module registered point into its code.
 pub(crate) fn removal_blocked(jit: u64, module: u64) -> Option<String> {
-    let me = std::thread::current().id();
+    let me = this_thread();
     let this = Owner {
         jit,
         module: Some(module),
     };
     with_state(|s| {
-        let mut threads: Vec<ThreadId> = s
+        let mut threads: Vec<Thread> = s
             .thread_dtors
             .values()
             .filter(|d| d.owner == this || d.code == Some(this))
             .filter(|d| d.thread != me || d.state == ThreadDtorState::Running)
             .map(|d| d.thread)
             .collect();
-        threads.sort_by_key(|t| format!("{t:?}"));
+        threads.sort_unstable();
         threads.dedup();
         if !threads.is_empty() {
             return Some(format!(
@@ -352,7 +366,7 @@ fn finish_jit(jit: u64) {
     // Other threads' destructors of its code: cancelled, once none of them is running (on
     // another thread: one running on this thread is the caller of this, through `exit`; and
     // at process exit nothing waits).
-    let me = std::thread::current().id();
+    let me = this_thread();
     let mut guard = state();
     loop {
         let s = guard.get_or_insert_with(State::default);
@@ -371,6 +385,15 @@ fn finish_jit(jit: u64) {
             s.handles.retain(|_, owner| owner.jit != jit);
             s.jits.remove(&jit);
             s.jit_order.retain(|&j| j != jit);
+            if s.jits.is_empty() {
+                // The last JIT gone: the tables give their memory back (a program's last
+                // JIT leaves nothing allocated here).
+                s.jits.shrink_to_fit();
+                s.handles.shrink_to_fit();
+                s.handlers.shrink_to_fit();
+                s.thread_dtors.shrink_to_fit();
+                s.jit_order.shrink_to_fit();
+            }
             return;
         }
         guard = FINISHED.wait(guard).unwrap_or_else(|e| e.into_inner());
@@ -398,7 +421,7 @@ fn take_handler(s: &mut State, matches: impl Fn(&Handler) -> bool) -> Option<Cal
 /// Takes this thread's last registered pending matching thread-local destructor (other
 /// threads' stay theirs).
 fn take_thread_dtor(s: &mut State, matches: impl Fn(&ThreadDtor) -> bool) -> Option<Call> {
-    let me = std::thread::current().id();
+    let me = this_thread();
     let id = s
         .thread_dtors
         .iter()
@@ -557,7 +580,7 @@ pub(crate) extern "C" fn cxa_thread_atexit(f: usize, obj: usize, handle: usize) 
             ThreadDtor {
                 owner,
                 code,
-                thread: std::thread::current().id(),
+                thread: this_thread(),
                 call: Call::WithArgument(f, obj),
                 state: ThreadDtorState::Pending,
             },
