@@ -1,10 +1,86 @@
 //! Names close to a misspelt one, for "did you mean ...?": the build's proof (a symbol the
 //! manifest lists that its library does not define) and the run time's answer (a symbol JIT
 //! code needs that nothing exports) suggest the same names.
+//!
+//! A misspelt name is compared with every name a process exports (libc alone exports ~3,000,
+//! libLLVM 57,000), so the distance is computed bit-parallel (Myers 1999, in Hyyrö's form for
+//! the edit distance of two whole strings): one pass over the candidate with a few word
+//! operations per byte, for names of up to 64 bytes; longer ones take the textbook table.
 
 /// The Levenshtein distance of `a` and `b` (byte-wise: symbol names are ASCII), or `None`
 /// once it exceeds `limit` (most candidates are far, and are dropped early).
 pub fn distance(a: &[u8], b: &[u8], limit: usize) -> Option<usize> {
+    match Pattern::new(a) {
+        Some(pattern) => pattern.distance(b, limit),
+        None => table_distance(a, b, limit),
+    }
+}
+
+/// A name of at most 64 bytes made ready to be compared with many others: for each byte
+/// value, the positions at which the name holds it, as bits.
+struct Pattern {
+    positions: [u64; 256],
+    len: usize,
+}
+
+impl Pattern {
+    fn new(name: &[u8]) -> Option<Pattern> {
+        if name.len() > 64 {
+            return None;
+        }
+        let mut positions = [0u64; 256];
+        for (i, &byte) in name.iter().enumerate() {
+            positions[usize::from(byte)] |= 1 << i;
+        }
+        Some(Pattern {
+            positions,
+            len: name.len(),
+        })
+    }
+
+    /// The distance from the pattern to `text`, or `None` past `limit`. The bit vectors hold
+    /// the differences down one column of the dynamic-programming table (`plus`/`minus`:
+    /// where a cell is one more or one less than the cell above); `score` follows the last
+    /// row, which ends as the distance.
+    fn distance(&self, text: &[u8], limit: usize) -> Option<usize> {
+        let m = self.len;
+        if m.abs_diff(text.len()) > limit {
+            return None;
+        }
+        if m == 0 {
+            return Some(text.len());
+        }
+        let last = 1u64 << (m - 1);
+        let mut plus = u64::MAX;
+        let mut minus = 0u64;
+        let mut score = m;
+        for (j, &byte) in text.iter().enumerate() {
+            let equal = self.positions[usize::from(byte)];
+            let vertical = equal | minus;
+            let horizontal = ((equal & plus).wrapping_add(plus) ^ plus) | equal;
+            let mut h_plus = minus | !(horizontal | plus);
+            let mut h_minus = plus & horizontal;
+            if h_plus & last != 0 {
+                score += 1;
+            } else if h_minus & last != 0 {
+                score -= 1;
+            }
+            // Each remaining byte of the text lowers the last row by at most one.
+            if score > limit + (text.len() - j - 1) {
+                return None;
+            }
+            // The first row of the table counts up by one a column (D[0][j] = j).
+            h_plus = (h_plus << 1) | 1;
+            h_minus <<= 1;
+            plus = h_minus | !(vertical | h_plus);
+            minus = h_plus & vertical;
+        }
+        Some(score).filter(|d| *d <= limit)
+    }
+}
+
+/// The textbook table, a row at a time, for names longer than a machine word.
+fn table_distance(a: &[u8], b: &[u8], limit: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > limit {
         return None;
     }
@@ -34,25 +110,73 @@ pub fn limit_for(wanted: &str) -> usize {
 /// The names among `names` closest to `wanted` (within [`limit_for`]; all at the smallest
 /// distance found, at most three, in order), each once; `wanted` itself is not offered.
 pub fn closest<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut limit = limit_for(wanted);
-    let mut best: Vec<&str> = Vec::new();
-    let mut best_distance = usize::MAX;
-    for name in names.into_iter().filter(|name| *name != wanted) {
-        // Only as close as the best so far is of interest: the search narrows as it goes.
-        let Some(d) = distance(wanted.as_bytes(), name.as_bytes(), limit) else {
-            continue;
-        };
-        if d < best_distance {
-            best_distance = d;
-            limit = d;
-            best.clear();
-        }
-        if !best.contains(&name) {
-            best.push(name);
+    let mut closest = Closest::new(wanted);
+    for name in names {
+        closest.offer(name.as_bytes());
+    }
+    closest.names()
+}
+
+/// The search [`closest`] makes, fed a name at a time (names borrowed from many objects in
+/// turn: only a name that is among the closest so far is copied).
+pub struct Closest {
+    wanted: Vec<u8>,
+    pattern: Option<Pattern>,
+    limit: usize,
+    best: Vec<String>,
+    best_distance: usize,
+}
+
+impl Closest {
+    /// A search for the names close to `wanted`.
+    pub fn new(wanted: &str) -> Closest {
+        Closest {
+            wanted: wanted.as_bytes().to_vec(),
+            pattern: Pattern::new(wanted.as_bytes()),
+            limit: limit_for(wanted),
+            best: Vec::new(),
+            best_distance: usize::MAX,
         }
     }
-    best.sort_unstable();
-    best.into_iter().take(3).map(str::to_owned).collect()
+
+    /// Whether a name of `len` bytes could still be offered (a test cheaper than the distance).
+    pub fn within_reach(&self, len: usize) -> bool {
+        self.wanted.len().abs_diff(len) <= self.limit
+    }
+
+    /// Considers `name` (a name that is not UTF-8 is never offered).
+    pub fn offer(&mut self, name: &[u8]) {
+        if !self.within_reach(name.len()) || name == self.wanted.as_slice() {
+            return;
+        }
+        let d = match &self.pattern {
+            Some(pattern) => pattern.distance(name, self.limit),
+            None => table_distance(&self.wanted, name, self.limit),
+        };
+        let Some(d) = d else {
+            return;
+        };
+        let Ok(name) = std::str::from_utf8(name) else {
+            return;
+        };
+        // Only as close as the best so far is of interest: the search narrows as it goes.
+        if d < self.best_distance {
+            self.best_distance = d;
+            self.limit = d;
+            self.best.clear();
+        }
+        if !self.best.iter().any(|b| b == name) {
+            self.best.push(name.to_owned());
+        }
+    }
+
+    /// The closest names offered, at most three, in order.
+    pub fn names(&self) -> Vec<String> {
+        let mut best = self.best.clone();
+        best.sort_unstable();
+        best.truncate(3);
+        best
+    }
 }
 
 #[cfg(test)]
@@ -66,6 +190,59 @@ mod tests {
         assert_eq!(distance(b"", b"abc", 3), Some(3));
         assert_eq!(distance(b"abc", b"abc", 0), Some(0));
         assert_eq!(distance(b"abcdef", b"a", 3), None);
+    }
+
+    #[test]
+    fn the_bit_parallel_distance_is_the_tables_on_every_pair() {
+        // Every pair of strings over a small alphabet (where edits collide most), and long
+        // names either side of 64 bytes, each at every limit.
+        let mut words: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=5 {
+            let mut next = Vec::new();
+            for word in words.iter().filter(|w| w.len() == len - 1) {
+                for byte in *b"ab_" {
+                    let mut w = word.clone();
+                    w.push(byte);
+                    next.push(w);
+                }
+            }
+            words.extend(next);
+        }
+        let long = |n: usize, salt: u8| -> Vec<u8> {
+            (0..n)
+                .map(|i| b"abcdefgh_"[(i * 7 + usize::from(salt)) % 9])
+                .collect()
+        };
+        words.extend([
+            long(63, 0),
+            long(64, 1),
+            long(64, 2),
+            long(65, 3),
+            long(60, 4),
+        ]);
+        let mut compared = 0;
+        for a in &words {
+            let Some(pattern) = Pattern::new(a) else {
+                continue;
+            };
+            for b in &words {
+                for limit in 0..=6 {
+                    assert_eq!(
+                        pattern.distance(b, limit),
+                        table_distance(a, b, limit),
+                        "{:?} {:?} at {limit}",
+                        String::from_utf8_lossy(a),
+                        String::from_utf8_lossy(b)
+                    );
+                    compared += 1;
+                }
+                assert_eq!(pattern.distance(b, 200), table_distance(a, b, 200));
+            }
+        }
+        assert!(compared > 100_000, "{compared}");
+        // Past 64 bytes the table answers.
+        assert_eq!(distance(&long(70, 0), &long(70, 0), 2), Some(0));
+        assert_eq!(distance(&long(64, 1), &long(65, 1), 2), Some(1));
     }
 
     #[test]

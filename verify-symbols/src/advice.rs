@@ -3,8 +3,9 @@
 //! the binary's note and what its load graph exports.
 
 use jit_exports::advice::{Missing, explain};
+use jit_exports::elf;
 use jit_exports::note::Note;
-use jit_exports::{elf, similar};
+use jit_exports::similar::Closest;
 
 use crate::file::FileBytes;
 use crate::graph::Graph;
@@ -30,40 +31,35 @@ pub(crate) fn advise(
         return;
     }
     // The names close to a misspelt one come from every name the process would export: a
-    // linear pass over each object, made only here. Only the first few names not found are
-    // offered close names (with many missing, a misspelling is not the likely cause), and only
-    // names of a length within reach of one of them are copied: libLLVM alone exports 57,000.
-    let unfound_names: Vec<String> = report
+    // linear pass over each object, made only here, that copies only the closest names. Only
+    // the first few names not found are offered close names (with many missing, a
+    // misspelling is not the likely cause).
+    let mut searches: Vec<(String, Closest)> = report
         .symbols
         .iter()
         .filter(|s| unfound(s.status))
         .take(CLOSE_NAMES_FOR)
-        .map(|s| s.name.clone())
+        .map(|s| (s.name.clone(), Closest::new(&s.name)))
         .collect();
-    let within_reach = |name: &str| {
-        unfound_names
-            .iter()
-            .any(|w| w.len().abs_diff(name.len()) <= similar::limit_for(w))
+    let mut offer = |name: &[u8]| {
+        for (_, search) in searches.iter_mut() {
+            search.offer(name);
+        }
     };
-    let mut exported: Vec<String> = note
-        .iter()
-        .flat_map(|n| n.symbols.iter().map(|s| s.symbol.clone()))
-        .filter(|name| within_reach(name))
-        .collect();
+    for name in note.iter().flat_map(|n| n.symbols.iter()) {
+        offer(name.symbol.as_bytes());
+    }
     let objects = std::iter::once(binary).chain(graph.nodes.iter().filter_map(|n| n.data.as_ref()));
     for data in objects {
-        if let Ok(names) = elf::exported_names(data, within_reach) {
-            exported.extend(names);
-        }
+        // An object whose tables cannot be read offers nothing (its verdict says why).
+        let _ = elf::each_exported_name(data, &mut offer);
     }
-    exported.sort_unstable();
-    exported.dedup();
     for verdict in report.symbols.iter_mut().filter(|s| unfound(s.status)) {
-        let close = if unfound_names.contains(&verdict.name) {
-            similar::closest(&verdict.name, exported.iter().map(String::as_str))
-        } else {
-            Vec::new()
-        };
+        let close = searches
+            .iter()
+            .find(|(name, _)| *name == verdict.name)
+            .map(|(_, search)| search.names())
+            .unwrap_or_default();
         let missing = Missing {
             name: &verdict.name,
             defined_in_binary: matches!(verdict.status, Status::NotExported | Status::Hidden),

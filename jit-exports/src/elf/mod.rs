@@ -247,25 +247,23 @@ where
     }
 }
 
-/// The names [`definitions`] counts as exported (strong or weak, default or protected, under
-/// the default version) for which `wanted` holds, in table order and possibly repeated: a pass
-/// over every name (for the names close to a misspelt one) that copies only those it keeps.
-pub fn exported_names<T>(data: &T, wanted: impl Fn(&str) -> bool) -> Result<Vec<String>>
+/// Calls `each` with every name [`definitions`] counts as exported (strong or weak, default
+/// or protected, under the default version), as bytes, in table order and possibly repeated:
+/// a pass over every name (for the names close to a misspelt one) that copies none.
+pub fn each_exported_name<T>(data: &T, mut each: impl FnMut(&[u8])) -> Result<()>
 where
     T: ?Sized,
     for<'a> &'a T: ReadRef<'a>,
 {
-    let mut names = Vec::new();
-    let keep = |name: &str, exported, _weak| {
-        if exported && wanted(name) {
-            names.push(name.to_owned())
+    let keep = |name: &[u8], exported, _weak| {
+        if exported {
+            each(name)
         }
     };
     match kind(data)? {
-        Class::Elf64 => each_definition_as::<elf::FileHeader64<Endianness>, T>(data, keep)?,
-        Class::Elf32 => each_definition_as::<elf::FileHeader32<Endianness>, T>(data, keep)?,
+        Class::Elf64 => each_definition_as::<elf::FileHeader64<Endianness>, T>(data, keep),
+        Class::Elf32 => each_definition_as::<elf::FileHeader32<Endianness>, T>(data, keep),
     }
-    Ok(names)
 }
 
 /// The GNU build ID of the file (the `NT_GNU_BUILD_ID` note of a `PT_NOTE` segment, else of a

@@ -429,7 +429,9 @@ where
 {
     let mut defined = Definitions::default();
     each_definition_as::<Elf, T>(data, |name, exported, weak| {
-        defined.add(name.to_owned(), exported, weak)
+        if let Ok(name) = std::str::from_utf8(name) {
+            defined.add(name.to_owned(), exported, weak)
+        }
     })?;
     // A name defined both as `foo@V1` and `foo@@V2` is exported: not hidden as well.
     let exported: Vec<String> = defined.exported().map(str::to_owned).collect();
@@ -444,7 +446,7 @@ where
 /// per symbol.
 pub(super) fn each_definition_as<Elf: ElfClass, T>(
     data: &T,
-    mut each: impl FnMut(&str, bool, bool),
+    mut each: impl FnMut(&[u8], bool, bool),
 ) -> Result<()>
 where
     T: ?Sized,
@@ -469,15 +471,23 @@ where
     let Some(readers) = readers(&sections, endian, data) else {
         return Ok(());
     };
+    // The names are read as one block (a pass over all of them would otherwise read each
+    // through the file a string at a time), else a name at a time where that read fails.
+    let block = sections
+        .section(object::SectionIndex(DYNSTR))
+        .and_then(|header| object::read::elf::SectionHeader::data(header, endian, data))
+        .ok()
+        .map(|bytes| StringTable::new(bytes, 0, bytes.len() as u64));
     for (index, symbol) in readers.symbols.enumerate().skip(1) {
         let entry = readers.entry(endian, index, symbol);
         if !entry.defined || entry.bind == elf::STB_LOCAL {
             continue;
         }
-        let Ok(name) = readers.symbols.symbol_name(endian, symbol) else {
-            continue;
+        let name = match &block {
+            Some(strings) => symbol.name(endian, *strings),
+            None => readers.symbols.symbol_name(endian, symbol),
         };
-        let Ok(name) = std::str::from_utf8(name) else {
+        let Ok(name) = name else {
             continue;
         };
         each(name, entry.is_exported(), entry.bind == elf::STB_WEAK);
