@@ -44,6 +44,14 @@ pub(crate) enum Command {
     Test(Test),
     /// Every benchmark against its peer, a summary, and target/bench/report.md with plots.
     Bench(Bench),
+    /// The benchmark runner's own: verify-symbols' work on PROGRAM and NAMEs, timed inside this
+    /// (fresh) process, printed in ms.
+    #[cfg(feature = "bench")]
+    #[command(name = "bench-verify-once", hide = true)]
+    BenchVerifyOnce {
+        program: std::path::PathBuf,
+        names: Vec<String>,
+    },
 }
 
 /// Builds the demo binaries that link the C libraries (release profile) and copies them to

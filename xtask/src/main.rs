@@ -38,6 +38,10 @@ fn main() -> ExitCode {
                 flags::Command::VerifySymbols(cmd) => cmd.run(&sh),
                 flags::Command::Test(cmd) => done(cmd.run(&sh)),
                 flags::Command::Bench(cmd) => done(cmd.run(&sh)),
+                #[cfg(feature = "bench")]
+                flags::Command::BenchVerifyOnce { program, names } => {
+                    done(bench::verify::verify_once(&program, &names))
+                }
             }
         });
     match result {

@@ -14,7 +14,7 @@ mod generated_ir;
 mod ipo;
 mod report;
 mod startup;
-mod verify;
+pub(crate) mod verify;
 mod versions;
 
 use std::path::PathBuf;

@@ -200,7 +200,12 @@ pub(super) fn run(sh: &Shell, settings: &Settings) -> anyhow::Result<Outcome> {
              the names the program imports (a JIT host's note lists a few) against \
              `{LOADER} --list PROGRAM` (the loader mapping the same load graph), alternating \
              which goes first, {} rounds; each program's ratio is the median of its \
-             verify-symbols times over the median of its loader times.",
+             verify-symbols times over the median of its loader times. Two more series run in \
+             the same rounds: verify-symbols' work alone (`verify_symbols::verify` on the same \
+             program and names, timed inside a fresh process, its first call: the ld.so cache \
+             read and parsed, the load graph resolved, every name answered with its advice), \
+             and `/usr/bin/true`, a program that does nothing: the floor of any dynamically \
+             linked process, which ld.so, a static program, does not pay.",
             thousands(functions),
             NAMES_PER_PROGRAM,
             rounds.min(LOADER_ROUNDS)
@@ -378,14 +383,25 @@ const TINY_PROGRAMS: usize = 6;
 struct Program {
     path: PathBuf,
     names: Vec<String>,
+    /// The verify-symbols process, spawn to exit.
     ours: Vec<f64>,
+    /// `ld.so --list`, spawn to exit.
     peer: Vec<f64>,
+    /// verify-symbols' work alone, timed inside a fresh process.
+    work: Vec<f64>,
+    /// `/usr/bin/true`, spawn to exit.
+    floor: Vec<f64>,
 }
 
 /// Every program compared, and the ratio of each.
 struct AgainstTheLoader {
     programs: Vec<Program>,
+    /// Per program: the verify-symbols process over ld.so's.
     ratios: Vec<f64>,
+    /// Per program: verify-symbols' work alone over ld.so's process.
+    work_ratios: Vec<f64>,
+    /// Per program: `/usr/bin/true` over ld.so's process.
+    floor_ratios: Vec<f64>,
 }
 
 /// The dynamically linked ELF programs of /usr/bin for this machine (each file once, by its
@@ -434,6 +450,8 @@ fn programs(limit: Option<usize>) -> anyhow::Result<Vec<Program>> {
             names,
             ours: Vec::new(),
             peer: Vec::new(),
+            work: Vec::new(),
+            floor: Vec::new(),
         });
         if limit.is_some_and(|limit| programs.len() >= limit) {
             break;
@@ -457,38 +475,88 @@ fn against_the_loader(
          {rounds} rounds each",
         thousands(programs.len())
     );
+    let runner = std::env::current_exe().context("cannot find the benchmark runner")?;
     for program in &mut programs {
-        super::alternate(rounds, 2, |side, counted| {
-            let ms = if side == 0 {
-                let mut command = std::process::Command::new(ours_bin);
-                command.arg("--binary").arg(&program.path);
-                for name in &program.names {
-                    command.arg("--symbol").arg(name);
+        super::alternate(rounds, 4, |side, counted| {
+            let ms = match side {
+                0 => {
+                    let mut command = std::process::Command::new(ours_bin);
+                    command.arg("--binary").arg(&program.path);
+                    for name in &program.names {
+                        command.arg("--symbol").arg(name);
+                    }
+                    // 0: all found, 1: something not found; 2 (unreadable) is an error.
+                    super::run_timed(&mut command, &[0, 1])?.ms
                 }
-                // 0: all found, 1: something not found; 2 (unreadable) is an error.
-                super::run_timed(&mut command, &[0, 1])?.ms
-            } else {
-                let mut command = std::process::Command::new(LOADER);
-                command.arg("--list").arg(&program.path);
-                // 1: a library the loader does not find (it says so and lists the rest).
-                super::run_timed(&mut command, &[0, 1])?.ms
+                1 => {
+                    let mut command = std::process::Command::new(LOADER);
+                    command.arg("--list").arg(&program.path);
+                    // 1: a library the loader does not find (it says so and lists the rest).
+                    super::run_timed(&mut command, &[0, 1])?.ms
+                }
+                2 => {
+                    let mut command = std::process::Command::new(&runner);
+                    command
+                        .arg(VERIFY_ONCE)
+                        .arg("--")
+                        .arg(&program.path)
+                        .args(&program.names);
+                    let (_, stdout) = super::timed(&mut command)?;
+                    stdout.trim().parse::<f64>().with_context(|| {
+                        format!("{VERIFY_ONCE} printed {stdout:?}, not a time in ms")
+                    })?
+                }
+                _ => super::timed(&mut std::process::Command::new(FLOOR))?.0,
             };
             if counted {
-                if side == 0 {
-                    program.ours.push(ms);
-                } else {
-                    program.peer.push(ms);
-                }
+                [
+                    &mut program.ours,
+                    &mut program.peer,
+                    &mut program.work,
+                    &mut program.floor,
+                ][side]
+                    .push(ms);
             }
             Ok(())
         })
         .with_context(|| format!("against the loader on {}", program.path.display()))?;
     }
-    let ratios = programs
-        .iter()
-        .map(|p| Spread::of(&p.ours).median / Spread::of(&p.peer).median)
-        .collect();
-    Ok(AgainstTheLoader { programs, ratios })
+    let over_the_loader = |side: fn(&Program) -> &[f64]| -> Vec<f64> {
+        programs
+            .iter()
+            .map(|p| Spread::of(side(p)).median / Spread::of(&p.peer).median)
+            .collect()
+    };
+    Ok(AgainstTheLoader {
+        ratios: over_the_loader(|p| &p.ours),
+        work_ratios: over_the_loader(|p| &p.work),
+        floor_ratios: over_the_loader(|p| &p.floor),
+        programs,
+    })
+}
+
+/// The benchmark runner's hidden command that times verify-symbols' work in a fresh process.
+pub(crate) const VERIFY_ONCE: &str = "bench-verify-once";
+/// A dynamically linked program that does nothing.
+const FLOOR: &str = "/usr/bin/true";
+
+/// `bench-verify-once PROGRAM NAME...`: `verify_symbols::verify` once, timed from its call to
+/// its answer, printed in ms (the first call of the process, as a `verify-symbols` run makes
+/// it: nothing of the loader's configuration is cached yet).
+pub(crate) fn verify_once(program: &Path, names: &[String]) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let report = verify_symbols::verify(program, names)
+        .with_context(|| format!("verify-symbols on {}", program.display()))?;
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    // The answer is used, so that none of the work can be left out.
+    anyhow::ensure!(
+        report.symbols.len() == names.len(),
+        "{} answers for {} names",
+        report.symbols.len(),
+        names.len()
+    );
+    println!("{ms}");
+    Ok(())
 }
 
 impl AgainstTheLoader {
@@ -506,19 +574,43 @@ impl AgainstTheLoader {
                 .collect()
         };
         rows.push(Row::ours(&case, "verify-symbols", medians(|p| &p.ours)));
+        rows.push(Row::ours(
+            &case,
+            "verify-symbols' work (in a fresh process)",
+            medians(|p| &p.work),
+        ));
         rows.push(Row::peer(&case, "ld.so --list", medians(|p| &p.peer)));
+        rows.push(Row::peer(&case, "/usr/bin/true", medians(|p| &p.floor)));
+        let work = Spread::of(&self.work_ratios);
+        goals.push(Goal {
+            text: format!(
+                "verify-symbols' work (load graph + answers) / ld.so --list, median over {} \
+                 programs of /usr/bin",
+                thousands(self.programs.len())
+            ),
+            ratio: work.median,
+            bound: Bound::AtMost(1.0),
+        });
+        let floor = Spread::of(&self.floor_ratios);
+        notes.push(format!(
+            "The work alone: verify-symbols' load graph and answers / `ld.so --list` per \
+             program, median {:.2}x, range {:.2}–{:.2}x; {} of {} programs at most 1x. The \
+             floor: `/usr/bin/true` / `ld.so --list`, median {:.2}x: a program that does \
+             nothing but is dynamically linked already takes longer than the loader (a static \
+             program) takes to list a load graph, so no dynamically linked checker, process \
+             against process, can be at most 1x; the verify-symbols process is that floor plus \
+             its work.",
+            work.median,
+            work.min,
+            work.max,
+            thousands(self.work_ratios.iter().filter(|r| **r <= 1.0).count()),
+            thousands(self.work_ratios.len()),
+            floor.median,
+        ));
         let spread = Spread::of(&self.ratios);
         let mut sorted = self.ratios.clone();
         sorted.sort_unstable_by(f64::total_cmp);
         let quartile = |q: usize| sorted[(sorted.len() - 1) * q / 4];
-        goals.push(Goal {
-            text: format!(
-                "verify-symbols / ld.so --list, median over {} programs of /usr/bin",
-                thousands(self.programs.len())
-            ),
-            ratio: spread.median,
-            bound: Bound::AtMost(1.0),
-        });
         let mut by_ratio: Vec<(f64, &Path)> = self
             .ratios
             .iter()
@@ -534,7 +626,7 @@ impl AgainstTheLoader {
         };
         let within = self.ratios.iter().filter(|r| **r <= 1.0).count();
         notes.push(format!(
-            "Against the loader: verify-symbols / `ld.so --list` per program, median {:.2}x, \
+            "Process against process: verify-symbols / `ld.so --list` per program, median {:.2}x, \
              quartiles {:.2}–{:.2}x, range {:.2}–{:.2}x; {} of {} programs at most 1x. Closest: \
              {}. Farthest: {}.",
             spread.median,
