@@ -1,7 +1,7 @@
 //! The ipo template's README says `cargo verify-symbols --binary target/debug/NAME   # exit 0`,
 //! but its binary carried no note ("its build does not use jit-linkage", exit 2), because its
 //! build script compiles its C helpers to bitcode and links no library. A real build script
-//! that asks only for bitcode (clang-N of the default LLVM, as the template's) now gives its
+//! that asks only for bitcode (clang-N of the LLVM under test) now gives its
 //! binary the note, listing no symbol the process must provide.
 
 mod common;
@@ -21,7 +21,14 @@ fn a_binary_whose_build_only_compiles_bitcode_carries_an_empty_note() {
         "[[library]]\nname = \"helpers\"\nsources = [\"{}\"]\nsymbols = [\"helper_add\"]\n",
         dir.join("helpers.c").display()
     );
-    let project = package(&dir, "bitcode-only", ".bitcode(\"helpers\")", &manifest);
+    // The LLVM under test (`cargo xtask test --llvm N`): its clang-N is what is installed.
+    let llvm = std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into());
+    let project = package(
+        &dir,
+        "bitcode-only",
+        &format!(".llvm_version({llvm}).bitcode(\"helpers\")"),
+        &manifest,
+    );
     let out = build(&project, &[], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let binary = common::target_dir().join("debug/bitcode-only");

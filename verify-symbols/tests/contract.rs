@@ -235,9 +235,19 @@ fn check_against_nm(library: &Path, names_per_library: usize) -> usize {
 #[test]
 fn the_systems_libraries_and_libllvm_get_the_same_answers_on_both_sides() {
     let mut libraries = system_sample(15, 20);
-    let llvm = Path::new("/usr/lib/llvm-22/lib/libLLVM.so.22.1");
-    assert!(llvm.is_file(), "LLVM 22 is installed (cargo xtask deps)");
-    libraries.push(llvm.to_path_buf());
+    // libLLVM of the LLVM under test (`cargo xtask test --llvm N`, which installs it):
+    // libLLVM-14.so up to 16, libLLVM.so.19.1 and on.
+    let version = std::env::var("JIT_TOOLKIT_LLVM").unwrap_or_else(|_| "22".into());
+    let lib = PathBuf::from(format!("/usr/lib/llvm-{version}/lib"));
+    let llvm = std::fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e} (cargo xtask deps --llvm {version})", lib.display()))
+        .filter_map(|e| e.ok()?.path().canonicalize().ok())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("libLLVM") && name.contains(".so") && p.is_file()
+        })
+        .unwrap_or_else(|| panic!("no libLLVM in {} (cargo xtask deps)", lib.display()));
+    libraries.push(llvm);
     assert!(libraries.len() >= 15, "{libraries:?}");
     let mut asked = 0;
     for library in &libraries {

@@ -99,16 +99,12 @@ fn make() -> Packaged {
         package.args(["--package", name]);
     }
     run(package.arg("--target-dir").arg(&packages));
-    // 2. The crates.io dependencies, as the toolkit's lock has them.
+    // 2. The crates.io dependencies, as the toolkit's lock has them (every package of the
+    //    lock, for every platform: on a fresh machine most are not in cargo's cache yet, and
+    //    are fetched from crates.io).
     let registry = root.join("registry");
     run(cargo()
-        .args([
-            "vendor",
-            "--offline",
-            "--locked",
-            "--versioned-dirs",
-            "--quiet",
-        ])
+        .args(["vendor", "--locked", "--versioned-dirs", "--quiet"])
         .arg(&registry));
     // 3. Each package unpacked beside them, with the checksum cargo records in a lock file.
     let mut stamp = String::new();
