@@ -13,8 +13,62 @@ use crate::{cargo, demo, deps, docs_rs, llvm_tests, progress, target_dir};
 /// Tests that read which LLVM the workspace is built with (the generated-project tests).
 pub(crate) const LLVM_ENV: &str = "JIT_TOOLKIT_LLVM";
 
+/// About what `cargo xtask test --llvm all` writes at its peak (target/, cargo's cache and the
+/// system packages), measured on a fresh machine; one version needs about half.
+const DISK_NEEDED_GB: f64 = 30.0;
+/// Below this much free space, a failure is said to be what a full disk looks like.
+const DISK_LOW_GB: f64 = 2.0;
+
+/// The space free (GB) on the filesystem that holds `dir`, as `df` reports it, if it can tell.
+fn free_gb(dir: &Path) -> Option<f64> {
+    let existing = dir.ancestors().find(|d| d.exists())?;
+    let out = std::process::Command::new("df")
+        .args(["-Pk"])
+        .arg(existing)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let available: f64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(available / (1024.0 * 1024.0))
+}
+
+/// A failed run's error, told when the disk is (nearly) full that this is the likely cause: a
+/// linker that runs out of space dies of SIGBUS ("ld terminated with signal 7 [Bus error]"),
+/// a compiler with "No space left on device", neither of which says "disk".
+fn with_disk_context(result: anyhow::Result<()>) -> anyhow::Result<()> {
+    let target = target_dir();
+    result.map_err(|err| match free_gb(&target) {
+        Some(free) if free < DISK_LOW_GB => err.context(format!(
+            "the disk that holds {} has only {free:.1} GB free: a full disk makes linkers die \
+             of SIGBUS (`ld terminated with signal 7 [Bus error]`) and compilers fail with \
+             `No space left on device`. Free space (cargo xtask test --llvm all needs about \
+             {DISK_NEEDED_GB:.0} GB) and run it again",
+            target.display()
+        )),
+        _ => err,
+    })
+}
+
 impl Test {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let target = target_dir();
+        if let Some(free) = free_gb(&target).filter(|free| *free < DISK_NEEDED_GB) {
+            progress!(
+                "test: warning: {free:.1} GB free where {} is; a full run (--llvm all) writes \
+                 about {DISK_NEEDED_GB:.0} GB (one version about half): it may run out of space",
+                target.display()
+            );
+        }
+        with_disk_context(self.run_all(sh))
+    }
+
+    fn run_all(self, sh: &Shell) -> anyhow::Result<()> {
         let cargo = cargo();
         progress!("test: cargo fmt --check");
         cmd!(sh, "{cargo} fmt --all -- --check").run()?;
@@ -373,4 +427,27 @@ fn core_and_demos(sh: &Shell, llvm: Llvm) -> anyhow::Result<()> {
     demo::run_variants(&Variant::ALL, llvm)?;
     // The shared build under the real tools (on 14 and 22 the demos' own tests do this).
     demo::debug(llvm)
+}
+
+#[cfg(test)]
+mod disk_tests {
+    use super::*;
+
+    #[test]
+    fn free_space_is_read_for_a_directory_not_made_yet() {
+        let here = free_gb(Path::new("/")).expect("df reads /");
+        assert!(here > 0.0, "{here}");
+        // A target directory not made yet is on the filesystem of its nearest ancestor.
+        let later = free_gb(Path::new("/no/such/dir/yet")).expect("df reads its ancestor");
+        assert!((later - here).abs() < 1.0, "{later} against {here}");
+    }
+
+    #[test]
+    fn a_failure_with_space_to_spare_is_left_as_it_is() {
+        let err = with_disk_context(Err(anyhow::anyhow!("a test failed"))).unwrap_err();
+        match free_gb(&target_dir()) {
+            Some(free) if free >= DISK_LOW_GB => assert_eq!(format!("{err:#}"), "a test failed"),
+            _ => assert!(format!("{err:#}").contains("GB free"), "{err:#}"),
+        }
+    }
 }
