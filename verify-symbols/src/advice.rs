@@ -11,7 +11,9 @@ use crate::file::FileBytes;
 use crate::graph::Graph;
 use crate::{BinaryReport, Status};
 
-/// How many of the names not found are offered the exported names close to them.
+/// Up to how many names not found are offered the exported names close to them: with more
+/// missing, a misspelling is not the likely cause (a library the binary does not load is), and
+/// the pass over every exported name (57,000 in libLLVM) is not made.
 const CLOSE_NAMES_FOR: usize = 8;
 
 /// Puts the advice in front of the hint of each symbol the JIT will not find.
@@ -31,16 +33,23 @@ pub(crate) fn advise(
         return;
     }
     // The names close to a misspelt one come from every name the process would export: a
-    // linear pass over each object, made only here, that copies only the closest names. Only
-    // the first few names not found are offered close names (with many missing, a
-    // misspelling is not the likely cause).
-    let mut searches: Vec<(String, Closest)> = report
+    // linear pass over each object, made only here, that copies only the closest names, and
+    // only when few names are not found ([`CLOSE_NAMES_FOR`]).
+    let unfound_names: Vec<&str> = report
         .symbols
         .iter()
         .filter(|s| unfound(s.status))
-        .take(CLOSE_NAMES_FOR)
-        .map(|s| (s.name.clone(), Closest::new(&s.name)))
+        .map(|s| s.name.as_str())
         .collect();
+    let mut searches: Vec<(String, Closest)> = if unfound_names.len() <= CLOSE_NAMES_FOR {
+        unfound_names
+            .iter()
+            .map(|name| ((*name).to_owned(), Closest::new(name)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let searching = !searches.is_empty();
     let mut offer = |name: &[u8]| {
         for (_, search) in searches.iter_mut() {
             search.offer(name);
@@ -50,7 +59,7 @@ pub(crate) fn advise(
         offer(name.symbol.as_bytes());
     }
     let objects = std::iter::once(binary).chain(graph.nodes.iter().filter_map(|n| n.data.as_ref()));
-    for data in objects {
+    for data in objects.filter(|_| searching) {
         // An object whose tables cannot be read offers nothing (its verdict says why).
         let _ = elf::each_exported_name(data, &mut offer);
     }

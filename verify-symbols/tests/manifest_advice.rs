@@ -97,6 +97,21 @@ fn missing_symbols_are_traced_to_the_manifest() {
     // Found names get no advice.
     let report = verify(&binary, &["zlibVersion"]).unwrap();
     assert!(report.symbols[0].hint.is_none(), "{report:#?}");
+    // With more names missing than a few, the misspelling is not looked for (a library is
+    // what is likely missing): the same name among nine names not found gets no close name.
+    let mut many = vec!["zlibVersio"];
+    many.extend([
+        "absent_1", "absent_2", "absent_3", "absent_4", "absent_5", "absent_6", "absent_7",
+        "absent_8",
+    ]);
+    let report = verify(&binary, &many).unwrap();
+    let far = hint(&report, "zlibVersio");
+    assert!(!far.contains("did you mean"), "{far}");
+    assert!(far.contains("not defined in the binary"), "{far}");
+    // With eight (the limit), it is.
+    let report = verify(&binary, &many[..8]).unwrap();
+    let close = hint(&report, "zlibVersio");
+    assert!(close.contains("did you mean `zlibVersion`?"), "{close}");
 }
 
 #[test]
