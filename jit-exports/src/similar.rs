@@ -66,7 +66,7 @@ impl Pattern {
                 score -= 1;
             }
             // Each remaining byte of the text lowers the last row by at most one.
-            if score > limit + (text.len() - j - 1) {
+            if score > limit.saturating_add(text.len() - j - 1) {
                 return None;
             }
             // The first row of the table counts up by one a column (D[0][j] = j).
@@ -240,6 +240,9 @@ mod tests {
             }
         }
         assert!(compared > 100_000, "{compared}");
+        // No limit at all (`usize::MAX`) is no overflow.
+        assert_eq!(distance(b"libxml2", b"libxml-2.0", usize::MAX), Some(3));
+        assert_eq!(distance(&long(70, 0), b"", usize::MAX), Some(70));
         // Past 64 bytes the table answers.
         assert_eq!(distance(&long(70, 0), &long(70, 0), 2), Some(0));
         assert_eq!(distance(&long(64, 1), &long(65, 1), 2), Some(1));
