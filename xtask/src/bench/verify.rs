@@ -592,20 +592,38 @@ impl AgainstTheLoader {
             bound: Bound::AtMost(1.0),
         });
         let floor = Spread::of(&self.floor_ratios);
+        // What the process costs besides its work (exec, the loader mapping and relocating it,
+        // std's start and the exit), per program, over the loader's whole answer.
+        let overhead: Vec<f64> = self
+            .programs
+            .iter()
+            .map(|p| {
+                let median = |v: &[f64]| Spread::of(v).median;
+                (median(&p.ours) - median(&p.work)) / median(&p.peer)
+            })
+            .collect();
+        let overhead = Spread::of(&overhead);
         notes.push(format!(
             "The work alone: verify-symbols' load graph and answers / `ld.so --list` per \
-             program, median {:.2}x, range {:.2}–{:.2}x; {} of {} programs at most 1x. The \
-             floor: `/usr/bin/true` / `ld.so --list`, median {:.2}x: a program that does \
-             nothing but is dynamically linked already takes longer than the loader (a static \
-             program) takes to list a load graph, so no dynamically linked checker, process \
-             against process, can be at most 1x; the verify-symbols process is that floor plus \
-             its work.",
+             program, median {:.2}x, range {:.2}–{:.2}x; {} of {} programs at most 1x. The rest \
+             of the verify-symbols process (its time less its work: exec, its own loading and \
+             relocation, std's start, the exit) / `ld.so --list`, median {:.2}x, and \
+             `/usr/bin/true` (a dynamically linked program that does nothing) / `ld.so \
+             --list`, median {:.2}x: ld.so is a static program that needs no loader; process \
+             against process, what this dynamically linked binary pays before and after its \
+             work is {} than the loader's whole answer.",
             work.median,
             work.min,
             work.max,
             thousands(self.work_ratios.iter().filter(|r| **r <= 1.0).count()),
             thousands(self.work_ratios.len()),
+            overhead.median,
             floor.median,
+            if overhead.median > 1.0 {
+                "more"
+            } else {
+                "less"
+            },
         ));
         let spread = Spread::of(&self.ratios);
         let mut sorted = self.ratios.clone();
