@@ -10,7 +10,12 @@
 /// The Levenshtein distance of `a` and `b` (byte-wise: symbol names are ASCII), or `None`
 /// once it exceeds `limit` (most candidates are far, and are dropped early).
 pub fn distance(a: &[u8], b: &[u8], limit: usize) -> Option<usize> {
-    match Pattern::new(a) {
+    distance_from(Pattern::new(a).as_ref(), a, b, limit)
+}
+
+/// [`distance`] with `a`'s pattern made already (none for a name longer than 64 bytes).
+fn distance_from(pattern: Option<&Pattern>, a: &[u8], b: &[u8], limit: usize) -> Option<usize> {
+    match pattern {
         Some(pattern) => pattern.distance(b, limit),
         None => table_distance(a, b, limit),
     }
@@ -120,7 +125,7 @@ pub fn closest<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>) -> Ve
 /// The search [`closest`] makes, fed a name at a time (names borrowed from many objects in
 /// turn: only a name that is among the closest so far is copied).
 pub struct Closest {
-    wanted: Vec<u8>,
+    wanted: String,
     pattern: Option<Pattern>,
     limit: usize,
     best: Vec<String>,
@@ -131,7 +136,7 @@ impl Closest {
     /// A search for the names close to `wanted`.
     pub fn new(wanted: &str) -> Closest {
         Closest {
-            wanted: wanted.as_bytes().to_vec(),
+            wanted: wanted.to_owned(),
             pattern: Pattern::new(wanted.as_bytes()),
             limit: limit_for(wanted),
             best: Vec::new(),
@@ -139,21 +144,19 @@ impl Closest {
         }
     }
 
-    /// Whether a name of `len` bytes could still be offered (a test cheaper than the distance).
-    pub fn within_reach(&self, len: usize) -> bool {
-        self.wanted.len().abs_diff(len) <= self.limit
+    /// The name searched for.
+    pub fn wanted(&self) -> &str {
+        &self.wanted
     }
 
     /// Considers `name` (a name that is not UTF-8 is never offered).
     pub fn offer(&mut self, name: &[u8]) {
-        if !self.within_reach(name.len()) || name == self.wanted.as_slice() {
+        let wanted = self.wanted.as_bytes();
+        // The length alone rules out most names, before any distance is computed.
+        if wanted.len().abs_diff(name.len()) > self.limit || name == wanted {
             return;
         }
-        let d = match &self.pattern {
-            Some(pattern) => pattern.distance(name, self.limit),
-            None => table_distance(&self.wanted, name, self.limit),
-        };
-        let Some(d) = d else {
+        let Some(d) = distance_from(self.pattern.as_ref(), wanted, name, self.limit) else {
             return;
         };
         let Ok(name) = std::str::from_utf8(name) else {

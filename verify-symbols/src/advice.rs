@@ -41,17 +41,17 @@ pub(crate) fn advise(
         .filter(|s| unfound(s.status))
         .map(|s| s.name.as_str())
         .collect();
-    let mut searches: Vec<(String, Closest)> = if unfound_names.len() <= CLOSE_NAMES_FOR {
+    let mut searches: Vec<Closest> = if unfound_names.len() <= CLOSE_NAMES_FOR {
         unfound_names
             .iter()
-            .map(|name| ((*name).to_owned(), Closest::new(name)))
+            .map(|name| Closest::new(name))
             .collect()
     } else {
         Vec::new()
     };
     let searching = !searches.is_empty();
     let mut offer = |name: &[u8]| {
-        for (_, search) in searches.iter_mut() {
+        for search in searches.iter_mut() {
             search.offer(name);
         }
     };
@@ -66,8 +66,8 @@ pub(crate) fn advise(
     for verdict in report.symbols.iter_mut().filter(|s| unfound(s.status)) {
         let close = searches
             .iter()
-            .find(|(name, _)| *name == verdict.name)
-            .map(|(_, search)| search.names())
+            .find(|search| search.wanted() == verdict.name)
+            .map(Closest::names)
             .unwrap_or_default();
         let missing = Missing {
             name: &verdict.name,

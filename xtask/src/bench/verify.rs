@@ -393,15 +393,9 @@ struct Program {
     floor: Vec<f64>,
 }
 
-/// Every program compared, and the ratio of each.
+/// Every program compared, with its timings.
 struct AgainstTheLoader {
     programs: Vec<Program>,
-    /// Per program: the verify-symbols process over ld.so's.
-    ratios: Vec<f64>,
-    /// Per program: verify-symbols' work alone over ld.so's process.
-    work_ratios: Vec<f64>,
-    /// Per program: `/usr/bin/true` over ld.so's process.
-    floor_ratios: Vec<f64>,
 }
 
 /// The dynamically linked ELF programs of /usr/bin for this machine (each file once, by its
@@ -521,18 +515,7 @@ fn against_the_loader(
         })
         .with_context(|| format!("against the loader on {}", program.path.display()))?;
     }
-    let over_the_loader = |side: fn(&Program) -> &[f64]| -> Vec<f64> {
-        programs
-            .iter()
-            .map(|p| Spread::of(side(p)).median / Spread::of(&p.peer).median)
-            .collect()
-    };
-    Ok(AgainstTheLoader {
-        ratios: over_the_loader(|p| &p.ours),
-        work_ratios: over_the_loader(|p| &p.work),
-        floor_ratios: over_the_loader(|p| &p.floor),
-        programs,
-    })
+    Ok(AgainstTheLoader { programs })
 }
 
 /// The benchmark runner's hidden command that times verify-symbols' work in a fresh process.
@@ -560,6 +543,14 @@ pub(crate) fn verify_once(program: &Path, names: &[String]) -> anyhow::Result<()
 }
 
 impl AgainstTheLoader {
+    /// Per program: the median of `side` over the median of ld.so's process.
+    fn over_the_loader(&self, side: fn(&Program) -> &[f64]) -> Vec<f64> {
+        self.programs
+            .iter()
+            .map(|p| Spread::of(side(p)).median / Spread::of(&p.peer).median)
+            .collect()
+    }
+
     /// Its rows (each program's median time, per side), its goal (the median ratio at most
     /// 1x) and notes (the ratios' spread, the farthest programs).
     fn report(&self, rows: &mut Vec<Row>, goals: &mut Vec<Goal>, notes: &mut Vec<String>) {
@@ -581,7 +572,9 @@ impl AgainstTheLoader {
         ));
         rows.push(Row::peer(&case, "ld.so --list", medians(|p| &p.peer)));
         rows.push(Row::peer(&case, "/usr/bin/true", medians(|p| &p.floor)));
-        let work = Spread::of(&self.work_ratios);
+        let ratios = self.over_the_loader(|p| &p.ours);
+        let work_ratios = self.over_the_loader(|p| &p.work);
+        let work = Spread::of(&work_ratios);
         goals.push(Goal {
             text: format!(
                 "verify-symbols' work (load graph + answers) / ld.so --list, median over {} \
@@ -591,7 +584,7 @@ impl AgainstTheLoader {
             ratio: work.median,
             bound: Bound::AtMost(1.0),
         });
-        let floor = Spread::of(&self.floor_ratios);
+        let floor = Spread::of(&self.over_the_loader(|p| &p.floor));
         // What the process costs besides its work (exec, the loader mapping and relocating it,
         // std's start and the exit), per program, over the loader's whole answer.
         let overhead: Vec<f64> = self
@@ -615,8 +608,8 @@ impl AgainstTheLoader {
             work.median,
             work.min,
             work.max,
-            thousands(self.work_ratios.iter().filter(|r| **r <= 1.0).count()),
-            thousands(self.work_ratios.len()),
+            thousands(work_ratios.iter().filter(|r| **r <= 1.0).count()),
+            thousands(work_ratios.len()),
             overhead.median,
             floor.median,
             if overhead.median > 1.0 {
@@ -625,12 +618,11 @@ impl AgainstTheLoader {
                 "less"
             },
         ));
-        let spread = Spread::of(&self.ratios);
-        let mut sorted = self.ratios.clone();
+        let spread = Spread::of(&ratios);
+        let mut sorted = ratios.clone();
         sorted.sort_unstable_by(f64::total_cmp);
         let quartile = |q: usize| sorted[(sorted.len() - 1) * q / 4];
-        let mut by_ratio: Vec<(f64, &Path)> = self
-            .ratios
+        let mut by_ratio: Vec<(f64, &Path)> = ratios
             .iter()
             .zip(&self.programs)
             .map(|(r, p)| (*r, p.path.as_path()))
@@ -642,7 +634,7 @@ impl AgainstTheLoader {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let within = self.ratios.iter().filter(|r| **r <= 1.0).count();
+        let within = ratios.iter().filter(|r| **r <= 1.0).count();
         notes.push(format!(
             "Process against process: verify-symbols / `ld.so --list` per program, median {:.2}x, \
              quartiles {:.2}–{:.2}x, range {:.2}–{:.2}x; {} of {} programs at most 1x. Closest: \
@@ -653,7 +645,7 @@ impl AgainstTheLoader {
             spread.min,
             spread.max,
             thousands(within),
-            thousands(self.ratios.len()),
+            thousands(ratios.len()),
             named(&by_ratio[..by_ratio.len().min(3)]),
             named(&by_ratio[by_ratio.len().saturating_sub(3)..]),
         ));
